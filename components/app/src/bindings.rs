@@ -1,0 +1,8 @@
+//! Guest bindings for the `marcus:platform` imports (world `platform` in `wit/`).
+
+wit_bindgen::generate!({
+    world: "platform",
+    path: "../../wit",
+});
+
+pub use marcus::platform::{cache, capabilities, realtime, storage, types};

@@ -1,0 +1,56 @@
+//! Maps method and path to a route handler; unknown paths are 404, wrong methods 405.
+
+use crate::http_io::{Request, Response};
+use crate::routes;
+use marcus_core::api_error::ApiError;
+
+/// Dispatches one request and always produces a response.
+pub fn route(request: &Request) -> Response {
+    match dispatch(request) {
+        Ok(response) => response,
+        Err(error) => Response::error(&error),
+    }
+}
+
+fn dispatch(req: &Request) -> Result<Response, ApiError> {
+    let segments: Vec<&str> = req
+        .path
+        .trim_end_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    let method = req.method.as_str();
+    match segments.as_slice() {
+        ["healthz"] => only(method, &["GET"], || routes::health::get()),
+        ["api", "features"] => only(method, &["GET"], routes::features::get),
+        ["api", "storage", rest @ ..] => routes::storage::handle(req, rest),
+        ["api", "cache", rest @ ..] => routes::cache::handle(req, rest),
+        ["api", "realtime", channel] => routes::realtime::handle(req, channel),
+        ["api", "debug", what] => routes::debug::handle(req, what),
+        _ => Err(ApiError::not_found(format!(
+            "no route for {} {}",
+            req.method, req.path
+        ))),
+    }
+}
+
+/// Runs `handler` when `method` is one of `allowed`, else answers 405.
+pub fn only(
+    method: &str,
+    allowed: &[&str],
+    handler: impl FnOnce() -> Result<Response, ApiError>,
+) -> Result<Response, ApiError> {
+    if allowed.contains(&method) {
+        handler()
+    } else {
+        Err(method_not_allowed(method, allowed))
+    }
+}
+
+/// The 405 error naming the allowed methods.
+pub fn method_not_allowed(method: &str, allowed: &[&str]) -> ApiError {
+    ApiError::method_not_allowed(format!(
+        "method {method} is not allowed here; use {}",
+        allowed.join(" or ")
+    ))
+}

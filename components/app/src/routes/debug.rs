@@ -1,0 +1,38 @@
+//! Test-only fault routes, enabled by the host's `debug-routes` fact, that prove a guest
+//! trap or runaway loop never takes the host down.
+
+use crate::bindings::capabilities;
+use crate::http_io::{Request, Response};
+use crate::router::only;
+use marcus_core::api_error::ApiError;
+
+/// `GET /api/debug/trap` and `GET /api/debug/spin`.
+pub fn handle(req: &Request, what: &str) -> Result<Response, ApiError> {
+    let enabled = capabilities::describe()
+        .environment
+        .facts
+        .iter()
+        .any(|(k, v)| k == "debug-routes" && v == "true");
+    if !enabled {
+        return Err(ApiError::not_found(format!(
+            "no route for GET {}",
+            req.path
+        )));
+    }
+    match what {
+        "trap" => only(&req.method, &["GET"], || {
+            // A panic aborts the guest: the host sees a trap.
+            panic!("trap requested through /api/debug/trap");
+        }),
+        "spin" => only(&req.method, &["GET"], || {
+            let mut n: u64 = 0;
+            loop {
+                n = std::hint::black_box(n.wrapping_add(1));
+            }
+        }),
+        _ => Err(ApiError::not_found(format!(
+            "no route for GET {}",
+            req.path
+        ))),
+    }
+}

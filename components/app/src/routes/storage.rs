@@ -1,0 +1,280 @@
+//! `/api/storage`: versioned JSON documents over the storage capability.
+
+use crate::bindings::storage::{self, Document, Expect, FieldFilter, Write};
+use crate::http_io::{Request, Response};
+use crate::platform_error::to_api;
+use crate::router::method_not_allowed;
+use marcus_core::api_error::ApiError;
+use marcus_core::names::{check_document_id, check_name};
+use serde_json::{Map, Value, json};
+
+/// Default and maximum page sizes for `_query` and `_scan`.
+const DEFAULT_LIMIT: u32 = 100;
+const MAX_LIMIT: u32 = 1000;
+
+/// Dispatches the storage routes below `/api/storage`.
+pub fn handle(req: &Request, rest: &[&str]) -> Result<Response, ApiError> {
+    let m = req.method.as_str();
+    match rest {
+        [] => match m {
+            "GET" => list_collections(),
+            _ => Err(method_not_allowed(m, &["GET"])),
+        },
+        ["_batch"] => match m {
+            "POST" => batch(req),
+            _ => Err(method_not_allowed(m, &["POST"])),
+        },
+        [collection, op @ ("_query" | "_count" | "_scan")] => {
+            check_name("collection", collection)?;
+            if m != "POST" {
+                return Err(method_not_allowed(m, &["POST"]));
+            }
+            let body = object_body(req)?;
+            match *op {
+                "_query" => query(collection, &body),
+                "_count" => count(collection, &body),
+                _ => scan(collection, &body),
+            }
+        }
+        [collection, id] => {
+            check_name("collection", collection)?;
+            check_document_id(id)?;
+            match m {
+                "GET" => get(collection, id),
+                "PUT" => put(req, collection, id),
+                "DELETE" => delete(req, collection, id),
+                _ => Err(method_not_allowed(m, &["GET", "PUT", "DELETE"])),
+            }
+        }
+        _ => Err(ApiError::not_found(format!(
+            "no route for {} {}",
+            m, req.path
+        ))),
+    }
+}
+
+/// The JSON form of a stored document.
+pub fn document_json(doc: &Document) -> Value {
+    let data = serde_json::from_str::<Value>(&doc.data).unwrap_or(Value::Null);
+    json!({
+        "collection": doc.collection,
+        "id": doc.id,
+        "data": data,
+        "version": doc.version,
+        "created_at": doc.created_at,
+        "updated_at": doc.updated_at,
+    })
+}
+
+fn list_collections() -> Result<Response, ApiError> {
+    let names = storage::list_collections().map_err(to_api)?;
+    Ok(Response::json(200, &json!({"collections": names})))
+}
+
+fn get(collection: &str, id: &str) -> Result<Response, ApiError> {
+    match storage::get(collection, id).map_err(to_api)? {
+        Some(doc) => Ok(Response::json(200, &document_json(&doc))
+            .with_header("etag", format!("\"{}\"", doc.version))),
+        None => Err(ApiError::not_found(format!(
+            "document {collection}/{id} does not exist"
+        ))),
+    }
+}
+
+/// Reads `If-Match: <version>` / `If-None-Match: *` into a precondition.
+fn precondition(req: &Request) -> Result<Expect, ApiError> {
+    if let Some(v) = req.header("if-match") {
+        let version = v.trim().trim_matches('"').parse::<u64>().map_err(|_| {
+            ApiError::bad_request(format!(
+                "If-Match must be a document version number, got {v:?}"
+            ))
+        })?;
+        return Ok(Expect::Version(version));
+    }
+    if let Some(v) = req.header("if-none-match") {
+        if v.trim() == "*" {
+            return Ok(Expect::Absent);
+        }
+        return Err(ApiError::bad_request("If-None-Match supports only *"));
+    }
+    Ok(Expect::Any)
+}
+
+fn put(req: &Request, collection: &str, id: &str) -> Result<Response, ApiError> {
+    if req.body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request("request body must be a JSON value"));
+    }
+    let data = req.json()?;
+    let expect = precondition(req)?;
+    let doc = storage::put(collection, id, &data.to_string(), expect).map_err(to_api)?;
+    Ok(Response::json(200, &document_json(&doc))
+        .with_header("etag", format!("\"{}\"", doc.version)))
+}
+
+fn delete(req: &Request, collection: &str, id: &str) -> Result<Response, ApiError> {
+    let expected = match precondition(req)? {
+        Expect::Version(v) => Some(v),
+        Expect::Any => None,
+        Expect::Absent => {
+            return Err(ApiError::bad_request(
+                "If-None-Match makes no sense on DELETE",
+            ));
+        }
+    };
+    if storage::delete(collection, id, expected).map_err(to_api)? {
+        Ok(Response::json(200, &json!({"deleted": true})))
+    } else {
+        Err(ApiError::not_found(format!(
+            "document {collection}/{id} does not exist"
+        )))
+    }
+}
+
+fn object_body(req: &Request) -> Result<Map<String, Value>, ApiError> {
+    match req.json()? {
+        Value::Null => Ok(Map::new()),
+        Value::Object(m) => Ok(m),
+        other => Err(ApiError::bad_request(format!(
+            "request body must be a JSON object, got {}",
+            type_name(&other)
+        ))),
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn filters(body: &Map<String, Value>) -> Result<Vec<FieldFilter>, ApiError> {
+    match body.get("where") {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Object(m)) => Ok(m
+            .iter()
+            .map(|(field, value)| FieldFilter {
+                field: field.clone(),
+                value: value.to_string(),
+            })
+            .collect()),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "\"where\" must be an object of field: value pairs, got {}",
+            type_name(other)
+        ))),
+    }
+}
+
+fn limit(body: &Map<String, Value>) -> Result<u32, ApiError> {
+    match body.get("limit") {
+        None | Some(Value::Null) => Ok(DEFAULT_LIMIT),
+        Some(Value::Number(n)) => match n.as_u64() {
+            Some(l) if (1..=MAX_LIMIT as u64).contains(&l) => Ok(l as u32),
+            _ => Err(ApiError::bad_request(format!(
+                "\"limit\" must be an integer from 1 to {MAX_LIMIT}, got {n}"
+            ))),
+        },
+        Some(other) => Err(ApiError::bad_request(format!(
+            "\"limit\" must be an integer from 1 to {MAX_LIMIT}, got {}",
+            type_name(other)
+        ))),
+    }
+}
+
+fn optional_string(body: &Map<String, Value>, key: &str) -> Result<Option<String>, ApiError> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "\"{key}\" must be a string or null, got {}",
+            type_name(other)
+        ))),
+    }
+}
+
+fn query(collection: &str, body: &Map<String, Value>) -> Result<Response, ApiError> {
+    let page = storage::query(
+        collection,
+        &filters(body)?,
+        limit(body)?,
+        optional_string(body, "cursor")?.as_deref(),
+    )
+    .map_err(to_api)?;
+    let docs: Vec<Value> = page.documents.iter().map(document_json).collect();
+    Ok(Response::json(
+        200,
+        &json!({"documents": docs, "next_cursor": page.next_cursor}),
+    ))
+}
+
+fn count(collection: &str, body: &Map<String, Value>) -> Result<Response, ApiError> {
+    let n = storage::count(collection, &filters(body)?).map_err(to_api)?;
+    Ok(Response::json(200, &json!({"count": n})))
+}
+
+fn scan(collection: &str, body: &Map<String, Value>) -> Result<Response, ApiError> {
+    let docs = storage::scan(
+        collection,
+        optional_string(body, "after")?.as_deref(),
+        limit(body)?,
+    )
+    .map_err(to_api)?;
+    let docs: Vec<Value> = docs.iter().map(document_json).collect();
+    Ok(Response::json(200, &json!({"documents": docs})))
+}
+
+fn batch(req: &Request) -> Result<Response, ApiError> {
+    let body = object_body(req)?;
+    let Some(Value::Array(items)) = body.get("writes") else {
+        return Err(ApiError::bad_request(
+            "\"writes\" must be an array of writes",
+        ));
+    };
+    let mut writes = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let Value::Object(w) = item else {
+            return Err(ApiError::bad_request(format!(
+                "writes[{i}] must be an object"
+            )));
+        };
+        let field = |k: &str| match w.get(k) {
+            Some(Value::String(s)) => Ok(s.clone()),
+            _ => Err(ApiError::bad_request(format!(
+                "writes[{i}].{k} must be a string"
+            ))),
+        };
+        let collection = field("collection")?;
+        let id = field("id")?;
+        check_name("collection", &collection)?;
+        check_document_id(&id)?;
+        let data = w
+            .get("data")
+            .ok_or_else(|| ApiError::bad_request(format!("writes[{i}].data is missing")))?;
+        let expect = match w.get("expect") {
+            None | Some(Value::Null) => Expect::Any,
+            Some(Value::String(s)) if s == "any" => Expect::Any,
+            Some(Value::String(s)) if s == "absent" => Expect::Absent,
+            Some(Value::Number(n)) if n.as_u64().is_some() => {
+                Expect::Version(n.as_u64().unwrap_or(0))
+            }
+            Some(_) => {
+                return Err(ApiError::bad_request(format!(
+                    "writes[{i}].expect must be \"any\", \"absent\" or a version number"
+                )));
+            }
+        };
+        writes.push(Write {
+            collection,
+            id,
+            data: data.to_string(),
+            expect,
+        });
+    }
+    let docs = storage::put_many(&writes).map_err(to_api)?;
+    let docs: Vec<Value> = docs.iter().map(document_json).collect();
+    Ok(Response::json(200, &json!({"documents": docs})))
+}

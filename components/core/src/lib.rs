@@ -1,0 +1,6 @@
+//! Marcus domain logic, free of I/O so it is unit-tested natively and runs unchanged
+//! inside the app component on any host.
+
+pub mod api_error;
+pub mod features;
+pub mod names;

@@ -1,0 +1,100 @@
+//! In-memory LRU cache with per-entry expiry: the solo tier's cache and the bottom layer
+//! under Redis in the team tier.
+
+use super::CacheBackend;
+use crate::backend_status::BackendStatus;
+use crate::capability_error::{CapResult, CapabilityError};
+use lru::LruCache;
+use std::num::NonZeroUsize;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Entries kept when nothing else is configured.
+pub const DEFAULT_CAPACITY: usize = 1000;
+
+struct Entry {
+    value: Vec<u8>,
+    expires: Instant,
+}
+
+/// A bounded LRU map; expired entries are dropped on access.
+pub struct MemoryCache {
+    entries: Mutex<LruCache<String, Entry>>,
+    capacity: usize,
+}
+
+impl MemoryCache {
+    /// A cache holding at most `capacity` entries (at least one).
+    pub fn new(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        Self {
+            entries: Mutex::new(LruCache::new(
+                NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN),
+            )),
+            capacity,
+        }
+    }
+
+    fn lock(&self) -> CapResult<std::sync::MutexGuard<'_, LruCache<String, Entry>>> {
+        self.entries
+            .lock()
+            .map_err(|_| CapabilityError::Internal("memory cache lock poisoned".into()))
+    }
+}
+
+#[async_trait::async_trait]
+impl CacheBackend for MemoryCache {
+    async fn status(&self) -> BackendStatus {
+        let len = self.lock().map(|c| c.len()).unwrap_or(0);
+        BackendStatus::healthy("memory", format!("{len}/{} entries", self.capacity))
+    }
+
+    async fn get(&self, key: &str) -> CapResult<Option<Vec<u8>>> {
+        let mut cache = self.lock()?;
+        let live = match cache.get(key) {
+            Some(e) if e.expires > Instant::now() => return Ok(Some(e.value.clone())),
+            Some(_) => false,
+            None => return Ok(None),
+        };
+        if !live {
+            cache.pop(key);
+        }
+        Ok(None)
+    }
+
+    async fn set(&self, key: &str, value: Vec<u8>, ttl_seconds: u32) -> CapResult<()> {
+        let expires = Instant::now() + Duration::from_secs(ttl_seconds.max(1) as u64);
+        self.lock()?.put(key.to_string(), Entry { value, expires });
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> CapResult<bool> {
+        let mut cache = self.lock()?;
+        Ok(match cache.pop(key) {
+            Some(e) => e.expires > Instant::now(),
+            None => false,
+        })
+    }
+
+    async fn clear(&self) -> CapResult<()> {
+        self.lock()?.clear();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn empty_value_is_a_hit_and_lru_evicts_oldest() {
+        let c = MemoryCache::new(2);
+        c.set("a", vec![], 60).await.unwrap();
+        assert_eq!(c.get("a").await.unwrap(), Some(vec![]));
+        c.set("b", b"2".to_vec(), 60).await.unwrap();
+        c.get("a").await.unwrap();
+        c.set("c", b"3".to_vec(), 60).await.unwrap();
+        assert_eq!(c.get("b").await.unwrap(), None, "b was least recently used");
+        assert!(c.get("a").await.unwrap().is_some());
+    }
+}

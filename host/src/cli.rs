@@ -1,0 +1,71 @@
+//! Command line: every flag has an environment variable so containers need no arguments.
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Marcus: a coordination board for AI coding agents and the people who watch them.
+#[derive(Debug, Parser)]
+#[command(name = "marcus", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the board: MCP at /mcp, the JSON API under /api, the dashboard at /.
+    Serve(ServeArgs),
+}
+
+/// `marcus serve` options.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+ENVIRONMENT:
+  MARCUS_LISTEN              same as --listen
+  MARCUS_HOME                same as --data-dir (default ~/.marcus)
+  MARCUS_REQUEST_TIMEOUT_MS  same as --request-timeout-ms
+  MARCUS_MEMORY_LIMIT_MB     same as --memory-limit-mb
+  MARCUS_MAX_CONCURRENT      same as --max-concurrent
+  MARCUS_CACHE_ENTRIES       same as --cache-entries
+  MARCUS_DEBUG_ROUTES        same as --debug-routes (1/true)
+  RUST_LOG                   log filter, e.g. info, marcus=debug (default info)
+
+With no configuration Marcus runs in the solo tier: SQLite at <data-dir>/marcus.db, an
+in-memory cache and in-process events.")]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port; the chosen URL is printed).
+    #[arg(long, env = "MARCUS_LISTEN", default_value = "127.0.0.1:4298")]
+    pub listen: SocketAddr,
+
+    /// Directory for the database and the compiled-code cache [default: $MARCUS_HOME or ~/.marcus].
+    #[arg(long, env = "MARCUS_HOME")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Serve this component instead of the embedded app (it must import marcus:platform
+    /// and export wasi:http/incoming-handler).
+    #[arg(long, env = "MARCUS_COMPONENT")]
+    pub component: Option<PathBuf>,
+
+    /// Per-request execution deadline in milliseconds; a request past it answers 500.
+    #[arg(long, env = "MARCUS_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    pub request_timeout_ms: u64,
+
+    /// Per-request memory cap of the app, in MiB.
+    #[arg(long, env = "MARCUS_MEMORY_LIMIT_MB", default_value_t = 128)]
+    pub memory_limit_mb: usize,
+
+    /// Requests executed at once (each gets a pooled instance slot); others wait.
+    #[arg(long, env = "MARCUS_MAX_CONCURRENT", default_value_t = 128)]
+    pub max_concurrent: u32,
+
+    /// Entries the in-memory cache keeps (least recently used are evicted).
+    #[arg(long, env = "MARCUS_CACHE_ENTRIES", default_value_t = crate::cache::memory::DEFAULT_CAPACITY)]
+    pub cache_entries: usize,
+
+    /// Enable /api/debug/trap and /api/debug/spin (for tests of fault isolation only).
+    #[arg(long, env = "MARCUS_DEBUG_ROUTES", default_value_t = false, value_parser = clap::builder::BoolishValueParser::new())]
+    pub debug_routes: bool,
+}

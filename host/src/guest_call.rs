@@ -1,0 +1,133 @@
+//! Serving one HTTP request with a fresh instance of the app component, within a memory
+//! cap and a deadline. A trap or a timeout becomes a 500 JSON error; the host carries on.
+
+use crate::json_error;
+use crate::platform::Platform;
+use crate::request_state::RequestState;
+use std::sync::Arc;
+use std::time::Duration;
+use wasmtime::{Store, Trap};
+use wasmtime_wasi_http::WasiHttpView as _;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+
+/// Everything needed to run requests, shared by all connections.
+pub struct GuestRunner {
+    /// The pre-instantiated component.
+    pub pre: ProxyPre<RequestState>,
+    /// The backends.
+    pub platform: Arc<Platform>,
+    /// Linear memory cap per request.
+    pub memory_limit_bytes: usize,
+    /// Execution deadline per request.
+    pub deadline: Duration,
+    /// Bounds concurrent instances to the pool's size.
+    pub slots: Arc<tokio::sync::Semaphore>,
+}
+
+impl GuestRunner {
+    /// Runs the component for `req` and returns its response (or a JSON error).
+    pub async fn serve(
+        self: &Arc<Self>,
+        req: hyper::Request<hyper::body::Incoming>,
+    ) -> hyper::Response<HyperOutgoingBody> {
+        let method = req.method().clone();
+        let path = req.uri().path().to_string();
+        let started = std::time::Instant::now();
+        let response = match self.run(req).await {
+            Ok(resp) => resp,
+            Err(failure) => {
+                tracing::error!(%method, %path, "{}", failure.message);
+                json_error::response(500, failure.code, &failure.message)
+            }
+        };
+        tracing::debug!(%method, %path, status = response.status().as_u16(), elapsed_us = started.elapsed().as_micros() as u64, "request");
+        response
+    }
+
+    async fn run(
+        self: &Arc<Self>,
+        req: hyper::Request<hyper::body::Incoming>,
+    ) -> Result<hyper::Response<HyperOutgoingBody>, Failure> {
+        let permit = self
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| Failure::internal("the server is shutting down"))?;
+        let mut store = Store::new(
+            self.pre.engine(),
+            RequestState::new(self.platform.clone(), self.memory_limit_bytes),
+        );
+        store.limiter(|s| &mut s.limits);
+        let ticks =
+            (self.deadline.as_millis() / crate::engine::EPOCH_TICK.as_millis()).max(1) as u64;
+        store.set_epoch_deadline(ticks);
+        store.epoch_deadline_trap();
+
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let wasi_req = store
+            .data_mut()
+            .http()
+            .new_incoming_request(Scheme::Http, req)
+            .map_err(|e| Failure::internal(&format!("preparing the request: {e}")))?;
+        let out = store
+            .data_mut()
+            .http()
+            .new_response_outparam(sender)
+            .map_err(|e| Failure::internal(&format!("preparing the response: {e}")))?;
+        let pre = self.pre.clone();
+        let task = tokio::task::spawn(async move {
+            let _permit = permit;
+            let proxy = pre.instantiate_async(&mut store).await?;
+            proxy
+                .wasi_http_incoming_handler()
+                .call_handle(&mut store, wasi_req, out)
+                .await
+        });
+        match receiver.await {
+            Ok(Ok(resp)) => Ok(resp),
+            Ok(Err(code)) => Err(Failure::internal(&format!(
+                "the app answered with an error: {code:?}"
+            ))),
+            Err(_) => match task.await {
+                Ok(Ok(())) => Err(Failure::internal("the app did not produce a response")),
+                Ok(Err(e)) => Err(Failure::from_guest(&e)),
+                Err(join) => Err(Failure::internal(&format!("request task failed: {join}"))),
+            },
+        }
+    }
+}
+
+/// Why a request could not be answered by the app.
+struct Failure {
+    code: &'static str,
+    message: String,
+}
+
+impl Failure {
+    fn internal(message: &str) -> Self {
+        Self {
+            code: "internal",
+            message: message.to_string(),
+        }
+    }
+
+    fn from_guest(e: &wasmtime::Error) -> Self {
+        match e.downcast_ref::<Trap>() {
+            Some(Trap::Interrupt) => Self {
+                code: "guest_timeout",
+                message: "the app ran past the request deadline and was stopped".into(),
+            },
+            Some(trap) => Self {
+                code: "guest_trap",
+                message: format!("the app trapped: {trap}"),
+            },
+            None => Self {
+                code: "guest_trap",
+                message: format!("the app failed: {e:#}"),
+            },
+        }
+    }
+}

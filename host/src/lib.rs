@@ -1,0 +1,17 @@
+//! The native Marcus host as a library: the binary's parts, reusable by `marcus` subcommands,
+//! tests and benchmarks.
+
+pub mod backend_status;
+pub mod cache;
+pub mod capability_error;
+pub mod cli;
+pub mod component;
+pub mod data_dir;
+pub mod engine;
+pub mod guest_call;
+pub mod json_error;
+pub mod platform;
+pub mod realtime;
+pub mod request_state;
+pub mod serve;
+pub mod storage;

@@ -1,0 +1,34 @@
+//! `marcus:platform/cache` on top of [`crate::cache::CacheBackend`].
+
+use super::bindings::marcus::platform::cache as wit;
+use super::bindings::marcus::platform::types::Error;
+use super::{PlatformView, to_wit};
+use crate::cache::DEFAULT_TTL_SECONDS;
+
+impl wit::Host for PlatformView {
+    async fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, Error> {
+        self.platform.cache.get(&key).await.map_err(to_wit)
+    }
+
+    async fn set(
+        &mut self,
+        key: String,
+        value: Vec<u8>,
+        ttl_seconds: Option<u32>,
+    ) -> Result<(), Error> {
+        let ttl = ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS);
+        self.platform
+            .cache
+            .set(&key, value, ttl)
+            .await
+            .map_err(to_wit)
+    }
+
+    async fn delete(&mut self, key: String) -> Result<bool, Error> {
+        self.platform.cache.delete(&key).await.map_err(to_wit)
+    }
+
+    async fn clear(&mut self) -> Result<(), Error> {
+        self.platform.cache.clear().await.map_err(to_wit)
+    }
+}

@@ -1,0 +1,97 @@
+//! The `marcus:platform` imports as the host provides them: the WIT glue converts between
+//! generated types and the backends behind [`Platform`].
+
+mod bindings;
+mod cache_glue;
+mod capabilities_glue;
+mod realtime_glue;
+mod storage_glue;
+
+use crate::backend_status::BackendStatus;
+use crate::cache::CacheBackend;
+use crate::capability_error::CapabilityError;
+use crate::realtime::RealtimeBackend;
+use crate::storage::StorageBackend;
+use std::sync::Arc;
+
+/// The backends of this host, shared by every request.
+pub struct Platform {
+    /// Storage backend.
+    pub storage: Arc<dyn StorageBackend>,
+    /// Cache backend.
+    pub cache: Arc<dyn CacheBackend>,
+    /// Realtime backend.
+    pub realtime: Arc<dyn RealtimeBackend>,
+    /// Environment facts reported to the app (version, instance id, switches).
+    pub facts: Vec<(String, String)>,
+    /// A Kubernetes service account is mounted.
+    pub kubernetes: bool,
+}
+
+impl Platform {
+    /// Every capability's backend status, in report order.
+    pub async fn backends(&self) -> Vec<(String, BackendStatus)> {
+        vec![
+            ("storage".to_string(), self.storage.status().await),
+            ("cache".to_string(), self.cache.status().await),
+            ("realtime".to_string(), self.realtime.status().await),
+        ]
+    }
+}
+
+/// Where a Kubernetes pod finds its service account.
+pub const KUBERNETES_SERVICE_ACCOUNT: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/// Whether this process runs in a Kubernetes pod.
+pub fn detect_kubernetes() -> bool {
+    std::path::Path::new(KUBERNETES_SERVICE_ACCOUNT).exists()
+}
+
+/// The per-request view the generated `Host` traits are implemented on.
+pub struct PlatformView {
+    /// The shared backends.
+    pub platform: Arc<Platform>,
+}
+
+fn to_wit(e: CapabilityError) -> bindings::marcus::platform::types::Error {
+    use bindings::marcus::platform::types::Error as W;
+    match e {
+        CapabilityError::NotFound(m) => W::NotFound(m),
+        CapabilityError::Conflict(m) => W::Conflict(m),
+        CapabilityError::Invalid(m) => W::Invalid(m),
+        CapabilityError::Unavailable(m) => W::Unavailable(m),
+        CapabilityError::Internal(m) => W::Internal(m),
+    }
+}
+
+impl bindings::marcus::platform::types::Host for PlatformView {}
+
+/// Links the four interfaces into `linker`, reading the view from the store data.
+pub fn add_to_linker<T: Send + 'static>(
+    linker: &mut wasmtime::component::Linker<T>,
+    get: fn(&mut T) -> &mut PlatformView,
+) -> wasmtime::Result<()> {
+    bindings::Platform::add_to_linker::<T, wasmtime::component::HasSelf<PlatformView>>(linker, get)
+}
+
+/// The report in the core's terms, for the host's own use (start-up line, logs).
+pub async fn report(platform: &Platform) -> marcus_core::features::PlatformReport {
+    marcus_core::features::PlatformReport {
+        backends: platform
+            .backends()
+            .await
+            .into_iter()
+            .map(|(c, s)| {
+                (
+                    c,
+                    marcus_core::features::BackendStatus {
+                        name: s.name,
+                        healthy: s.healthy,
+                        detail: s.detail,
+                    },
+                )
+            })
+            .collect(),
+        kubernetes: platform.kubernetes,
+    }
+}

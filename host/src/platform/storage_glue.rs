@@ -1,0 +1,155 @@
+//! `marcus:platform/storage` on top of [`crate::storage::StorageBackend`].
+
+use super::bindings::marcus::platform::storage as wit;
+use super::bindings::marcus::platform::types::Error;
+use super::{PlatformView, to_wit};
+use crate::storage as st;
+
+fn doc(d: st::Document) -> wit::Document {
+    wit::Document {
+        collection: d.collection,
+        id: d.id,
+        data: d.data,
+        version: d.version,
+        created_at: d.created_at,
+        updated_at: d.updated_at,
+    }
+}
+
+fn expect(e: wit::Expect) -> st::Expect {
+    match e {
+        wit::Expect::Any => st::Expect::Any,
+        wit::Expect::Absent => st::Expect::Absent,
+        wit::Expect::Version(v) => st::Expect::Version(v),
+    }
+}
+
+fn filters(f: Vec<wit::FieldFilter>) -> Vec<st::FieldFilter> {
+    f.into_iter()
+        .map(|f| st::FieldFilter {
+            field: f.field,
+            value: f.value,
+        })
+        .collect()
+}
+
+impl wit::Host for PlatformView {
+    async fn get(
+        &mut self,
+        collection: String,
+        id: String,
+    ) -> Result<Option<wit::Document>, Error> {
+        let found = self
+            .platform
+            .storage
+            .get(&collection, &id)
+            .await
+            .map_err(to_wit)?;
+        Ok(found.map(doc))
+    }
+
+    async fn put(
+        &mut self,
+        collection: String,
+        id: String,
+        data: String,
+        e: wit::Expect,
+    ) -> Result<wit::Document, Error> {
+        self.platform
+            .storage
+            .put(&collection, &id, &data, expect(e))
+            .await
+            .map(doc)
+            .map_err(to_wit)
+    }
+
+    async fn put_many(&mut self, writes: Vec<wit::Write>) -> Result<Vec<wit::Document>, Error> {
+        let writes: Vec<st::Write> = writes
+            .into_iter()
+            .map(|w| st::Write {
+                collection: w.collection,
+                id: w.id,
+                data: w.data,
+                expect: expect(w.expect),
+            })
+            .collect();
+        let docs = self
+            .platform
+            .storage
+            .put_many(&writes)
+            .await
+            .map_err(to_wit)?;
+        Ok(docs.into_iter().map(doc).collect())
+    }
+
+    async fn delete(
+        &mut self,
+        collection: String,
+        id: String,
+        expected_version: Option<u64>,
+    ) -> Result<bool, Error> {
+        self.platform
+            .storage
+            .delete(&collection, &id, expected_version)
+            .await
+            .map_err(to_wit)
+    }
+
+    async fn query(
+        &mut self,
+        collection: String,
+        f: Vec<wit::FieldFilter>,
+        limit: u32,
+        cursor: Option<String>,
+    ) -> Result<wit::Page, Error> {
+        let page = self
+            .platform
+            .storage
+            .query(&collection, &filters(f), limit, cursor.as_deref())
+            .await
+            .map_err(to_wit)?;
+        Ok(wit::Page {
+            documents: page.documents.into_iter().map(doc).collect(),
+            next_cursor: page.next_cursor,
+        })
+    }
+
+    async fn count(&mut self, collection: String, f: Vec<wit::FieldFilter>) -> Result<u64, Error> {
+        self.platform
+            .storage
+            .count(&collection, &filters(f))
+            .await
+            .map_err(to_wit)
+    }
+
+    async fn list_collections(&mut self) -> Result<Vec<String>, Error> {
+        self.platform
+            .storage
+            .list_collections()
+            .await
+            .map_err(to_wit)
+    }
+
+    async fn scan(
+        &mut self,
+        collection: String,
+        after: Option<String>,
+        limit: u32,
+    ) -> Result<Vec<wit::Document>, Error> {
+        let docs = self
+            .platform
+            .storage
+            .scan(&collection, after.as_deref(), limit)
+            .await
+            .map_err(to_wit)?;
+        Ok(docs.into_iter().map(doc).collect())
+    }
+
+    async fn stats(&mut self) -> Result<wit::StorageStats, Error> {
+        let s = self.platform.storage.stats().await.map_err(to_wit)?;
+        Ok(wit::StorageStats {
+            documents: s.documents,
+            size_bytes: s.size_bytes,
+        })
+    }
+}

@@ -1,0 +1,46 @@
+//! The realtime capability: ordered, bounded event channels.
+
+pub mod in_process;
+
+use crate::backend_status::BackendStatus;
+use crate::capability_error::CapResult;
+
+/// Events kept per channel.
+pub const RETAIN_EVENTS: usize = 1000;
+/// Oldest event kept, in milliseconds (one hour).
+pub const RETAIN_MS: u64 = 60 * 60 * 1000;
+
+/// One published event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Channel name.
+    pub channel: String,
+    /// Position in the channel, from 1.
+    pub seq: u64,
+    /// JSON text.
+    pub payload: String,
+    /// Milliseconds since the Unix epoch.
+    pub published_at: u64,
+}
+
+/// A poll answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batch {
+    /// Events after `since`, in order.
+    pub events: Vec<Event>,
+    /// Latest sequence number of the channel (0 if none).
+    pub latest: u64,
+    /// Oldest retained sequence number (0 if none).
+    pub oldest: u64,
+}
+
+/// A realtime backend.
+#[async_trait::async_trait]
+pub trait RealtimeBackend: Send + Sync {
+    /// Name and health.
+    async fn status(&self) -> BackendStatus;
+    /// Appends an event, returns its sequence number.
+    async fn publish(&self, channel: &str, payload: &str) -> CapResult<u64>;
+    /// Events with `seq > since`, at most `limit`.
+    async fn poll(&self, channel: &str, since: u64, limit: u32) -> CapResult<Batch>;
+}

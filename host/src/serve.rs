@@ -1,0 +1,191 @@
+//! `marcus serve`: choose backends, load the component, accept connections, shut down
+//! cleanly on SIGINT/SIGTERM.
+
+use crate::cache::memory::MemoryCache;
+use crate::cli::ServeArgs;
+use crate::engine::{self, EngineLimits, EpochTicker};
+use crate::guest_call::GuestRunner;
+use crate::platform::{self, Platform};
+use crate::realtime::in_process::InProcessRealtime;
+use crate::request_state::RequestState;
+use crate::storage::sqlite::SqliteStorage;
+use crate::{component, data_dir};
+use anyhow::Context as _;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use wasmtime::component::Linker;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+
+/// How long in-flight requests may take to finish after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Runs the server until a shutdown signal.
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let data_dir = data_dir::resolve(args.data_dir.clone())?;
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
+
+    let db_path = data_dir.join("marcus.db");
+    let storage = Arc::new(
+        SqliteStorage::open(&db_path)
+            .with_context(|| format!("opening the SQLite database {}", db_path.display()))?,
+    );
+    let kubernetes = platform::detect_kubernetes();
+    let instance_id = format!("{}-{}", hostname(), std::process::id());
+    let mut facts = vec![
+        ("version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+        ("instance-id".to_string(), instance_id),
+    ];
+    if args.debug_routes {
+        facts.push(("debug-routes".to_string(), "true".to_string()));
+    }
+    let platform = Arc::new(Platform {
+        storage: storage.clone(),
+        cache: Arc::new(MemoryCache::new(args.cache_entries)),
+        realtime: Arc::new(InProcessRealtime::default()),
+        facts,
+        kubernetes,
+    });
+
+    let memory_limit_bytes = args.memory_limit_mb.max(1) * 1024 * 1024;
+    let engine = engine::build(EngineLimits {
+        max_concurrent_requests: args.max_concurrent,
+        memory_limit_bytes,
+    })
+    .map_err(|e| anyhow::anyhow!("configuring wasmtime: {e}"))?;
+    let _ticker = EpochTicker::start(engine.clone());
+
+    let wasm = match &args.component {
+        Some(path) => std::fs::read(path)
+            .with_context(|| format!("reading the component {}", path.display()))?,
+        None => component::EMBEDDED_APP.to_vec(),
+    };
+    let loaded = component::load(&engine, &wasm, &data_dir.join("compiled"))?;
+    tracing::info!(
+        cache = %loaded.cache_file.display(),
+        from_cache = loaded.from_cache,
+        "app component ready"
+    );
+
+    let mut linker: Linker<RequestState> = Linker::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+        .map_err(|e| anyhow::anyhow!("linking WASI: {e}"))?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+        .map_err(|e| anyhow::anyhow!("linking WASI HTTP: {e}"))?;
+    platform::add_to_linker(&mut linker, |s: &mut RequestState| &mut s.platform)
+        .map_err(|e| anyhow::anyhow!("linking marcus:platform: {e}"))?;
+    let instance_pre = linker
+        .instantiate_pre(&loaded.component)
+        .map_err(|e| anyhow::anyhow!("the component's imports cannot be satisfied: {e}"))?;
+    let pre = ProxyPre::new(instance_pre).map_err(|e| {
+        anyhow::anyhow!("the component does not export wasi:http/incoming-handler: {e}")
+    })?;
+
+    let runner = Arc::new(GuestRunner {
+        pre,
+        platform: platform.clone(),
+        memory_limit_bytes,
+        deadline: Duration::from_millis(args.request_timeout_ms.max(10)),
+        slots: Arc::new(tokio::sync::Semaphore::new(
+            args.max_concurrent.max(1) as usize
+        )),
+    });
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    let report = platform::report(&platform).await;
+    let features = marcus_core::features::derive(&report);
+    let tier = serde_json::to_value(features.tier)?;
+    let backends = platform
+        .backends()
+        .await
+        .into_iter()
+        .map(|(cap, s)| format!("{cap} {}", s.name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    println!(
+        "Marcus listening on http://{addr} (tier {}; {backends})",
+        tier.as_str().unwrap_or("solo")
+    );
+    tracing::info!(
+        url = %format!("http://{addr}"),
+        data_dir = %data_dir.display(),
+        startup_ms = started.elapsed().as_millis() as u64,
+        "serving"
+    );
+
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown_signal());
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let runner = runner.clone();
+                let conn = http1::Builder::new().keep_alive(true).serve_connection(
+                    TokioIo::new(stream),
+                    service_fn(move |req| {
+                        let runner = runner.clone();
+                        async move { Ok::<_, std::convert::Infallible>(runner.serve(req).await) }
+                    }),
+                );
+                let watched = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(e) = watched.await {
+                        tracing::debug!(%peer, "connection ended: {e}");
+                    }
+                });
+            }
+            signal = &mut shutdown => {
+                tracing::info!("{signal}: finishing in-flight requests");
+                break;
+            }
+        }
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("in-flight requests still running after {SHUTDOWN_GRACE:?}; closing anyway");
+    }
+    platform.storage.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM with the signal's name.
+async fn shutdown_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return "SIGINT";
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "marcus".into())
+}

@@ -1,0 +1,386 @@
+//! SQLite storage: the solo tier's zero-configuration backend.
+//!
+//! One writer connection (SQLite allows one writer at a time) and a few reader
+//! connections in WAL mode, so reads never wait for writes. `synchronous=FULL`: a write
+//! that was acknowledged survives a crash of the process or the machine.
+
+use super::{
+    Document, Expect, FieldFilter, Page, StorageBackend, StorageStats, Write, check_expect,
+    check_field, check_json, check_key, check_limit, now_ms,
+};
+use crate::backend_status::BackendStatus;
+use crate::capability_error::{CapResult, CapabilityError};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params, params_from_iter};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Schema version this binary writes and understands.
+pub const SCHEMA_VERSION: i64 = 1;
+
+const READERS: usize = 4;
+
+/// The SQLite backend.
+pub struct SqliteStorage {
+    path: PathBuf,
+    writer: Mutex<Option<Connection>>,
+    readers: Vec<Mutex<Option<Connection>>>,
+    next_reader: AtomicUsize,
+}
+
+fn internal(e: rusqlite::Error) -> CapabilityError {
+    CapabilityError::Internal(format!("sqlite: {e}"))
+}
+
+fn closed() -> CapabilityError {
+    CapabilityError::Unavailable("sqlite storage is closed".into())
+}
+
+impl SqliteStorage {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        let writer = Connection::open(path)?;
+        writer.busy_timeout(std::time::Duration::from_secs(5))?;
+        writer.pragma_update(None, "journal_mode", "WAL")?;
+        writer.pragma_update(None, "synchronous", "FULL")?;
+        migrate_schema(&writer)?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let r = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            r.busy_timeout(std::time::Duration::from_secs(5))?;
+            readers.push(Mutex::new(Some(r)));
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            writer: Mutex::new(Some(writer)),
+            readers,
+            next_reader: AtomicUsize::new(0),
+        })
+    }
+
+    /// Where the database file lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> CapResult<T> {
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        for i in 0..self.readers.len() {
+            if let Ok(guard) = self.readers[(start + i) % self.readers.len()].try_lock() {
+                let conn = guard.as_ref().ok_or_else(closed)?;
+                return f(conn).map_err(internal);
+            }
+        }
+        let guard = self.readers[start % self.readers.len()]
+            .lock()
+            .map_err(|_| CapabilityError::Internal("sqlite reader lock poisoned".into()))?;
+        let conn = guard.as_ref().ok_or_else(closed)?;
+        f(conn).map_err(internal)
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> CapResult<T>) -> CapResult<T> {
+        let mut guard = self
+            .writer
+            .lock()
+            .map_err(|_| CapabilityError::Internal("sqlite writer lock poisoned".into()))?;
+        let conn = guard.as_mut().ok_or_else(closed)?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(internal)?;
+        let value = f(&tx)?;
+        tx.commit().map_err(internal)?;
+        Ok(value)
+    }
+}
+
+/// Creates the tables or upgrades them; refuses a database from a newer Marcus.
+fn migrate_schema(conn: &Connection) -> anyhow::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS marcus_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    )?;
+    let version: Option<i64> = conn
+        .query_row(
+            "SELECT value FROM marcus_meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()?
+        .and_then(|v| v.parse().ok());
+    if let Some(v) = version
+        && v > SCHEMA_VERSION
+    {
+        anyhow::bail!(
+            "database schema version {v} is newer than this marcus understands ({SCHEMA_VERSION}); upgrade marcus"
+        );
+    }
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS documents (
+            collection TEXT NOT NULL,
+            id TEXT NOT NULL,
+            data TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (collection, id)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS documents_collection ON documents (collection);",
+    )?;
+    conn.execute(
+        "INSERT INTO marcus_meta (key, value) VALUES ('schema_version', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![SCHEMA_VERSION.to_string()],
+    )?;
+    Ok(())
+}
+
+fn row_to_document(row: &rusqlite::Row<'_>) -> rusqlite::Result<Document> {
+    Ok(Document {
+        collection: row.get(0)?,
+        id: row.get(1)?,
+        data: row.get(2)?,
+        version: row.get::<_, i64>(3)? as u64,
+        created_at: row.get::<_, i64>(4)? as u64,
+        updated_at: row.get::<_, i64>(5)? as u64,
+    })
+}
+
+const COLUMNS: &str = "collection, id, data, version, created_at, updated_at";
+
+/// SQL condition and parameters for equality filters on top-level JSON fields: the JSON
+/// type and the value must both match, so `true` never equals `1`.
+fn filter_sql(filters: &[FieldFilter]) -> CapResult<(String, Vec<String>)> {
+    let mut sql = String::new();
+    let mut params = Vec::new();
+    for f in filters {
+        check_field(&f.field)?;
+        check_json(&f.value)?;
+        let path = format!("$.\"{}\"", f.field);
+        sql.push_str(
+            " AND json_type(data, ?) IS json_type(?) AND json_extract(data, ?) IS json_extract(?, '$')",
+        );
+        params.extend([path.clone(), f.value.clone(), path, f.value.clone()]);
+    }
+    Ok((sql, params))
+}
+
+fn put_in(tx: &Transaction<'_>, w: &Write, now: u64) -> CapResult<Document> {
+    check_key("collection", &w.collection)?;
+    check_key("id", &w.id)?;
+    check_json(&w.data)?;
+    let current: Option<(i64, i64)> = tx
+        .query_row(
+            "SELECT version, created_at FROM documents WHERE collection = ?1 AND id = ?2",
+            params![w.collection, w.id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(internal)?;
+    check_expect(&w.collection, &w.id, w.expect, current.map(|c| c.0 as u64))?;
+    let (version, created_at) = match current {
+        Some((v, c)) => (v as u64 + 1, c as u64),
+        None => (1, now),
+    };
+    tx.execute(
+        "INSERT INTO documents (collection, id, data, version, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (collection, id) DO UPDATE SET
+           data = excluded.data, version = excluded.version, updated_at = excluded.updated_at",
+        params![
+            w.collection,
+            w.id,
+            w.data,
+            version as i64,
+            created_at as i64,
+            now as i64
+        ],
+    )
+    .map_err(internal)?;
+    Ok(Document {
+        collection: w.collection.clone(),
+        id: w.id.clone(),
+        data: w.data.clone(),
+        version,
+        created_at,
+        updated_at: now,
+    })
+}
+
+#[async_trait::async_trait]
+impl StorageBackend for SqliteStorage {
+    async fn status(&self) -> BackendStatus {
+        match self.read(|c| c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))) {
+            Ok(_) => BackendStatus::healthy("sqlite", self.path.display().to_string()),
+            Err(e) => BackendStatus {
+                name: "sqlite".into(),
+                healthy: false,
+                detail: e.to_string(),
+            },
+        }
+    }
+
+    async fn get(&self, collection: &str, id: &str) -> CapResult<Option<Document>> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM documents WHERE collection = ?1 AND id = ?2"
+            ))?
+            .query_row(params![collection, id], row_to_document)
+            .optional()
+        })
+    }
+
+    async fn put(
+        &self,
+        collection: &str,
+        id: &str,
+        data: &str,
+        expect: Expect,
+    ) -> CapResult<Document> {
+        let w = Write {
+            collection: collection.into(),
+            id: id.into(),
+            data: data.into(),
+            expect,
+        };
+        self.write(|tx| put_in(tx, &w, now_ms()))
+    }
+
+    async fn put_many(&self, writes: &[Write]) -> CapResult<Vec<Document>> {
+        let now = now_ms();
+        // A failed precondition returns early: the transaction is dropped, so nothing stays.
+        self.write(|tx| writes.iter().map(|w| put_in(tx, w, now)).collect())
+    }
+
+    async fn delete(&self, collection: &str, id: &str, expected: Option<u64>) -> CapResult<bool> {
+        self.write(|tx| {
+            let current: Option<i64> = tx
+                .query_row(
+                    "SELECT version FROM documents WHERE collection = ?1 AND id = ?2",
+                    params![collection, id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(internal)?;
+            match (current, expected) {
+                (None, None) => Ok(false),
+                (None, Some(_)) => Ok(false),
+                (Some(have), Some(want)) if have as u64 != want => Err(CapabilityError::Conflict(
+                    format!("{collection}/{id} is at version {have}, not {want}"),
+                )),
+                (Some(_), _) => {
+                    tx.execute(
+                        "DELETE FROM documents WHERE collection = ?1 AND id = ?2",
+                        params![collection, id],
+                    )
+                    .map_err(internal)?;
+                    Ok(true)
+                }
+            }
+        })
+    }
+
+    async fn query(
+        &self,
+        collection: &str,
+        filters: &[FieldFilter],
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> CapResult<Page> {
+        check_limit(limit)?;
+        let (cond, fparams) = filter_sql(filters)?;
+        let mut docs = self.read(|c| {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM documents WHERE collection = ? AND id > ?{cond} ORDER BY id LIMIT ?"
+            );
+            let mut all: Vec<rusqlite::types::Value> = vec![
+                collection.to_string().into(),
+                cursor.unwrap_or("").to_string().into(),
+            ];
+            all.extend(fparams.into_iter().map(Into::into));
+            all.push((limit as i64 + 1).into());
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params_from_iter(all), row_to_document)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        let next_cursor = if docs.len() > limit as usize {
+            docs.truncate(limit as usize);
+            docs.last().map(|d| d.id.clone())
+        } else {
+            None
+        };
+        Ok(Page {
+            documents: docs,
+            next_cursor,
+        })
+    }
+
+    async fn count(&self, collection: &str, filters: &[FieldFilter]) -> CapResult<u64> {
+        let (cond, fparams) = filter_sql(filters)?;
+        self.read(|c| {
+            let sql = format!("SELECT COUNT(*) FROM documents WHERE collection = ?{cond}");
+            let mut all: Vec<rusqlite::types::Value> = vec![collection.to_string().into()];
+            all.extend(fparams.into_iter().map(Into::into));
+            c.prepare_cached(&sql)?
+                .query_row(params_from_iter(all), |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+        })
+    }
+
+    async fn list_collections(&self) -> CapResult<Vec<String>> {
+        self.read(|c| {
+            let mut stmt =
+                c.prepare_cached("SELECT DISTINCT collection FROM documents ORDER BY collection")?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect()
+        })
+    }
+
+    async fn scan(
+        &self,
+        collection: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> CapResult<Vec<Document>> {
+        check_limit(limit)?;
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM documents WHERE collection = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
+            ))?;
+            let rows = stmt.query_map(
+                params![collection, after.unwrap_or(""), limit as i64],
+                row_to_document,
+            )?;
+            rows.collect()
+        })
+    }
+
+    async fn stats(&self) -> CapResult<StorageStats> {
+        self.read(|c| {
+            let documents: i64 = c.query_row("SELECT COUNT(*) FROM documents", [], |r| r.get(0))?;
+            let pages: i64 = c.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+            let page_size: i64 = c.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+            Ok(StorageStats {
+                documents: documents as u64,
+                size_bytes: (pages * page_size) as u64,
+            })
+        })
+    }
+
+    async fn close(&self) {
+        for r in &self.readers {
+            if let Ok(mut g) = r.lock() {
+                g.take();
+            }
+        }
+        if let Ok(mut g) = self.writer.lock()
+            && let Some(conn) = g.take()
+        {
+            let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
+            if let Err((_, e)) = conn.close() {
+                tracing::warn!("closing sqlite: {e}");
+            }
+        }
+    }
+}
