@@ -10,7 +10,7 @@ use std::process::Command;
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let workspace = manifest_dir.parent().unwrap().to_path_buf();
-    for watched in ["components", "wit", "Cargo.lock"] {
+    for watched in ["components", "wit", "Cargo.lock", ".cargo"] {
         rerun_if_changed_recursive(&workspace.join(watched));
     }
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap());

@@ -87,7 +87,7 @@ impl GuestRunner {
                 .await
         });
         match receiver.await {
-            Ok(Ok(resp)) => Ok(resp),
+            Ok(Ok(resp)) => Ok(buffer_small_body(resp).await),
             Ok(Err(code)) => Err(Failure::internal(&format!(
                 "the app answered with an error: {code:?}"
             ))),
@@ -128,6 +128,37 @@ impl Failure {
                 code: "guest_trap",
                 message: format!("the app failed: {e:#}"),
             },
+        }
+    }
+}
+
+/// Largest body gathered before sending, so that headers and body leave in one write.
+const BUFFER_LIMIT: u64 = 256 * 1024;
+
+/// Collects a body whose declared length is small; streams anything else as it comes.
+async fn buffer_small_body(
+    resp: hyper::Response<HyperOutgoingBody>,
+) -> hyper::Response<HyperOutgoingBody> {
+    use http_body_util::{BodyExt, Full};
+    let small = resp
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        .is_some_and(|n| n <= BUFFER_LIMIT);
+    if !small {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    match body.collect().await {
+        Ok(collected) => hyper::Response::from_parts(
+            parts,
+            Full::new(collected.to_bytes())
+                .map_err(|never| match never {})
+                .boxed_unsync(),
+        ),
+        Err(e) => {
+            tracing::error!("reading the app's response body: {e:?}");
+            json_error::response(500, "internal", "the app's response body failed")
         }
     }
 }

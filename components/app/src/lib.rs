@@ -3,10 +3,15 @@
 //! (the native wasmtime host, Spin through an adapter) runs it unchanged.
 
 mod bindings;
+mod events;
 mod http_io;
+mod ids;
+mod mcp;
 mod platform_error;
+mod records;
 mod router;
 mod routes;
+mod tools;
 
 use wasip2::http::types::{IncomingRequest, ResponseOutparam};
 

@@ -22,6 +22,9 @@ fn dispatch(req: &Request) -> Result<Response, ApiError> {
     let method = req.method.as_str();
     match segments.as_slice() {
         ["healthz"] => only(method, &["GET"], || routes::health::get()),
+        ["mcp"] => crate::mcp::handle(req),
+        ["api", "tools"] => routes::tools::handle(req, None),
+        ["api", "tools", name] => routes::tools::handle(req, Some(name)),
         ["api", "features"] => only(method, &["GET"], routes::features::get),
         ["api", "storage", rest @ ..] => routes::storage::handle(req, rest),
         ["api", "cache", rest @ ..] => routes::cache::handle(req, rest),

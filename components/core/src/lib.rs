@@ -2,5 +2,6 @@
 //! inside the app component on any host.
 
 pub mod api_error;
+pub mod board;
 pub mod features;
 pub mod names;

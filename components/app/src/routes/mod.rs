@@ -6,3 +6,4 @@ pub mod features;
 pub mod health;
 pub mod realtime;
 pub mod storage;
+pub mod tools;

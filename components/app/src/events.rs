@@ -1,0 +1,70 @@
+//! Board events: appended to the durable event log in the same atomic change as the state
+//! they describe, then published on the realtime capability for live readers.
+
+use crate::bindings::realtime;
+use crate::ids;
+use crate::records::{Change, collections};
+use marcus_core::api_error::ApiError;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One board event.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BoardEvent {
+    /// Time-ordered id.
+    pub id: String,
+    /// task_assigned, task_progress, task_completed, task_blocked, ...
+    pub kind: String,
+    /// Project concerned, if any.
+    #[serde(default)]
+    pub project_id: Option<String>,
+    /// Agent concerned, if any.
+    #[serde(default)]
+    pub agent_id: Option<String>,
+    /// Task concerned, if any.
+    #[serde(default)]
+    pub task_id: Option<String>,
+    /// Details.
+    #[serde(default)]
+    pub data: Value,
+    /// When.
+    pub timestamp: u64,
+}
+
+impl BoardEvent {
+    /// A new event of `kind`.
+    pub fn new(
+        kind: &str,
+        project_id: Option<&str>,
+        agent_id: Option<&str>,
+        task_id: Option<&str>,
+        data: Value,
+    ) -> Self {
+        Self {
+            id: ids::new_id("evt"),
+            kind: kind.to_string(),
+            project_id: project_id.map(str::to_string),
+            agent_id: agent_id.map(str::to_string),
+            task_id: task_id.map(str::to_string),
+            data,
+            timestamp: ids::now_ms(),
+        }
+    }
+
+    /// The write that appends this event to the log.
+    pub fn change(&self) -> Result<Change, ApiError> {
+        Change::create(collections::EVENTS, &self.id, self)
+    }
+
+    /// Publishes on `project:<id>` (and `agents` for agent events); a realtime outage only
+    /// delays live readers, the log already has the event.
+    pub fn publish(&self) {
+        let payload = serde_json::to_string(self).unwrap_or_default();
+        if let Some(p) = &self.project_id {
+            let _ = realtime::publish(&format!("project:{p}"), &payload);
+        }
+        if self.agent_id.is_some() {
+            let _ = realtime::publish("agents", &payload);
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! MCP sessions, stored as documents so every host process recognises them.
+
+use crate::bindings::storage::{self, Expect};
+use crate::ids;
+use crate::platform_error::to_api;
+use marcus_core::api_error::ApiError;
+use serde_json::{Value, json};
+
+const COLLECTION: &str = "mcp_sessions";
+
+/// Records a new session and returns its id.
+pub fn start(protocol_version: &str, client_info: &Value) -> Result<String, ApiError> {
+    let id = ids::new_id("mcp");
+    let data = json!({"protocol_version": protocol_version, "client_info": client_info, "started_at": ids::now_ms()});
+    storage::put(COLLECTION, &id, &data.to_string(), Expect::Absent).map_err(to_api)?;
+    Ok(id)
+}
+
+/// Whether a session id was issued and not ended.
+pub fn exists(id: &str) -> Result<bool, ApiError> {
+    if marcus_core::names::check_name("session id", id).is_err() {
+        return Ok(false);
+    }
+    Ok(storage::get(COLLECTION, id).map_err(to_api)?.is_some())
+}
+
+/// Ends a session; unknown ids are a 404.
+pub fn end(id: &str) -> Result<(), ApiError> {
+    marcus_core::names::check_name("session id", id)?;
+    if storage::delete(COLLECTION, id, None).map_err(to_api)? {
+        Ok(())
+    } else {
+        Err(ApiError::not_found(format!("MCP session {id} is unknown")))
+    }
+}

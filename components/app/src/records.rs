@@ -1,0 +1,149 @@
+//! Typed records over the storage capability: every board record is one JSON document,
+//! read with its version so writes can be compare-and-swap.
+
+use crate::bindings::storage::{self, Expect, FieldFilter, Write};
+use crate::platform_error::to_api;
+use marcus_core::api_error::ApiError;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// A record and the storage version it was read at.
+#[derive(Debug, Clone)]
+pub struct Versioned<T> {
+    /// The record.
+    pub value: T,
+    /// Storage version, for compare-and-swap.
+    pub version: u64,
+}
+
+/// Collections of the board.
+pub mod collections {
+    /// Projects.
+    pub const PROJECTS: &str = "projects";
+    /// Tasks.
+    pub const TASKS: &str = "tasks";
+    /// Agents.
+    pub const AGENTS: &str = "agents";
+    /// Progress reports.
+    pub const PROGRESS: &str = "progress";
+    /// Blockers.
+    pub const BLOCKERS: &str = "blockers";
+    /// Decisions.
+    pub const DECISIONS: &str = "decisions";
+    /// Artifacts.
+    pub const ARTIFACTS: &str = "artifacts";
+    /// The append-only event log.
+    pub const EVENTS: &str = "events";
+}
+
+fn decode<T: DeserializeOwned>(collection: &str, id: &str, data: &str) -> Result<T, ApiError> {
+    serde_json::from_str(data)
+        .map_err(|e| ApiError::internal(format!("stored {collection}/{id} is unreadable: {e}")))
+}
+
+/// Reads one record.
+pub fn get<T: DeserializeOwned>(
+    collection: &str,
+    id: &str,
+) -> Result<Option<Versioned<T>>, ApiError> {
+    if marcus_core::names::check_name("id", id).is_err() {
+        return Ok(None);
+    }
+    match storage::get(collection, id).map_err(to_api)? {
+        Some(doc) => Ok(Some(Versioned {
+            value: decode(collection, id, &doc.data)?,
+            version: doc.version,
+        })),
+        None => Ok(None),
+    }
+}
+
+/// Reads every record matching the equality filters, in id order, page by page.
+pub fn query_all<T: DeserializeOwned>(
+    collection: &str,
+    filters: &[(&str, Value)],
+) -> Result<Vec<Versioned<T>>, ApiError> {
+    let filters: Vec<FieldFilter> = filters
+        .iter()
+        .map(|(f, v)| FieldFilter {
+            field: (*f).to_string(),
+            value: v.to_string(),
+        })
+        .collect();
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = storage::query(collection, &filters, 1000, cursor.as_deref()).map_err(to_api)?;
+        for doc in &page.documents {
+            out.push(Versioned {
+                value: decode(collection, &doc.id, &doc.data)?,
+                version: doc.version,
+            });
+        }
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Counts records matching the filters.
+pub fn count(collection: &str, filters: &[(&str, Value)]) -> Result<u64, ApiError> {
+    let filters: Vec<FieldFilter> = filters
+        .iter()
+        .map(|(f, v)| FieldFilter {
+            field: (*f).to_string(),
+            value: v.to_string(),
+        })
+        .collect();
+    storage::count(collection, &filters).map_err(to_api)
+}
+
+/// One write of an atomic change set.
+pub struct Change {
+    write: Write,
+}
+
+impl Change {
+    /// Writes `value` to `collection/id` under `expect`.
+    pub fn put<T: Serialize>(
+        collection: &str,
+        id: &str,
+        value: &T,
+        expect: Expect,
+    ) -> Result<Self, ApiError> {
+        let data = serde_json::to_string(value)
+            .map_err(|e| ApiError::internal(format!("encoding {collection}/{id}: {e}")))?;
+        Ok(Self {
+            write: Write {
+                collection: collection.to_string(),
+                id: id.to_string(),
+                data,
+                expect,
+            },
+        })
+    }
+
+    /// Creates `collection/id`; it must not exist yet.
+    pub fn create<T: Serialize>(collection: &str, id: &str, value: &T) -> Result<Self, ApiError> {
+        Self::put(collection, id, value, Expect::Absent)
+    }
+
+    /// Replaces `collection/id` only if it is still at `version`.
+    pub fn update<T: Serialize>(
+        collection: &str,
+        id: &str,
+        value: &T,
+        version: u64,
+    ) -> Result<Self, ApiError> {
+        Self::put(collection, id, value, Expect::Version(version))
+    }
+}
+
+/// Applies changes atomically: all or none. A lost race is `conflict`.
+pub fn commit(changes: Vec<Change>) -> Result<(), ApiError> {
+    let writes: Vec<Write> = changes.into_iter().map(|c| c.write).collect();
+    storage::put_many(&writes).map_err(to_api)?;
+    Ok(())
+}

@@ -1,0 +1,41 @@
+//! Board operations, shared by the MCP tools and the JSON API: one function per tool,
+//! taking the tool's JSON arguments and returning its JSON result.
+
+pub mod agents;
+pub mod args;
+mod ping;
+pub mod projects;
+pub mod scope;
+
+use marcus_core::api_error::ApiError;
+use serde_json::{Map, Value};
+
+/// Who is calling: the MCP session (if any), for session-scoped defaults such as the
+/// project chosen with `select_project`.
+#[derive(Debug, Clone, Default)]
+pub struct ToolCtx {
+    /// MCP session id, when called over MCP with a session.
+    pub session_id: Option<String>,
+}
+
+/// A tool: name, description, argument schema and implementation.
+pub struct ToolSpec {
+    /// Upstream Marcus's tool name.
+    pub name: &'static str,
+    /// What it is for, shown to agents.
+    pub description: &'static str,
+    /// JSON Schema of the arguments.
+    pub input_schema: fn() -> Value,
+    /// The operation.
+    pub run: fn(&ToolCtx, &Map<String, Value>) -> Result<Value, ApiError>,
+}
+
+/// All tools, in the order `tools/list` shows them.
+pub fn registry() -> &'static [ToolSpec] {
+    &[ping::SPEC, agents::REGISTER, agents::STATUS, agents::LIST]
+}
+
+/// Finds a tool by name.
+pub fn find(name: &str) -> Option<&'static ToolSpec> {
+    registry().iter().find(|t| t.name == name)
+}

@@ -1,0 +1,4 @@
+//! The coordination board: agents, tasks, leases, dependencies and health, as pure
+//! functions over records, so every rule is unit-tested without storage.
+
+pub mod model;
