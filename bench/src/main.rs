@@ -6,6 +6,7 @@ mod http_once;
 mod load;
 mod machine;
 mod marcus_process;
+mod native_process;
 mod native_server;
 mod native_store;
 mod options;
@@ -16,7 +17,7 @@ use clap::Parser;
 use hyper::{Method, StatusCode};
 use load::{LoadResult, LoadSpec};
 use marcus_process::MarcusProcess;
-use native_server::NativeServer;
+use native_process::NativeProcess;
 use options::Options;
 use report::{MarcusFigures, Report, RunFigures};
 use std::net::SocketAddr;
@@ -37,6 +38,9 @@ const IDLE_SETTLE: Duration = Duration::from_secs(1);
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let options = Options::parse();
+    if let Some(db) = &options.serve_native {
+        return native_process::serve_forever(db);
+    }
     options.validate()?;
     let report = run(&options).await?;
     if options.json {
@@ -64,7 +68,7 @@ async fn run(options: &Options) -> anyhow::Result<Report> {
 
     let native_db = scratch.path().join("native.db");
     native_store::seed(&native_db, COLLECTION, DOC_ID, DOC_DATA)?;
-    let native = NativeServer::start(&native_db)?;
+    let native = NativeProcess::start(&native_db)?;
     check_document(native.addr(), &path)
         .await
         .context("native server answers wrongly")?;

@@ -1,6 +1,6 @@
 //! The native baseline: a plain hyper HTTP/1.1 server answering
 //! `GET /api/storage/{collection}/{id}` straight from SQLite, with no component in between.
-//! It runs on its own Tokio runtime and threads, like a separate server process would.
+//! The bench runs it in a child process (see `native_process`), on its own Tokio runtime.
 
 use crate::native_store::DocumentReader;
 use anyhow::Context;

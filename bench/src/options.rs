@@ -38,6 +38,11 @@ pub struct Options {
     #[arg(long)]
     pub native_only: bool,
 
+    /// Internal: serve the native baseline from this SQLite file until killed (the bench
+    /// runs it as a child process).
+    #[arg(long, hide = true)]
+    pub serve_native: Option<PathBuf>,
+
     /// Print one JSON object on stdout instead of the table.
     #[arg(long)]
     pub json: bool,

@@ -10,7 +10,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// Bytes of each pooled linear memory kept mapped between requests.
-pub const KEEP_RESIDENT_BYTES: usize = 1024 * 1024;
+pub const KEEP_RESIDENT_BYTES: usize = 2 * 1024 * 1024;
 /// Pool slots decommitted together.
 pub const DECOMMIT_BATCH: usize = 16;
 

@@ -30,11 +30,14 @@ impl GuestRunner {
     /// Runs the component for `req` and returns its response (or a JSON error).
     pub async fn serve(
         self: &Arc<Self>,
-        req: hyper::Request<hyper::body::Incoming>,
+        mut req: hyper::Request<hyper::body::Incoming>,
     ) -> hyper::Response<HyperOutgoingBody> {
         let method = req.method().clone();
         let path = req.uri().path().to_string();
         let started = std::time::Instant::now();
+        if let Some(too_large) = refuse_oversized(&mut req).await {
+            return too_large;
+        }
         let response = match self.run(req).await {
             Ok(resp) => resp,
             Err(failure) => {
@@ -161,4 +164,44 @@ async fn buffer_small_body(
             json_error::response(500, "internal", "the app's response body failed")
         }
     }
+}
+
+/// Request bodies the app accepts, in bytes (the app enforces the same limit on bodies
+/// without a declared length).
+pub const MAX_BODY_BYTES: u64 = 1024 * 1024;
+/// An oversized body up to this size is read and discarded so the client can read the 413;
+/// beyond it the connection is closed.
+const DRAIN_LIMIT: u64 = 16 * 1024 * 1024;
+
+/// Answers 413 for a declared body length over the limit, without waking the app.
+async fn refuse_oversized(
+    req: &mut hyper::Request<hyper::body::Incoming>,
+) -> Option<hyper::Response<HyperOutgoingBody>> {
+    use http_body_util::BodyExt;
+    let declared = req
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())?;
+    if declared <= MAX_BODY_BYTES {
+        return None;
+    }
+    let mut response = json_error::response(
+        413,
+        "payload_too_large",
+        &format!("request body of {declared} bytes exceeds the limit of {MAX_BODY_BYTES} bytes"),
+    );
+    if declared <= DRAIN_LIMIT {
+        let body = req.body_mut();
+        while let Some(frame) = body.frame().await {
+            if frame.is_err() {
+                break;
+            }
+        }
+    } else {
+        response.headers_mut().insert(
+            hyper::header::CONNECTION,
+            hyper::header::HeaderValue::from_static("close"),
+        );
+    }
+    Some(response)
 }

@@ -58,7 +58,15 @@ impl Request {
         if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
             return Err(too_large());
         }
-        let body = read_body(&request)?;
+        // A request without Content-Length or Transfer-Encoding has no body (RFC 9112 6.3):
+        // skipping the read saves a round trip through the host's body stream.
+        let has_body = declared.is_some_and(|n| n > 0)
+            || headers.iter().any(|(n, _)| n == "transfer-encoding");
+        let body = if has_body {
+            read_body(&request)?
+        } else {
+            Vec::new()
+        };
         Ok(Self {
             method,
             path,

@@ -25,15 +25,22 @@ fn dispatch(req: &Request) -> Result<Response, ApiError> {
         ["mcp"] => crate::mcp::handle(req),
         ["api", "tools"] => routes::tools::handle(req, None),
         ["api", "tools", name] => routes::tools::handle(req, Some(name)),
+        ["api", "openapi.json"] => only(method, &["GET"], routes::openapi::get),
+        ["api", "projects", project_id, "events"] => {
+            routes::events::project_events(req, project_id)
+        }
         ["api", "features"] => only(method, &["GET"], routes::features::get),
         ["api", "storage", rest @ ..] => routes::storage::handle(req, rest),
         ["api", "cache", rest @ ..] => routes::cache::handle(req, rest),
         ["api", "realtime", channel] => routes::realtime::handle(req, channel),
         ["api", "debug", what] => routes::debug::handle(req, what),
-        _ => Err(ApiError::not_found(format!(
-            "no route for {} {}",
-            req.method, req.path
-        ))),
+        other => match routes::board::handle(req, other) {
+            Some(result) => result,
+            None => Err(ApiError::not_found(format!(
+                "no route for {} {}",
+                req.method, req.path
+            ))),
+        },
     }
 }
 

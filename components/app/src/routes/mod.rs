@@ -1,9 +1,12 @@
 //! One module per route family.
 
+pub mod board;
 pub mod cache;
 pub mod debug;
+pub mod events;
 pub mod features;
 pub mod health;
+pub mod openapi;
 pub mod realtime;
 pub mod storage;
 pub mod tools;
