@@ -21,7 +21,7 @@ fn dispatch(req: &Request) -> Result<Response, ApiError> {
         .collect();
     let method = req.method.as_str();
     match segments.as_slice() {
-        ["healthz"] => only(method, &["GET"], || routes::health::get()),
+        ["healthz"] => only(method, &["GET"], routes::health::get),
         ["mcp"] => crate::mcp::handle(req),
         ["api", "tools"] => routes::tools::handle(req, None),
         ["api", "tools", name] => routes::tools::handle(req, Some(name)),

@@ -41,12 +41,3 @@ pub fn opt_str_list(args: &Map<String, Value>, field: &str) -> Result<Vec<String
         ))),
     }
 }
-
-/// An optional number.
-pub fn opt_f64(args: &Map<String, Value>, field: &str) -> Result<Option<f64>, ApiError> {
-    match args.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => Ok(n.as_f64()),
-        Some(_) => Err(ApiError::invalid(format!("{field} must be a number"))),
-    }
-}

@@ -3,9 +3,12 @@
 
 pub mod agents;
 pub mod args;
+pub mod board_health;
+pub mod knowledge;
 mod ping;
 pub mod projects;
 pub mod scope;
+pub mod work;
 
 use marcus_core::api_error::ApiError;
 use serde_json::{Map, Value};
@@ -32,7 +35,29 @@ pub struct ToolSpec {
 
 /// All tools, in the order `tools/list` shows them.
 pub fn registry() -> &'static [ToolSpec] {
-    &[ping::SPEC, agents::REGISTER, agents::STATUS, agents::LIST]
+    &[
+        ping::SPEC,
+        agents::REGISTER,
+        work::REQUEST_NEXT,
+        work::REPORT_PROGRESS,
+        work::REPORT_BLOCKER,
+        work::RESOLVE_BLOCKER,
+        knowledge::CONTEXT,
+        knowledge::LOG_DECISION,
+        knowledge::LOG_ARTIFACT,
+        projects::CREATE_PROJECT,
+        projects::CREATE_TASKS,
+        projects::STATUS,
+        projects::LIST,
+        projects::SELECT,
+        agents::STATUS,
+        agents::LIST,
+        projects::ALL_TASKS,
+        knowledge::CHECK_DEPENDENCIES,
+        work::UNASSIGN,
+        board_health::CHECK,
+        board_health::OPTIMAL,
+    ]
 }
 
 /// Finds a tool by name.

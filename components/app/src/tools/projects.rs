@@ -1,16 +1,326 @@
-//! Project tools.
+//! Project tools: `create_project`, `create_tasks`, `list_projects`, `select_project`,
+//! `get_project_status`, `get_all_board_tasks`.
 
-use crate::records::{self, Versioned, collections::PROJECTS};
+use super::{ToolCtx, ToolSpec, args, scope};
+use crate::events::BoardEvent;
+use crate::ids::{new_id, now_ms};
+use crate::records::{self, Change, Versioned, collections};
 use marcus_core::api_error::ApiError;
-use marcus_core::board::model::Project;
+use marcus_core::board::graph::{self, NewTask};
+use marcus_core::board::health;
+use marcus_core::board::model::{Project, Task};
+use serde_json::{Map, Value, json};
+
+/// Most tasks accepted in one call.
+const MAX_TASKS_PER_CALL: usize = 5000;
+
+fn task_item_schema() -> Value {
+    json!({"type": "object", "required": ["name"], "properties": {
+        "name": {"type": "string"},
+        "description": {"type": "string"},
+        "priority": {"type": "string", "enum": ["low", "medium", "high", "urgent"]},
+        "labels": {"type": "array", "items": {"type": "string"}},
+        "dependencies": {"type": "array", "items": {"type": "string"}, "description": "Names or ids of tasks that must be done first"},
+        "estimated_hours": {"type": "number"},
+        "acceptance_criteria": {"type": "array", "items": {"type": "string"}}
+    }})
+}
+
+/// `create_project(project_name, description, tasks?, options?)`.
+pub const CREATE_PROJECT: ToolSpec = ToolSpec {
+    name: "create_project",
+    description: "Create a project, optionally with its tasks (dependencies by name or id; the whole graph is validated, nothing is half-written).",
+    input_schema: || {
+        json!({"type": "object", "required": ["project_name"], "properties": {
+            "project_name": {"type": "string"},
+            "description": {"type": "string"},
+            "tasks": {"type": "array", "items": task_item_schema()},
+            "options": {"type": "object", "properties": {
+                "lease_seconds": {"type": "integer", "minimum": 1, "description": "Lease length at assignment (default 180)"}
+            }}
+        }})
+    },
+    run: create_project,
+};
+
+/// `create_tasks(project_id, tasks)`.
+pub const CREATE_TASKS: ToolSpec = ToolSpec {
+    name: "create_tasks",
+    description: "Add tasks to a project; dependencies may name existing tasks or tasks in the same call.",
+    input_schema: || {
+        json!({"type": "object", "required": ["tasks"], "properties": {
+            "project_id": {"type": "string"},
+            "tasks": {"type": "array", "items": task_item_schema()}
+        }})
+    },
+    run: create_tasks,
+};
+
+/// `list_projects()`.
+pub const LIST: ToolSpec = ToolSpec {
+    name: "list_projects",
+    description: "Every project with its completion.",
+    input_schema: || json!({"type": "object", "properties": {}}),
+    run: list_projects,
+};
+
+/// `select_project(project_id | project_name)`.
+pub const SELECT: ToolSpec = ToolSpec {
+    name: "select_project",
+    description: "Choose the project that project-scoped calls of this MCP session (or this agent) default to.",
+    input_schema: || {
+        json!({"type": "object", "properties": {
+            "project_id": {"type": "string"},
+            "project_name": {"type": "string"},
+            "agent_id": {"type": "string", "description": "Also make it this agent's default project"}
+        }})
+    },
+    run: select_project,
+};
+
+/// `get_project_status(project_id?)`.
+pub const STATUS: ToolSpec = ToolSpec {
+    name: "get_project_status",
+    description: "Completion, counts by status, velocity and ETA of a project.",
+    input_schema: || json!({"type": "object", "properties": {"project_id": {"type": "string"}}}),
+    run: project_status,
+};
+
+/// `get_all_board_tasks(project_id?)`.
+pub const ALL_TASKS: ToolSpec = ToolSpec {
+    name: "get_all_board_tasks",
+    description: "Every task of a project with its status, holder and dependencies.",
+    input_schema: || {
+        json!({"type": "object", "properties": {
+            "project_id": {"type": "string"},
+            "status": {"type": "string", "enum": ["todo", "in_progress", "blocked", "done"]}
+        }})
+    },
+    run: all_tasks,
+};
 
 /// Loads a project or fails with `project_not_found`.
 pub fn load(project_id: &str) -> Result<Versioned<Project>, ApiError> {
-    records::get::<Project>(PROJECTS, project_id)?.ok_or_else(|| {
+    records::get::<Project>(collections::PROJECTS, project_id)?.ok_or_else(|| {
         ApiError::new(
             404,
             "project_not_found",
             format!("project {project_id} does not exist"),
         )
     })
+}
+
+/// Every task of a project.
+pub fn tasks_of(project_id: &str) -> Result<Vec<Versioned<Task>>, ApiError> {
+    records::query_all::<Task>(collections::TASKS, &[("project_id", json!(project_id))])
+}
+
+fn parse_new_tasks(a: &Map<String, Value>) -> Result<Vec<NewTask>, ApiError> {
+    let items = match a.get("tasks") {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(_) => return Err(ApiError::invalid("tasks must be a list of task objects")),
+    };
+    if items.len() > MAX_TASKS_PER_CALL {
+        return Err(ApiError::invalid(format!(
+            "at most {MAX_TASKS_PER_CALL} tasks per call, got {}",
+            items.len()
+        )));
+    }
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            serde_json::from_value::<NewTask>(item.clone())
+                .map_err(|e| ApiError::invalid(format!("tasks[{i}]: {e}")))
+        })
+        .collect()
+}
+
+fn create_project(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError> {
+    let name = args::req_str(a, "project_name")?;
+    let description = args::opt_str(a, "description")?.unwrap_or_default();
+    let lease_seconds = match a.get("options").and_then(|o| o.get("lease_seconds")) {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(v.as_u64().filter(|s| *s >= 1).ok_or_else(|| {
+            ApiError::invalid("options.lease_seconds must be a positive integer")
+        })?),
+    };
+    let new_tasks = parse_new_tasks(a)?;
+    let now = now_ms();
+    let project = Project {
+        id: new_id("proj"),
+        name,
+        description,
+        lease_seconds,
+        created_at: now,
+    };
+    let tasks = graph::plan_new_tasks(&project.id, &[], &new_tasks, || new_id("task"), now)?;
+    let event = BoardEvent::new(
+        "project_created",
+        Some(&project.id),
+        None,
+        None,
+        json!({"name": project.name, "tasks": tasks.len()}),
+    );
+    let mut changes = vec![Change::create(
+        collections::PROJECTS,
+        &project.id,
+        &project,
+    )?];
+    for t in &tasks {
+        changes.push(Change::create(collections::TASKS, &t.id, t)?);
+    }
+    changes.push(event.change()?);
+    records::commit(changes)?;
+    event.publish();
+    Ok(json!({
+        "success": true,
+        "project_id": project.id,
+        "project": project,
+        "tasks_created": tasks.len(),
+        "tasks": tasks.iter().map(|t| json!({"id": t.id, "name": t.name, "dependencies": t.dependencies})).collect::<Vec<_>>(),
+    }))
+}
+
+fn create_tasks(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError> {
+    let project_id = scope::project_id(ctx, a, None)?;
+    let new_tasks = parse_new_tasks(a)?;
+    if new_tasks.is_empty() {
+        return Err(ApiError::invalid("tasks must contain at least one task"));
+    }
+    let existing: Vec<Task> = tasks_of(&project_id)?
+        .into_iter()
+        .map(|v| v.value)
+        .collect();
+    let now = now_ms();
+    let tasks = graph::plan_new_tasks(&project_id, &existing, &new_tasks, || new_id("task"), now)?;
+    let event = BoardEvent::new(
+        "tasks_created",
+        Some(&project_id),
+        None,
+        None,
+        json!({"task_ids": tasks.iter().map(|t| &t.id).collect::<Vec<_>>()}),
+    );
+    let mut changes = Vec::with_capacity(tasks.len() + 1);
+    for t in &tasks {
+        changes.push(Change::create(collections::TASKS, &t.id, t)?);
+    }
+    changes.push(event.change()?);
+    records::commit(changes)?;
+    event.publish();
+    Ok(json!({
+        "success": true,
+        "project_id": project_id,
+        "tasks_created": tasks.len(),
+        "tasks": tasks.iter().map(|t| json!({"id": t.id, "name": t.name, "dependencies": t.dependencies})).collect::<Vec<_>>(),
+    }))
+}
+
+fn list_projects(_ctx: &ToolCtx, _a: &Map<String, Value>) -> Result<Value, ApiError> {
+    let now = now_ms();
+    let mut out = Vec::new();
+    for p in records::query_all::<Project>(collections::PROJECTS, &[])? {
+        let tasks: Vec<Task> = tasks_of(&p.value.id)?
+            .into_iter()
+            .map(|v| v.value)
+            .collect();
+        let status = health::project_status(&tasks, now);
+        out.push(json!({
+            "id": p.value.id,
+            "project_id": p.value.id,
+            "name": p.value.name,
+            "description": p.value.description,
+            "created_at": p.value.created_at,
+            "total_tasks": status.total,
+            "completion_percentage": status.completion_percentage,
+        }));
+    }
+    Ok(json!({"success": true, "projects": out, "count": out.len()}))
+}
+
+fn select_project(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError> {
+    let project = match (
+        args::opt_str(a, "project_id")?,
+        args::opt_str(a, "project_name")?,
+    ) {
+        (Some(id), _) => load(&id)?.value,
+        (None, Some(name)) => {
+            records::query_all::<Project>(collections::PROJECTS, &[("name", json!(name))])?
+                .into_iter()
+                .next()
+                .map(|v| v.value)
+                .ok_or_else(|| {
+                    ApiError::new(
+                        404,
+                        "project_not_found",
+                        format!("no project named {name:?}"),
+                    )
+                })?
+        }
+        (None, None) => return Err(ApiError::invalid("project_id or project_name is required")),
+    };
+    let session = scope::select_for_session(ctx, &project.id)?;
+    let mut agent_updated = false;
+    if let Some(agent_id) = args::opt_str(a, "agent_id")? {
+        for _ in 0..5 {
+            let agent = super::agents::load(&agent_id)?;
+            let mut rec = agent.value.clone();
+            rec.project_id = Some(project.id.clone());
+            match records::commit(vec![Change::update(
+                collections::AGENTS,
+                &agent_id,
+                &rec,
+                agent.version,
+            )?]) {
+                Ok(()) => {
+                    agent_updated = true;
+                    break;
+                }
+                Err(e) if e.code == "conflict" => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(json!({
+        "success": true,
+        "project_id": project.id,
+        "project": project,
+        "selected_for_session": session,
+        "selected_for_agent": agent_updated,
+    }))
+}
+
+fn project_status(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError> {
+    let project_id = scope::project_id(ctx, a, None)?;
+    let project = load(&project_id)?.value;
+    let tasks: Vec<Task> = tasks_of(&project_id)?
+        .into_iter()
+        .map(|v| v.value)
+        .collect();
+    let status = health::project_status(&tasks, now_ms());
+    Ok(json!({
+        "success": true,
+        "project_id": project_id,
+        "project": project,
+        "status": status,
+    }))
+}
+
+fn all_tasks(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError> {
+    let project_id = scope::project_id(ctx, a, None)?;
+    let filter = args::opt_str(a, "status")?;
+    let tasks: Vec<Task> = tasks_of(&project_id)?
+        .into_iter()
+        .map(|v| v.value)
+        .filter(|t| {
+            filter.as_deref().is_none_or(|f| {
+                serde_json::to_value(t.status)
+                    .ok()
+                    .and_then(|s| s.as_str().map(|s| s == f))
+                    .unwrap_or(false)
+            })
+        })
+        .collect();
+    Ok(json!({"success": true, "project_id": project_id, "tasks": tasks, "count": tasks.len()}))
 }

@@ -1,0 +1,599 @@
+//! The agent work loop: `request_next_task`, `report_task_progress`, `report_blocker`,
+//! `resolve_blocker`, `unassign_task`.
+//!
+//! Every state change is one atomic change set (task, agent, history record, event) whose
+//! task write is compare-and-swap on the version read: of two racing claims (in this
+//! process or another one on the same database) exactly one lands; the other re-reads.
+
+use super::{ToolCtx, ToolSpec, agents, args, scope};
+use crate::events::BoardEvent;
+use crate::ids::{new_id, now_ms};
+use crate::records::{self, Change, Versioned, collections};
+use marcus_core::api_error::ApiError;
+use marcus_core::board::model::{Agent, AgentStatus, Blocker, ProgressEntry, Task, TaskStatus};
+use marcus_core::board::{lease, scheduler};
+use serde_json::{Map, Value, json};
+
+/// How often a lost compare-and-swap race is retried before giving up.
+const MAX_ATTEMPTS: usize = 16;
+
+/// `request_next_task(agent_id, project_id?)`.
+pub const REQUEST_NEXT: ToolSpec = ToolSpec {
+    name: "request_next_task",
+    description: "Get the next ready task for this agent (highest priority, best skill match, most critical). Without a ready task the answer says when to ask again (retry_after_seconds) and why.",
+    input_schema: || {
+        json!({"type": "object", "required": ["agent_id"], "properties": {
+            "agent_id": {"type": "string"},
+            "project_id": {"type": "string"}
+        }})
+    },
+    run: request_next,
+};
+
+/// `report_task_progress(agent_id, task_id, status, progress, message)`.
+pub const REPORT_PROGRESS: ToolSpec = ToolSpec {
+    name: "report_task_progress",
+    description: "Report progress on the task you hold; renews its lease. status: in_progress, completed (finishes the task) or blocked.",
+    input_schema: || {
+        json!({"type": "object", "required": ["agent_id", "task_id", "status"], "properties": {
+            "agent_id": {"type": "string"},
+            "task_id": {"type": "string"},
+            "status": {"type": "string", "enum": ["in_progress", "completed", "blocked"]},
+            "progress": {"type": "integer", "minimum": 0, "maximum": 100},
+            "message": {"type": "string"},
+            "lease_token": {"type": "integer", "description": "Fencing token from request_next_task (optional)"}
+        }})
+    },
+    run: report_progress,
+};
+
+/// `report_blocker(agent_id, task_id, blocker_description, severity)`.
+pub const REPORT_BLOCKER: ToolSpec = ToolSpec {
+    name: "report_blocker",
+    description: "Report that the task you hold is blocked; the task stops and its lease is released until the blocker is resolved.",
+    input_schema: || {
+        json!({"type": "object", "required": ["agent_id", "task_id", "blocker_description"], "properties": {
+            "agent_id": {"type": "string"},
+            "task_id": {"type": "string"},
+            "blocker_description": {"type": "string"},
+            "severity": {"type": "string", "enum": ["low", "medium", "high"]},
+            "lease_token": {"type": "integer"}
+        }})
+    },
+    run: report_blocker,
+};
+
+/// `resolve_blocker(blocker_id | task_id, resolution)`.
+pub const RESOLVE_BLOCKER: ToolSpec = ToolSpec {
+    name: "resolve_blocker",
+    description: "Resolve a blocker (by blocker_id, or every open blocker of task_id); the task returns to the pool.",
+    input_schema: || {
+        json!({"type": "object", "required": ["resolution"], "properties": {
+            "blocker_id": {"type": "string"},
+            "task_id": {"type": "string"},
+            "resolution": {"type": "string"},
+            "resolved_by": {"type": "string"}
+        }})
+    },
+    run: resolve_blocker,
+};
+
+/// `unassign_task(task_id)`.
+pub const UNASSIGN: ToolSpec = ToolSpec {
+    name: "unassign_task",
+    description: "Return an in-progress or blocked task to the pool, releasing its holder.",
+    input_schema: || {
+        json!({"type": "object", "required": ["task_id"], "properties": {
+            "task_id": {"type": "string"},
+            "agent_id": {"type": "string"},
+            "reason": {"type": "string"}
+        }})
+    },
+    run: unassign,
+};
+
+/// Loads a task or fails with `task_not_found`.
+pub fn load_task(task_id: &str) -> Result<Versioned<Task>, ApiError> {
+    records::get::<Task>(collections::TASKS, task_id)?.ok_or_else(|| {
+        ApiError::new(
+            404,
+            "task_not_found",
+            format!("task {task_id} does not exist"),
+        )
+    })
+}
+
+fn lease_seconds(project_id: &str) -> Result<u64, ApiError> {
+    Ok(super::projects::load(project_id)?
+        .value
+        .lease_seconds
+        .unwrap_or(lease::LEASE_INITIAL_SECS))
+}
+
+/// The task as handed to an agent: the record plus instructions and lease facts.
+fn task_payload(task: &Task, tasks: &[Task]) -> Value {
+    let deps: Vec<Value> = task
+        .dependencies
+        .iter()
+        .filter_map(|d| tasks.iter().find(|t| &t.id == d))
+        .map(|t| json!({"id": t.id, "name": t.name}))
+        .collect();
+    let mut instructions = format!("{}\n\n{}", task.name, task.description);
+    if !task.acceptance_criteria.is_empty() {
+        instructions.push_str("\n\nAcceptance criteria:\n");
+        for c in &task.acceptance_criteria {
+            instructions.push_str(&format!("- {c}\n"));
+        }
+    }
+    if !deps.is_empty() {
+        instructions.push_str(
+            "\n\nThis task builds on finished dependencies: call get_task_context for their artifacts and decisions.",
+        );
+    }
+    if let Some(note) = &task.recovery_note {
+        instructions.push_str(&format!("\n\nRecovery: {note}"));
+    }
+    let mut v = serde_json::to_value(task).unwrap_or(Value::Null);
+    if let Value::Object(m) = &mut v {
+        m.insert("instructions".into(), Value::String(instructions));
+        m.insert("dependency_tasks".into(), Value::Array(deps));
+    }
+    v
+}
+
+fn request_next(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError> {
+    let agent_id = args::req_str(a, "agent_id")?;
+    for _ in 0..MAX_ATTEMPTS {
+        let agent = agents::load(&agent_id)?;
+        let project_id = scope::project_id(ctx, a, agent.value.project_id.as_deref())?;
+        let now = now_ms();
+        let task_records =
+            records::query_all::<Task>(collections::TASKS, &[("project_id", json!(project_id))])?;
+        let tasks: Vec<Task> = task_records.iter().map(|v| v.value.clone()).collect();
+
+        // One task per agent: a live lease it already holds is handed back unchanged.
+        if let Some(current_id) = &agent.value.current_task_id
+            && let Some(held) = records::get::<Task>(collections::TASKS, current_id)?
+            && held.value.status == TaskStatus::InProgress
+            && held
+                .value
+                .lease
+                .as_ref()
+                .is_some_and(|l| l.agent_id == agent_id && l.expires_at > now)
+        {
+            return Ok(assigned_answer(&held.value, &tasks, true));
+        }
+
+        let Some(pick) = scheduler::pick_next(&agent.value, &tasks, now) else {
+            let (secs, reason) = scheduler::retry_after(&tasks, now);
+            touch_agent(agent, now);
+            return Ok(json!({
+                "success": false,
+                "task": null,
+                "message": format!("No task available: {reason}"),
+                "retry_after_seconds": secs,
+                "retry_reason": reason,
+                "project_id": project_id,
+            }));
+        };
+        let Some(current) = task_records.iter().find(|v| v.value.id == pick) else {
+            continue;
+        };
+        let mut task = current.value.clone();
+        let mut changes = Vec::new();
+        let previous_holder = task.lease.as_ref().map(|l| l.agent_id.clone());
+        if let Some(expired) = lease::expire_if_due(&task, now) {
+            let event = BoardEvent::new(
+                "lease_expired",
+                Some(&project_id),
+                previous_holder.as_deref(),
+                Some(&task.id),
+                json!({"recovery_note": expired.recovery_note}),
+            );
+            changes.push(event.change()?);
+            task = expired;
+        }
+        let assigned = lease::assign(&task, &agent_id, now, lease_seconds(&project_id)?);
+        let mut agent_rec = agent.value.clone();
+        agent_rec.status = AgentStatus::Working;
+        agent_rec.current_task_id = Some(assigned.id.clone());
+        agent_rec.last_seen = now;
+        let token = assigned.lease.as_ref().map(|l| l.token).unwrap_or(0);
+        let event = BoardEvent::new(
+            "task_assigned",
+            Some(&project_id),
+            Some(&agent_id),
+            Some(&assigned.id),
+            json!({"name": assigned.name, "lease_token": token}),
+        );
+        changes.push(Change::update(
+            collections::TASKS,
+            &assigned.id,
+            &assigned,
+            current.version,
+        )?);
+        changes.push(Change::update(
+            collections::AGENTS,
+            &agent_id,
+            &agent_rec,
+            agent.version,
+        )?);
+        changes.push(event.change()?);
+        match records::commit(changes) {
+            Ok(()) => {
+                event.publish();
+                let refreshed: Vec<Task> = tasks
+                    .into_iter()
+                    .map(|t| {
+                        if t.id == assigned.id {
+                            assigned.clone()
+                        } else {
+                            t
+                        }
+                    })
+                    .collect();
+                return Ok(assigned_answer(&assigned, &refreshed, false));
+            }
+            Err(e) if e.code == "conflict" => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(ApiError::new(
+        503,
+        "contention",
+        "too many concurrent claims; ask again in a moment",
+    ))
+}
+
+fn assigned_answer(task: &Task, tasks: &[Task], already_held: bool) -> Value {
+    let lease = task.lease.clone();
+    json!({
+        "success": true,
+        "task": task_payload(task, tasks),
+        "lease": lease,
+        "lease_token": lease.as_ref().map(|l| l.token),
+        "lease_expires_at": lease.as_ref().map(|l| l.expires_at),
+        "already_assigned": already_held,
+        "recovery_note": task.recovery_note,
+    })
+}
+
+/// Records that the agent called, best effort (a lost race only loses a timestamp).
+fn touch_agent(agent: Versioned<Agent>, now: u64) {
+    let mut a = agent.value;
+    a.last_seen = now;
+    if let Ok(change) = Change::update(collections::AGENTS, &a.id.clone(), &a, agent.version) {
+        let _ = records::commit(vec![change]);
+    }
+}
+
+fn token_arg(a: &Map<String, Value>) -> Result<Option<u64>, ApiError> {
+    match a.get("lease_token") {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .map(Some)
+            .ok_or_else(|| ApiError::invalid("lease_token must be a non-negative integer")),
+    }
+}
+
+fn progress_arg(a: &Map<String, Value>) -> Result<Option<u8>, ApiError> {
+    match a.get("progress") {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => match v.as_f64() {
+            Some(p) if (0.0..=100.0).contains(&p) => Ok(Some(p.round() as u8)),
+            _ => Err(ApiError::invalid("progress must be a number from 0 to 100")),
+        },
+    }
+}
+
+/// Releases the agent from `task_id` (and counts a completion).
+fn agent_release(
+    agent: &Versioned<Agent>,
+    task_id: &str,
+    completed: bool,
+    now: u64,
+) -> Result<Change, ApiError> {
+    let mut a = agent.value.clone();
+    if a.current_task_id.as_deref() == Some(task_id) {
+        a.current_task_id = None;
+        a.status = AgentStatus::Available;
+    }
+    if completed {
+        a.completed_tasks_count += 1;
+    }
+    a.last_seen = now;
+    Change::update(collections::AGENTS, &a.id, &a, agent.version)
+}
+
+fn report_progress(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError> {
+    let agent_id = args::req_str(a, "agent_id")?;
+    let task_id = args::req_str(a, "task_id")?;
+    let status = args::req_str(a, "status")?;
+    let message = args::opt_str(a, "message")?.unwrap_or_default();
+    let token = token_arg(a)?;
+    let progress = progress_arg(a)?;
+    if !matches!(status.as_str(), "in_progress" | "completed" | "blocked") {
+        return Err(ApiError::invalid(format!(
+            "status must be in_progress, completed or blocked, got {status:?}"
+        )));
+    }
+    if status == "blocked" {
+        let mut b = a.clone();
+        b.insert(
+            "blocker_description".into(),
+            Value::String(if message.is_empty() {
+                "blocked (reported through progress)".into()
+            } else {
+                message
+            }),
+        );
+        return report_blocker(_ctx, &b);
+    }
+    for _ in 0..MAX_ATTEMPTS {
+        let agent = agents::load(&agent_id)?;
+        let task = load_task(&task_id)?;
+        let now = now_ms();
+        let (updated, kind) = if status == "completed" {
+            (
+                lease::complete(&task.value, &agent_id, token, now)?,
+                "task_completed",
+            )
+        } else {
+            let p = progress.unwrap_or(task.value.progress);
+            (
+                lease::renew(&task.value, &agent_id, token, p, now)?,
+                "task_progress",
+            )
+        };
+        let entry = ProgressEntry {
+            task_id: task_id.clone(),
+            project_id: updated.project_id.clone(),
+            agent_id: agent_id.clone(),
+            status: status.clone(),
+            progress: updated.progress,
+            message: message.clone(),
+            timestamp: now,
+        };
+        let event = BoardEvent::new(
+            kind,
+            Some(&updated.project_id),
+            Some(&agent_id),
+            Some(&task_id),
+            json!({"progress": updated.progress, "message": message}),
+        );
+        let mut changes = vec![
+            Change::update(collections::TASKS, &task_id, &updated, task.version)?,
+            Change::create(collections::PROGRESS, &new_id("prg"), &entry)?,
+            event.change()?,
+        ];
+        if status == "completed" {
+            changes.push(agent_release(&agent, &task_id, true, now)?);
+        }
+        match records::commit(changes) {
+            Ok(()) => {
+                event.publish();
+                return Ok(json!({
+                    "success": true,
+                    "message": if status == "completed" { "Task completed" } else { "Progress recorded; lease renewed" },
+                    "task_id": task_id,
+                    "status": updated.status,
+                    "progress": updated.progress,
+                    "lease_expires_at": updated.lease.as_ref().map(|l| l.expires_at),
+                }));
+            }
+            Err(e) if e.code == "conflict" => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(ApiError::new(
+        503,
+        "contention",
+        "the task changed concurrently too often; try again",
+    ))
+}
+
+fn report_blocker(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError> {
+    let agent_id = args::req_str(a, "agent_id")?;
+    let task_id = args::req_str(a, "task_id")?;
+    let description = args::req_str(a, "blocker_description")?;
+    let severity = args::opt_str(a, "severity")?.unwrap_or_else(|| "medium".into());
+    if !matches!(severity.as_str(), "low" | "medium" | "high") {
+        return Err(ApiError::invalid(format!(
+            "severity must be low, medium or high, got {severity:?}"
+        )));
+    }
+    let token = token_arg(a)?;
+    for _ in 0..MAX_ATTEMPTS {
+        let agent = agents::load(&agent_id)?;
+        let task = load_task(&task_id)?;
+        let now = now_ms();
+        let blocked = lease::block(&task.value, &agent_id, token, now)?;
+        let blocker = Blocker {
+            id: new_id("blk"),
+            task_id: task_id.clone(),
+            project_id: blocked.project_id.clone(),
+            agent_id: agent_id.clone(),
+            description: description.clone(),
+            severity: severity.clone(),
+            reported_at: now,
+            resolved_at: None,
+            resolution: None,
+            resolved_by: None,
+        };
+        let event = BoardEvent::new(
+            "task_blocked",
+            Some(&blocked.project_id),
+            Some(&agent_id),
+            Some(&task_id),
+            json!({"blocker_id": blocker.id, "description": description, "severity": severity}),
+        );
+        let changes = vec![
+            Change::update(collections::TASKS, &task_id, &blocked, task.version)?,
+            Change::create(collections::BLOCKERS, &blocker.id, &blocker)?,
+            agent_release(&agent, &task_id, false, now)?,
+            event.change()?,
+        ];
+        match records::commit(changes) {
+            Ok(()) => {
+                event.publish();
+                return Ok(json!({
+                    "success": true,
+                    "message": "Blocker recorded; the task is blocked until resolve_blocker or unassign_task",
+                    "blocker_id": blocker.id,
+                    "task_id": task_id,
+                    "blocker": blocker,
+                }));
+            }
+            Err(e) if e.code == "conflict" => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(ApiError::new(
+        503,
+        "contention",
+        "the task changed concurrently too often; try again",
+    ))
+}
+
+fn resolve_blocker(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError> {
+    let resolution = args::req_str(a, "resolution")?;
+    let resolved_by = args::opt_str(a, "resolved_by")?;
+    let blocker_id = args::opt_str(a, "blocker_id")?;
+    let task_arg = args::opt_str(a, "task_id")?;
+    let blockers: Vec<Versioned<Blocker>> = match (&blocker_id, &task_arg) {
+        (Some(b), _) => vec![
+            records::get::<Blocker>(collections::BLOCKERS, b)?.ok_or_else(|| {
+                ApiError::new(
+                    404,
+                    "blocker_not_found",
+                    format!("blocker {b} does not exist"),
+                )
+            })?,
+        ],
+        (None, Some(t)) => {
+            records::query_all::<Blocker>(collections::BLOCKERS, &[("task_id", json!(t))])?
+                .into_iter()
+                .filter(|b| b.value.resolved_at.is_none())
+                .collect()
+        }
+        (None, None) => return Err(ApiError::invalid("blocker_id or task_id is required")),
+    };
+    let task_id = match (&task_arg, blockers.first()) {
+        (Some(t), _) => t.clone(),
+        (None, Some(b)) => b.value.task_id.clone(),
+        (None, None) => return Err(ApiError::invalid("no open blocker to resolve")),
+    };
+    for _ in 0..MAX_ATTEMPTS {
+        let task = load_task(&task_id)?;
+        let now = now_ms();
+        let mut changes = Vec::new();
+        let mut resolved_ids = Vec::new();
+        for b in &blockers {
+            let fresh = records::get::<Blocker>(collections::BLOCKERS, &b.value.id)?;
+            let Some(fresh) = fresh else { continue };
+            if fresh.value.resolved_at.is_some() {
+                continue;
+            }
+            let mut r = fresh.value.clone();
+            r.resolved_at = Some(now);
+            r.resolution = Some(resolution.clone());
+            r.resolved_by = resolved_by.clone();
+            resolved_ids.push(r.id.clone());
+            changes.push(Change::update(
+                collections::BLOCKERS,
+                &r.id,
+                &r,
+                fresh.version,
+            )?);
+        }
+        let unblocked = if task.value.status == TaskStatus::Blocked {
+            let t = lease::unblock(&task.value, now);
+            changes.push(Change::update(
+                collections::TASKS,
+                &task_id,
+                &t,
+                task.version,
+            )?);
+            t
+        } else {
+            task.value.clone()
+        };
+        let event = BoardEvent::new(
+            "blocker_resolved",
+            Some(&unblocked.project_id),
+            resolved_by.as_deref(),
+            Some(&task_id),
+            json!({"blocker_ids": resolved_ids, "resolution": resolution}),
+        );
+        changes.push(event.change()?);
+        match records::commit(changes) {
+            Ok(()) => {
+                event.publish();
+                return Ok(json!({
+                    "success": true,
+                    "message": "Blocker resolved; the task is back in the pool",
+                    "task_id": task_id,
+                    "task_status": unblocked.status,
+                    "resolved_blockers": resolved_ids,
+                }));
+            }
+            Err(e) if e.code == "conflict" => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(ApiError::new(
+        503,
+        "contention",
+        "the task changed concurrently too often; try again",
+    ))
+}
+
+fn unassign(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError> {
+    let task_id = args::req_str(a, "task_id")?;
+    let reason = args::opt_str(a, "reason")?.unwrap_or_else(|| "unassigned".into());
+    for _ in 0..MAX_ATTEMPTS {
+        let task = load_task(&task_id)?;
+        let now = now_ms();
+        let holder = task.value.assigned_to.clone();
+        let updated = lease::unassign(&task.value, now)?;
+        let mut changes = vec![Change::update(
+            collections::TASKS,
+            &task_id,
+            &updated,
+            task.version,
+        )?];
+        if let Some(h) = &holder
+            && let Some(agent) = records::get::<Agent>(collections::AGENTS, h)?
+        {
+            changes.push(agent_release(&agent, &task_id, false, now)?);
+        }
+        let event = BoardEvent::new(
+            "task_unassigned",
+            Some(&updated.project_id),
+            holder.as_deref(),
+            Some(&task_id),
+            json!({"reason": reason}),
+        );
+        changes.push(event.change()?);
+        match records::commit(changes) {
+            Ok(()) => {
+                event.publish();
+                return Ok(json!({
+                    "success": true,
+                    "message": format!("Task {task_id} returned to the pool"),
+                    "task_id": task_id,
+                    "previous_holder": holder,
+                    "status": updated.status,
+                }));
+            }
+            Err(e) if e.code == "conflict" => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(ApiError::new(
+        503,
+        "contention",
+        "the task changed concurrently too often; try again",
+    ))
+}

@@ -1,0 +1,514 @@
+//! Project status, board health and the optimal agent count.
+
+use super::graph::{critical_path, dependents, find_cycles, topological_order, weight_hours};
+use super::model::{Agent, AgentStatus, Millis, Task, TaskStatus};
+use super::scheduler::ready_tasks;
+use serde::Serialize;
+use std::collections::HashMap;
+
+const HOUR_MS: u64 = 3_600_000;
+
+/// Completion and pace of a project.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProjectStatus {
+    /// All tasks.
+    pub total: usize,
+    /// Counts by status.
+    pub todo: usize,
+    /// In progress.
+    pub in_progress: usize,
+    /// Blocked.
+    pub blocked: usize,
+    /// Done.
+    pub done: usize,
+    /// Done / total, in percent (0 for an empty project).
+    pub completion_percentage: f64,
+    /// Tasks completed per hour over the last 24 hours.
+    pub velocity_per_hour: f64,
+    /// Tasks completed per day over the last 24 hours.
+    pub velocity_per_day: f64,
+    /// Hours until done at the current velocity; none while velocity is zero.
+    pub eta_hours: Option<f64>,
+    /// Blocked task ids.
+    pub blocked_task_ids: Vec<String>,
+    /// In-progress tasks whose lease has expired.
+    pub stale_lease_task_ids: Vec<String>,
+}
+
+/// Status of a project's tasks at `now`.
+pub fn project_status(tasks: &[Task], now: Millis) -> ProjectStatus {
+    let count = |s: TaskStatus| tasks.iter().filter(|t| t.status == s).count();
+    let done = count(TaskStatus::Done);
+    let total = tasks.len();
+    let recent = tasks
+        .iter()
+        .filter(|t| {
+            t.completed_at
+                .is_some_and(|c| now.saturating_sub(c) <= 24 * HOUR_MS)
+        })
+        .count();
+    // Over a window of at most 24 h, no longer than the project has been running.
+    let first = tasks.iter().map(|t| t.created_at).min().unwrap_or(now);
+    let window_h =
+        ((now.saturating_sub(first)).min(24 * HOUR_MS) as f64 / HOUR_MS as f64).max(1.0 / 60.0);
+    let velocity = if recent == 0 {
+        0.0
+    } else {
+        recent as f64 / window_h
+    };
+    let remaining = total - done;
+    ProjectStatus {
+        total,
+        todo: count(TaskStatus::Todo),
+        in_progress: count(TaskStatus::InProgress),
+        blocked: count(TaskStatus::Blocked),
+        done,
+        completion_percentage: if total == 0 {
+            0.0
+        } else {
+            (done as f64 * 1000.0 / total as f64).round() / 10.0
+        },
+        velocity_per_hour: (velocity * 100.0).round() / 100.0,
+        velocity_per_day: (velocity * 24.0 * 100.0).round() / 100.0,
+        eta_hours: if remaining == 0 {
+            Some(0.0)
+        } else if velocity > 0.0 {
+            Some((remaining as f64 / velocity * 10.0).round() / 10.0)
+        } else {
+            None
+        },
+        blocked_task_ids: tasks
+            .iter()
+            .filter(|t| t.status == TaskStatus::Blocked)
+            .map(|t| t.id.clone())
+            .collect(),
+        stale_lease_task_ids: stale(tasks, now),
+    }
+}
+
+fn stale(tasks: &[Task], now: Millis) -> Vec<String> {
+    tasks
+        .iter()
+        .filter(|t| {
+            t.status == TaskStatus::InProgress
+                && t.lease.as_ref().is_some_and(|l| l.expires_at <= now)
+        })
+        .map(|t| t.id.clone())
+        .collect()
+}
+
+/// One problem found on the board.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HealthIssue {
+    /// cycle, bottleneck, long_chain, stale_lease, skill_mismatch, idle_agent,
+    /// overloaded_agent, gridlock.
+    pub kind: String,
+    /// low, medium, high, critical.
+    pub severity: String,
+    /// What is wrong, for people.
+    pub message: String,
+    /// Tasks concerned.
+    pub task_ids: Vec<String>,
+}
+
+/// The board's health: issues and a 0-100 score.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BoardHealth {
+    /// 100 = nothing wrong.
+    pub score: u8,
+    /// healthy (>= 80), warning (>= 50), critical.
+    pub status: String,
+    /// Everything found.
+    pub issues: Vec<HealthIssue>,
+}
+
+/// Chains longer than this many tasks are reported.
+pub const LONG_CHAIN: usize = 5;
+/// Tasks with at least this many dependents are bottlenecks.
+pub const BOTTLENECK_DEPENDENTS: usize = 3;
+
+fn issue(kind: &str, severity: &str, message: String, task_ids: Vec<String>) -> HealthIssue {
+    HealthIssue {
+        kind: kind.into(),
+        severity: severity.into(),
+        message,
+        task_ids,
+    }
+}
+
+/// Longest chain (in tasks) ending at each task.
+fn chain_lengths(tasks: &[Task]) -> HashMap<String, usize> {
+    let index: HashMap<&str, &Task> = tasks.iter().map(|t| (t.id.as_str(), t)).collect();
+    let mut len: HashMap<String, usize> = HashMap::new();
+    for id in topological_order(tasks) {
+        let l = index[id.as_str()]
+            .dependencies
+            .iter()
+            .filter_map(|d| len.get(d))
+            .max()
+            .copied()
+            .unwrap_or(0)
+            + 1;
+        len.insert(id, l);
+    }
+    len
+}
+
+/// Inspects the board for the problems that stall agents.
+pub fn board_health(tasks: &[Task], agents: &[Agent], now: Millis) -> BoardHealth {
+    let name = |id: &str| {
+        tasks
+            .iter()
+            .find(|t| t.id == id)
+            .map(|t| t.name.clone())
+            .unwrap_or_else(|| id.to_string())
+    };
+    let mut issues = Vec::new();
+    for cycle in find_cycles(tasks) {
+        let names: Vec<String> = cycle.iter().map(|id| name(id)).collect();
+        issues.push(issue(
+            "cycle",
+            "critical",
+            format!("dependency cycle: {}", names.join(" -> ")),
+            cycle,
+        ));
+    }
+    let deps = dependents(tasks);
+    for t in tasks.iter().filter(|t| t.status != TaskStatus::Done) {
+        let n = deps.get(&t.id).map(Vec::len).unwrap_or(0);
+        if n >= BOTTLENECK_DEPENDENTS {
+            issues.push(issue(
+                "bottleneck",
+                "medium",
+                format!("{} blocks {n} tasks", t.name),
+                vec![t.id.clone()],
+            ));
+        }
+    }
+    for (id, l) in chain_lengths(tasks) {
+        if l > LONG_CHAIN && !deps.contains_key(&id) {
+            issues.push(issue(
+                "long_chain",
+                "low",
+                format!("a chain of {l} dependent tasks ends at {}", name(&id)),
+                vec![id],
+            ));
+        }
+    }
+    let stale_ids = stale(tasks, now);
+    if !stale_ids.is_empty() {
+        issues.push(issue(
+            "stale_lease",
+            "medium",
+            format!(
+                "{} task(s) hold expired leases; the next claim returns them to the pool",
+                stale_ids.len()
+            ),
+            stale_ids,
+        ));
+    }
+    let ready = ready_tasks(tasks, now);
+    if !agents.is_empty() {
+        let unmatched: Vec<String> = ready
+            .iter()
+            .filter(|t| !t.labels.is_empty())
+            .filter(|t| {
+                !agents.iter().any(|a| {
+                    t.labels
+                        .iter()
+                        .any(|l| a.skills.iter().any(|s| s.eq_ignore_ascii_case(l)))
+                })
+            })
+            .map(|t| t.id.clone())
+            .collect();
+        if !unmatched.is_empty() {
+            issues.push(issue(
+                "skill_mismatch",
+                "low",
+                format!("{} ready task(s) match no agent's skills", unmatched.len()),
+                unmatched,
+            ));
+        }
+        let idle: Vec<&Agent> = agents
+            .iter()
+            .filter(|a| a.status == AgentStatus::Available)
+            .collect();
+        if !idle.is_empty() && !ready.is_empty() {
+            let names: Vec<&str> = idle.iter().map(|a| a.name.as_str()).collect();
+            issues.push(issue(
+                "idle_agent",
+                "low",
+                format!("idle while tasks are ready: {}", names.join(", ")),
+                vec![],
+            ));
+        }
+    }
+    let mut held: HashMap<&str, Vec<String>> = HashMap::new();
+    for t in tasks.iter().filter(|t| t.status == TaskStatus::InProgress) {
+        if let Some(l) = t.lease.as_ref().filter(|l| l.expires_at > now) {
+            held.entry(l.agent_id.as_str())
+                .or_default()
+                .push(t.id.clone());
+        }
+    }
+    for (agent, ids) in held.into_iter().filter(|(_, ids)| ids.len() > 1) {
+        issues.push(issue(
+            "overloaded_agent",
+            "high",
+            format!("{agent} holds {} tasks at once", ids.len()),
+            ids,
+        ));
+    }
+    let todo = tasks.iter().any(|t| t.status == TaskStatus::Todo);
+    let working = tasks.iter().any(|t| t.status == TaskStatus::InProgress);
+    if todo && ready.is_empty() && !working {
+        issues.push(issue(
+            "gridlock",
+            "critical",
+            "tasks are waiting but none is ready and none is in progress".into(),
+            tasks
+                .iter()
+                .filter(|t| t.status == TaskStatus::Todo)
+                .map(|t| t.id.clone())
+                .collect(),
+        ));
+    }
+    issues.sort_by(|a, b| {
+        a.kind
+            .cmp(&b.kind)
+            .then_with(|| a.task_ids.cmp(&b.task_ids))
+    });
+    let penalty: u32 = issues
+        .iter()
+        .map(|i| match i.severity.as_str() {
+            "critical" => 30,
+            "high" => 20,
+            "medium" => 10,
+            _ => 5,
+        })
+        .sum();
+    let score = 100u32.saturating_sub(penalty) as u8;
+    BoardHealth {
+        score,
+        status: if score >= 80 {
+            "healthy"
+        } else if score >= 50 {
+            "warning"
+        } else {
+            "critical"
+        }
+        .into(),
+        issues,
+    }
+}
+
+/// How many agents the remaining work can use, by the critical-path method.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgentCountAnalysis {
+    /// Agents worth running now (peak parallelism, at least 1 while work remains).
+    pub optimal_agents: usize,
+    /// Hours along the longest dependency chain of remaining work.
+    pub critical_path_hours: f64,
+    /// Tasks on that chain.
+    pub critical_path: Vec<String>,
+    /// Hours of all remaining work.
+    pub total_work_hours: f64,
+    /// Most tasks that can run at once with unlimited agents.
+    pub peak_parallelism: usize,
+    /// Time saved by running in parallel versus one agent, in percent.
+    pub efficiency_gain_percent: f64,
+    /// Remaining tasks.
+    pub remaining_tasks: usize,
+}
+
+/// Schedules remaining work at earliest start with unlimited agents and reads off the
+/// critical path, total work and peak parallelism.
+pub fn optimal_agent_count(tasks: &[Task]) -> AgentCountAnalysis {
+    let remaining: Vec<Task> = tasks
+        .iter()
+        .filter(|t| t.status != TaskStatus::Done)
+        .cloned()
+        .map(|mut t| {
+            t.dependencies.retain(|d| {
+                tasks
+                    .iter()
+                    .any(|o| &o.id == d && o.status != TaskStatus::Done)
+            });
+            t
+        })
+        .collect();
+    let index: HashMap<&str, &Task> = remaining.iter().map(|t| (t.id.as_str(), t)).collect();
+    let mut finish: HashMap<String, f64> = HashMap::new();
+    let mut spans: Vec<(f64, f64)> = Vec::new();
+    for id in topological_order(&remaining) {
+        let t = index[id.as_str()];
+        let start = t
+            .dependencies
+            .iter()
+            .filter_map(|d| finish.get(d))
+            .fold(0.0_f64, |a, b| a.max(*b));
+        let end = start + weight_hours(t);
+        spans.push((start, end));
+        finish.insert(id, end);
+    }
+    let mut events: Vec<(f64, i32)> = spans
+        .iter()
+        .flat_map(|(s, e)| [(*s, 1), (*e, -1)])
+        .collect();
+    events.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let (mut running, mut peak) = (0i32, 0i32);
+    for (_, delta) in events {
+        running += delta;
+        peak = peak.max(running);
+    }
+    let total: f64 = remaining.iter().map(weight_hours).sum();
+    let (_, path) = critical_path(&remaining);
+    let cp_hours: f64 = path
+        .iter()
+        .filter_map(|id| index.get(id.as_str()))
+        .map(|t| weight_hours(t))
+        .sum();
+    AgentCountAnalysis {
+        optimal_agents: if remaining.is_empty() {
+            0
+        } else {
+            (peak as usize).max(1)
+        },
+        critical_path_hours: cp_hours,
+        critical_path: path,
+        total_work_hours: total,
+        peak_parallelism: peak as usize,
+        efficiency_gain_percent: if total > 0.0 {
+            ((1.0 - cp_hours / total) * 1000.0).round() / 10.0
+        } else {
+            0.0
+        },
+        remaining_tasks: remaining.len(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::board::graph::tests::task;
+    use crate::board::lease;
+
+    fn diamond() -> Vec<Task> {
+        vec![
+            task("a", &[], 2.0),
+            task("b", &["a"], 3.0),
+            task("c", &["a"], 1.0),
+            task("d", &["b", "c"], 4.0),
+        ]
+    }
+
+    #[test]
+    fn status_counts_completion_velocity_eta() {
+        let mut tasks = diamond();
+        let hour = HOUR_MS;
+        for t in tasks.iter_mut() {
+            t.created_at = 0;
+        }
+        tasks[0].status = TaskStatus::Done;
+        tasks[0].completed_at = Some(hour);
+        tasks[2].status = TaskStatus::Blocked;
+        let s = project_status(&tasks, 2 * hour);
+        assert_eq!((s.total, s.done, s.todo, s.blocked), (4, 1, 2, 1));
+        assert_eq!(s.completion_percentage, 25.0);
+        assert_eq!(s.velocity_per_hour, 0.5);
+        assert_eq!(s.eta_hours, Some(6.0));
+        assert_eq!(s.blocked_task_ids, vec!["c"]);
+        assert_eq!(project_status(&[], 0).completion_percentage, 0.0);
+        assert_eq!(project_status(&diamond(), 10).eta_hours, None);
+    }
+
+    #[test]
+    fn optimal_count_for_the_diamond() {
+        let r = optimal_agent_count(&diamond());
+        assert_eq!(r.peak_parallelism, 2);
+        assert_eq!(r.optimal_agents, 2);
+        assert_eq!(r.critical_path_hours, 9.0);
+        assert_eq!(r.total_work_hours, 10.0);
+        assert_eq!(r.efficiency_gain_percent, 10.0);
+        let mut all_done = diamond();
+        all_done
+            .iter_mut()
+            .for_each(|t| t.status = TaskStatus::Done);
+        assert_eq!(optimal_agent_count(&all_done).optimal_agents, 0);
+    }
+
+    #[test]
+    fn healthy_board_scores_100() {
+        let h = board_health(&diamond(), &[], 0);
+        assert_eq!((h.score, h.status.as_str()), (100, "healthy"));
+        assert!(h.issues.is_empty(), "{:?}", h.issues);
+    }
+
+    #[test]
+    fn finds_cycles_gridlock_bottlenecks_chains_stale_and_overload() {
+        let cyclic = vec![task("a", &["b"], 1.0), task("b", &["a"], 1.0)];
+        let h = board_health(&cyclic, &[], 0);
+        let kinds: Vec<&str> = h.issues.iter().map(|i| i.kind.as_str()).collect();
+        assert_eq!(kinds, vec!["cycle", "gridlock"]);
+        assert_eq!(h.score, 40);
+
+        let mut hub = vec![task("hub", &[], 1.0)];
+        for i in 0..3 {
+            hub.push(task(&format!("x{i}"), &["hub"], 1.0));
+        }
+        assert!(
+            board_health(&hub, &[], 0)
+                .issues
+                .iter()
+                .any(|i| i.kind == "bottleneck")
+        );
+
+        let chain: Vec<Task> = (0..7)
+            .map(|i| {
+                if i == 0 {
+                    task("c0", &[], 1.0)
+                } else {
+                    task(&format!("c{i}"), &[&format!("c{}", i - 1)], 1.0)
+                }
+            })
+            .collect();
+        assert!(
+            board_health(&chain, &[], 0)
+                .issues
+                .iter()
+                .any(|i| i.kind == "long_chain")
+        );
+
+        let held = lease::assign(&task("s", &[], 1.0), "ag", 0, 1);
+        let h = board_health(std::slice::from_ref(&held), &[], 5_000);
+        assert!(h.issues.iter().any(|i| i.kind == "stale_lease"));
+        let other = lease::assign(&task("t", &[], 1.0), "ag", 0, 100);
+        let h = board_health(
+            &[lease::assign(&task("s", &[], 1.0), "ag", 0, 100), other],
+            &[],
+            10,
+        );
+        assert!(h.issues.iter().any(|i| i.kind == "overloaded_agent"));
+    }
+
+    #[test]
+    fn skill_mismatch_and_idle_agents() {
+        let mut t = task("t", &[], 1.0);
+        t.labels = vec!["rust".into()];
+        let agent = Agent {
+            id: "a".into(),
+            name: "Ada".into(),
+            role: String::new(),
+            skills: vec!["python".into()],
+            project_id: None,
+            status: AgentStatus::Available,
+            current_task_id: None,
+            completed_tasks_count: 0,
+            registered_at: 0,
+            last_seen: 0,
+        };
+        let h = board_health(&[t], &[agent], 0);
+        let kinds: Vec<&str> = h.issues.iter().map(|i| i.kind.as_str()).collect();
+        assert_eq!(kinds, vec!["idle_agent", "skill_mismatch"]);
+    }
+}

@@ -1,0 +1,312 @@
+//! Leases with fencing tokens: who holds a task, until when, and proof that a report comes
+//! from the current holder. A stale holder can never renew, block or complete a task that
+//! has since gone to someone else.
+
+use super::model::{Lease, Millis, Task, TaskStatus};
+use crate::api_error::ApiError;
+
+/// Lease length at assignment, in seconds.
+pub const LEASE_INITIAL_SECS: u64 = 180;
+
+/// Lease length granted by a progress report at `progress` percent, in seconds: work
+/// that is further along gets more slack.
+pub fn renewal_secs(progress: u8) -> u64 {
+    match progress {
+        0..=24 => 240,
+        25..=74 => 300,
+        _ => 360,
+    }
+}
+
+/// Hands `task` to `agent_id` under a fresh lease with the next fencing token.
+pub fn assign(task: &Task, agent_id: &str, now: Millis, lease_seconds: u64) -> Task {
+    let mut t = task.clone();
+    t.lease_counter += 1;
+    t.status = TaskStatus::InProgress;
+    t.assigned_to = Some(agent_id.to_string());
+    t.lease = Some(Lease {
+        agent_id: agent_id.to_string(),
+        token: t.lease_counter,
+        granted_at: now,
+        expires_at: now + lease_seconds.max(1) * 1000,
+        renewals: 0,
+    });
+    t.started_at.get_or_insert(now);
+    t.updated_at = now;
+    t
+}
+
+/// If the task's lease has run out, the task back in the pool with a note for the next
+/// holder; `None` when nothing expired.
+pub fn expire_if_due(task: &Task, now: Millis) -> Option<Task> {
+    let lease = task.lease.as_ref()?;
+    if task.status != TaskStatus::InProgress || lease.expires_at > now {
+        return None;
+    }
+    let mut t = task.clone();
+    t.status = TaskStatus::Todo;
+    t.assigned_to = None;
+    t.lease = None;
+    t.recovery_note = Some(format!(
+        "The previous holder ({}) let its lease expire at {} % progress; check for partial work before starting over.",
+        lease.agent_id, task.progress
+    ));
+    t.updated_at = now;
+    Some(t)
+}
+
+fn not_holder(task: &Task, agent_id: &str, why: &str) -> ApiError {
+    ApiError::new(
+        409,
+        "not_task_holder",
+        format!("agent {agent_id} does not hold task {}: {why}", task.id),
+    )
+}
+
+/// The live lease of `agent_id` on `task` (and matching `token`, when given).
+pub fn check_holder<'t>(
+    task: &'t Task,
+    agent_id: &str,
+    token: Option<u64>,
+    now: Millis,
+) -> Result<&'t Lease, ApiError> {
+    let Some(lease) = task
+        .lease
+        .as_ref()
+        .filter(|_| task.status == TaskStatus::InProgress)
+    else {
+        return Err(not_holder(
+            task,
+            agent_id,
+            &format!("it is {}", status_word(task.status)),
+        ));
+    };
+    if lease.agent_id != agent_id {
+        return Err(not_holder(
+            task,
+            agent_id,
+            "it is assigned to another agent",
+        ));
+    }
+    if let Some(t) = token
+        && t != lease.token
+    {
+        return Err(not_holder(
+            task,
+            agent_id,
+            &format!("lease token {t} is stale (current {})", lease.token),
+        ));
+    }
+    if lease.expires_at <= now {
+        return Err(not_holder(
+            task,
+            agent_id,
+            "its lease expired; request a new task",
+        ));
+    }
+    Ok(lease)
+}
+
+fn status_word(s: TaskStatus) -> &'static str {
+    match s {
+        TaskStatus::Todo => "not assigned",
+        TaskStatus::InProgress => "in progress",
+        TaskStatus::Blocked => "blocked",
+        TaskStatus::Done => "already done",
+    }
+}
+
+/// Records progress by the holder and extends the lease by the renewal for that progress.
+pub fn renew(
+    task: &Task,
+    agent_id: &str,
+    token: Option<u64>,
+    progress: u8,
+    now: Millis,
+) -> Result<Task, ApiError> {
+    check_holder(task, agent_id, token, now)?;
+    let mut t = task.clone();
+    t.progress = progress.min(100);
+    if let Some(l) = t.lease.as_mut() {
+        l.expires_at = now + renewal_secs(t.progress) * 1000;
+        l.renewals += 1;
+    }
+    t.updated_at = now;
+    Ok(t)
+}
+
+/// Completes the task for its holder; anyone else's completion is `stale_completion`.
+pub fn complete(
+    task: &Task,
+    agent_id: &str,
+    token: Option<u64>,
+    now: Millis,
+) -> Result<Task, ApiError> {
+    if let Err(e) = check_holder(task, agent_id, token, now) {
+        return Err(ApiError::new(409, "stale_completion", e.message));
+    }
+    let mut t = task.clone();
+    t.status = TaskStatus::Done;
+    t.progress = 100;
+    t.lease = None;
+    t.completed_at = Some(now);
+    t.completed_by = Some(agent_id.to_string());
+    t.updated_at = now;
+    Ok(t)
+}
+
+/// Blocks the task for its holder and releases the lease.
+pub fn block(
+    task: &Task,
+    agent_id: &str,
+    token: Option<u64>,
+    now: Millis,
+) -> Result<Task, ApiError> {
+    check_holder(task, agent_id, token, now)?;
+    let mut t = task.clone();
+    t.status = TaskStatus::Blocked;
+    t.lease = None;
+    t.assigned_to = None;
+    t.updated_at = now;
+    Ok(t)
+}
+
+/// A blocked task back in the pool.
+pub fn unblock(task: &Task, now: Millis) -> Task {
+    let mut t = task.clone();
+    if t.status == TaskStatus::Blocked {
+        t.status = TaskStatus::Todo;
+        t.assigned_to = None;
+        t.lease = None;
+        t.updated_at = now;
+    }
+    t
+}
+
+/// An in-progress or blocked task back in the pool, whoever held it.
+pub fn unassign(task: &Task, now: Millis) -> Result<Task, ApiError> {
+    match task.status {
+        TaskStatus::InProgress | TaskStatus::Blocked => {
+            let mut t = task.clone();
+            if let Some(l) = &task.lease {
+                t.recovery_note = Some(format!(
+                    "Unassigned from {} at {} % progress; check for partial work.",
+                    l.agent_id, task.progress
+                ));
+            }
+            t.status = TaskStatus::Todo;
+            t.assigned_to = None;
+            t.lease = None;
+            t.updated_at = now;
+            Ok(t)
+        }
+        TaskStatus::Todo => Err(ApiError::invalid(format!(
+            "task {} is not assigned",
+            task.id
+        ))),
+        TaskStatus::Done => Err(ApiError::invalid(format!(
+            "task {} is already done",
+            task.id
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::board::graph::tests::task;
+
+    #[test]
+    fn renewal_tiers() {
+        assert_eq!(renewal_secs(0), 240);
+        assert_eq!(renewal_secs(24), 240);
+        assert_eq!(renewal_secs(25), 300);
+        assert_eq!(renewal_secs(74), 300);
+        assert_eq!(renewal_secs(75), 360);
+        assert_eq!(renewal_secs(100), 360);
+    }
+
+    #[test]
+    fn assignment_and_renewal() {
+        let t = assign(&task("t", &[], 1.0), "a", 1000, LEASE_INITIAL_SECS);
+        let l = t.lease.clone().unwrap();
+        assert_eq!(
+            (l.token, l.expires_at, t.status),
+            (1, 181_000, TaskStatus::InProgress)
+        );
+        let r = renew(&t, "a", Some(1), 50, 2000).unwrap();
+        assert_eq!(r.lease.as_ref().unwrap().expires_at, 302_000);
+        assert_eq!(r.progress, 50);
+        let r = renew(&r, "a", None, 80, 3000).unwrap();
+        assert_eq!(r.lease.as_ref().unwrap().expires_at, 363_000);
+    }
+
+    #[test]
+    fn stale_holder_cannot_touch_the_new_holders_lease() {
+        let t = assign(&task("t", &[], 1.0), "a", 0, 10);
+        assert!(expire_if_due(&t, 9_999).is_none());
+        let expired = expire_if_due(&t, 10_000).unwrap();
+        assert_eq!(expired.status, TaskStatus::Todo);
+        assert!(expired.recovery_note.as_ref().unwrap().contains("a"));
+        let b = assign(&expired, "b", 10_001, 10);
+        let b_lease = b.lease.clone().unwrap();
+        assert_eq!(b_lease.token, 2);
+
+        let e = renew(&b, "a", Some(1), 90, 10_002).unwrap_err();
+        assert_eq!((e.status, e.code), (409, "not_task_holder"));
+        assert_eq!(
+            block(&b, "a", None, 10_002).unwrap_err().code,
+            "not_task_holder"
+        );
+        assert_eq!(
+            complete(&b, "a", Some(1), 10_002).unwrap_err().code,
+            "stale_completion"
+        );
+        // The same agent with an old token is stale too.
+        let again = assign(&expire_if_due(&b, 30_000).unwrap(), "a", 30_001, 10);
+        assert_eq!(
+            renew(&again, "a", Some(1), 10, 30_002).unwrap_err().code,
+            "not_task_holder"
+        );
+        assert!(renew(&again, "a", Some(3), 10, 30_002).is_ok());
+        // Nothing changed on b's record by the rejected calls.
+        assert_eq!(b.lease.unwrap(), b_lease);
+    }
+
+    #[test]
+    fn expired_holder_is_rejected_even_before_reassignment() {
+        let t = assign(&task("t", &[], 1.0), "a", 0, 10);
+        assert_eq!(
+            renew(&t, "a", None, 10, 10_000).unwrap_err().code,
+            "not_task_holder"
+        );
+        assert_eq!(
+            complete(&t, "a", None, 10_000).unwrap_err().code,
+            "stale_completion"
+        );
+    }
+
+    #[test]
+    fn completion_block_unblock_unassign() {
+        let t = assign(&task("t", &[], 1.0), "a", 0, 100);
+        let done = complete(&t, "a", Some(1), 5).unwrap();
+        assert_eq!(
+            (done.status, done.progress, done.completed_by.as_deref()),
+            (TaskStatus::Done, 100, Some("a"))
+        );
+        assert_eq!(
+            complete(&done, "a", None, 6).unwrap_err().code,
+            "stale_completion"
+        );
+
+        let blocked = block(&t, "a", None, 5).unwrap();
+        assert_eq!(
+            (blocked.status, blocked.lease.is_none()),
+            (TaskStatus::Blocked, true)
+        );
+        assert_eq!(unblock(&blocked, 6).status, TaskStatus::Todo);
+        assert_eq!(unassign(&blocked, 6).unwrap().status, TaskStatus::Todo);
+        assert_eq!(unassign(&t, 6).unwrap().status, TaskStatus::Todo);
+        assert!(unassign(&task("x", &[], 1.0), 6).is_err());
+    }
+}
