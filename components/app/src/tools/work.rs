@@ -16,6 +16,8 @@ use serde_json::{Map, Value, json};
 
 /// How often a lost compare-and-swap race is retried before giving up.
 const MAX_ATTEMPTS: usize = 16;
+/// Claims race every agent asking at once; each lost race moves to another task.
+const CLAIM_ATTEMPTS: usize = 64;
 
 /// `request_next_task(agent_id, project_id?)`.
 pub const REQUEST_NEXT: ToolSpec = ToolSpec {
@@ -143,7 +145,10 @@ fn task_payload(task: &Task, tasks: &[Task]) -> Value {
 
 fn request_next(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError> {
     let agent_id = args::req_str(a, "agent_id")?;
-    for _ in 0..MAX_ATTEMPTS {
+    // Tasks this call lost a race for: the next attempt takes the next candidate, so many
+    // agents with the same preferences spread over the ready tasks instead of queueing.
+    let mut lost: Vec<String> = Vec::new();
+    for _ in 0..CLAIM_ATTEMPTS {
         let agent = agents::load(&agent_id)?;
         let project_id = scope::project_id(ctx, a, agent.value.project_id.as_deref())?;
         let now = now_ms();
@@ -164,7 +169,14 @@ fn request_next(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError
             return Ok(assigned_answer(&held.value, &tasks, true));
         }
 
-        let Some(pick) = scheduler::pick_next(&agent.value, &tasks, now) else {
+        let candidates: Vec<Task> = tasks
+            .iter()
+            .filter(|t| !lost.contains(&t.id))
+            .cloned()
+            .collect();
+        let pick = scheduler::pick_next(&agent.value, &candidates, now)
+            .or_else(|| scheduler::pick_next(&agent.value, &tasks, now));
+        let Some(pick) = pick else {
             let (secs, reason) = scheduler::retry_after(&tasks, now);
             touch_agent(agent, now);
             return Ok(json!({
@@ -234,7 +246,10 @@ fn request_next(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError
                     .collect();
                 return Ok(assigned_answer(&assigned, &refreshed, false));
             }
-            Err(e) if e.code == "conflict" => continue,
+            Err(e) if e.code == "conflict" => {
+                lost.push(pick);
+                continue;
+            }
             Err(e) => return Err(e),
         }
     }
