@@ -30,6 +30,7 @@ ENVIRONMENT:
   MARCUS_MEMORY_LIMIT_MB     same as --memory-limit-mb
   MARCUS_MAX_CONCURRENT      same as --max-concurrent
   MARCUS_CACHE_ENTRIES       same as --cache-entries
+  MARCUS_SQLITE_SYNC         same as --sqlite-sync (normal | full)
   MARCUS_DEBUG_ROUTES        same as --debug-routes (1/true)
   RUST_LOG                   log filter, e.g. info, marcus=debug (default info)
 
@@ -64,6 +65,11 @@ pub struct ServeArgs {
     /// Entries the in-memory cache keeps (least recently used are evicted).
     #[arg(long, env = "MARCUS_CACHE_ENTRIES", default_value_t = crate::cache::memory::DEFAULT_CAPACITY)]
     pub cache_entries: usize,
+
+    /// SQLite durability: `normal` survives process crashes (a power loss may drop the last
+    /// commits), `full` waits for the disk on every commit.
+    #[arg(long, env = "MARCUS_SQLITE_SYNC", value_enum, default_value = "normal")]
+    pub sqlite_sync: crate::storage::sqlite::SyncMode,
 
     /// Enable /api/debug/trap and /api/debug/spin (for tests of fault isolation only).
     #[arg(long, env = "MARCUS_DEBUG_ROUTES", default_value_t = false, value_parser = clap::builder::BoolishValueParser::new())]

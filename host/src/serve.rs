@@ -32,7 +32,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
     let db_path = data_dir.join("marcus.db");
     let storage = Arc::new(
-        SqliteStorage::open(&db_path)
+        SqliteStorage::open(&db_path, args.sqlite_sync)
             .with_context(|| format!("opening the SQLite database {}", db_path.display()))?,
     );
     let kubernetes = platform::detect_kubernetes();

@@ -6,24 +6,35 @@ use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+/// How long the binary may take to print its start-up line.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a single HTTP exchange may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the process may take to exit after a signal.
+const EXIT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A running `marcus serve`.
 pub struct Marcus {
     child: Option<Child>,
     /// Base URL, e.g. `http://127.0.0.1:43117`.
     pub url: String,
-    /// The data directory (kept alive by `_temp` when the harness made it).
+    /// The data directory.
     pub data_dir: PathBuf,
+    /// Everything the process wrote to stderr so far (shown when a test fails).
+    stderr: Arc<Mutex<Vec<u8>>>,
+    /// Keeps a harness-made data directory alive as long as the server.
     _temp: Option<tempfile::TempDir>,
 }
 
 /// An HTTP answer: status, content type and body.
+#[derive(Debug)]
 pub struct Answer {
     /// HTTP status.
     pub status: u16,
-    /// Content-Type header.
+    /// Content-Type header without parameters (empty when absent).
     pub content_type: String,
     /// Raw body.
     pub body: Vec<u8>,
@@ -36,24 +47,47 @@ impl Answer {
             panic!(
                 "status {} body is not JSON ({e}): {}",
                 self.status,
-                String::from_utf8_lossy(&self.body)
+                self.text_prefix()
             )
         })
     }
 
-    /// Asserts the `{"error": {"code", "message"}}` shape and returns the code.
+    /// Asserts the `{"error": {"code", "message"}}` shape of a JSON error and returns the code.
     pub fn error_code(&self) -> String {
+        assert!(
+            self.status >= 400,
+            "expected an error, got {}: {}",
+            self.status,
+            self.text_prefix()
+        );
+        assert_eq!(
+            self.content_type,
+            "application/json",
+            "error {} is not JSON: {}",
+            self.status,
+            self.text_prefix()
+        );
         let v = self.json();
         let code = v["error"]["code"]
             .as_str()
-            .unwrap_or_else(|| panic!("no error.code in {v}"));
+            .unwrap_or_else(|| panic!("no error.code string in {v}"));
         assert!(
             v["error"]["message"]
                 .as_str()
                 .is_some_and(|m| !m.is_empty()),
-            "no error.message in {v}"
+            "no error.message string in {v}"
         );
         code.to_string()
+    }
+
+    /// Status and error code together, for one-line assertions on errors.
+    pub fn error(&self) -> (u16, String) {
+        (self.status, self.error_code())
+    }
+
+    /// The first 300 bytes of the body as text, for failure messages.
+    pub fn text_prefix(&self) -> String {
+        String::from_utf8_lossy(&self.body[..self.body.len().min(300)]).into_owned()
     }
 }
 
@@ -61,30 +95,58 @@ impl Marcus {
     /// Starts marcus with a fresh temporary data directory.
     pub fn start(extra: &[&str]) -> Self {
         let temp = tempfile::tempdir().expect("temp dir");
-        let dir = temp.path().to_path_buf();
-        let mut m = Self::start_in(&dir, extra);
+        let mut m = Self::spawn(Some(temp.path()), extra, &[]);
         m._temp = Some(temp);
         m
     }
 
-    /// Starts marcus on `data_dir`.
+    /// Starts marcus on `data_dir` (which outlives the server, for restarts).
     pub fn start_in(data_dir: &Path, extra: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_marcus"))
-            .arg("serve")
-            .arg("--listen")
-            .arg("127.0.0.1:0")
-            .arg("--data-dir")
-            .arg(data_dir)
-            .args(extra)
-            .env_remove("DATABASE_URL")
-            .env_remove("REDIS_URL")
-            .env_remove("MARCUS_HOME")
-            .env_remove("MARCUS_LISTEN")
-            .env("RUST_LOG", "warn")
+        Self::spawn(Some(data_dir), extra, &[])
+    }
+
+    /// Starts marcus with `--data-dir` when given, extra arguments and environment variables.
+    /// The variables that pick backends or a data directory are cleared first.
+    pub fn spawn(data_dir: Option<&Path>, extra: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_marcus"));
+        cmd.arg("serve").arg("--listen").arg("127.0.0.1:0");
+        if let Some(dir) = data_dir {
+            cmd.arg("--data-dir").arg(dir);
+        }
+        for var in [
+            "DATABASE_URL",
+            "REDIS_URL",
+            "ENABLE_WEBSOCKETS",
+            "MARCUS_HOME",
+            "MARCUS_LISTEN",
+            "MARCUS_COMPONENT",
+            "MARCUS_REQUEST_TIMEOUT_MS",
+            "MARCUS_CACHE_ENTRIES",
+            "MARCUS_DEBUG_ROUTES",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd.env("RUST_LOG", "warn");
+        cmd.args(extra).envs(env.iter().copied());
+        let mut child = cmd
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("spawning marcus");
+
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let mut err_pipe = child.stderr.take().expect("stderr");
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = err_pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -93,27 +155,35 @@ impl Marcus {
             let _ = reader.read_line(&mut line);
             let _ = tx.send(line);
             // Keep draining so the child never blocks on a full pipe.
-            let mut sink = Vec::new();
-            let _ = reader.read_to_end(&mut sink);
+            let _ = std::io::copy(&mut reader, &mut std::io::sink());
         });
-        let line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("marcus printed no start-up line within 60 s");
-        let url = line
+
+        // From here on, Drop kills the child whatever happens.
+        let mut m = Self {
+            child: Some(child),
+            url: String::new(),
+            data_dir: data_dir.map(Path::to_path_buf).unwrap_or_default(),
+            stderr,
+            _temp: None,
+        };
+        let line = rx.recv_timeout(STARTUP_TIMEOUT).unwrap_or_else(|_| {
+            panic!("marcus printed no start-up line within {STARTUP_TIMEOUT:?}")
+        });
+        m.url = line
             .split("listening on ")
             .nth(1)
             .and_then(|rest| rest.split_whitespace().next())
             .unwrap_or_else(|| panic!("unexpected start-up line: {line:?}"))
             .to_string();
-        Self {
-            child: Some(child),
-            url,
-            data_dir: data_dir.to_path_buf(),
-            _temp: None,
-        }
+        m
     }
 
-    /// Sends a request; 4xx/5xx are answers, not errors.
+    /// What the process wrote to stderr so far.
+    pub fn stderr_text(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
+    }
+
+    /// Sends a request; 4xx/5xx are answers, not errors. Transport errors panic.
     pub fn request(
         &self,
         method: &str,
@@ -121,9 +191,7 @@ impl Marcus {
         headers: &[(&str, &str)],
         body: Option<&[u8]>,
     ) -> Answer {
-        let agent = ureq::AgentBuilder::new()
-            .timeout(Duration::from_secs(30))
-            .build();
+        let agent = ureq::AgentBuilder::new().timeout(REQUEST_TIMEOUT).build();
         let mut req = agent.request(method, &format!("{}{}", self.url, path));
         for (k, v) in headers {
             req = req.set(k, v);
@@ -138,9 +206,14 @@ impl Marcus {
             Err(e) => panic!("{method} {path}: {e}"),
         };
         let status = resp.status();
-        let content_type = resp.content_type().to_string();
+        let content_type = if resp.header("content-type").is_some() {
+            resp.content_type().to_string()
+        } else {
+            String::new()
+        };
         let mut body = Vec::new();
         resp.into_reader()
+            .take(64 * 1024 * 1024)
             .read_to_end(&mut body)
             .expect("reading body");
         Answer {
@@ -153,6 +226,11 @@ impl Marcus {
     /// GET.
     pub fn get(&self, path: &str) -> Answer {
         self.request("GET", path, &[], None)
+    }
+
+    /// PUT with raw bytes.
+    pub fn put(&self, path: &str, body: &[u8]) -> Answer {
+        self.request("PUT", path, &[], Some(body))
     }
 
     /// PUT with a JSON body.
@@ -180,7 +258,12 @@ impl Marcus {
         self.request("DELETE", path, &[], None)
     }
 
-    /// Kills the process with SIGKILL (no shutdown at all).
+    /// The process id of the running server.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// Kills the process with SIGKILL (no shutdown at all) and reaps it.
     pub fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {
             c.kill().expect("kill -9");
@@ -190,19 +273,36 @@ impl Marcus {
 
     /// Sends SIGTERM and waits for the exit status.
     pub fn terminate(&mut self) -> ExitStatus {
+        self.signal_and_wait(libc::SIGTERM)
+    }
+
+    /// Sends `signal` and waits (at most 30 s) for the exit status.
+    pub fn signal_and_wait(&mut self, signal: i32) -> ExitStatus {
+        self.send_signal(signal);
+        self.wait_exit()
+    }
+
+    /// Sends `signal` to the server without waiting.
+    pub fn send_signal(&self, signal: i32) {
+        let pid = i32::try_from(self.pid()).expect("pid fits in pid_t");
+        // SAFETY: kill(2) on our own, not yet reaped child.
+        let rc = unsafe { libc::kill(pid, signal) };
+        assert_eq!(rc, 0, "kill({pid}, {signal}) failed");
+    }
+
+    /// Waits (at most 30 s) for the server to exit and returns its status.
+    pub fn wait_exit(&mut self) -> ExitStatus {
         let mut c = self.child.take().expect("running");
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe {
-            libc::kill(c.id() as i32, libc::SIGTERM);
-        }
-        for _ in 0..300 {
+        let deadline = Instant::now() + EXIT_TIMEOUT;
+        while Instant::now() < deadline {
             if let Some(status) = c.try_wait().expect("try_wait") {
                 return status;
             }
-            std::thread::sleep(Duration::from_millis(100));
+            std::thread::sleep(Duration::from_millis(20));
         }
-        c.kill().ok();
-        panic!("marcus did not exit within 30 s of SIGTERM");
+        let _ = c.kill();
+        let _ = c.wait();
+        panic!("marcus did not exit within {EXIT_TIMEOUT:?}");
     }
 }
 
@@ -211,6 +311,12 @@ impl Drop for Marcus {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
+        }
+        if std::thread::panicking() {
+            let text = self.stderr_text();
+            if !text.is_empty() {
+                eprintln!("--- marcus stderr ({}) ---\n{text}", self.url);
+            }
         }
     }
 }

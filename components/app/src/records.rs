@@ -88,6 +88,18 @@ pub fn query_all<T: DeserializeOwned>(
     }
 }
 
+/// Counts records matching the equality filters.
+pub fn count(collection: &str, filters: &[(&str, Value)]) -> Result<u64, ApiError> {
+    let filters: Vec<FieldFilter> = filters
+        .iter()
+        .map(|(f, v)| FieldFilter {
+            field: (*f).to_string(),
+            value: v.to_string(),
+        })
+        .collect();
+    storage::count(collection, &filters).map_err(to_api)
+}
+
 /// One write of an atomic change set.
 pub struct Change {
     write: Write,

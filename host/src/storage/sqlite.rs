@@ -1,8 +1,7 @@
 //! SQLite storage: the solo tier's zero-configuration backend.
 //!
 //! One writer connection (SQLite allows one writer at a time) and a few reader
-//! connections in WAL mode, so reads never wait for writes. `synchronous=FULL`: a write
-//! that was acknowledged survives a crash of the process or the machine.
+//! connections in WAL mode, so reads never wait for writes.
 
 use super::{
     Document, Expect, FieldFilter, Page, StorageBackend, StorageStats, Write, check_expect,
@@ -10,10 +9,30 @@ use super::{
 };
 use crate::backend_status::BackendStatus;
 use crate::capability_error::{CapResult, CapabilityError};
+use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params, params_from_iter};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// How hard a commit waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SyncMode {
+    /// WAL with `synchronous=NORMAL`: an acknowledged write survives a crash or kill of
+    /// the process; a power loss may drop the last commits. Several times faster.
+    Normal,
+    /// `synchronous=FULL`: every commit is on disk before it is acknowledged.
+    Full,
+}
+
+impl SyncMode {
+    fn pragma(self) -> &'static str {
+        match self {
+            Self::Normal => "NORMAL",
+            Self::Full => "FULL",
+        }
+    }
+}
 
 /// Schema version this binary writes and understands.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -26,6 +45,7 @@ pub struct SqliteStorage {
     writer: Mutex<Option<Connection>>,
     readers: Vec<Mutex<Option<Connection>>>,
     next_reader: AtomicUsize,
+    indexed_fields: Mutex<std::collections::HashSet<String>>,
 }
 
 fn internal(e: rusqlite::Error) -> CapabilityError {
@@ -38,11 +58,11 @@ fn closed() -> CapabilityError {
 
 impl SqliteStorage {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
-    pub fn open(path: &Path) -> anyhow::Result<Self> {
+    pub fn open(path: &Path, sync: SyncMode) -> anyhow::Result<Self> {
         let writer = Connection::open(path)?;
         writer.busy_timeout(std::time::Duration::from_secs(5))?;
         writer.pragma_update(None, "journal_mode", "WAL")?;
-        writer.pragma_update(None, "synchronous", "FULL")?;
+        writer.pragma_update(None, "synchronous", sync.pragma())?;
         migrate_schema(&writer)?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
@@ -58,6 +78,7 @@ impl SqliteStorage {
             writer: Mutex::new(Some(writer)),
             readers,
             next_reader: AtomicUsize::new(0),
+            indexed_fields: Mutex::new(Default::default()),
         })
     }
 
@@ -149,21 +170,102 @@ fn row_to_document(row: &rusqlite::Row<'_>) -> rusqlite::Result<Document> {
 
 const COLUMNS: &str = "collection, id, data, version, created_at, updated_at";
 
-/// SQL condition and parameters for equality filters on top-level JSON fields: the JSON
-/// type and the value must both match, so `true` never equals `1`.
-fn filter_sql(filters: &[FieldFilter]) -> CapResult<(String, Vec<String>)> {
+/// SQL condition and parameters for equality filters on top-level JSON fields. Scalars
+/// compare as plain SQL values (so expression indexes serve them) plus a check of the JSON
+/// type, so `true` never equals `1` and `"3"` never equals `3`. Field names are checked to
+/// a safe alphabet, so the JSON path is written into the SQL.
+fn filter_sql(filters: &[FieldFilter]) -> CapResult<(String, Vec<Value>)> {
     let mut sql = String::new();
     let mut params = Vec::new();
     for f in filters {
         check_field(&f.field)?;
-        check_json(&f.value)?;
-        let path = format!("$.\"{}\"", f.field);
-        sql.push_str(
-            " AND json_type(data, ?) IS json_type(?) AND json_extract(data, ?) IS json_extract(?, '$')",
-        );
-        params.extend([path.clone(), f.value.clone(), path, f.value.clone()]);
+        let value: serde_json::Value = serde_json::from_str(&f.value).map_err(|e| {
+            CapabilityError::Invalid(format!("filter value for {} is not JSON: {e}", f.field))
+        })?;
+        let path = format!("'$.\"{}\"'", f.field);
+        let (type_check, bound): (&str, Option<Value>) = match &value {
+            serde_json::Value::Null => ("'null'", None),
+            serde_json::Value::Bool(true) => ("'true'", Some(Value::Integer(1))),
+            serde_json::Value::Bool(false) => ("'false'", Some(Value::Integer(0))),
+            serde_json::Value::String(text) => ("'text'", Some(Value::Text(text.clone()))),
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(i) => ("'integer'", Some(Value::Integer(i))),
+                None => ("'real'", Some(Value::Real(n.as_f64().unwrap_or(0.0)))),
+            },
+            _ => {
+                sql.push_str(&format!(
+                    " AND json_extract(data, {path}) IS json(?) AND json_type(data, {path}) IS json_type(?)"
+                ));
+                params.extend([Value::Text(f.value.clone()), Value::Text(f.value.clone())]);
+                continue;
+            }
+        };
+        match bound {
+            Some(v) => {
+                sql.push_str(&format!(
+                    " AND json_extract(data, {path}) = ? AND json_type(data, {path}) = {type_check}"
+                ));
+                params.push(v);
+            }
+            None => sql.push_str(&format!(" AND json_type(data, {path}) = 'null'")),
+        }
     }
     Ok((sql, params))
+}
+
+/// Most field combinations that get an automatic expression index.
+const MAX_FIELD_INDEXES: usize = 32;
+
+impl SqliteStorage {
+    /// Creates an expression index for each combination of filtered fields the first time
+    /// it is queried (fields in the order given, then id for the result order), so equality
+    /// queries stay index lookups as collections grow. Returns the index name for an
+    /// `INDEXED BY` clause: without statistics SQLite's planner would rather walk the
+    /// primary key in id order than use an expression index.
+    fn ensure_field_indexes(&self, filters: &[FieldFilter]) -> Option<String> {
+        if filters.is_empty() || filters.iter().any(|f| check_field(&f.field).is_err()) {
+            return None;
+        }
+        let fields: Vec<&str> = filters.iter().map(|f| f.field.as_str()).collect();
+        let key = fields.join(",");
+        let name: String = format!("documents_by_{}", fields.join("__"))
+            .chars()
+            .map(|c| if c == '-' { '_' } else { c })
+            .collect();
+        let Ok(mut known) = self.indexed_fields.lock() else {
+            return None;
+        };
+        if known.contains(&key) {
+            return Some(name);
+        }
+        if known.len() >= MAX_FIELD_INDEXES {
+            return None;
+        }
+        let columns: Vec<String> = fields
+            .iter()
+            .map(|f| format!("json_extract(data, '$.\"{f}\"')"))
+            .collect();
+        let sql = format!(
+            "CREATE INDEX IF NOT EXISTS {name} ON documents (collection, {}, id)",
+            columns.join(", ")
+        );
+        let created = self
+            .writer
+            .lock()
+            .ok()
+            .and_then(|g| g.as_ref().map(|c| c.execute_batch(&sql)));
+        match created {
+            Some(Ok(())) => {
+                known.insert(key);
+                Some(name)
+            }
+            Some(Err(e)) => {
+                tracing::warn!("creating an index for {key}: {e}");
+                None
+            }
+            None => None,
+        }
+    }
 }
 
 fn put_in(tx: &Transaction<'_>, w: &Write, now: u64) -> CapResult<Document> {
@@ -290,15 +392,19 @@ impl StorageBackend for SqliteStorage {
     ) -> CapResult<Page> {
         check_limit(limit)?;
         let (cond, fparams) = filter_sql(filters)?;
+        let hint = self
+            .ensure_field_indexes(filters)
+            .map(|name| format!(" INDEXED BY {name}"))
+            .unwrap_or_default();
         let mut docs = self.read(|c| {
             let sql = format!(
-                "SELECT {COLUMNS} FROM documents WHERE collection = ? AND id > ?{cond} ORDER BY id LIMIT ?"
+                "SELECT {COLUMNS} FROM documents{hint} WHERE collection = ? AND id > ?{cond} ORDER BY id LIMIT ?"
             );
-            let mut all: Vec<rusqlite::types::Value> = vec![
+            let mut all: Vec<Value> = vec![
                 collection.to_string().into(),
                 cursor.unwrap_or("").to_string().into(),
             ];
-            all.extend(fparams.into_iter().map(Into::into));
+            all.extend(fparams);
             all.push((limit as i64 + 1).into());
             let mut stmt = c.prepare_cached(&sql)?;
             let rows = stmt.query_map(params_from_iter(all), row_to_document)?;
@@ -318,10 +424,14 @@ impl StorageBackend for SqliteStorage {
 
     async fn count(&self, collection: &str, filters: &[FieldFilter]) -> CapResult<u64> {
         let (cond, fparams) = filter_sql(filters)?;
+        let hint = self
+            .ensure_field_indexes(filters)
+            .map(|name| format!(" INDEXED BY {name}"))
+            .unwrap_or_default();
         self.read(|c| {
-            let sql = format!("SELECT COUNT(*) FROM documents WHERE collection = ?{cond}");
-            let mut all: Vec<rusqlite::types::Value> = vec![collection.to_string().into()];
-            all.extend(fparams.into_iter().map(Into::into));
+            let sql = format!("SELECT COUNT(*) FROM documents{hint} WHERE collection = ?{cond}");
+            let mut all: Vec<Value> = vec![collection.to_string().into()];
+            all.extend(fparams);
             c.prepare_cached(&sql)?
                 .query_row(params_from_iter(all), |r| r.get::<_, i64>(0))
                 .map(|n| n as u64)

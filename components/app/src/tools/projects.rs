@@ -7,8 +7,8 @@ use crate::ids::{new_id, now_ms};
 use crate::records::{self, Change, Versioned, collections};
 use marcus_core::api_error::ApiError;
 use marcus_core::board::graph::{self, NewTask};
-use marcus_core::board::health;
 use marcus_core::board::model::{Project, Task};
+use marcus_core::board::{annotate, health};
 use serde_json::{Map, Value, json};
 
 /// Most tasks accepted in one call.
@@ -155,7 +155,8 @@ fn create_project(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiEr
         lease_seconds,
         created_at: now,
     };
-    let tasks = graph::plan_new_tasks(&project.id, &[], &new_tasks, || new_id("task"), now)?;
+    let mut tasks = graph::plan_new_tasks(&project.id, &[], &new_tasks, || new_id("task"), now)?;
+    annotate::annotate(&mut tasks);
     let event = BoardEvent::new(
         "project_created",
         Some(&project.id),
@@ -189,12 +190,24 @@ fn create_tasks(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError
     if new_tasks.is_empty() {
         return Err(ApiError::invalid("tasks must contain at least one task"));
     }
-    let existing: Vec<Task> = tasks_of(&project_id)?
-        .into_iter()
-        .map(|v| v.value)
-        .collect();
+    let existing = tasks_of(&project_id)?;
+    let existing_tasks: Vec<Task> = existing.iter().map(|v| v.value.clone()).collect();
     let now = now_ms();
-    let tasks = graph::plan_new_tasks(&project_id, &existing, &new_tasks, || new_id("task"), now)?;
+    let tasks = graph::plan_new_tasks(
+        &project_id,
+        &existing_tasks,
+        &new_tasks,
+        || new_id("task"),
+        now,
+    )?;
+    // New edges change reverse edges and critical-path weights of existing tasks too.
+    let mut all: Vec<Task> = existing_tasks
+        .into_iter()
+        .chain(tasks.iter().cloned())
+        .collect();
+    let changed = annotate::annotate(&mut all);
+    let (old_part, new_part) = all.split_at(existing.len());
+    let tasks: Vec<Task> = new_part.to_vec();
     let event = BoardEvent::new(
         "tasks_created",
         Some(&project_id),
@@ -202,7 +215,17 @@ fn create_tasks(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError
         None,
         json!({"task_ids": tasks.iter().map(|t| &t.id).collect::<Vec<_>>()}),
     );
-    let mut changes = Vec::with_capacity(tasks.len() + 1);
+    let mut changes = Vec::with_capacity(tasks.len() + changed.len() + 1);
+    for (t, stored) in old_part.iter().zip(&existing) {
+        if changed.contains(&t.id) {
+            changes.push(Change::update(
+                collections::TASKS,
+                &t.id,
+                t,
+                stored.version,
+            )?);
+        }
+    }
     for t in &tasks {
         changes.push(Change::create(collections::TASKS, &t.id, t)?);
     }

@@ -11,7 +11,7 @@ use crate::ids::{new_id, now_ms};
 use crate::records::{self, Change, Versioned, collections};
 use marcus_core::api_error::ApiError;
 use marcus_core::board::model::{Agent, AgentStatus, Blocker, ProgressEntry, Task, TaskStatus};
-use marcus_core::board::{lease, scheduler};
+use marcus_core::board::{annotate, lease, scheduler};
 use serde_json::{Map, Value, json};
 
 /// How often a lost compare-and-swap race is retried before giving up.
@@ -113,11 +113,9 @@ fn lease_seconds(project_id: &str) -> Result<u64, ApiError> {
 }
 
 /// The task as handed to an agent: the record plus instructions and lease facts.
-fn task_payload(task: &Task, tasks: &[Task]) -> Value {
-    let deps: Vec<Value> = task
-        .dependencies
+fn task_payload(task: &Task, dependencies: &[Task]) -> Value {
+    let deps: Vec<Value> = dependencies
         .iter()
-        .filter_map(|d| tasks.iter().find(|t| &t.id == d))
         .map(|t| json!({"id": t.id, "name": t.name}))
         .collect();
     let mut instructions = format!("{}\n\n{}", task.name, task.description);
@@ -148,13 +146,11 @@ fn request_next(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError
     // Tasks this call lost a race for: the next attempt takes the next candidate, so many
     // agents with the same preferences spread over the ready tasks instead of queueing.
     let mut lost: Vec<String> = Vec::new();
+    let mut last_conflict = String::new();
     for _ in 0..CLAIM_ATTEMPTS {
         let agent = agents::load(&agent_id)?;
         let project_id = scope::project_id(ctx, a, agent.value.project_id.as_deref())?;
         let now = now_ms();
-        let task_records =
-            records::query_all::<Task>(collections::TASKS, &[("project_id", json!(project_id))])?;
-        let tasks: Vec<Task> = task_records.iter().map(|v| v.value.clone()).collect();
 
         // One task per agent: a live lease it already holds is handed back unchanged.
         if let Some(current_id) = &agent.value.current_task_id
@@ -166,18 +162,65 @@ fn request_next(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError
                 .as_ref()
                 .is_some_and(|l| l.agent_id == agent_id && l.expires_at > now)
         {
-            return Ok(assigned_answer(&held.value, &tasks, true));
+            let deps = load_all(&held.value.dependencies)?;
+            return Ok(assigned_answer(&held.value, &deps, true));
         }
 
-        let candidates: Vec<Task> = tasks
+        // Only tasks whose dependencies are all done, plus in-progress ones (their lease
+        // may have expired), are read: the board's other tasks cannot be handed out.
+        let by_project = ("project_id", json!(project_id));
+        let mut pool = records::query_all::<Task>(
+            collections::TASKS,
+            &[
+                by_project.clone(),
+                ("status", json!("todo")),
+                ("deps_remaining", json!(0)),
+            ],
+        )?;
+        let in_progress = records::query_all::<Task>(
+            collections::TASKS,
+            &[by_project.clone(), ("status", json!("in_progress"))],
+        )?;
+        pool.extend(
+            in_progress
+                .iter()
+                .filter(|v| annotate::claimable(&v.value, now))
+                .cloned(),
+        );
+        let candidates: Vec<Task> = pool
             .iter()
-            .filter(|t| !lost.contains(&t.id))
-            .cloned()
+            .filter(|v| !lost.contains(&v.value.id))
+            .map(|v| v.value.clone())
             .collect();
-        let pick = scheduler::pick_next(&agent.value, &candidates, now)
-            .or_else(|| scheduler::pick_next(&agent.value, &tasks, now));
-        let Some(pick) = pick else {
-            let (secs, reason) = scheduler::retry_after(&tasks, now);
+        let Some(pick) = annotate::best_candidate(&agent.value, &candidates, now) else {
+            if !lost.is_empty() {
+                // Every candidate went to faster agents during this call; look again.
+                lost.clear();
+                continue;
+            }
+            let blocked = records::query_all::<Task>(
+                collections::TASKS,
+                &[by_project.clone(), ("status", json!("blocked"))],
+            )?;
+            let todo = records::query_all::<Task>(
+                collections::TASKS,
+                &[by_project, ("status", json!("todo"))],
+            )?;
+            let open: Vec<Task> = in_progress
+                .into_iter()
+                .chain(blocked)
+                .chain(todo)
+                .map(|v| v.value)
+                .collect();
+            let (secs, reason) = if open.is_empty()
+                && records::count(collections::TASKS, &[("project_id", json!(project_id))])? == 0
+            {
+                (30, "the project has no tasks yet".to_string())
+            } else if open.is_empty() {
+                (30, "all tasks are complete".to_string())
+            } else {
+                scheduler::retry_after(&open, now)
+            };
             touch_agent(agent, now);
             return Ok(json!({
                 "success": false,
@@ -188,9 +231,19 @@ fn request_next(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError
                 "project_id": project_id,
             }));
         };
-        let Some(current) = task_records.iter().find(|v| v.value.id == pick) else {
+        let Some(current) = pool.iter().find(|v| v.value.id == pick) else {
             continue;
         };
+        // The counter says every dependency is done; check the records themselves (a done
+        // task never becomes undone, so what is verified here stays true).
+        let deps = load_all(&current.value.dependencies)?;
+        if deps.iter().any(|d| d.status != TaskStatus::Done)
+            || deps.len() != current.value.dependencies.len()
+        {
+            last_conflict = format!("{pick} is counted ready but a dependency is not done");
+            lost.push(pick);
+            continue;
+        }
         let mut task = current.value.clone();
         let mut changes = Vec::new();
         let previous_holder = task.lease.as_ref().map(|l| l.agent_id.clone());
@@ -234,19 +287,10 @@ fn request_next(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError
         match records::commit(changes) {
             Ok(()) => {
                 event.publish();
-                let refreshed: Vec<Task> = tasks
-                    .into_iter()
-                    .map(|t| {
-                        if t.id == assigned.id {
-                            assigned.clone()
-                        } else {
-                            t
-                        }
-                    })
-                    .collect();
-                return Ok(assigned_answer(&assigned, &refreshed, false));
+                return Ok(assigned_answer(&assigned, &deps, false));
             }
             Err(e) if e.code == "conflict" => {
+                last_conflict = e.message;
                 lost.push(pick);
                 continue;
             }
@@ -256,15 +300,26 @@ fn request_next(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError
     Err(ApiError::new(
         503,
         "contention",
-        "too many concurrent claims; ask again in a moment",
+        format!("too many concurrent claims ({last_conflict}); ask again in a moment"),
     ))
 }
 
-fn assigned_answer(task: &Task, tasks: &[Task], already_held: bool) -> Value {
+/// Loads tasks by id (missing ones are left out).
+fn load_all(ids: &[String]) -> Result<Vec<Task>, ApiError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(t) = records::get::<Task>(collections::TASKS, id)? {
+            out.push(t.value);
+        }
+    }
+    Ok(out)
+}
+
+fn assigned_answer(task: &Task, dependencies: &[Task], already_held: bool) -> Value {
     let lease = task.lease.clone();
     json!({
         "success": true,
-        "task": task_payload(task, tasks),
+        "task": task_payload(task, dependencies),
         "lease": lease,
         "lease_token": lease.as_ref().map(|l| l.token),
         "lease_expires_at": lease.as_ref().map(|l| l.expires_at),
@@ -384,6 +439,21 @@ fn report_progress(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiE
         ];
         if status == "completed" {
             changes.push(agent_release(&agent, &task_id, true, now)?);
+            // One dependency fewer for each dependent; in the same atomic change, so the
+            // counters can never drift from the statuses.
+            for dependent_id in &updated.dependents {
+                if let Some(dep) = records::get::<Task>(collections::TASKS, dependent_id)? {
+                    let mut d = dep.value.clone();
+                    d.deps_remaining = d.deps_remaining.saturating_sub(1);
+                    d.updated_at = now;
+                    changes.push(Change::update(
+                        collections::TASKS,
+                        dependent_id,
+                        &d,
+                        dep.version,
+                    )?);
+                }
+            }
         }
         match records::commit(changes) {
             Ok(()) => {

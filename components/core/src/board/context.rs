@@ -1,4 +1,5 @@
-//! What a task's holder should read first: the work its dependencies left.
+//! What a task's holder should read first: the work its dependencies left, so agents
+//! build on each other's artifacts and decisions without a shared disk.
 
 use super::graph::{dependents, transitive_dependencies};
 use super::model::{Artifact, Decision, Task};
@@ -34,13 +35,14 @@ pub struct TaskContext {
     pub dependency_artifacts: Vec<Artifact>,
     /// Decisions of direct dependencies, flattened.
     pub dependency_decisions: Vec<Decision>,
-    /// This task's own artifacts and decisions so far.
+    /// This task's own artifacts so far (a new holder's starting point after a recovery).
     pub own_artifacts: Vec<Artifact>,
     /// This task's own decisions so far.
     pub own_decisions: Vec<Decision>,
 }
 
-/// Builds the context of `task` from the project's tasks, artifacts and decisions.
+/// Builds the context of `task` from the project's tasks, artifacts and decisions; every
+/// list is in time order (then id), whatever order storage returned.
 pub fn task_context(
     task: &Task,
     tasks: &[Task],
@@ -57,16 +59,8 @@ pub fn task_context(
                 name: t.name.clone(),
                 status: t.status,
                 reference_only,
-                artifacts: artifacts
-                    .iter()
-                    .filter(|a| a.task_id == t.id)
-                    .cloned()
-                    .collect(),
-                decisions: decisions
-                    .iter()
-                    .filter(|d| d.task_id == t.id)
-                    .cloned()
-                    .collect(),
+                artifacts: artifacts_of(artifacts, &t.id),
+                decisions: decisions_of(decisions, &t.id),
             })
     };
     let mut deps: Vec<DependencyContext> = direct.iter().filter_map(|id| of(id, false)).collect();
@@ -96,17 +90,29 @@ pub fn task_context(
         dependent_tasks,
         dependency_artifacts,
         dependency_decisions,
-        own_artifacts: artifacts
-            .iter()
-            .filter(|a| a.task_id == task.id)
-            .cloned()
-            .collect(),
-        own_decisions: decisions
-            .iter()
-            .filter(|d| d.task_id == task.id)
-            .cloned()
-            .collect(),
+        own_artifacts: artifacts_of(artifacts, &task.id),
+        own_decisions: decisions_of(decisions, &task.id),
     }
+}
+
+fn artifacts_of(artifacts: &[Artifact], task_id: &str) -> Vec<Artifact> {
+    let mut out: Vec<Artifact> = artifacts
+        .iter()
+        .filter(|a| a.task_id == task_id)
+        .cloned()
+        .collect();
+    out.sort_by(|a, b| (a.timestamp, &a.id).cmp(&(b.timestamp, &b.id)));
+    out
+}
+
+fn decisions_of(decisions: &[Decision], task_id: &str) -> Vec<Decision> {
+    let mut out: Vec<Decision> = decisions
+        .iter()
+        .filter(|d| d.task_id == task_id)
+        .cloned()
+        .collect();
+    out.sort_by(|a, b| (a.timestamp, &a.id).cmp(&(b.timestamp, &b.id)));
+    out
 }
 
 #[cfg(test)]
@@ -154,5 +160,49 @@ mod tests {
         let a_ctx = task_context(&tasks[0], &tasks, &arts, &[]);
         assert_eq!(a_ctx.dependent_tasks, vec!["b", "c"]);
         assert_eq!(a_ctx.own_artifacts.len(), 1);
+    }
+
+    fn decision(id: &str, task_id: &str, at: u64) -> Decision {
+        Decision {
+            id: id.into(),
+            task_id: task_id.into(),
+            project_id: "p".into(),
+            agent_id: "ag".into(),
+            decision: format!("use {id}"),
+            timestamp: at,
+        }
+    }
+
+    #[test]
+    fn decisions_in_time_order_and_indirect_ones_only_for_reference() {
+        let tasks = vec![
+            task("a", &[], 1.0),
+            task("b", &["a"], 1.0),
+            task("c", &["b", "missing"], 1.0),
+        ];
+        let decisions = vec![
+            decision("d2", "b", 20),
+            decision("d1", "b", 10),
+            decision("d0", "a", 5),
+            decision("own", "c", 30),
+        ];
+        let ctx = task_context(&tasks[2], &tasks, &[], &decisions);
+        let deps: Vec<(&str, bool, usize)> = ctx
+            .dependencies
+            .iter()
+            .map(|d| (d.task_id.as_str(), d.reference_only, d.decisions.len()))
+            .collect();
+        assert_eq!(deps, vec![("b", false, 2), ("a", true, 1)]);
+        let direct: Vec<&str> = ctx
+            .dependency_decisions
+            .iter()
+            .map(|d| d.id.as_str())
+            .collect();
+        assert_eq!(direct, vec!["d1", "d2"]);
+        assert_eq!(ctx.own_decisions.len(), 1);
+        assert!(ctx.dependent_tasks.is_empty());
+        let v = serde_json::to_value(&ctx).unwrap();
+        assert_eq!(v["dependencies"][1]["reference_only"], true);
+        assert_eq!(v["task"]["id"], "c");
     }
 }

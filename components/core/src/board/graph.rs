@@ -1,39 +1,76 @@
 //! The dependency graph: validating new tasks, cycles, dependents and the critical path.
+//!
+//! Arrows in cycle messages read "depends on": `A -> B` means A waits for B.
 
 use super::model::{Millis, Priority, Task, TaskStatus};
 use crate::api_error::ApiError;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer, de::Error as _};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// A task as an agent or person submits it; dependencies name tasks by name or id.
+/// Unknown fields are refused so a misspelt `dependencies` cannot silently drop an edge;
+/// `null` counts as absent and the priority is read in any case.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewTask {
     /// Unique within the project.
+    #[serde(default, deserialize_with = "null_as_default")]
     pub name: String,
     /// What to do.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub description: String,
-    /// Urgency (default medium).
-    #[serde(default)]
+    /// Urgency: low, medium (default), high or urgent.
+    #[serde(default, deserialize_with = "lenient_priority")]
     pub priority: Priority,
     /// Labels matched against agent skills.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub labels: Vec<String>,
     /// Names or ids of tasks that must be done first.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub dependencies: Vec<String>,
-    /// Estimate in hours.
-    #[serde(default)]
+    /// Estimate in hours (0 when unknown).
+    #[serde(default, deserialize_with = "null_as_default")]
     pub estimated_hours: f64,
     /// Conditions for done.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub acceptance_criteria: Vec<String>,
 }
 
-/// Turns submitted tasks into records: resolves dependency references (by id or name,
-/// among existing tasks and this batch) and rejects empty or duplicate names, unknown
-/// references and cycles. All or nothing: an error leaves nothing to write.
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+fn lenient_priority<'de, D: Deserializer<'de>>(d: D) -> Result<Priority, D::Error> {
+    let Some(text) = Option::<String>::deserialize(d)? else {
+        return Ok(Priority::default());
+    };
+    parse_priority(&text).ok_or_else(|| {
+        D::Error::custom(format!(
+            "unknown priority {text:?}; expected low, medium, high or urgent"
+        ))
+    })
+}
+
+/// Reads a priority name in any case (`High`, `URGENT`), as people type them.
+pub fn parse_priority(text: &str) -> Option<Priority> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "low" => Some(Priority::Low),
+        "medium" => Some(Priority::Medium),
+        "high" => Some(Priority::High),
+        "urgent" => Some(Priority::Urgent),
+        _ => None,
+    }
+}
+
+/// Turns submitted tasks into records: resolves dependency references (by id, then by
+/// name, among the project's existing tasks and this batch) and rejects empty or
+/// duplicate names, negative estimates, unknown references and cycles with `invalid`
+/// (400) and a message naming the tasks. All or nothing: an error leaves nothing to write.
+/// New tasks get `created_at = now + position` so the batch order is their age order.
 pub fn plan_new_tasks(
     project_id: &str,
     existing: &[Task],
@@ -41,6 +78,11 @@ pub fn plan_new_tasks(
     mut ids: impl FnMut() -> String,
     now: Millis,
 ) -> Result<Vec<Task>, ApiError> {
+    let taken: HashSet<&str> = existing.iter().map(|t| t.id.as_str()).collect();
+    let existing: Vec<&Task> = existing
+        .iter()
+        .filter(|t| t.project_id == project_id)
+        .collect();
     let mut by_name: HashMap<String, String> = existing
         .iter()
         .map(|t| (t.name.clone(), t.id.clone()))
@@ -65,6 +107,11 @@ pub fn plan_new_tasks(
             )));
         }
         let id = ids();
+        if id.is_empty() || taken.contains(id.as_str()) || known_ids.contains(&id) {
+            return Err(ApiError::internal(format!(
+                "generated task id {id:?} is empty or already in use"
+            )));
+        }
         by_name.insert(name.to_string(), id.clone());
         known_ids.insert(id.clone());
         planned.push(Task {
@@ -74,10 +121,10 @@ pub fn plan_new_tasks(
             description: n.description.clone(),
             status: TaskStatus::Todo,
             priority: n.priority,
-            labels: n.labels.clone(),
+            labels: trimmed(&n.labels),
             dependencies: Vec::new(),
             estimated_hours: n.estimated_hours,
-            acceptance_criteria: n.acceptance_criteria.clone(),
+            acceptance_criteria: trimmed(&n.acceptance_criteria),
             assigned_to: None,
             progress: 0,
             lease: None,
@@ -88,8 +135,12 @@ pub fn plan_new_tasks(
             started_at: None,
             completed_at: None,
             completed_by: None,
+            deps_remaining: 0,
+            dependents: Vec::new(),
+            critical_weight: 0.0,
         });
     }
+    let mut unknown = Vec::new();
     for (task, n) in planned.iter_mut().zip(new) {
         let mut deps = Vec::new();
         for reference in &n.dependencies {
@@ -99,24 +150,22 @@ pub fn plan_new_tasks(
             } else if let Some(id) = by_name.get(reference) {
                 id.clone()
             } else {
-                return Err(ApiError::invalid(format!(
+                unknown.push(format!(
                     "task {:?} depends on {reference:?}, which is neither a task name nor an id in this project",
                     task.name
-                )));
+                ));
+                continue;
             };
-            if id == task.id {
-                return Err(ApiError::invalid(format!(
-                    "task {:?} depends on itself",
-                    task.name
-                )));
-            }
             if !deps.contains(&id) {
                 deps.push(id);
             }
         }
         task.dependencies = deps;
     }
-    let mut all: Vec<Task> = existing.to_vec();
+    if !unknown.is_empty() {
+        return Err(ApiError::invalid(unknown.join("; ")));
+    }
+    let mut all: Vec<Task> = existing.into_iter().cloned().collect();
     all.extend(planned.iter().cloned());
     if let Some(cycle) = find_cycles(&all).into_iter().next() {
         let names: HashMap<&str, &str> = all
@@ -136,7 +185,19 @@ pub fn plan_new_tasks(
     Ok(planned)
 }
 
-/// Every dependency cycle, each as the ids along it (without repeating the first).
+/// Items trimmed, empty ones dropped: stray whitespace must not defeat skill matching.
+fn trimmed(items: &[String]) -> Vec<String> {
+    items
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every dependency cycle found by a depth-first walk, each as the ids along it (each
+/// depending on the next, the last on the first, the first not repeated), so a corrupted
+/// board can be reported by name.
 pub fn find_cycles(tasks: &[Task]) -> Vec<Vec<String>> {
     let index: HashMap<&str, &Task> = tasks.iter().map(|t| (t.id.as_str(), t)).collect();
     // 0 = unvisited, 1 = on the current path, 2 = finished.
@@ -181,7 +242,8 @@ pub fn find_cycles(tasks: &[Task]) -> Vec<Vec<String>> {
     cycles
 }
 
-/// For each task id, the ids of the tasks that depend on it.
+/// For each task id, the ids of the tasks that depend on it (who waits for this work);
+/// tasks nobody depends on have no entry.
 pub fn dependents(tasks: &[Task]) -> HashMap<String, Vec<String>> {
     let mut out: HashMap<String, Vec<String>> = HashMap::new();
     for t in tasks {
@@ -192,7 +254,8 @@ pub fn dependents(tasks: &[Task]) -> HashMap<String, Vec<String>> {
     out
 }
 
-/// A task's direct dependencies and its indirect (transitive, not direct) ones.
+/// A task's direct dependencies (as listed) and its indirect ones (reachable through them,
+/// not direct, sorted), so context can tell input from background.
 pub fn transitive_dependencies(tasks: &[Task], id: &str) -> (Vec<String>, Vec<String>) {
     let index: HashMap<&str, &Task> = tasks.iter().map(|t| (t.id.as_str(), t)).collect();
     let direct: Vec<String> = index
@@ -263,7 +326,8 @@ pub fn topological_order(tasks: &[Task]) -> Vec<String> {
 }
 
 /// For each task, the longest chain of estimated hours from it to the end of the graph
-/// through its dependents, counting itself: how much later work waits on it.
+/// through its dependents, counting itself (unestimated tasks as one hour): how much later
+/// work waits on it. Tasks on or behind a cycle cannot be ordered and are left out.
 pub fn critical_path_weight(tasks: &[Task]) -> HashMap<String, f64> {
     let index: HashMap<&str, &Task> = tasks.iter().map(|t| (t.id.as_str(), t)).collect();
     let deps = dependents(tasks);
@@ -286,9 +350,10 @@ pub fn critical_path_weight(tasks: &[Task]) -> HashMap<String, f64> {
     weight
 }
 
-/// The longest dependency chain in estimated hours, and its task ids from first to last.
+/// The longest dependency chain, first task first, and its hours counted like
+/// [`critical_path_weight`] (unestimated tasks as one hour): the shortest time the work can
+/// take with unlimited agents. Ties go to the lower id.
 pub fn critical_path(tasks: &[Task]) -> (f64, Vec<String>) {
-    let index: HashMap<&str, &Task> = tasks.iter().map(|t| (t.id.as_str(), t)).collect();
     let weight = critical_path_weight(tasks);
     let deps = dependents(tasks);
     let Some((start, total)) = weight
@@ -300,28 +365,16 @@ pub fn critical_path(tasks: &[Task]) -> (f64, Vec<String>) {
     };
     let mut path = vec![start.clone()];
     let mut current = start;
-    loop {
-        let next = deps.get(&current).and_then(|cs| {
-            cs.iter()
-                .filter(|c| weight.contains_key(*c))
-                .max_by(|a, b| weight[*a].total_cmp(&weight[*b]).then_with(|| b.cmp(a)))
-                .cloned()
-        });
-        match next {
-            Some(n) => {
-                path.push(n.clone());
-                current = n;
-            }
-            None => break,
-        }
+    while let Some(next) = deps.get(&current).and_then(|cs| {
+        cs.iter()
+            .filter(|c| weight.contains_key(*c))
+            .max_by(|a, b| weight[*a].total_cmp(&weight[*b]).then_with(|| b.cmp(a)))
+            .cloned()
+    }) {
+        path.push(next.clone());
+        current = next;
     }
-    let hours = path
-        .iter()
-        .filter_map(|id| index.get(id.as_str()))
-        .map(|t| t.estimated_hours)
-        .sum::<f64>();
-    let _ = total;
-    (hours, path)
+    (total, path)
 }
 
 #[cfg(test)]
@@ -351,6 +404,9 @@ pub(crate) mod tests {
             started_at: None,
             completed_at: None,
             completed_by: None,
+            deps_remaining: 0,
+            dependents: Vec::new(),
+            critical_weight: 0.0,
         }
     }
 
@@ -439,8 +495,9 @@ pub(crate) mod tests {
         for n in ["A", "B", "C"] {
             assert!(e.message.contains(n), "{}", e.message);
         }
+        assert_eq!(e.message, "dependency cycle: A -> C -> B -> A");
         let self_dep = plan_new_tasks("p", &[], &[new("A", &["A"])], counter(), 0).unwrap_err();
-        assert!(self_dep.message.contains("itself"));
+        assert_eq!(self_dep.message, "dependency cycle: A -> A");
     }
 
     #[test]
@@ -485,5 +542,214 @@ pub(crate) mod tests {
         assert_eq!(direct, vec!["b", "c"]);
         assert_eq!(indirect, vec!["a"]);
         assert_eq!(dependents(&tasks)["a"], vec!["b", "c"]);
+    }
+
+    fn parse(v: serde_json::Value) -> Result<NewTask, serde_json::Error> {
+        serde_json::from_value(v)
+    }
+
+    #[test]
+    fn new_task_fields_default_and_accept_null() {
+        let t = parse(serde_json::json!({"name": "A"})).unwrap();
+        assert_eq!(t.priority, Priority::Medium);
+        assert!(t.labels.is_empty() && t.dependencies.is_empty());
+        assert_eq!(t.estimated_hours, 0.0);
+        let t = parse(serde_json::json!({
+            "name": "B", "description": null, "labels": null, "dependencies": null,
+            "estimated_hours": null, "acceptance_criteria": null, "priority": null
+        }))
+        .unwrap();
+        assert_eq!((t.description.as_str(), t.priority), ("", Priority::Medium));
+    }
+
+    #[test]
+    fn new_task_priority_in_any_case_and_unknown_refused() {
+        for (text, p) in [
+            ("low", Priority::Low),
+            ("Medium", Priority::Medium),
+            ("HIGH", Priority::High),
+            ("urgent", Priority::Urgent),
+        ] {
+            let t = parse(serde_json::json!({"name": "A", "priority": text})).unwrap();
+            assert_eq!(t.priority, p);
+        }
+        let e = parse(serde_json::json!({"name": "A", "priority": "asap"}))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("asap") && e.contains("low, medium, high or urgent"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn new_task_refuses_misspelt_fields() {
+        assert!(parse(serde_json::json!({"name": "A", "dependancies": ["B"]})).is_err());
+    }
+
+    #[test]
+    fn plan_keeps_fields_and_batch_order_as_age() {
+        let mut n = new("A", &[]);
+        n.priority = Priority::Urgent;
+        n.labels = vec![" rust ".into(), "".into()];
+        n.acceptance_criteria = vec!["tests pass".into()];
+        n.description = "do it".into();
+        let t = plan_new_tasks("p", &[], &[n, new("B", &[])], counter(), 100).unwrap();
+        assert_eq!(t[0].priority, Priority::Urgent);
+        assert_eq!(t[0].labels, vec!["rust"]);
+        assert_eq!(t[0].acceptance_criteria, vec!["tests pass"]);
+        assert_eq!(t[0].description, "do it");
+        assert_eq!(t[0].estimated_hours, 2.0);
+        assert_eq!((t[0].created_at, t[1].created_at), (100, 101));
+        assert!(t.iter().all(|t| t.lease.is_none() && t.lease_counter == 0));
+    }
+
+    #[test]
+    fn references_resolve_by_id_before_name_and_are_deduplicated() {
+        let mut named = task("x1", &[], 1.0);
+        named.name = "Schema".into();
+        let t = plan_new_tasks(
+            "p",
+            &[named],
+            &[new("API", &["x1", " Schema ", "x1"])],
+            counter(),
+            0,
+        )
+        .unwrap();
+        assert_eq!(t[0].dependencies, vec!["x1"]);
+    }
+
+    #[test]
+    fn tasks_of_other_projects_are_neither_references_nor_name_clashes() {
+        let mut other = task("o1", &[], 1.0);
+        other.project_id = "q".into();
+        let e = plan_new_tasks(
+            "p",
+            std::slice::from_ref(&other),
+            &[new("A", &["o1"])],
+            counter(),
+            0,
+        )
+        .unwrap_err();
+        assert!(e.message.contains("\"o1\""), "{}", e.message);
+        assert!(plan_new_tasks("p", &[other], &[new("o1", &[])], counter(), 0).is_ok());
+    }
+
+    #[test]
+    fn every_unknown_reference_is_named_at_once() {
+        let e = plan_new_tasks(
+            "p",
+            &[],
+            &[new("A", &["ghost"]), new("B", &["A", "phantom"])],
+            counter(),
+            0,
+        )
+        .unwrap_err();
+        assert!(
+            e.message.contains("\"A\" depends on \"ghost\""),
+            "{}",
+            e.message
+        );
+        assert!(
+            e.message.contains("\"B\" depends on \"phantom\""),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn a_cycle_through_existing_tasks_is_refused() {
+        // Existing tasks cannot depend on new ones, but a new task on itself via a chain can.
+        let existing = vec![task("base", &[], 1.0)];
+        let e = plan_new_tasks(
+            "p",
+            &existing,
+            &[new("x", &["z"]), new("y", &["x"]), new("z", &["y", "base"])],
+            counter(),
+            0,
+        )
+        .unwrap_err();
+        assert_eq!(e.code, "invalid");
+        assert!(e.message.starts_with("dependency cycle: "), "{}", e.message);
+        assert!(!e.message.contains("base"), "{}", e.message);
+    }
+
+    #[test]
+    fn negative_or_infinite_estimates_are_refused() {
+        for bad in [-1.0, f64::INFINITY, f64::NAN] {
+            let mut n = new("A", &[]);
+            n.estimated_hours = bad;
+            assert!(plan_new_tasks("p", &[], &[n], counter(), 0).is_err());
+        }
+    }
+
+    #[test]
+    fn reused_generated_ids_are_an_internal_error() {
+        let e = plan_new_tasks("p", &[task("t1", &[], 1.0)], &[new("A", &[])], counter(), 0)
+            .unwrap_err();
+        assert_eq!((e.status, e.code), (500, "internal"));
+        let e = plan_new_tasks(
+            "p",
+            &[],
+            &[new("A", &[]), new("B", &[])],
+            || "same".into(),
+            0,
+        )
+        .unwrap_err();
+        assert_eq!(e.code, "internal");
+    }
+
+    #[test]
+    fn cycles_are_listed_along_the_dependency_direction() {
+        let tasks = vec![
+            task("a", &["b"], 1.0),
+            task("b", &["c"], 1.0),
+            task("c", &["a"], 1.0),
+            task("d", &["a"], 1.0),
+            task("s", &["s"], 1.0),
+        ];
+        let cycles = find_cycles(&tasks);
+        assert_eq!(
+            cycles,
+            vec![
+                vec!["a".to_string(), "b".into(), "c".into()],
+                vec!["s".to_string()]
+            ]
+        );
+    }
+
+    #[test]
+    fn dependency_queries_tolerate_cycles_and_unknown_ids() {
+        let tasks = vec![task("a", &["b"], 1.0), task("b", &["a"], 1.0)];
+        assert_eq!(
+            transitive_dependencies(&tasks, "a"),
+            (vec!["b".to_string()], vec![])
+        );
+        assert_eq!(transitive_dependencies(&tasks, "nope"), (vec![], vec![]));
+        assert!(critical_path_weight(&tasks).is_empty());
+        assert_eq!(critical_path(&tasks), (0.0, vec![]));
+    }
+
+    #[test]
+    fn unestimated_tasks_weigh_one_hour() {
+        let tasks = vec![task("a", &[], 0.0), task("b", &["a"], 0.0)];
+        let w = critical_path_weight(&tasks);
+        assert_eq!((w["a"], w["b"]), (2.0, 1.0));
+        assert_eq!(critical_path(&tasks), (2.0, vec!["a".into(), "b".into()]));
+    }
+
+    #[test]
+    fn longer_transitive_chains_split_direct_and_indirect() {
+        let mut tasks = vec![
+            task("a", &[], 1.0),
+            task("b", &["a"], 1.0),
+            task("c", &["a"], 1.0),
+            task("d", &["b", "c"], 1.0),
+        ];
+        tasks.push(task("e", &["d"], 1.0));
+        let (direct, indirect) = transitive_dependencies(&tasks, "e");
+        assert_eq!(direct, vec!["d"]);
+        assert_eq!(indirect, vec!["a", "b", "c"]);
+        assert!(!dependents(&tasks).contains_key("e"));
     }
 }

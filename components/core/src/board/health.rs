@@ -1,4 +1,5 @@
-//! Project status, board health and the optimal agent count.
+//! Project status, board health and the optimal agent count: the numbers people and
+//! agents use to see whether work flows and how many agents it can keep busy.
 
 use super::graph::{critical_path, dependents, find_cycles, topological_order, weight_hours};
 use super::model::{Agent, AgentStatus, Millis, Task, TaskStatus};
@@ -23,7 +24,8 @@ pub struct ProjectStatus {
     pub done: usize,
     /// Done / total, in percent (0 for an empty project).
     pub completion_percentage: f64,
-    /// Tasks completed per hour over the last 24 hours.
+    /// Tasks completed per hour over the last 24 hours (over the project's age when it is
+    /// younger, at least a minute, so a new project's pace is not diluted).
     pub velocity_per_hour: f64,
     /// Tasks completed per day over the last 24 hours.
     pub velocity_per_day: f64,
@@ -31,11 +33,12 @@ pub struct ProjectStatus {
     pub eta_hours: Option<f64>,
     /// Blocked task ids.
     pub blocked_task_ids: Vec<String>,
-    /// In-progress tasks whose lease has expired.
+    /// In-progress tasks whose lease has expired (the next claim reclaims them).
     pub stale_lease_task_ids: Vec<String>,
 }
 
-/// Status of a project's tasks at `now`.
+/// Status of a project's tasks at `now`: counts, completion, velocity and ETA, from the
+/// task records alone.
 pub fn project_status(tasks: &[Task], now: Millis) -> ProjectStatus {
     let count = |s: TaskStatus| tasks.iter().filter(|t| t.status == s).count();
     let done = count(TaskStatus::Done);
@@ -43,8 +46,9 @@ pub fn project_status(tasks: &[Task], now: Millis) -> ProjectStatus {
     let recent = tasks
         .iter()
         .filter(|t| {
-            t.completed_at
-                .is_some_and(|c| now.saturating_sub(c) <= 24 * HOUR_MS)
+            t.status == TaskStatus::Done
+                && t.completed_at
+                    .is_some_and(|c| now.saturating_sub(c) <= 24 * HOUR_MS)
         })
         .count();
     // Over a window of at most 24 h, no longer than the project has been running.
@@ -86,12 +90,13 @@ pub fn project_status(tasks: &[Task], now: Millis) -> ProjectStatus {
     }
 }
 
+/// In-progress tasks nobody holds any more (lease lapsed or missing).
 fn stale(tasks: &[Task], now: Millis) -> Vec<String> {
     tasks
         .iter()
         .filter(|t| {
             t.status == TaskStatus::InProgress
-                && t.lease.as_ref().is_some_and(|l| l.expires_at <= now)
+                && t.lease.as_ref().is_none_or(|l| l.expires_at <= now)
         })
         .map(|t| t.id.clone())
         .collect()
@@ -109,9 +114,13 @@ pub struct HealthIssue {
     pub message: String,
     /// Tasks concerned.
     pub task_ids: Vec<String>,
+    /// Agents concerned (idle or overloaded agents).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub agent_ids: Vec<String>,
 }
 
-/// The board's health: issues and a 0-100 score.
+/// The board's health: issues and a 0-100 score (100 minus 30 per critical, 20 per high,
+/// 10 per medium and 5 per low issue, never below 0).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BoardHealth {
     /// 100 = nothing wrong.
@@ -133,10 +142,11 @@ fn issue(kind: &str, severity: &str, message: String, task_ids: Vec<String>) -> 
         severity: severity.into(),
         message,
         task_ids,
+        agent_ids: Vec::new(),
     }
 }
 
-/// Longest chain (in tasks) ending at each task.
+/// Longest chain (in tasks) ending at each task; tasks on cycles are left out.
 fn chain_lengths(tasks: &[Task]) -> HashMap<String, usize> {
     let index: HashMap<&str, &Task> = tasks.iter().map(|t| (t.id.as_str(), t)).collect();
     let mut len: HashMap<String, usize> = HashMap::new();
@@ -154,7 +164,11 @@ fn chain_lengths(tasks: &[Task]) -> HashMap<String, usize> {
     len
 }
 
-/// Inspects the board for the problems that stall agents.
+/// Inspects the board for the problems that stall agents: cycles (critical), bottlenecks
+/// (unfinished tasks with >= 3 dependents, medium), chains of more than 5 unfinished tasks
+/// (low), stale leases (medium), ready tasks no agent has the skills for (low), idle agents
+/// while tasks are ready (low), agents holding several live leases (high) and gridlock
+/// (todo tasks, none ready, none in progress; critical).
 pub fn board_health(tasks: &[Task], agents: &[Agent], now: Millis) -> BoardHealth {
     let name = |id: &str| {
         tasks
@@ -185,8 +199,14 @@ pub fn board_health(tasks: &[Task], agents: &[Agent], now: Millis) -> BoardHealt
             ));
         }
     }
-    for (id, l) in chain_lengths(tasks) {
-        if l > LONG_CHAIN && !deps.contains_key(&id) {
+    let unfinished: Vec<Task> = tasks
+        .iter()
+        .filter(|t| t.status != TaskStatus::Done)
+        .cloned()
+        .collect();
+    let unfinished_deps = dependents(&unfinished);
+    for (id, l) in chain_lengths(&unfinished) {
+        if l > LONG_CHAIN && !unfinished_deps.contains_key(&id) {
             issues.push(issue(
                 "long_chain",
                 "low",
@@ -229,18 +249,32 @@ pub fn board_health(tasks: &[Task], agents: &[Agent], now: Millis) -> BoardHealt
                 unmatched,
             ));
         }
+        let holding = |agent: &str| {
+            tasks.iter().any(|t| {
+                t.status == TaskStatus::InProgress
+                    && t.lease
+                        .as_ref()
+                        .is_some_and(|l| l.agent_id == agent && l.expires_at > now)
+            })
+        };
         let idle: Vec<&Agent> = agents
             .iter()
-            .filter(|a| a.status == AgentStatus::Available)
+            .filter(|a| a.status == AgentStatus::Available && !holding(&a.id))
             .collect();
         if !idle.is_empty() && !ready.is_empty() {
             let names: Vec<&str> = idle.iter().map(|a| a.name.as_str()).collect();
-            issues.push(issue(
+            let mut found = issue(
                 "idle_agent",
                 "low",
-                format!("idle while tasks are ready: {}", names.join(", ")),
-                vec![],
-            ));
+                format!(
+                    "idle while {} task(s) are ready: {}",
+                    ready.len(),
+                    names.join(", ")
+                ),
+                ready.iter().map(|t| t.id.clone()).collect(),
+            );
+            found.agent_ids = idle.iter().map(|a| a.id.clone()).collect();
+            issues.push(found);
         }
     }
     let mut held: HashMap<&str, Vec<String>> = HashMap::new();
@@ -252,20 +286,34 @@ pub fn board_health(tasks: &[Task], agents: &[Agent], now: Millis) -> BoardHealt
         }
     }
     for (agent, ids) in held.into_iter().filter(|(_, ids)| ids.len() > 1) {
-        issues.push(issue(
+        let mut found = issue(
             "overloaded_agent",
             "high",
             format!("{agent} holds {} tasks at once", ids.len()),
             ids,
-        ));
+        );
+        found.agent_ids = vec![agent.to_string()];
+        issues.push(found);
     }
     let todo = tasks.iter().any(|t| t.status == TaskStatus::Todo);
     let working = tasks.iter().any(|t| t.status == TaskStatus::InProgress);
     if todo && ready.is_empty() && !working {
+        let blocked: Vec<String> = tasks
+            .iter()
+            .filter(|t| t.status == TaskStatus::Blocked)
+            .map(|t| t.name.clone())
+            .collect();
+        let cause = if !blocked.is_empty() {
+            format!("resolve the blockers of {} to continue", blocked.join(", "))
+        } else if !find_cycles(tasks).is_empty() {
+            "a dependency cycle holds them".to_string()
+        } else {
+            "their dependencies are missing".to_string()
+        };
         issues.push(issue(
             "gridlock",
             "critical",
-            "tasks are waiting but none is ready and none is in progress".into(),
+            format!("tasks are waiting but none is ready and none is in progress: {cause}"),
             tasks
                 .iter()
                 .filter(|t| t.status == TaskStatus::Todo)
@@ -510,5 +558,220 @@ mod tests {
         let h = board_health(&[t], &[agent], 0);
         let kinds: Vec<&str> = h.issues.iter().map(|i| i.kind.as_str()).collect();
         assert_eq!(kinds, vec!["idle_agent", "skill_mismatch"]);
+    }
+
+    fn agent(id: &str, skills: &[&str], status: AgentStatus) -> Agent {
+        Agent {
+            id: id.into(),
+            name: id.to_uppercase(),
+            role: String::new(),
+            skills: skills.iter().map(|s| s.to_string()).collect(),
+            project_id: None,
+            status,
+            current_task_id: None,
+            completed_tasks_count: 0,
+            registered_at: 0,
+            last_seen: 0,
+        }
+    }
+
+    fn kinds(h: &BoardHealth) -> Vec<&str> {
+        h.issues.iter().map(|i| i.kind.as_str()).collect()
+    }
+
+    #[test]
+    fn velocity_counts_only_the_last_day() {
+        let day = 24 * HOUR_MS;
+        let mut tasks: Vec<Task> = (0..4).map(|i| task(&format!("t{i}"), &[], 1.0)).collect();
+        for (i, at) in [(0, HOUR_MS), (1, day + HOUR_MS), (2, day + 2 * HOUR_MS)] {
+            tasks[i].status = TaskStatus::Done;
+            tasks[i].completed_at = Some(at);
+        }
+        let s = project_status(&tasks, 2 * day);
+        assert_eq!(s.done, 3);
+        assert_eq!(
+            s.velocity_per_hour,
+            (2.0_f64 / 24.0 * 100.0).round() / 100.0
+        );
+        assert_eq!(s.velocity_per_day, 2.0);
+        assert_eq!(s.eta_hours, Some(12.0));
+        assert_eq!(s.completion_percentage, 75.0);
+    }
+
+    #[test]
+    fn completion_rounds_to_one_decimal_and_finished_projects_need_no_time() {
+        let mut tasks: Vec<Task> = (0..3).map(|i| task(&format!("t{i}"), &[], 1.0)).collect();
+        tasks[0].status = TaskStatus::Done;
+        assert_eq!(project_status(&tasks, 0).completion_percentage, 33.3);
+        tasks.iter_mut().for_each(|t| t.status = TaskStatus::Done);
+        let s = project_status(&tasks, 0);
+        assert_eq!((s.completion_percentage, s.eta_hours), (100.0, Some(0.0)));
+    }
+
+    #[test]
+    fn stale_leases_include_in_progress_tasks_without_a_lease() {
+        let mut orphan = task("orphan", &[], 1.0);
+        orphan.status = TaskStatus::InProgress;
+        let live = lease::assign(&task("live", &[], 1.0), "ag", 0, 100);
+        let lapsed = lease::assign(&task("lapsed", &[], 1.0), "ag", 0, 1);
+        let s = project_status(&[orphan, live, lapsed], 1_000);
+        assert_eq!(s.stale_lease_task_ids, vec!["orphan", "lapsed"]);
+        assert_eq!(s.in_progress, 3);
+    }
+
+    #[test]
+    fn score_drops_by_severity_and_status_follows() {
+        // cycle (critical 30) + gridlock (critical 30) = 40 -> critical.
+        let cyclic = vec![task("a", &["b"], 1.0), task("b", &["a"], 1.0)];
+        let h = board_health(&cyclic, &[], 0);
+        assert_eq!((h.score, h.status.as_str()), (40, "critical"));
+        assert!(h.issues[1].message.contains("cycle"), "{:?}", h.issues);
+        // One bottleneck (medium 10) -> 90, healthy.
+        let mut hub = vec![task("hub", &[], 1.0)];
+        hub.extend((0..3).map(|i| task(&format!("x{i}"), &["hub"], 1.0)));
+        let h = board_health(&hub, &[], 0);
+        assert_eq!((h.score, h.status.as_str()), (90, "healthy"));
+        assert_eq!(h.issues[0].task_ids, vec!["hub"]);
+        // Many cycles never go below zero.
+        let many: Vec<Task> = (0..10)
+            .flat_map(|i| {
+                [
+                    task(&format!("p{i}"), &[&format!("q{i}")], 1.0),
+                    task(&format!("q{i}"), &[&format!("p{i}")], 1.0),
+                ]
+            })
+            .collect();
+        assert_eq!(board_health(&many, &[], 0).score, 0);
+    }
+
+    #[test]
+    fn a_finished_hub_is_no_bottleneck_and_finished_chains_are_not_long() {
+        let mut hub = vec![task("hub", &[], 1.0)];
+        hub[0].status = TaskStatus::Done;
+        hub.extend((0..3).map(|i| task(&format!("x{i}"), &["hub"], 1.0)));
+        assert!(board_health(&hub, &[], 0).issues.is_empty());
+
+        let mut chain: Vec<Task> = (0..7)
+            .map(|i| match i {
+                0 => task("c0", &[], 1.0),
+                _ => task(&format!("c{i}"), &[&format!("c{}", i - 1)], 1.0),
+            })
+            .collect();
+        let h = board_health(&chain, &[], 0);
+        let long = h.issues.iter().find(|i| i.kind == "long_chain").unwrap();
+        assert_eq!(long.task_ids, vec!["c6"]);
+        chain[0].status = TaskStatus::Done;
+        chain[1].status = TaskStatus::Done;
+        assert!(!kinds(&board_health(&chain, &[], 0)).contains(&"long_chain"));
+    }
+
+    #[test]
+    fn gridlock_on_blocked_work_names_the_blocked_tasks() {
+        let mut stuck = task("stuck", &[], 1.0);
+        stuck.status = TaskStatus::Blocked;
+        let h = board_health(&[stuck, task("next", &["stuck"], 1.0)], &[], 0);
+        assert_eq!(kinds(&h), vec!["gridlock"]);
+        assert!(
+            h.issues[0].message.contains("stuck"),
+            "{}",
+            h.issues[0].message
+        );
+        assert_eq!(h.issues[0].task_ids, vec!["next"]);
+        // Work in progress is no gridlock.
+        let held = lease::assign(&task("a", &[], 1.0), "ag", 0, 100);
+        let h = board_health(&[held, task("b", &["a"], 1.0)], &[], 0);
+        assert!(h.issues.is_empty(), "{:?}", h.issues);
+    }
+
+    #[test]
+    fn agents_holding_work_are_not_idle_and_issues_name_agents() {
+        let ready = task("r", &[], 1.0);
+        let held = lease::assign(&task("h", &[], 1.0), "busy", 0, 100);
+        let agents = vec![
+            agent("busy", &[], AgentStatus::Available),
+            agent("free", &[], AgentStatus::Available),
+            agent("work", &[], AgentStatus::Working),
+        ];
+        let h = board_health(&[ready, held], &agents, 0);
+        let idle = h.issues.iter().find(|i| i.kind == "idle_agent").unwrap();
+        assert_eq!(idle.agent_ids, vec!["free"]);
+        assert_eq!(idle.task_ids, vec!["r"]);
+        assert!(idle.message.contains("FREE"));
+
+        let two = vec![
+            lease::assign(&task("s", &[], 1.0), "ag", 0, 100),
+            lease::assign(&task("t", &[], 1.0), "ag", 0, 100),
+        ];
+        let h = board_health(&two, &[], 10);
+        let over = h
+            .issues
+            .iter()
+            .find(|i| i.kind == "overloaded_agent")
+            .unwrap();
+        assert_eq!(
+            (over.agent_ids.clone(), over.task_ids.len()),
+            (vec!["ag".to_string()], 2)
+        );
+        assert_eq!(h.score, 80);
+    }
+
+    #[test]
+    fn skill_mismatch_needs_agents_and_labels() {
+        let mut labelled = task("t", &[], 1.0);
+        labelled.labels = vec!["Rust".into()];
+        let unlabelled = task("u", &[], 1.0);
+        let both = [labelled.clone(), unlabelled];
+        assert!(!kinds(&board_health(&both, &[], 0)).contains(&"skill_mismatch"));
+        let rustacean = agent("r", &["rust"], AgentStatus::Working);
+        assert!(!kinds(&board_health(&both, &[rustacean], 0)).contains(&"skill_mismatch"));
+        let pythonista = agent("p", &["python"], AgentStatus::Working);
+        let h = board_health(&both, &[pythonista], 0);
+        let mismatch = h
+            .issues
+            .iter()
+            .find(|i| i.kind == "skill_mismatch")
+            .unwrap();
+        assert_eq!(mismatch.task_ids, vec!["t"]);
+    }
+
+    #[test]
+    fn optimal_count_plans_only_remaining_work() {
+        let mut tasks = diamond();
+        tasks[0].status = TaskStatus::Done;
+        let r = optimal_agent_count(&tasks);
+        assert_eq!(r.critical_path, vec!["b", "d"]);
+        assert_eq!((r.critical_path_hours, r.total_work_hours), (7.0, 8.0));
+        assert_eq!(
+            (r.peak_parallelism, r.optimal_agents, r.remaining_tasks),
+            (2, 2, 3)
+        );
+    }
+
+    #[test]
+    fn optimal_count_for_chains_and_fans() {
+        let chain = vec![
+            task("a", &[], 1.0),
+            task("b", &["a"], 1.0),
+            task("c", &["b"], 1.0),
+        ];
+        let r = optimal_agent_count(&chain);
+        assert_eq!((r.peak_parallelism, r.optimal_agents), (1, 1));
+        assert_eq!(r.efficiency_gain_percent, 0.0);
+        let fan: Vec<Task> = (0..5).map(|i| task(&format!("f{i}"), &[], 2.0)).collect();
+        let r = optimal_agent_count(&fan);
+        assert_eq!((r.peak_parallelism, r.optimal_agents), (5, 5));
+        assert_eq!(r.efficiency_gain_percent, 80.0);
+        let r = optimal_agent_count(&[]);
+        assert_eq!((r.optimal_agents, r.critical_path_hours), (0, 0.0));
+    }
+
+    #[test]
+    fn issues_serialize_without_empty_agent_ids() {
+        let v =
+            serde_json::to_value(issue("cycle", "critical", "m".into(), vec!["a".into()])).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"kind": "cycle", "severity": "critical", "message": "m", "task_ids": ["a"]})
+        );
     }
 }

@@ -18,9 +18,11 @@ pub fn renewal_secs(progress: u8) -> u64 {
     }
 }
 
-/// Hands `task` to `agent_id` under a fresh lease with the next fencing token.
+/// Hands `task` to `agent_id` under a fresh lease with the next fencing token (the caller
+/// has checked it is ready). Taking over an expired lease writes the recovery note, as
+/// [`expire_if_due`] would; an existing note is kept for the new holder.
 pub fn assign(task: &Task, agent_id: &str, now: Millis, lease_seconds: u64) -> Task {
-    let mut t = task.clone();
+    let mut t = expire_if_due(task, now).unwrap_or_else(|| task.clone());
     t.lease_counter += 1;
     t.status = TaskStatus::InProgress;
     t.assigned_to = Some(agent_id.to_string());
@@ -37,7 +39,7 @@ pub fn assign(task: &Task, agent_id: &str, now: Millis, lease_seconds: u64) -> T
 }
 
 /// If the task's lease has run out, the task back in the pool with a note for the next
-/// holder; `None` when nothing expired.
+/// holder (who held it, how far it got, when the lease lapsed); `None` when nothing expired.
 pub fn expire_if_due(task: &Task, now: Millis) -> Option<Task> {
     let lease = task.lease.as_ref()?;
     if task.status != TaskStatus::InProgress || lease.expires_at > now {
@@ -48,11 +50,35 @@ pub fn expire_if_due(task: &Task, now: Millis) -> Option<Task> {
     t.assigned_to = None;
     t.lease = None;
     t.recovery_note = Some(format!(
-        "The previous holder ({}) let its lease expire at {} % progress; check for partial work before starting over.",
-        lease.agent_id, task.progress
+        "The previous holder ({}) let its lease expire at {} with {} % progress; check its artifacts and decisions for partial work before starting over.",
+        lease.agent_id,
+        utc(lease.expires_at),
+        task.progress
     ));
     t.updated_at = now;
     Some(t)
+}
+
+/// `ms` as ISO 8601 UTC, so notes read by people and agents carry a real date.
+fn utc(ms: Millis) -> String {
+    let secs = ms / 1000;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3_600,
+        (rem % 3_600) / 60,
+        rem % 60
+    )
 }
 
 fn not_holder(task: &Task, agent_id: &str, why: &str) -> ApiError {
@@ -63,7 +89,8 @@ fn not_holder(task: &Task, agent_id: &str, why: &str) -> ApiError {
     )
 }
 
-/// The live lease of `agent_id` on `task` (and matching `token`, when given).
+/// The live lease of `agent_id` on `task` (and matching `token`, when given): the fence every
+/// report passes. Otherwise `not_task_holder` (409) saying why.
 pub fn check_holder<'t>(
     task: &'t Task,
     agent_id: &str,
@@ -116,7 +143,8 @@ fn status_word(s: TaskStatus) -> &'static str {
     }
 }
 
-/// Records progress by the holder and extends the lease by the renewal for that progress.
+/// Records progress by the holder and extends the lease to the renewal for that progress
+/// (never shortening it); anyone else gets `not_task_holder` and nothing changes.
 pub fn renew(
     task: &Task,
     agent_id: &str,
@@ -128,14 +156,15 @@ pub fn renew(
     let mut t = task.clone();
     t.progress = progress.min(100);
     if let Some(l) = t.lease.as_mut() {
-        l.expires_at = now + renewal_secs(t.progress) * 1000;
+        l.expires_at = l.expires_at.max(now + renewal_secs(t.progress) * 1000);
         l.renewals += 1;
     }
     t.updated_at = now;
     Ok(t)
 }
 
-/// Completes the task for its holder; anyone else's completion is `stale_completion`.
+/// Completes the task for its holder; anyone else's completion, or a second one, is
+/// `stale_completion` (409) and changes nothing.
 pub fn complete(
     task: &Task,
     agent_id: &str,
@@ -155,7 +184,8 @@ pub fn complete(
     Ok(t)
 }
 
-/// Blocks the task for its holder and releases the lease.
+/// Blocks the task for its holder and releases the lease and the agent, so the agent can
+/// take other work while someone resolves the blocker.
 pub fn block(
     task: &Task,
     agent_id: &str,
@@ -171,7 +201,7 @@ pub fn block(
     Ok(t)
 }
 
-/// A blocked task back in the pool.
+/// A blocked task back in the pool (blocked is never a dead end); other tasks unchanged.
 pub fn unblock(task: &Task, now: Millis) -> Task {
     let mut t = task.clone();
     if t.status == TaskStatus::Blocked {
@@ -183,7 +213,8 @@ pub fn unblock(task: &Task, now: Millis) -> Task {
     t
 }
 
-/// An in-progress or blocked task back in the pool, whoever held it.
+/// An in-progress or blocked task back in the pool, whoever held it, with a note about the
+/// previous holder; `invalid` for todo or done tasks.
 pub fn unassign(task: &Task, now: Millis) -> Result<Task, ApiError> {
     match task.status {
         TaskStatus::InProgress | TaskStatus::Blocked => {
@@ -308,5 +339,85 @@ mod tests {
         assert_eq!(unassign(&blocked, 6).unwrap().status, TaskStatus::Todo);
         assert_eq!(unassign(&t, 6).unwrap().status, TaskStatus::Todo);
         assert!(unassign(&task("x", &[], 1.0), 6).is_err());
+    }
+
+    #[test]
+    fn utc_renders_dates() {
+        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc(1_700_000_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(utc(951_782_400_000), "2000-02-29T00:00:00Z");
+        assert_eq!(utc(1_709_251_199_999), "2024-02-29T23:59:59Z");
+    }
+
+    #[test]
+    fn expiry_note_names_holder_progress_and_time() {
+        let t = assign(&task("t", &[], 1.0), "agent-a", 0, 10);
+        let t = renew(&t, "agent-a", Some(1), 40, 1_000).unwrap();
+        let expires = t.lease.as_ref().unwrap().expires_at;
+        let back = expire_if_due(&t, expires).unwrap();
+        let note = back.recovery_note.clone().unwrap();
+        assert!(note.contains("agent-a"), "{note}");
+        assert!(note.contains("40 %"), "{note}");
+        assert!(note.contains("1970-01-01T00:05:01Z"), "{note}");
+        assert_eq!(
+            (back.status, back.assigned_to.clone(), back.lease.clone()),
+            (TaskStatus::Todo, None, None)
+        );
+        assert_eq!(back.lease_counter, 1, "tokens are never reused");
+        // The next holder keeps the note.
+        let next = assign(&back, "agent-b", expires + 1, 10);
+        assert_eq!(next.recovery_note, Some(note));
+    }
+
+    #[test]
+    fn assigning_over_an_expired_lease_writes_the_note_itself() {
+        let t = assign(&task("t", &[], 1.0), "a", 0, 10);
+        let b = assign(&t, "b", 10_000, 10);
+        assert!(b.recovery_note.as_ref().unwrap().contains("(a)"));
+        assert_eq!(b.lease.as_ref().unwrap().token, 2);
+        assert_eq!(b.started_at, Some(0), "first start is kept");
+        assert!(expire_if_due(&task("todo", &[], 1.0), 99).is_none());
+    }
+
+    #[test]
+    fn renewal_never_shortens_a_lease() {
+        let t = assign(&task("t", &[], 1.0), "a", 0, 180);
+        let late = renew(&t, "a", None, 90, 0).unwrap();
+        assert_eq!(late.lease.as_ref().unwrap().expires_at, 360_000);
+        let early = renew(&late, "a", None, 10, 1_000).unwrap();
+        assert_eq!(early.lease.as_ref().unwrap().expires_at, 360_000);
+        assert_eq!(early.lease.as_ref().unwrap().renewals, 2);
+        assert_eq!(early.progress, 10);
+        let capped = renew(&early, "a", None, 250, 2_000).unwrap();
+        assert_eq!(capped.progress, 100);
+    }
+
+    #[test]
+    fn check_holder_explains_each_refusal() {
+        let t = assign(&task("t", &[], 1.0), "a", 0, 100);
+        assert_eq!(check_holder(&t, "a", Some(1), 1).unwrap().token, 1);
+        let wrong_agent = check_holder(&t, "b", None, 1).unwrap_err();
+        assert!(wrong_agent.message.contains("another agent"));
+        let wrong_token = check_holder(&t, "a", Some(7), 1).unwrap_err();
+        assert!(wrong_token.message.contains("token 7"));
+        let todo = check_holder(&task("x", &[], 1.0), "a", None, 1).unwrap_err();
+        assert_eq!((todo.status, todo.code), (409, "not_task_holder"));
+        let expired = check_holder(&t, "a", Some(1), 100_000).unwrap_err();
+        assert!(expired.message.contains("expired"));
+    }
+
+    #[test]
+    fn unblock_leaves_other_states_alone_and_unassign_notes_the_holder() {
+        let todo = task("t", &[], 1.0);
+        assert_eq!(unblock(&todo, 5), todo);
+        let held = assign(&todo, "a", 0, 100);
+        let back = unassign(&held, 7).unwrap();
+        assert!(back.recovery_note.unwrap().contains("a"));
+        assert_eq!(
+            (back.assigned_to, back.lease, back.updated_at),
+            (None, None, 7)
+        );
+        let done = complete(&held, "a", None, 1).unwrap();
+        assert_eq!(unassign(&done, 2).unwrap_err().code, "invalid");
     }
 }

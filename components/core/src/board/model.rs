@@ -117,6 +117,16 @@ pub struct Task {
     /// Set when a lease expired: what the next holder should know.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery_note: Option<String>,
+    /// Dependencies not yet done, kept up to date on every completion, so a claim reads
+    /// only the tasks that can be handed out instead of the whole board.
+    #[serde(default)]
+    pub deps_remaining: u32,
+    /// Ids of the tasks that depend on this one (the reverse edges).
+    #[serde(default)]
+    pub dependents: Vec<String>,
+    /// Hours of work on the longest chain from this task to the end of the graph.
+    #[serde(default)]
+    pub critical_weight: f64,
     /// Creation order within the project (ties broken by it: older first).
     pub created_at: Millis,
     /// Last change.
