@@ -94,6 +94,22 @@ pub const UNASSIGN: ToolSpec = ToolSpec {
     run: unassign,
 };
 
+/// Runs one read-decide-write attempt until it commits without losing a compare-and-swap
+/// race (a `conflict`); rule violations and other errors end it at once.
+fn with_retries(mut attempt: impl FnMut() -> Result<Value, ApiError>) -> Result<Value, ApiError> {
+    for _ in 0..MAX_ATTEMPTS {
+        match attempt() {
+            Err(e) if e.code == "conflict" => continue,
+            other => return other,
+        }
+    }
+    Err(ApiError::new(
+        503,
+        "contention",
+        "the task changed concurrently too often; try again",
+    ))
+}
+
 /// Loads a task or fails with `task_not_found`.
 pub fn load_task(task_id: &str) -> Result<Versioned<Task>, ApiError> {
     records::get::<Task>(collections::TASKS, task_id)?.ok_or_else(|| {
@@ -244,6 +260,9 @@ fn request_next(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError
             lost.push(pick);
             continue;
         }
+        // The assignment time is read after the dependencies were seen done, so a task
+        // never starts before the completion it waited for.
+        let now = now_ms();
         let mut task = current.value.clone();
         let mut changes = Vec::new();
         let previous_holder = task.lease.as_ref().map(|l| l.agent_id.clone());
@@ -400,7 +419,7 @@ fn report_progress(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiE
         );
         return report_blocker(_ctx, &b);
     }
-    for _ in 0..MAX_ATTEMPTS {
+    with_retries(|| {
         let agent = agents::load(&agent_id)?;
         let task = load_task(&task_id)?;
         let now = now_ms();
@@ -455,27 +474,17 @@ fn report_progress(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiE
                 }
             }
         }
-        match records::commit(changes) {
-            Ok(()) => {
-                event.publish();
-                return Ok(json!({
-                    "success": true,
-                    "message": if status == "completed" { "Task completed" } else { "Progress recorded; lease renewed" },
-                    "task_id": task_id,
-                    "status": updated.status,
-                    "progress": updated.progress,
-                    "lease_expires_at": updated.lease.as_ref().map(|l| l.expires_at),
-                }));
-            }
-            Err(e) if e.code == "conflict" => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(ApiError::new(
-        503,
-        "contention",
-        "the task changed concurrently too often; try again",
-    ))
+        records::commit(changes)?;
+        event.publish();
+        Ok(json!({
+            "success": true,
+            "message": if status == "completed" { "Task completed" } else { "Progress recorded; lease renewed" },
+            "task_id": task_id,
+            "status": updated.status,
+            "progress": updated.progress,
+            "lease_expires_at": updated.lease.as_ref().map(|l| l.expires_at),
+        }))
+    })
 }
 
 fn report_blocker(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError> {
@@ -489,7 +498,7 @@ fn report_blocker(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiEr
         )));
     }
     let token = token_arg(a)?;
-    for _ in 0..MAX_ATTEMPTS {
+    with_retries(|| {
         let agent = agents::load(&agent_id)?;
         let task = load_task(&task_id)?;
         let now = now_ms();
@@ -519,26 +528,16 @@ fn report_blocker(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiEr
             agent_release(&agent, &task_id, false, now)?,
             event.change()?,
         ];
-        match records::commit(changes) {
-            Ok(()) => {
-                event.publish();
-                return Ok(json!({
-                    "success": true,
-                    "message": "Blocker recorded; the task is blocked until resolve_blocker or unassign_task",
-                    "blocker_id": blocker.id,
-                    "task_id": task_id,
-                    "blocker": blocker,
-                }));
-            }
-            Err(e) if e.code == "conflict" => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(ApiError::new(
-        503,
-        "contention",
-        "the task changed concurrently too often; try again",
-    ))
+        records::commit(changes)?;
+        event.publish();
+        Ok(json!({
+            "success": true,
+            "message": "Blocker recorded; the task is blocked until resolve_blocker or unassign_task",
+            "blocker_id": blocker.id,
+            "task_id": task_id,
+            "blocker": blocker,
+        }))
+    })
 }
 
 fn resolve_blocker(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError> {
@@ -569,7 +568,7 @@ fn resolve_blocker(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiE
         (None, Some(b)) => b.value.task_id.clone(),
         (None, None) => return Err(ApiError::invalid("no open blocker to resolve")),
     };
-    for _ in 0..MAX_ATTEMPTS {
+    with_retries(|| {
         let task = load_task(&task_id)?;
         let now = now_ms();
         let mut changes = Vec::new();
@@ -612,32 +611,22 @@ fn resolve_blocker(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiE
             json!({"blocker_ids": resolved_ids, "resolution": resolution}),
         );
         changes.push(event.change()?);
-        match records::commit(changes) {
-            Ok(()) => {
-                event.publish();
-                return Ok(json!({
-                    "success": true,
-                    "message": "Blocker resolved; the task is back in the pool",
-                    "task_id": task_id,
-                    "task_status": unblocked.status,
-                    "resolved_blockers": resolved_ids,
-                }));
-            }
-            Err(e) if e.code == "conflict" => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(ApiError::new(
-        503,
-        "contention",
-        "the task changed concurrently too often; try again",
-    ))
+        records::commit(changes)?;
+        event.publish();
+        Ok(json!({
+            "success": true,
+            "message": "Blocker resolved; the task is back in the pool",
+            "task_id": task_id,
+            "task_status": unblocked.status,
+            "resolved_blockers": resolved_ids,
+        }))
+    })
 }
 
 fn unassign(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError> {
     let task_id = args::req_str(a, "task_id")?;
     let reason = args::opt_str(a, "reason")?.unwrap_or_else(|| "unassigned".into());
-    for _ in 0..MAX_ATTEMPTS {
+    with_retries(|| {
         let task = load_task(&task_id)?;
         let now = now_ms();
         let holder = task.value.assigned_to.clone();
@@ -661,24 +650,14 @@ fn unassign(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError> {
             json!({"reason": reason}),
         );
         changes.push(event.change()?);
-        match records::commit(changes) {
-            Ok(()) => {
-                event.publish();
-                return Ok(json!({
-                    "success": true,
-                    "message": format!("Task {task_id} returned to the pool"),
-                    "task_id": task_id,
-                    "previous_holder": holder,
-                    "status": updated.status,
-                }));
-            }
-            Err(e) if e.code == "conflict" => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(ApiError::new(
-        503,
-        "contention",
-        "the task changed concurrently too often; try again",
-    ))
+        records::commit(changes)?;
+        event.publish();
+        Ok(json!({
+            "success": true,
+            "message": format!("Task {task_id} returned to the pool"),
+            "task_id": task_id,
+            "previous_holder": holder,
+            "status": updated.status,
+        }))
+    })
 }
