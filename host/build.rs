@@ -22,6 +22,7 @@ fn main() {
         .unwrap_or_else(|| out_dir.join("components"));
     let component_target = target_root.join("components");
 
+    ensure_wasm_target();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&workspace)
@@ -73,5 +74,34 @@ fn rerun_if_changed_recursive(path: &Path) {
         }
     } else {
         println!("cargo:rerun-if-changed={}", path.display());
+    }
+}
+
+/// Adds the wasm32-wasip2 standard library when the active toolchain lacks it (rustup
+/// installs a toolchain file's targets only when it installs the toolchain itself).
+fn ensure_wasm_target() {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let sysroot = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| PathBuf::from(s.trim()));
+    let installed = sysroot
+        .as_ref()
+        .is_some_and(|root| root.join("lib/rustlib/wasm32-wasip2").exists());
+    if installed {
+        return;
+    }
+    let mut rustup = Command::new("rustup");
+    rustup.args(["target", "add", "wasm32-wasip2"]);
+    if let Ok(toolchain) = std::env::var("RUSTUP_TOOLCHAIN") {
+        rustup.args(["--toolchain", &toolchain]);
+    }
+    match rustup.status() {
+        Ok(status) if status.success() => {}
+        _ => println!(
+            "cargo:warning=could not add the wasm32-wasip2 target; run `rustup target add wasm32-wasip2`"
+        ),
     }
 }

@@ -174,7 +174,7 @@ fn expired_lease_goes_to_another_agent_and_the_old_holder_is_refused() {
     let p = ok(
         &m,
         "create_project",
-        json!({"project_name": "lease", "options": {"lease_seconds": 1}, "tasks": [{"name": "only"}]}),
+        json!({"project_name": "lease", "options": {"lease_seconds": 2}, "tasks": [{"name": "only"}]}),
     );
     let project = p["project_id"].as_str().unwrap();
     for agent in ["old", "new"] {
@@ -191,7 +191,7 @@ fn expired_lease_goes_to_another_agent_and_the_old_holder_is_refused() {
     assert_eq!(busy["success"], false);
     assert!((1..=30).contains(&busy["retry_after_seconds"].as_u64().unwrap()));
 
-    std::thread::sleep(Duration::from_millis(1300));
+    std::thread::sleep(Duration::from_millis(2300));
     let second = ok(&m, "request_next_task", json!({"agent_id": "new"}));
     assert_eq!(second["task"]["id"], task_id.as_str());
     assert_eq!(second["lease_token"], 2);

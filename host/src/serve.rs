@@ -17,6 +17,7 @@ use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::signal::unix::{SignalKind, signal};
 use wasmtime::component::Linker;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
@@ -96,6 +97,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         )),
     });
 
+    // Signal handlers go in before the address is announced, so a signal sent as soon as the
+    // server is up is a clean shutdown, never the default kill.
+    let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
@@ -122,7 +127,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     );
 
     let graceful = GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown_signal());
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -150,8 +154,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                     }
                 });
             }
-            signal = &mut shutdown => {
-                tracing::info!("{signal}: finishing in-flight requests");
+            _ = sigterm.recv() => {
+                tracing::info!("SIGTERM: finishing in-flight requests");
+                break;
+            }
+            _ = sigint.recv() => {
+                tracing::info!("SIGINT: finishing in-flight requests");
                 break;
             }
         }
@@ -166,22 +174,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     platform.storage.close().await;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Resolves on SIGINT or SIGTERM with the signal's name.
-async fn shutdown_signal() -> &'static str {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-            return "SIGINT";
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => "SIGINT",
-        _ = term.recv() => "SIGTERM",
-    }
 }
 
 fn hostname() -> String {
