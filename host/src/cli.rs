@@ -16,7 +16,7 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the board: MCP at /mcp, the JSON API under /api, the dashboard at /.
+    /// Serve the board: MCP at /mcp, the JSON API under /api.
     Serve(ServeArgs),
 }
 
