@@ -8,10 +8,12 @@ use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
 use rmcp::transport::StreamableHttpClientTransport;
 use serde_json::{Map, Value, json};
+use std::collections::HashMap;
 
 /// Calls a tool and returns its structured content; panics on an error result.
 async fn call(
     client: &rmcp::service::RunningService<rmcp::RoleClient, ()>,
+    schemas: &HashMap<String, Value>,
     name: &'static str,
     args: Value,
 ) -> Value {
@@ -34,6 +36,38 @@ async fn call(
         .map(|t| t.text.clone())
         .expect("text content");
     assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), structured);
+    // The result matches the tool's declared output schema: required fields present, and
+    // every declared field that is present has its declared JSON type.
+    let schema = &schemas[name];
+    for required in schema["required"].as_array().unwrap() {
+        assert!(
+            structured.get(required.as_str().unwrap()).is_some(),
+            "{name}: missing {required}"
+        );
+    }
+    for (field, spec) in schema["properties"].as_object().unwrap() {
+        let Some(value) = structured.get(field) else {
+            continue;
+        };
+        let types: Vec<&str> = match &spec["type"] {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(ts) => ts.iter().map(|t| t.as_str().unwrap()).collect(),
+            _ => continue,
+        };
+        let actual = match value {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Number(n) if n.is_u64() || n.is_i64() => "integer",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        };
+        assert!(
+            types.contains(&actual) || (actual == "integer" && types.contains(&"number")),
+            "{name}.{field} is {actual}, schema says {types:?}"
+        );
+    }
     structured
 }
 
@@ -46,6 +80,14 @@ async fn rmcp_client_drives_a_diamond_project_to_completion() {
             .await
             .expect("connect");
     let tools = client.list_all_tools().await.expect("tools/list");
+    let schemas: HashMap<String, Value> = tools
+        .iter()
+        .map(|t| {
+            let schema =
+                serde_json::to_value(t.output_schema.as_ref().expect("output schema")).unwrap();
+            (t.name.to_string(), schema)
+        })
+        .collect();
     let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
     for expected in [
         "ping",
@@ -105,7 +147,7 @@ async fn rmcp_client_drives_a_diamond_project_to_completion() {
         ("agent-1", json!(["backend"])),
         ("agent-2", json!(["frontend"])),
     ] {
-        let r = call(&client, "register_agent", json!({"agent_id": agent, "name": agent, "role": "Developer", "skills": skills, "project_id": project_id})).await;
+        let r = call(&client, &schemas, "register_agent", json!({"agent_id": agent, "name": agent, "role": "Developer", "skills": skills, "project_id": project_id})).await;
         assert_eq!(r["success"], true);
     }
 
@@ -114,7 +156,13 @@ async fn rmcp_client_drives_a_diamond_project_to_completion() {
     while order.len() < 4 {
         let mut progressed = false;
         for agent in ["agent-1", "agent-2"] {
-            let next = call(&client, "request_next_task", json!({"agent_id": agent})).await;
+            let next = call(
+                &client,
+                &schemas,
+                "request_next_task",
+                json!({"agent_id": agent}),
+            )
+            .await;
             if next["success"] != true {
                 let secs = next["retry_after_seconds"]
                     .as_u64()
@@ -134,7 +182,13 @@ async fn rmcp_client_drives_a_diamond_project_to_completion() {
                     "{name} handed out before {dep_name}"
                 );
             }
-            let ctx = call(&client, "get_task_context", json!({"task_id": task_id})).await;
+            let ctx = call(
+                &client,
+                &schemas,
+                "get_task_context",
+                json!({"task_id": task_id}),
+            )
+            .await;
             if name == "D" {
                 let files: Vec<&str> = ctx["context"]["dependency_artifacts"]
                     .as_array()
@@ -162,11 +216,11 @@ async fn rmcp_client_drives_a_diamond_project_to_completion() {
                     "A is a transitive dependency of D: {refs:?}"
                 );
             }
-            call(&client, "log_decision", json!({"agent_id": agent, "task_id": task_id, "decision": format!("{name}: keep it simple")})).await;
-            call(&client, "log_artifact", json!({"task_id": task_id, "filename": format!("{name}.md"), "content": format!("# {name}\n"), "artifact_type": "documentation", "agent_id": agent})).await;
-            let p = call(&client, "report_task_progress", json!({"agent_id": agent, "task_id": task_id, "status": "in_progress", "progress": 50, "message": "halfway"})).await;
+            call(&client, &schemas, "log_decision", json!({"agent_id": agent, "task_id": task_id, "decision": format!("{name}: keep it simple")})).await;
+            call(&client, &schemas, "log_artifact", json!({"task_id": task_id, "filename": format!("{name}.md"), "content": format!("# {name}\n"), "artifact_type": "documentation", "agent_id": agent})).await;
+            let p = call(&client, &schemas, "report_task_progress", json!({"agent_id": agent, "task_id": task_id, "status": "in_progress", "progress": 50, "message": "halfway"})).await;
             assert_eq!(p["success"], true);
-            let done = call(&client, "report_task_progress", json!({"agent_id": agent, "task_id": task_id, "status": "completed", "progress": 100, "message": "done"})).await;
+            let done = call(&client, &schemas, "report_task_progress", json!({"agent_id": agent, "task_id": task_id, "status": "completed", "progress": 100, "message": "done"})).await;
             assert_eq!(done["status"], "done");
             order.push(name);
             progressed = true;
@@ -187,7 +241,7 @@ async fn rmcp_client_drives_a_diamond_project_to_completion() {
     .await;
     assert_eq!(status["status"]["completion_percentage"], 100.0);
     assert_eq!(status["status"]["done"], 4);
-    let agents = call(&client, "list_registered_agents", json!({})).await;
+    let agents = call(&client, &schemas, "list_registered_agents", json!({})).await;
     let completed: u64 = agents["agents"]
         .as_array()
         .unwrap()
@@ -195,7 +249,13 @@ async fn rmcp_client_drives_a_diamond_project_to_completion() {
         .map(|a| a["completed_tasks_count"].as_u64().unwrap())
         .sum();
     assert_eq!(completed, 4);
-    let none = call(&client, "request_next_task", json!({"agent_id": "agent-1"})).await;
+    let none = call(
+        &client,
+        &schemas,
+        "request_next_task",
+        json!({"agent_id": "agent-1"}),
+    )
+    .await;
     assert_eq!(none["success"], false);
     assert_eq!(none["retry_reason"], "all tasks are complete");
     client.cancel().await.ok();

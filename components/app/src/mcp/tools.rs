@@ -14,7 +14,7 @@ pub fn list() -> Vec<Value> {
                 "name": t.name,
                 "description": t.description,
                 "inputSchema": (t.input_schema)(),
-                "outputSchema": {"type": "object", "additionalProperties": true},
+                "outputSchema": crate::tools::output_schemas::of(t.name),
             })
         })
         .collect()

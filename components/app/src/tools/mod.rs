@@ -5,6 +5,7 @@ pub mod agents;
 pub mod args;
 pub mod board_health;
 pub mod knowledge;
+pub mod output_schemas;
 mod ping;
 pub mod projects;
 pub mod scope;
