@@ -121,6 +121,7 @@ async fn rmcp_client_drives_a_diamond_project_to_completion() {
 
     let created = call(
         &client,
+        &schemas,
         "create_project",
         json!({
             "project_name": "diamond",
@@ -235,6 +236,7 @@ async fn rmcp_client_drives_a_diamond_project_to_completion() {
 
     let status = call(
         &client,
+        &schemas,
         "get_project_status",
         json!({"project_id": project_id}),
     )
