@@ -32,10 +32,17 @@ ENVIRONMENT:
   MARCUS_CACHE_ENTRIES       same as --cache-entries
   MARCUS_SQLITE_SYNC         same as --sqlite-sync (normal | full)
   MARCUS_DEBUG_ROUTES        same as --debug-routes (1/true)
+  DATABASE_URL               same as --database-url (postgresql://user@host:5432/db)
+  REDIS_URL                  same as --redis-url (redis://host:6379)
+  MARCUS_REDIS_PREFIX        same as --redis-prefix (default marcus:)
+  ENABLE_WEBSOCKETS          same as --websockets (0/false turns /api/ws off)
   RUST_LOG                   log filter, e.g. info, marcus=debug (default info)
 
 With no configuration Marcus runs in the solo tier: SQLite at <data-dir>/marcus.db, an
-in-memory cache and in-process events.")]
+in-memory cache and in-process events. DATABASE_URL and REDIS_URL switch on the team tier:
+PostgreSQL storage shared by several hosts, a Redis cache layer above memory and Redis
+pub/sub events across hosts. A Redis that is down at start (or later) is picked up as soon
+as it answers; meanwhile the cache serves from memory.")]
 pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port; the chosen URL is printed).
     #[arg(long, env = "MARCUS_LISTEN", default_value = "127.0.0.1:4298")]
@@ -74,4 +81,21 @@ pub struct ServeArgs {
     /// Enable /api/debug/trap and /api/debug/spin (for tests of fault isolation only).
     #[arg(long, env = "MARCUS_DEBUG_ROUTES", default_value_t = false, value_parser = clap::builder::BoolishValueParser::new())]
     pub debug_routes: bool,
+
+    /// PostgreSQL storage instead of SQLite (postgresql:// or postgres:// URL); the server
+    /// must answer at start.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Redis for the cache layer and cross-host events (redis://, rediss:// or unix:// URL).
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+
+    /// Prefix of every Redis key and channel, so installations can share one Redis.
+    #[arg(long, env = "MARCUS_REDIS_PREFIX", default_value = "marcus:")]
+    pub redis_prefix: String,
+
+    /// Serve WebSocket push at /api/ws (SSE at /api/events/stream is always on).
+    #[arg(long, env = "ENABLE_WEBSOCKETS", default_value_t = true, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub websockets: bool,
 }

@@ -17,3 +17,10 @@ pub fn response(status: u16, code: &str, message: &str) -> hyper::Response<Hyper
         )
         .expect("static response parts are valid")
 }
+
+/// An empty body, for responses such as a protocol switch.
+pub fn empty_body() -> HyperOutgoingBody {
+    http_body_util::Empty::<Bytes>::new()
+        .map_err(|never| match never {})
+        .boxed_unsync()
+}

@@ -1,20 +1,28 @@
 //! `marcus serve`: choose backends, load the component, accept connections, shut down
 //! cleanly on SIGINT/SIGTERM.
 
+use crate::cache::CacheBackend;
+use crate::cache::layered::LayeredCache;
 use crate::cache::memory::MemoryCache;
+use crate::cache::redis::RedisCache;
 use crate::cli::ServeArgs;
 use crate::engine::{self, EngineLimits, EpochTicker};
 use crate::guest_call::GuestRunner;
 use crate::platform::{self, Platform};
+use crate::push::{self, PushSettings};
 use crate::realtime::in_process::InProcessRealtime;
+use crate::realtime::redis::RedisRealtime;
+use crate::realtime::{RETAIN_EVENTS, RETAIN_MS, RealtimeBackend};
+use crate::redis_link::RedisLink;
 use crate::request_state::RequestState;
+use crate::storage::StorageBackend;
+use crate::storage::postgres::PostgresStorage;
 use crate::storage::sqlite::SqliteStorage;
-use crate::{component, data_dir};
+use crate::{component, data_dir, json_error};
 use anyhow::Context as _;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::signal::unix::{SignalKind, signal};
@@ -31,11 +39,27 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
 
-    let db_path = data_dir.join("marcus.db");
-    let storage = Arc::new(
-        SqliteStorage::open(&db_path, args.sqlite_sync)
-            .with_context(|| format!("opening the SQLite database {}", db_path.display()))?,
-    );
+    let storage = open_storage(&args, &data_dir).await?;
+    let memory = Arc::new(MemoryCache::new(args.cache_entries));
+    let (cache, realtime, _redis_probe): (Arc<dyn CacheBackend>, Arc<dyn RealtimeBackend>, _) =
+        match &args.redis_url {
+            Some(url) => {
+                let link = RedisLink::new(url, &args.redis_prefix)?;
+                let probe = link.start().await;
+                if !link.is_healthy() {
+                    tracing::warn!(
+                        redis = %link.location(),
+                        "redis is not answering yet; serving the cache from memory until it does"
+                    );
+                }
+                (
+                    Arc::new(LayeredCache::new(RedisCache::new(link.clone()), memory)),
+                    RedisRealtime::start(link, RETAIN_EVENTS, RETAIN_MS),
+                    Some(probe),
+                )
+            }
+            None => (memory, Arc::new(InProcessRealtime::default()), None),
+        };
     let kubernetes = platform::detect_kubernetes();
     let instance_id = format!("{}-{}", hostname(), std::process::id());
     let mut facts = vec![
@@ -47,8 +71,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     let platform = Arc::new(Platform {
         storage: storage.clone(),
-        cache: Arc::new(MemoryCache::new(args.cache_entries)),
-        realtime: Arc::new(InProcessRealtime::default()),
+        cache,
+        realtime,
+        push: PushSettings {
+            websocket: args.websockets,
+        },
         facts,
         kubernetes,
     });
@@ -126,7 +153,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         "serving"
     );
 
-    let graceful = GracefulShutdown::new();
+    // Every connection task holds a sender; when all are gone, shutdown is complete.
+    let (open_connections, mut all_closed) = tokio::sync::mpsc::channel::<()>(1);
+    // Long-lived push streams end when this flips, so shutdown does not wait on them.
+    let (stop_push, push_stopped) = tokio::sync::watch::channel(false);
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -140,16 +170,44 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 };
                 let _ = stream.set_nodelay(true);
                 let runner = runner.clone();
+                let platform = platform.clone();
+                let push_stopped = push_stopped.clone();
+                let mut stopping = push_stopped.clone();
                 let conn = http1::Builder::new().keep_alive(true).serve_connection(
                     TokioIo::new(stream),
                     service_fn(move |req| {
                         let runner = runner.clone();
-                        async move { Ok::<_, std::convert::Infallible>(runner.serve(req).await) }
+                        let platform = platform.clone();
+                        let push_stopped = push_stopped.clone();
+                        async move {
+                            let response = match req.uri().path() {
+                                push::SSE_PATH => push::sse::serve(&req, platform.realtime.clone(), push_stopped),
+                                push::WEBSOCKET_PATH if platform.push.websocket => {
+                                    push::websocket::serve(req, platform.realtime.clone(), push_stopped)
+                                }
+                                push::WEBSOCKET_PATH => json_error::response(
+                                    404,
+                                    "not_found",
+                                    "websockets are turned off on this host (ENABLE_WEBSOCKETS=0); use /api/events/stream",
+                                ),
+                                _ => runner.serve(req).await,
+                            };
+                            Ok::<_, std::convert::Infallible>(response)
+                        }
                     }),
-                );
-                let watched = graceful.watch(conn);
+                ).with_upgrades();
+                let open = open_connections.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = watched.await {
+                    let _open = open;
+                    let mut conn = std::pin::pin!(conn);
+                    let ended = tokio::select! {
+                        ended = conn.as_mut() => ended,
+                        _ = stopping.changed() => {
+                            conn.as_mut().graceful_shutdown();
+                            conn.await
+                        }
+                    };
+                    if let Err(e) = ended {
                         tracing::debug!(%peer, "connection ended: {e}");
                     }
                 });
@@ -165,7 +223,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
     }
     drop(listener);
-    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+    let _ = stop_push.send(true);
+    drop(open_connections);
+    if tokio::time::timeout(SHUTDOWN_GRACE, all_closed.recv())
         .await
         .is_err()
     {
@@ -174,6 +234,21 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     platform.storage.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// PostgreSQL when `DATABASE_URL` is set (it must answer now), else SQLite in the data dir.
+async fn open_storage(
+    args: &ServeArgs,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<Arc<dyn StorageBackend>> {
+    if let Some(url) = &args.database_url {
+        return Ok(Arc::new(PostgresStorage::connect(url).await?));
+    }
+    let db_path = data_dir.join("marcus.db");
+    Ok(Arc::new(
+        SqliteStorage::open(&db_path, args.sqlite_sync)
+            .with_context(|| format!("opening the SQLite database {}", db_path.display()))?,
+    ))
 }
 
 fn hostname() -> String {

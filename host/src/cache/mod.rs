@@ -1,6 +1,8 @@
 //! The cache capability: bytes with a TTL, best effort.
 
+pub mod layered;
 pub mod memory;
+pub mod redis;
 
 use crate::backend_status::BackendStatus;
 use crate::capability_error::CapResult;

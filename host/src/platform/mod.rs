@@ -22,6 +22,8 @@ pub struct Platform {
     pub cache: Arc<dyn CacheBackend>,
     /// Realtime backend.
     pub realtime: Arc<dyn RealtimeBackend>,
+    /// Push transports the host serves.
+    pub push: crate::push::PushSettings,
     /// Environment facts reported to the app (version, instance id, switches).
     pub facts: Vec<(String, String)>,
     /// A Kubernetes service account is mounted.
@@ -35,6 +37,7 @@ impl Platform {
             ("storage".to_string(), self.storage.status().await),
             ("cache".to_string(), self.cache.status().await),
             ("realtime".to_string(), self.realtime.status().await),
+            ("push".to_string(), self.push.status()),
         ]
     }
 }

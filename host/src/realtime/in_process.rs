@@ -40,11 +40,6 @@ impl InProcessRealtime {
         }
     }
 
-    /// Live events of every channel, for host-served push.
-    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
-        self.live.subscribe()
-    }
-
     fn trim(&self, ch: &mut Channel, now: u64) {
         while ch.ring.len() > self.retain_events {
             ch.ring.pop_front();
@@ -117,6 +112,10 @@ impl RealtimeBackend for InProcessRealtime {
             latest: ch.latest,
             oldest: ch.ring.front().map(|e| e.seq).unwrap_or(0),
         })
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.live.subscribe()
     }
 }
 

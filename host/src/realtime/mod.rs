@@ -1,6 +1,7 @@
 //! The realtime capability: ordered, bounded event channels.
 
 pub mod in_process;
+pub mod redis;
 
 use crate::backend_status::BackendStatus;
 use crate::capability_error::CapResult;
@@ -43,4 +44,7 @@ pub trait RealtimeBackend: Send + Sync {
     async fn publish(&self, channel: &str, payload: &str) -> CapResult<u64>;
     /// Events with `seq > since`, at most `limit`.
     async fn poll(&self, channel: &str, since: u64, limit: u32) -> CapResult<Batch>;
+    /// Live events of every channel as this host learns of them, for host-served push.
+    /// A slow receiver lags (and is told so); it never holds up publishers.
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Event>;
 }

@@ -58,11 +58,26 @@ pub fn get() -> Result<Response, ApiError> {
             "tier": derived.tier,
             "capabilities": derived.capabilities,
             "backends": backends,
+            "push": push_endpoints(&report),
             "host": host,
             "environment": {"kubernetes": report.environment.kubernetes, "facts": facts},
             "counts": counts(),
         }),
     ))
+}
+
+/// Where browsers get pushed events on this host, from the `push` backend's name
+/// (`sse`, `sse+websocket`); null endpoints when the host offers none.
+fn push_endpoints(report: &capabilities::Report) -> Value {
+    let push = report
+        .backends
+        .iter()
+        .find(|b| b.capability == "push" && b.healthy);
+    let offers = |transport: &str| push.is_some_and(|b| b.name.split('+').any(|t| t == transport));
+    json!({
+        "sse": offers("sse").then_some("/api/events/stream"),
+        "websocket": offers("websocket").then_some("/api/ws"),
+    })
 }
 
 /// Users, agents, projects and storage size; a storage outage reports nulls rather than

@@ -1,0 +1,130 @@
+//! Redis cache: the shared layer every host of a team sees. Keys live under the
+//! installation's prefix (`<prefix>cache:<key>`); values are stored as the bytes given,
+//! with the TTL as a Redis expiry.
+
+use super::CacheBackend;
+use crate::backend_status::BackendStatus;
+use crate::capability_error::{CapResult, CapabilityError};
+use crate::redis_link::RedisLink;
+use std::sync::Arc;
+
+/// Keys deleted per round trip when clearing.
+const CLEAR_BATCH: usize = 500;
+
+/// The Redis cache backend.
+pub struct RedisCache {
+    link: Arc<RedisLink>,
+}
+
+/// A hit with the time it has left, so a lower layer can keep it as long.
+pub struct Hit {
+    /// The cached bytes.
+    pub value: Vec<u8>,
+    /// Milliseconds until expiry (`None` when Redis reports no expiry).
+    pub ttl_ms: Option<u64>,
+}
+
+fn down() -> CapabilityError {
+    CapabilityError::Unavailable("redis is not answering".into())
+}
+
+impl RedisCache {
+    /// A cache on `link`.
+    pub fn new(link: Arc<RedisLink>) -> Self {
+        Self { link }
+    }
+
+    fn key(&self, key: &str) -> String {
+        self.link.key(&format!("cache:{key}"))
+    }
+
+    /// Reads a value and its remaining TTL in one round trip.
+    pub async fn get_hit(&self, key: &str) -> CapResult<Option<Hit>> {
+        let mut conn = self.link.connection().ok_or_else(down)?;
+        let k = self.key(key);
+        let (value, pttl): (Option<Vec<u8>>, i64) = self
+            .link
+            .run(
+                redis::pipe()
+                    .cmd("GET")
+                    .arg(&k)
+                    .cmd("PTTL")
+                    .arg(&k)
+                    .query_async(&mut conn),
+            )
+            .await?;
+        Ok(value.map(|value| Hit {
+            value,
+            ttl_ms: (pttl > 0).then_some(pttl as u64),
+        }))
+    }
+}
+
+#[async_trait::async_trait]
+impl CacheBackend for RedisCache {
+    async fn status(&self) -> BackendStatus {
+        self.link.status("cache")
+    }
+
+    async fn get(&self, key: &str) -> CapResult<Option<Vec<u8>>> {
+        Ok(self.get_hit(key).await?.map(|h| h.value))
+    }
+
+    async fn set(&self, key: &str, value: Vec<u8>, ttl_seconds: u32) -> CapResult<()> {
+        let mut conn = self.link.connection().ok_or_else(down)?;
+        let k = self.key(key);
+        self.link
+            .run(
+                redis::cmd("SET")
+                    .arg(&k)
+                    .arg(value)
+                    .arg("EX")
+                    .arg(ttl_seconds.max(1))
+                    .query_async::<()>(&mut conn),
+            )
+            .await
+    }
+
+    async fn delete(&self, key: &str) -> CapResult<bool> {
+        let mut conn = self.link.connection().ok_or_else(down)?;
+        let k = self.key(key);
+        let n: i64 = self
+            .link
+            .run(redis::cmd("DEL").arg(&k).query_async(&mut conn))
+            .await?;
+        Ok(n > 0)
+    }
+
+    async fn clear(&self) -> CapResult<()> {
+        let mut conn = self.link.connection().ok_or_else(down)?;
+        let pattern = format!("{}*", self.key(""));
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, keys): (u64, Vec<String>) = self
+                .link
+                .run(
+                    redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg(&pattern)
+                        .arg("COUNT")
+                        .arg(CLEAR_BATCH)
+                        .query_async(&mut conn),
+                )
+                .await?;
+            if !keys.is_empty() {
+                self.link
+                    .run(
+                        redis::cmd("UNLINK")
+                            .arg(&keys)
+                            .query_async::<i64>(&mut conn),
+                    )
+                    .await?;
+            }
+            if next == 0 {
+                return Ok(());
+            }
+            cursor = next;
+        }
+    }
+}

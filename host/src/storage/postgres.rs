@@ -1,0 +1,548 @@
+//! PostgreSQL storage: the team tier's shared backend, chosen by `DATABASE_URL`.
+//!
+//! Documents live in one `documents` table keyed by (collection, id) — that primary key is
+//! the index every collection read walks — with `data JSONB` under a GIN index
+//! (`jsonb_path_ops`) that serves equality filters through `@>`. Compare-and-swap is a single
+//! conditional statement per write, so several hosts on one database never lose an update.
+//! Connections come from a pool; a connection the server dropped is replaced on next use,
+//! so a database that went away answers `unavailable` and recovers by itself.
+
+use super::{
+    Document, Expect, FieldFilter, Page, StorageBackend, StorageStats, Write, check_expect,
+    check_field, check_json, check_key, check_limit, now_ms,
+};
+use crate::backend_status::BackendStatus;
+use crate::capability_error::{CapResult, CapabilityError};
+use deadpool_postgres::GenericClient;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
+use std::time::Duration;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{NoTls, Row};
+
+/// Schema version this binary writes and understands.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Connections kept per host process.
+const POOL_SIZE: usize = 16;
+/// How long a request waits for a connection (or for a new one to open).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Lock id that serialises schema upgrades of hosts starting at the same moment.
+const SCHEMA_LOCK: i64 = 0x6d61_7263_7573;
+
+/// URL schemes this backend accepts.
+pub const SCHEMES: [&str; 2] = ["postgresql://", "postgres://"];
+
+/// The PostgreSQL backend.
+pub struct PostgresStorage {
+    pool: Pool,
+    /// host:port/database, without credentials.
+    location: String,
+}
+
+/// Classifies a driver error: connection trouble is `unavailable` (retry later), bad data is
+/// `invalid`, the rest `internal`.
+fn classify(e: tokio_postgres::Error) -> CapabilityError {
+    if let Some(db) = e.as_db_error() {
+        let code = db.code().code();
+        let message = format!("postgres: {}", db.message());
+        return match &code[..2] {
+            // connection exception, insufficient resources, operator intervention
+            "08" | "53" | "57" => CapabilityError::Unavailable(message),
+            // data exception (e.g. a \u0000 in a string JSONB cannot hold)
+            "22" => CapabilityError::Invalid(message),
+            _ => CapabilityError::Internal(message),
+        };
+    }
+    CapabilityError::Unavailable(format!("postgres: {e}"))
+}
+
+fn pool_error(e: PoolError) -> CapabilityError {
+    match e {
+        PoolError::Backend(e) => classify(e),
+        other => CapabilityError::Unavailable(format!("postgres: {other}")),
+    }
+}
+
+/// `host:port/database` of a connection config, for reports and messages.
+fn describe(config: &tokio_postgres::Config) -> String {
+    use tokio_postgres::config::Host;
+    let host = config
+        .get_hosts()
+        .first()
+        .map(|h| match h {
+            Host::Tcp(name) => name.clone(),
+            Host::Unix(path) => path.display().to_string(),
+        })
+        .unwrap_or_else(|| "localhost".into());
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let db = config.get_dbname().unwrap_or("");
+    format!("{host}:{port}/{db}")
+}
+
+impl PostgresStorage {
+    /// Connects, checks the server answers and brings the schema up to date. An unreachable
+    /// server or a database from a newer Marcus is an error naming the location.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        if !SCHEMES.iter().any(|s| url.starts_with(s)) {
+            anyhow::bail!(
+                "DATABASE_URL must start with postgresql:// or postgres://; got {:?}",
+                url.split("://").next().unwrap_or(url)
+            );
+        }
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| anyhow::anyhow!("DATABASE_URL is not a valid PostgreSQL URL: {e}"))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("marcus");
+        }
+        let location = describe(&config);
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(CONNECT_TIMEOUT))
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .recycle_timeout(Some(CONNECT_TIMEOUT))
+            .build()
+            .map_err(|e| anyhow::anyhow!("creating the PostgreSQL pool: {e}"))?;
+        let storage = Self { pool, location };
+        let mut client =
+            storage.pool.get().await.map_err(|e| {
+                anyhow::anyhow!("cannot reach PostgreSQL at {}: {e}", storage.location)
+            })?;
+        migrate_schema(&mut client)
+            .await
+            .map_err(|e| anyhow::anyhow!("PostgreSQL at {}: {e}", storage.location))?;
+        Ok(storage)
+    }
+
+    /// Where the database is (no credentials).
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    async fn client(&self) -> CapResult<deadpool_postgres::Object> {
+        self.pool.get().await.map_err(pool_error)
+    }
+}
+
+/// Creates the tables or upgrades them under an advisory lock; refuses a database from a
+/// newer Marcus.
+async fn migrate_schema(client: &mut deadpool_postgres::Object) -> anyhow::Result<()> {
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
+        .await?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS marcus_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    )
+    .await?;
+    let version: Option<i64> = tx
+        .query_opt(
+            "SELECT value FROM marcus_meta WHERE key = 'schema_version'",
+            &[],
+        )
+        .await?
+        .and_then(|r| r.get::<_, String>(0).parse().ok());
+    if let Some(v) = version
+        && v > SCHEMA_VERSION
+    {
+        anyhow::bail!(
+            "database schema version {v} is newer than this marcus understands ({SCHEMA_VERSION}); upgrade marcus"
+        );
+    }
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS documents (
+            collection TEXT NOT NULL,
+            id TEXT NOT NULL,
+            data JSONB NOT NULL,
+            version BIGINT NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (collection, id)
+        );
+        CREATE INDEX IF NOT EXISTS documents_data ON documents USING GIN (data jsonb_path_ops);",
+    )
+    .await?;
+    tx.execute(
+        "INSERT INTO marcus_meta (key, value) VALUES ('schema_version', $1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        &[&SCHEMA_VERSION.to_string()],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+const COLUMNS: &str = "collection, id, data::text, version, created_at, updated_at";
+
+fn row_to_document(row: &Row) -> Document {
+    Document {
+        collection: row.get(0),
+        id: row.get(1),
+        data: row.get(2),
+        version: row.get::<_, i64>(3) as u64,
+        created_at: row.get::<_, i64>(4) as u64,
+        updated_at: row.get::<_, i64>(5) as u64,
+    }
+}
+
+/// SQL condition and parameters for equality filters, numbered from `$first`. `data @> {...}`
+/// lets the GIN index find candidates; `data -> field = value` then makes it exact equality
+/// (containment alone would let `[1]` match `[1, 2]`).
+fn filter_sql(filters: &[FieldFilter], first: usize) -> CapResult<(String, Vec<String>)> {
+    if filters.is_empty() {
+        return Ok((String::new(), Vec::new()));
+    }
+    let mut containment = serde_json::Map::new();
+    let mut sql = String::new();
+    let mut params = Vec::new();
+    for f in filters {
+        check_field(&f.field)?;
+        let value: serde_json::Value = serde_json::from_str(&f.value).map_err(|e| {
+            CapabilityError::Invalid(format!("filter value for {} is not JSON: {e}", f.field))
+        })?;
+        params.push(value.to_string());
+        sql.push_str(&format!(
+            " AND data -> '{}' = ${}::text::jsonb",
+            f.field,
+            first + params.len() - 1
+        ));
+        containment.insert(f.field.clone(), value);
+    }
+    params.push(serde_json::Value::Object(containment).to_string());
+    sql.push_str(&format!(
+        " AND data @> ${}::text::jsonb",
+        first + params.len() - 1
+    ));
+    Ok((sql, params))
+}
+
+/// The current version of a document, for conflict messages.
+async fn current_version(
+    client: &impl GenericClient,
+    collection: &str,
+    id: &str,
+) -> CapResult<Option<u64>> {
+    Ok(client
+        .query_opt(
+            "SELECT version FROM documents WHERE collection = $1 AND id = $2",
+            &[&collection, &id],
+        )
+        .await
+        .map_err(classify)?
+        .map(|r| r.get::<_, i64>(0) as u64))
+}
+
+/// One write as one conditional statement: the precondition and the write are a single
+/// atomic step, whatever other hosts do at the same time.
+async fn put_in(client: &impl GenericClient, w: &Write, now: u64) -> CapResult<Document> {
+    check_key("collection", &w.collection)?;
+    check_key("id", &w.id)?;
+    check_json(&w.data)?;
+    let now_i = now as i64;
+    let row = match w.expect {
+        Expect::Any => client
+            .query_opt(
+                "INSERT INTO documents (collection, id, data, version, created_at, updated_at)
+                 VALUES ($1, $2, $3::text::jsonb, 1, $4, $4)
+                 ON CONFLICT (collection, id) DO UPDATE SET
+                   data = excluded.data, version = documents.version + 1,
+                   updated_at = excluded.updated_at
+                 RETURNING version, created_at, data::text",
+                &[&w.collection, &w.id, &w.data, &now_i],
+            )
+            .await
+            .map_err(classify)?,
+        Expect::Absent => client
+            .query_opt(
+                "INSERT INTO documents (collection, id, data, version, created_at, updated_at)
+                 VALUES ($1, $2, $3::text::jsonb, 1, $4, $4)
+                 ON CONFLICT (collection, id) DO NOTHING
+                 RETURNING version, created_at, data::text",
+                &[&w.collection, &w.id, &w.data, &now_i],
+            )
+            .await
+            .map_err(classify)?,
+        Expect::Version(v) => client
+            .query_opt(
+                "UPDATE documents SET data = $3::text::jsonb, version = version + 1,
+                   updated_at = $4
+                 WHERE collection = $1 AND id = $2 AND version = $5
+                 RETURNING version, created_at, data::text",
+                &[&w.collection, &w.id, &w.data, &now_i, &(v as i64)],
+            )
+            .await
+            .map_err(classify)?,
+    };
+    let Some(row) = row else {
+        let current = current_version(client, &w.collection, &w.id).await?;
+        check_expect(&w.collection, &w.id, w.expect, current)?;
+        // The precondition held on a second look: another host changed the row between the
+        // two statements. Report it as the conflict it was.
+        return Err(CapabilityError::Conflict(format!(
+            "{}/{} changed concurrently",
+            w.collection, w.id
+        )));
+    };
+    Ok(Document {
+        collection: w.collection.clone(),
+        id: w.id.clone(),
+        data: row.get(2),
+        version: row.get::<_, i64>(0) as u64,
+        created_at: row.get::<_, i64>(1) as u64,
+        updated_at: now,
+    })
+}
+
+#[async_trait::async_trait]
+impl StorageBackend for PostgresStorage {
+    async fn status(&self) -> BackendStatus {
+        let probe = async {
+            let client = self.client().await?;
+            client
+                .query_one("SELECT 1", &[])
+                .await
+                .map_err(classify)
+                .map(|_| ())
+        };
+        match tokio::time::timeout(CONNECT_TIMEOUT, probe).await {
+            Ok(Ok(())) => BackendStatus::healthy("postgres", self.location.clone()),
+            Ok(Err(e)) => BackendStatus {
+                name: "postgres".into(),
+                healthy: false,
+                detail: format!("{}: {e}", self.location),
+            },
+            Err(_) => BackendStatus {
+                name: "postgres".into(),
+                healthy: false,
+                detail: format!("{}: no answer within {CONNECT_TIMEOUT:?}", self.location),
+            },
+        }
+    }
+
+    async fn get(&self, collection: &str, id: &str) -> CapResult<Option<Document>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM documents WHERE collection = $1 AND id = $2"
+            ))
+            .await
+            .map_err(classify)?;
+        Ok(client
+            .query_opt(&stmt, &[&collection, &id])
+            .await
+            .map_err(classify)?
+            .as_ref()
+            .map(row_to_document))
+    }
+
+    async fn put(
+        &self,
+        collection: &str,
+        id: &str,
+        data: &str,
+        expect: Expect,
+    ) -> CapResult<Document> {
+        let client = self.client().await?;
+        let w = Write {
+            collection: collection.into(),
+            id: id.into(),
+            data: data.into(),
+            expect,
+        };
+        put_in(&client, &w, now_ms()).await
+    }
+
+    async fn put_many(&self, writes: &[Write]) -> CapResult<Vec<Document>> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(classify)?;
+        let now = now_ms();
+        let mut out = Vec::with_capacity(writes.len());
+        for w in writes {
+            // An error returns early; dropping `tx` rolls everything back.
+            out.push(put_in(&tx, w, now).await?);
+        }
+        tx.commit().await.map_err(classify)?;
+        Ok(out)
+    }
+
+    async fn delete(&self, collection: &str, id: &str, expected: Option<u64>) -> CapResult<bool> {
+        let client = self.client().await?;
+        let deleted = match expected {
+            None => client
+                .execute(
+                    "DELETE FROM documents WHERE collection = $1 AND id = $2",
+                    &[&collection, &id],
+                )
+                .await
+                .map_err(classify)?,
+            Some(v) => client
+                .execute(
+                    "DELETE FROM documents WHERE collection = $1 AND id = $2 AND version = $3",
+                    &[&collection, &id, &(v as i64)],
+                )
+                .await
+                .map_err(classify)?,
+        };
+        if deleted > 0 {
+            return Ok(true);
+        }
+        match (expected, current_version(&client, collection, id).await?) {
+            (Some(want), Some(have)) => Err(CapabilityError::Conflict(format!(
+                "{collection}/{id} is at version {have}, not {want}"
+            ))),
+            _ => Ok(false),
+        }
+    }
+
+    async fn query(
+        &self,
+        collection: &str,
+        filters: &[FieldFilter],
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> CapResult<Page> {
+        check_limit(limit)?;
+        let (cond, fparams) = filter_sql(filters, 3)?;
+        let sql = format!(
+            "SELECT {COLUMNS} FROM documents WHERE collection = $1 AND id > $2{cond} ORDER BY id LIMIT {}",
+            limit as u64 + 1
+        );
+        let cursor = cursor.unwrap_or("").to_string();
+        let collection = collection.to_string();
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&collection, &cursor];
+        params.extend(fparams.iter().map(|p| p as &(dyn ToSql + Sync)));
+        let client = self.client().await?;
+        let stmt = client.prepare_cached(&sql).await.map_err(classify)?;
+        let rows = client.query(&stmt, &params).await.map_err(classify)?;
+        let mut docs: Vec<Document> = rows.iter().map(row_to_document).collect();
+        let next_cursor = if docs.len() > limit as usize {
+            docs.truncate(limit as usize);
+            docs.last().map(|d| d.id.clone())
+        } else {
+            None
+        };
+        Ok(Page {
+            documents: docs,
+            next_cursor,
+        })
+    }
+
+    async fn count(&self, collection: &str, filters: &[FieldFilter]) -> CapResult<u64> {
+        let (cond, fparams) = filter_sql(filters, 2)?;
+        let sql = format!("SELECT COUNT(*) FROM documents WHERE collection = $1{cond}");
+        let collection = collection.to_string();
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&collection];
+        params.extend(fparams.iter().map(|p| p as &(dyn ToSql + Sync)));
+        let client = self.client().await?;
+        let stmt = client.prepare_cached(&sql).await.map_err(classify)?;
+        let row = client.query_one(&stmt, &params).await.map_err(classify)?;
+        Ok(row.get::<_, i64>(0) as u64)
+    }
+
+    async fn list_collections(&self) -> CapResult<Vec<String>> {
+        // A loose index scan: one primary-key probe per collection instead of reading
+        // every row.
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "WITH RECURSIVE c(name) AS (
+                   SELECT min(collection) FROM documents
+                   UNION ALL
+                   SELECT (SELECT min(collection) FROM documents WHERE collection > c.name)
+                   FROM c WHERE c.name IS NOT NULL
+                 )
+                 SELECT name FROM c WHERE name IS NOT NULL",
+                &[],
+            )
+            .await
+            .map_err(classify)?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    async fn scan(
+        &self,
+        collection: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> CapResult<Vec<Document>> {
+        check_limit(limit)?;
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM documents WHERE collection = $1 AND id > $2 ORDER BY id LIMIT $3"
+            ))
+            .await
+            .map_err(classify)?;
+        let rows = client
+            .query(&stmt, &[&collection, &after.unwrap_or(""), &(limit as i64)])
+            .await
+            .map_err(classify)?;
+        Ok(rows.iter().map(row_to_document).collect())
+    }
+
+    async fn stats(&self) -> CapResult<StorageStats> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                "SELECT (SELECT COUNT(*) FROM documents), pg_total_relation_size('documents')",
+                &[],
+            )
+            .await
+            .map_err(classify)?;
+        Ok(StorageStats {
+            documents: row.get::<_, i64>(0) as u64,
+            size_bytes: row.get::<_, i64>(1) as u64,
+        })
+    }
+
+    async fn close(&self) {
+        self.pool.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_are_exact_and_use_containment() {
+        let filters = vec![
+            FieldFilter {
+                field: "status".into(),
+                value: "\"todo\"".into(),
+            },
+            FieldFilter {
+                field: "n".into(),
+                value: "3".into(),
+            },
+        ];
+        let (sql, params) = filter_sql(&filters, 3).unwrap();
+        assert_eq!(
+            sql,
+            " AND data -> 'status' = $3::text::jsonb AND data -> 'n' = $4::text::jsonb AND data @> $5::text::jsonb"
+        );
+        assert_eq!(params, vec!["\"todo\"", "3", r#"{"n":3,"status":"todo"}"#]);
+    }
+
+    #[test]
+    fn unsafe_field_names_are_refused() {
+        let bad = vec![FieldFilter {
+            field: "a' OR '1".into(),
+            value: "1".into(),
+        }];
+        assert!(matches!(
+            filter_sql(&bad, 1),
+            Err(CapabilityError::Invalid(_))
+        ));
+    }
+}
