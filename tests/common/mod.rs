@@ -2,6 +2,10 @@
 //! with its own data directory and talks HTTP to it.
 #![allow(dead_code)]
 
+pub mod board;
+pub mod sse;
+pub mod team;
+
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -100,6 +104,14 @@ impl Marcus {
         m
     }
 
+    /// Starts marcus with a fresh temporary data directory and environment variables.
+    pub fn start_env(extra: &[&str], env: &[(&str, &str)]) -> Self {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let mut m = Self::spawn(Some(temp.path()), extra, env);
+        m._temp = Some(temp);
+        m
+    }
+
     /// Starts marcus on `data_dir` (which outlives the server, for restarts).
     pub fn start_in(data_dir: &Path, extra: &[&str]) -> Self {
         Self::spawn(Some(data_dir), extra, &[])
@@ -123,6 +135,7 @@ impl Marcus {
             "MARCUS_REQUEST_TIMEOUT_MS",
             "MARCUS_CACHE_ENTRIES",
             "MARCUS_DEBUG_ROUTES",
+            "MARCUS_REDIS_PREFIX",
         ] {
             cmd.env_remove(var);
         }

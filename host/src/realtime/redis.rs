@@ -5,10 +5,15 @@
 //! holds one pattern subscription and fans events out to its own push clients (SSE and
 //! WebSocket); polling reads the retained log, so it works from any host.
 //!
+//! While Redis does not answer, publish and poll fall back to an in-process log, so no
+//! request fails: those events reach this host's pollers only, numbered on their own, and
+//! the capability reports unhealthy (so clients fall back from push to polling).
+//!
 //! Keys, under the installation's prefix: `rt:seq:<channel>` (the counter), `rt:log:<channel>`
 //! (a sorted set of `"<seq> <published_at> <payload>"` scored by seq, bounded by count and
 //! age) and the pub/sub channel `rt:ch:<channel>`.
 
+use super::in_process::InProcessRealtime;
 use super::{Batch, Event, RealtimeBackend};
 use crate::backend_status::BackendStatus;
 use crate::capability_error::{CapResult, CapabilityError};
@@ -41,6 +46,7 @@ return seq
 /// The Redis realtime backend.
 pub struct RedisRealtime {
     link: Arc<RedisLink>,
+    fallback: InProcessRealtime,
     live: broadcast::Sender<Event>,
     subscribed: Arc<AtomicBool>,
     script: redis::Script,
@@ -68,6 +74,7 @@ impl RedisRealtime {
     pub fn start(link: Arc<RedisLink>, retain_events: usize, retain_ms: u64) -> Arc<Self> {
         let backend = Arc::new(Self {
             link,
+            fallback: InProcessRealtime::new(retain_events, retain_ms),
             live: broadcast::channel(1024).0,
             subscribed: Arc::new(AtomicBool::new(false)),
             script: redis::Script::new(PUBLISH),
@@ -114,24 +121,11 @@ impl RedisRealtime {
         self.subscribed.store(false, Ordering::SeqCst);
     }
 
-    fn down() -> CapabilityError {
-        CapabilityError::Unavailable("redis is not answering; events are not published".into())
-    }
-}
-
-#[async_trait::async_trait]
-impl RealtimeBackend for RedisRealtime {
-    async fn status(&self) -> BackendStatus {
-        let mut status = self.link.status("pub/sub across hosts");
-        if status.healthy && !self.subscribed.load(Ordering::SeqCst) {
-            status.healthy = false;
-            status.detail = format!("{}: subscription not active yet", self.link.location());
-        }
-        status
-    }
-
-    async fn publish(&self, channel: &str, payload: &str) -> CapResult<u64> {
-        let mut conn = self.link.connection().ok_or_else(Self::down)?;
+    async fn publish_shared(&self, channel: &str, payload: &str) -> CapResult<u64> {
+        let mut conn = self
+            .link
+            .connection()
+            .ok_or_else(|| CapabilityError::Unavailable("redis is not answering".into()))?;
         let mut call = self.script.prepare_invoke();
         call.key(self.link.key(&format!("rt:seq:{channel}")))
             .key(self.link.key(&format!("rt:log:{channel}")))
@@ -143,8 +137,11 @@ impl RealtimeBackend for RedisRealtime {
         self.link.run(call.invoke_async::<u64>(&mut conn)).await
     }
 
-    async fn poll(&self, channel: &str, since: u64, limit: u32) -> CapResult<Batch> {
-        let mut conn = self.link.connection().ok_or_else(Self::down)?;
+    async fn poll_shared(&self, channel: &str, since: u64, limit: u32) -> CapResult<Batch> {
+        let mut conn = self
+            .link
+            .connection()
+            .ok_or_else(|| CapabilityError::Unavailable("redis is not answering".into()))?;
         let log = self.link.key(&format!("rt:log:{channel}"));
         let (entries, latest, first): (Vec<String>, Option<u64>, Vec<String>) = self
             .link
@@ -182,6 +179,34 @@ impl RealtimeBackend for RedisRealtime {
             latest: latest.unwrap_or(0),
             oldest,
         })
+    }
+}
+
+#[async_trait::async_trait]
+impl RealtimeBackend for RedisRealtime {
+    async fn status(&self) -> BackendStatus {
+        let mut status = self.link.status("pub/sub across hosts");
+        if status.healthy && !self.subscribed.load(Ordering::SeqCst) {
+            status.healthy = false;
+            status.detail = format!("{}: subscription not active yet", self.link.location());
+        }
+        status
+    }
+
+    async fn publish(&self, channel: &str, payload: &str) -> CapResult<u64> {
+        match self.publish_shared(channel, payload).await {
+            Ok(seq) => Ok(seq),
+            Err(CapabilityError::Unavailable(_)) => self.fallback.publish(channel, payload).await,
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn poll(&self, channel: &str, since: u64, limit: u32) -> CapResult<Batch> {
+        match self.poll_shared(channel, since, limit).await {
+            Ok(batch) => Ok(batch),
+            Err(CapabilityError::Unavailable(_)) => self.fallback.poll(channel, since, limit).await,
+            Err(e) => Err(e),
+        }
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Event> {

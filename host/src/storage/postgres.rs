@@ -56,9 +56,16 @@ fn classify(e: tokio_postgres::Error) -> CapabilityError {
     CapabilityError::Unavailable(format!("postgres: {e}"))
 }
 
+/// Failing to get a connection is always `unavailable`, whatever the server said (a
+/// database that refuses connections answers 55000, for one).
 fn pool_error(e: PoolError) -> CapabilityError {
     match e {
-        PoolError::Backend(e) => classify(e),
+        PoolError::Backend(e) => CapabilityError::Unavailable(format!(
+            "postgres: {}",
+            e.as_db_error()
+                .map(|d| d.message().to_string())
+                .unwrap_or_else(|| e.to_string())
+        )),
         other => CapabilityError::Unavailable(format!("postgres: {other}")),
     }
 }

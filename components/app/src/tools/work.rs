@@ -163,7 +163,7 @@ fn request_next(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError
     // agents with the same preferences spread over the ready tasks instead of queueing.
     let mut lost: Vec<String> = Vec::new();
     let mut last_conflict = String::new();
-    for _ in 0..CLAIM_ATTEMPTS {
+    for attempt in 0..CLAIM_ATTEMPTS {
         let agent = agents::load(&agent_id)?;
         let project_id = scope::project_id(ctx, a, agent.value.project_id.as_deref())?;
         let now = now_ms();
@@ -208,7 +208,13 @@ fn request_next(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError
             .filter(|v| !lost.contains(&v.value.id))
             .map(|v| v.value.clone())
             .collect();
-        let Some(pick) = annotate::best_candidate(&agent.value, &candidates, now) else {
+        let ranked = annotate::ranked_candidates(&agent.value, &candidates, now);
+        let Some(pick) = annotate::contended_pick(
+            &ranked,
+            &agent_id,
+            if lost.is_empty() { 0 } else { attempt },
+        )
+        .cloned() else {
             if !lost.is_empty() {
                 // Every candidate went to faster agents during this call; look again.
                 lost.clear();
