@@ -5,7 +5,6 @@ mod common;
 use common::Marcus;
 use serde_json::json;
 use std::collections::HashSet;
-use std::time::Duration;
 
 #[test]
 fn cache_evicts_least_recently_used() {
