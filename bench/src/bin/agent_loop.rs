@@ -1,7 +1,10 @@
 //! `agent_loop`: the agent work loop over MCP (streamable HTTP, JSON-RPC): each loop is
 //! `request_next_task` then `report_task_progress(status=completed)`. Prints loops/s and
 //! per-loop p50/p99 for 1, 8 and 32 agents on 100 and 1000 tasks, each on a fresh
-//! `marcus serve` with SQLite.
+//! `marcus serve`: with SQLite (solo), then with PostgreSQL and Redis (team) when they answer,
+//! side by side in one run.
+
+use marcus_bench::team_infra::{self, PrivateDatabase};
 
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
@@ -28,11 +31,14 @@ impl Drop for Server {
     }
 }
 
-fn start(marcus: &std::path::Path) -> anyhow::Result<Server> {
+fn start(marcus: &std::path::Path, env: &[(String, String)]) -> anyhow::Result<Server> {
     let dir = tempfile::tempdir()?;
     let mut child = Command::new(marcus)
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -110,8 +116,19 @@ struct Figures {
     empty_polls: usize,
 }
 
-fn run(marcus: &std::path::Path, agents: usize, tasks: usize) -> anyhow::Result<Figures> {
-    let server = start(marcus)?;
+fn run(
+    marcus: &std::path::Path,
+    team: bool,
+    agents: usize,
+    tasks: usize,
+) -> anyhow::Result<Figures> {
+    let db = if team {
+        Some(PrivateDatabase::create()?)
+    } else {
+        None
+    };
+    let env = db.as_ref().map(team_infra::team_env).unwrap_or_default();
+    let server = start(marcus, &env)?;
     let mut admin = Mcp::connect(&server.url)?;
     // Layers of 50: task i depends on task i-50, so dependencies matter but work is parallel.
     let list: Vec<Value> = (0..tasks)
@@ -200,24 +217,44 @@ fn main() -> anyhow::Result<()> {
         "marcus binary not found at {}; run `cargo build --release -p marcus-host`",
         marcus.display()
     );
+    let skipped = team_infra::unavailable();
+    let mut backends = vec![("sqlite", false)];
+    match &skipped {
+        None => backends.push(("postgres+redis", true)),
+        Some(why) => println!("team rows SKIPPED: {why} does not answer"),
+    }
+    println!("Agent loop over MCP (request_next_task + completion), one fresh marcus per row");
     println!(
-        "Agent loop over MCP (request_next_task + completion), SQLite, one fresh marcus per row"
-    );
-    println!(
-        "{:>7} {:>6} {:>10} {:>9} {:>9} {:>12}",
-        "agents", "tasks", "loops/s", "p50 ms", "p99 ms", "empty polls"
+        "{:>15} {:>7} {:>6} {:>10} {:>9} {:>9} {:>12}",
+        "storage", "agents", "tasks", "loops/s", "p50 ms", "p99 ms", "empty polls"
     );
     let mut target = None;
+    let mut by_row: Vec<(usize, usize, &str, f64)> = Vec::new();
     for tasks in [100, 1000] {
         for agents in [1, 8, 32] {
-            let f = run(&marcus, agents, tasks)?;
-            println!(
-                "{:>7} {:>6} {:>10.1} {:>9.2} {:>9.2} {:>12}",
-                f.agents, f.tasks, f.loops_per_sec, f.p50_ms, f.p99_ms, f.empty_polls
-            );
-            if agents == 8 && tasks == 1000 {
-                target = Some(f.loops_per_sec);
+            for &(name, team) in &backends {
+                let f = run(&marcus, team, agents, tasks)?;
+                println!(
+                    "{:>15} {:>7} {:>6} {:>10.1} {:>9.2} {:>9.2} {:>12}",
+                    name, f.agents, f.tasks, f.loops_per_sec, f.p50_ms, f.p99_ms, f.empty_polls
+                );
+                if agents == 8 && tasks == 1000 && !team {
+                    target = Some(f.loops_per_sec);
+                }
+                by_row.push((agents, tasks, name, f.loops_per_sec));
             }
+        }
+    }
+    for (agents, tasks, name, lps) in &by_row {
+        if *name != "sqlite"
+            && let Some((.., base)) = by_row
+                .iter()
+                .find(|(a, t, n, _)| a == agents && t == tasks && *n == "sqlite")
+        {
+            println!(
+                "{name} vs sqlite, {agents} agents on {tasks} tasks: {:.2}x",
+                lps / base
+            );
         }
     }
     println!("{UPSTREAM}");
