@@ -129,6 +129,33 @@ fn postgres_outage_answers_503_then_recovers_without_losing_writes() {
 }
 
 #[test]
+fn postgres_equality_queries_use_an_index() {
+    let Some(db) = PrivateDatabase::create("PostgreSQL query plans") else {
+        return;
+    };
+    let m = Marcus::start_env(&[], &[("DATABASE_URL", &db.url)]);
+    let writes: Vec<Value> = (0..2000)
+        .map(|i| json!({"collection": "items", "id": format!("i{i:05}"), "data": {"status": if i % 100 == 0 { "todo" } else { "done" }, "n": i}}))
+        .collect();
+    for chunk in writes.chunks(500) {
+        let r = m.post_json("/api/storage/_batch", &json!({"writes": chunk}));
+        assert_eq!(r.status, 200, "{}", r.text_prefix());
+    }
+    let page = m
+        .post_json("/api/storage/items/_query", &json!({"where": {"status": "todo"}, "limit": 100}))
+        .json();
+    assert_eq!(page["documents"].as_array().unwrap().len(), 20);
+    db.query_text("ANALYZE documents");
+    let plan = db.query_text(
+        "EXPLAIN SELECT id FROM documents WHERE collection = 'items' AND id > ''
+           AND data -> 'status' = '\"todo\"'::jsonb AND data @> '{\"status\": \"todo\"}'::jsonb
+         ORDER BY id LIMIT 101",
+    );
+    assert!(plan.contains("documents_by_status"), "no field index in the plan:\n{plan}");
+    assert!(!plan.contains("Seq Scan"), "{plan}");
+}
+
+#[test]
 fn redis_appears_goes_away_and_comes_back_without_a_failed_request() {
     let port = PrivateRedis::free_port();
     let url = format!("redis://127.0.0.1:{port}");

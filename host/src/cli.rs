@@ -87,7 +87,7 @@ pub struct ServeArgs {
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
-    /// Redis for the cache layer and cross-host events (redis://, rediss:// or unix:// URL).
+    /// Redis for the cache layer and cross-host events (redis:// or unix:// URL).
     #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
 

@@ -20,7 +20,7 @@ pub const COMMAND_TIMEOUT: Duration = Duration::from_millis(500);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// URL schemes `REDIS_URL` accepts.
-pub const SCHEMES: [&str; 3] = ["redis://", "rediss://", "unix://"];
+pub const SCHEMES: [&str; 2] = ["redis://", "unix://"];
 
 /// The shared link.
 pub struct RedisLink {
@@ -36,9 +36,14 @@ impl RedisLink {
     /// Checks the URL (it does not connect yet); `prefix` namespaces every key and channel
     /// so several installations can share one Redis.
     pub fn new(url: &str, prefix: &str) -> anyhow::Result<Arc<Self>> {
+        if url.starts_with("rediss://") {
+            anyhow::bail!(
+                "REDIS_URL uses rediss:// (TLS), which this marcus does not support; use redis:// on a private network"
+            );
+        }
         if !SCHEMES.iter().any(|s| url.starts_with(s)) {
             anyhow::bail!(
-                "REDIS_URL must start with redis://, rediss:// or unix://; got {:?}",
+                "REDIS_URL must start with redis:// or unix://; got {:?}",
                 url.split("://").next().unwrap_or(url)
             );
         }
@@ -46,7 +51,6 @@ impl RedisLink {
             .map_err(|e| anyhow::anyhow!("REDIS_URL is not a valid Redis URL: {e}"))?;
         let location = match &client.get_connection_info().addr() {
             redis::ConnectionAddr::Tcp(host, port) => format!("redis://{host}:{port}"),
-            redis::ConnectionAddr::TcpTls { host, port, .. } => format!("rediss://{host}:{port}"),
             redis::ConnectionAddr::Unix(path) => format!("unix://{}", path.display()),
             _ => "redis".to_string(),
         };

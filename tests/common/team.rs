@@ -99,6 +99,20 @@ impl PrivateDatabase {
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
+    /// Runs `sql` inside this database and returns the rows' first columns joined by
+    /// newlines (for EXPLAIN output).
+    pub fn query_text(&self, sql: &str) -> String {
+        let mut client = postgres::Client::connect(&self.url, postgres::NoTls)
+            .expect("connecting to the private database");
+        client
+            .query(sql, &[])
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .iter()
+            .map(|r| r.get::<_, String>(0))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     /// Refuses new connections to this database and ends the open ones: the database is
     /// gone as far as marcus can tell.
     pub fn cut_off(&self) {

@@ -37,7 +37,12 @@ pub struct PostgresStorage {
     pool: Pool,
     /// host:port/database, without credentials.
     location: String,
+    /// Field combinations that have an expression index (see `ensure_field_index`).
+    indexed_fields: tokio::sync::Mutex<std::collections::HashSet<String>>,
 }
+
+/// Most field combinations that get an automatic expression index.
+const MAX_FIELD_INDEXES: usize = 32;
 
 /// Classifies a driver error: connection trouble is `unavailable` (retry later), bad data is
 /// `invalid`, the rest `internal`.
@@ -99,6 +104,12 @@ impl PostgresStorage {
         let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| anyhow::anyhow!("DATABASE_URL is not a valid PostgreSQL URL: {e}"))?;
+        if config.get_ssl_mode() == tokio_postgres::config::SslMode::Require {
+            anyhow::bail!(
+                "DATABASE_URL asks for sslmode=require, but this marcus connects to PostgreSQL \
+                 without TLS; use sslmode=disable (or prefer) on a private network"
+            );
+        }
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
@@ -121,7 +132,11 @@ impl PostgresStorage {
             .recycle_timeout(Some(CONNECT_TIMEOUT))
             .build()
             .map_err(|e| anyhow::anyhow!("creating the PostgreSQL pool: {e}"))?;
-        let storage = Self { pool, location };
+        let storage = Self {
+            pool,
+            location,
+            indexed_fields: Default::default(),
+        };
         let mut client =
             storage.pool.get().await.map_err(|e| {
                 anyhow::anyhow!("cannot reach PostgreSQL at {}: {e}", storage.location)
@@ -140,12 +155,77 @@ impl PostgresStorage {
     async fn client(&self) -> CapResult<deadpool_postgres::Object> {
         self.pool.get().await.map_err(pool_error)
     }
+
+    /// Creates a B-tree expression index on (collection, each filtered field, id) the first
+    /// time a combination of fields is queried, like the SQLite backend does. The GIN index
+    /// answers any containment, but the planner rates it poorly and walks the primary key
+    /// instead; an index on exactly the expressions the query compares is a direct lookup,
+    /// already in id order. Another host creating the same index at the same moment is fine.
+    async fn ensure_field_index(&self, filters: &[FieldFilter]) {
+        if filters.is_empty() || filters.iter().any(|f| check_field(&f.field).is_err()) {
+            return;
+        }
+        let fields: Vec<&str> = filters.iter().map(|f| f.field.as_str()).collect();
+        let key = fields.join(",");
+        let mut known = self.indexed_fields.lock().await;
+        if known.contains(&key) || known.len() >= MAX_FIELD_INDEXES {
+            return;
+        }
+        let name = index_name(&fields);
+        let columns: Vec<String> = fields.iter().map(|f| format!("(data -> '{f}')")).collect();
+        let sql = format!(
+            "CREATE INDEX IF NOT EXISTS {name} ON documents (collection, {}, id)",
+            columns.join(", ")
+        );
+        let created = match self.client().await {
+            Ok(client) => client.batch_execute(&sql).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match created {
+            Ok(()) => {
+                known.insert(key);
+            }
+            // A concurrent creation by another host ends in a duplicate-name error; the index
+            // exists either way and the next query will see it.
+            Err(e) if e.contains("already exists") || e.contains("duplicate key") => {
+                known.insert(key);
+            }
+            Err(e) => tracing::warn!("creating an index for {key}: {e}"),
+        }
+    }
+}
+
+/// `documents_by_<fields>`, within PostgreSQL's 63-byte identifier limit (long combinations
+/// end in a hash of the full list instead).
+fn index_name(fields: &[&str]) -> String {
+    let plain: String = format!("documents_by_{}", fields.join("__"))
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if plain.len() <= 63 {
+        return plain;
+    }
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in fields.join(",").bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{}_{h:016x}", &plain[..63 - 17])
 }
 
 /// Creates the tables or upgrades them under an advisory lock; refuses a database from a
 /// newer Marcus.
 async fn migrate_schema(client: &mut deadpool_postgres::Object) -> anyhow::Result<()> {
     let tx = client.transaction().await?;
+    // "already exists, skipping" notices are expected on every start but the first.
+    tx.batch_execute("SET LOCAL client_min_messages = warning")
+        .await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
         .await?;
     tx.batch_execute(
@@ -420,6 +500,7 @@ impl StorageBackend for PostgresStorage {
     ) -> CapResult<Page> {
         check_limit(limit)?;
         let (cond, fparams) = filter_sql(filters, 3)?;
+        self.ensure_field_index(filters).await;
         let sql = format!(
             "SELECT {COLUMNS} FROM documents WHERE collection = $1 AND id > $2{cond} ORDER BY id LIMIT {}",
             limit as u64 + 1
@@ -446,6 +527,7 @@ impl StorageBackend for PostgresStorage {
 
     async fn count(&self, collection: &str, filters: &[FieldFilter]) -> CapResult<u64> {
         let (cond, fparams) = filter_sql(filters, 2)?;
+        self.ensure_field_index(filters).await;
         let sql = format!("SELECT COUNT(*) FROM documents WHERE collection = $1{cond}");
         let collection = collection.to_string();
         let mut params: Vec<&(dyn ToSql + Sync)> = vec![&collection];
@@ -539,6 +621,29 @@ mod tests {
             " AND data -> 'status' = $3::text::jsonb AND data -> 'n' = $4::text::jsonb AND data @> $5::text::jsonb"
         );
         assert_eq!(params, vec!["\"todo\"", "3", r#"{"n":3,"status":"todo"}"#]);
+    }
+
+    #[test]
+    fn index_names_fit_postgres_identifiers() {
+        assert_eq!(
+            index_name(&["project_id", "status"]),
+            "documents_by_project_id__status"
+        );
+        assert_eq!(index_name(&["a-b"]), "documents_by_a_b");
+        let long = index_name(&[
+            "a_really_long_field_name",
+            "another_long_field",
+            "third_one",
+        ]);
+        assert_eq!(long.len(), 63);
+        assert_ne!(
+            long,
+            index_name(&[
+                "a_really_long_field_name",
+                "another_long_field",
+                "third_two"
+            ])
+        );
     }
 
     #[test]
