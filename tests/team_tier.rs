@@ -142,7 +142,10 @@ fn postgres_equality_queries_use_an_index() {
         assert_eq!(r.status, 200, "{}", r.text_prefix());
     }
     let page = m
-        .post_json("/api/storage/items/_query", &json!({"where": {"status": "todo"}, "limit": 100}))
+        .post_json(
+            "/api/storage/items/_query",
+            &json!({"where": {"status": "todo"}, "limit": 100}),
+        )
         .json();
     assert_eq!(page["documents"].as_array().unwrap().len(), 20);
     db.query_text("ANALYZE documents");
@@ -151,7 +154,10 @@ fn postgres_equality_queries_use_an_index() {
            AND data -> 'status' = '\"todo\"'::jsonb AND data @> '{\"status\": \"todo\"}'::jsonb
          ORDER BY id LIMIT 101",
     );
-    assert!(plan.contains("documents_by_status"), "no field index in the plan:\n{plan}");
+    assert!(
+        plan.contains("documents_by_status"),
+        "no field index in the plan:\n{plan}"
+    );
     assert!(!plan.contains("Seq Scan"), "{plan}");
 }
 

@@ -18,6 +18,59 @@ pub struct Cli {
 pub enum Command {
     /// Serve the board: MCP at /mcp, the JSON API under /api.
     Serve(ServeArgs),
+    /// Copy all data between SQLite and PostgreSQL, then verify it.
+    Migrate(MigrateArgs),
+}
+
+/// `marcus migrate` options.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+EXAMPLES:
+  marcus migrate --from sqlite --to postgres          # solo → team (DATABASE_URL)
+  marcus migrate --from postgres --to sqlite:backup.db
+  marcus migrate --from sqlite:old.db --to postgres:postgresql://u@db/marcus --dry-run
+
+Stores: sqlite (the data dir's marcus.db), sqlite:PATH, postgres (DATABASE_URL),
+postgres:URL. A target with documents is refused unless --merge or --overwrite; an
+interrupted run is finished by running the same command again. The exit status is non-zero
+when anything fails, including verification (the message names the collection).")]
+pub struct MigrateArgs {
+    /// Where to read: sqlite[:PATH] or postgres[:URL].
+    #[arg(long)]
+    pub from: String,
+
+    /// Where to write: sqlite[:PATH] or postgres[:URL].
+    #[arg(long)]
+    pub to: String,
+
+    /// Data directory for a bare `sqlite` [default: $MARCUS_HOME or ~/.marcus].
+    #[arg(long, env = "MARCUS_HOME")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Documents read and written per round trip (1-1000).
+    #[arg(long, default_value_t = 1000)]
+    pub batch_size: u32,
+
+    /// Add to a non-empty target: identical documents are skipped, different ones reported
+    /// as conflicts (and left as they are).
+    #[arg(long, conflicts_with = "overwrite")]
+    pub merge: bool,
+
+    /// Replace documents the target already has.
+    #[arg(long)]
+    pub overwrite: bool,
+
+    /// Only print what would be copied.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// No progress and no summary (errors still go to stderr).
+    #[arg(long)]
+    pub quiet: bool,
+
+    /// Print a machine-readable JSON summary on stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `marcus serve` options.

@@ -10,6 +10,7 @@ pub mod data_dir;
 pub mod engine;
 pub mod guest_call;
 pub mod json_error;
+pub mod migrate;
 pub mod platform;
 pub mod push;
 pub mod realtime;

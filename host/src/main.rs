@@ -1,7 +1,7 @@
 //! The `marcus` binary: the native host of the Marcus app component.
 
 use clap::Parser as _;
-use marcus_host::{cli, serve};
+use marcus_host::{cli, migrate, serve};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -26,6 +26,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             cli::Command::Serve(args) => serve::run(args).await,
+            cli::Command::Migrate(args) => migrate::run(args).await,
         }
     });
     match result {

@@ -77,6 +77,64 @@ pub struct StorageStats {
     pub size_bytes: u64,
 }
 
+/// How an import treats a document whose id already exists in the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportMode {
+    /// Keep the target's document: identical ones count as skipped, different ones as
+    /// conflicts (nothing is written for them).
+    Merge,
+    /// Replace the target's document with the imported one.
+    Overwrite,
+}
+
+/// What one import batch did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportOutcome {
+    /// Documents written.
+    pub written: u64,
+    /// Documents already present and identical.
+    pub skipped: u64,
+    /// Ids present with different content (merge mode only).
+    pub conflicts: Vec<String>,
+}
+
+/// Whether two stored documents carry the same content, whatever the JSON formatting each
+/// store applied (key order, spacing, number notation).
+pub fn same_document(a: &Document, b: &Document) -> bool {
+    a.version == b.version
+        && a.created_at == b.created_at
+        && a.updated_at == b.updated_at
+        && canonical_json(&a.data) == canonical_json(&b.data)
+}
+
+/// One canonical text per JSON value: object keys sorted, no spaces, integral numbers
+/// written as integers. Both stores' copies of a document give the same text, which is what
+/// migration checksums and comparisons rely on.
+pub fn canonical_json(text: &str) -> String {
+    fn normalize(v: serde_json::Value) -> serde_json::Value {
+        use serde_json::Value;
+        match v {
+            Value::Number(n) => match n.as_f64() {
+                Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 9.0e15 => {
+                    Value::from(f as i64)
+                }
+                _ => Value::Number(n),
+            },
+            Value::Array(items) => Value::Array(items.into_iter().map(normalize).collect()),
+            Value::Object(map) => {
+                let sorted: std::collections::BTreeMap<String, Value> =
+                    map.into_iter().map(|(k, v)| (k, normalize(v))).collect();
+                Value::Object(sorted.into_iter().collect())
+            }
+            other => other,
+        }
+    }
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(v) => normalize(v).to_string(),
+        Err(_) => text.to_string(),
+    }
+}
+
 /// A storage backend. Every method is atomic; writes honour their preconditions exactly.
 #[async_trait::async_trait]
 pub trait StorageBackend: Send + Sync {
@@ -117,6 +175,13 @@ pub trait StorageBackend: Send + Sync {
     ) -> CapResult<Vec<Document>>;
     /// Totals.
     async fn stats(&self) -> CapResult<StorageStats>;
+    /// Writes documents exactly as given (versions and timestamps kept) in one round trip,
+    /// for migration between stores.
+    async fn import(&self, docs: &[Document], mode: ImportMode) -> CapResult<ImportOutcome>;
+    /// Reads an entry of the store's own metadata table.
+    async fn meta(&self, key: &str) -> CapResult<Option<String>>;
+    /// Sets (or with `None` removes) an entry of the store's metadata table.
+    async fn set_meta(&self, key: &str, value: Option<&str>) -> CapResult<()>;
     /// Flushes and closes cleanly at shutdown.
     async fn close(&self);
 }
@@ -194,5 +259,23 @@ pub fn check_expect(
         (Expect::Version(want), None) => Err(CapabilityError::Conflict(format!(
             "{collection}/{id} does not exist (expected version {want})"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_json_ignores_formatting_only() {
+        assert_eq!(
+            canonical_json(r#"{"b": 1, "a": [1.0, 2.5, {"d": null, "c": "x"}]}"#),
+            r#"{"a":[1,2.5,{"c":"x","d":null}],"b":1}"#
+        );
+        assert_eq!(canonical_json("1e2"), canonical_json("100"));
+        assert_ne!(
+            canonical_json(r#"{"a": "1"}"#),
+            canonical_json(r#"{"a": 1}"#)
+        );
     }
 }

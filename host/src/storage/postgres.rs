@@ -1,15 +1,16 @@
 //! PostgreSQL storage: the team tier's shared backend, chosen by `DATABASE_URL`.
 //!
-//! Documents live in one `documents` table keyed by (collection, id) — that primary key is
-//! the index every collection read walks — with `data JSONB` under a GIN index
-//! (`jsonb_path_ops`) that serves equality filters through `@>`. Compare-and-swap is a single
+//! Documents live in one `documents` table keyed by (collection, id), in byte-order
+//! collation so ids sort exactly as in SQLite whatever the database's locale. That key is
+//! the index every collection read walks; `data JSONB` has a GIN index (`jsonb_path_ops`) for
+//! containment, and each combination of queried fields gets an expression index. Compare-and-swap is a single
 //! conditional statement per write, so several hosts on one database never lose an update.
 //! Connections come from a pool; a connection the server dropped is replaced on next use,
 //! so a database that went away answers `unavailable` and recovers by itself.
 
 use super::{
-    Document, Expect, FieldFilter, Page, StorageBackend, StorageStats, Write, check_expect,
-    check_field, check_json, check_key, check_limit, now_ms,
+    Document, Expect, FieldFilter, ImportMode, ImportOutcome, Page, StorageBackend, StorageStats,
+    Write, check_expect, check_field, check_json, check_key, check_limit, now_ms, same_document,
 };
 use crate::backend_status::BackendStatus;
 use crate::capability_error::{CapResult, CapabilityError};
@@ -76,7 +77,7 @@ fn pool_error(e: PoolError) -> CapabilityError {
 }
 
 /// `host:port/database` of a connection config, for reports and messages.
-fn describe(config: &tokio_postgres::Config) -> String {
+pub fn describe(config: &tokio_postgres::Config) -> String {
     use tokio_postgres::config::Host;
     let host = config
         .get_hosts()
@@ -95,6 +96,60 @@ impl PostgresStorage {
     /// Connects, checks the server answers and brings the schema up to date. An unreachable
     /// server or a database from a newer Marcus is an error naming the location.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let storage = Self::open_pool(url)?;
+        let mut client =
+            storage.pool.get().await.map_err(|e| {
+                anyhow::anyhow!("cannot reach PostgreSQL at {}: {e}", storage.location)
+            })?;
+        migrate_schema(&mut client)
+            .await
+            .map_err(|e| anyhow::anyhow!("PostgreSQL at {}: {e}", storage.location))?;
+        drop(client);
+        Ok(storage)
+    }
+
+    /// Connects to a database that must already hold Marcus's tables (a migration source);
+    /// nothing is created.
+    pub async fn connect_existing(url: &str) -> anyhow::Result<Self> {
+        let storage = Self::open_pool(url)?;
+        let client =
+            storage.pool.get().await.map_err(|e| {
+                anyhow::anyhow!("cannot reach PostgreSQL at {}: {e}", storage.location)
+            })?;
+        let tables: i64 = client
+            .query_one(
+                "SELECT COUNT(*) FROM information_schema.tables
+                 WHERE table_schema = current_schema() AND table_name IN ('documents', 'marcus_meta')",
+                &[],
+            )
+            .await?
+            .get(0);
+        if tables < 2 {
+            anyhow::bail!(
+                "PostgreSQL at {} is not a Marcus database (no documents and marcus_meta tables)",
+                storage.location
+            );
+        }
+        let version: Option<i64> = client
+            .query_opt(
+                "SELECT value FROM marcus_meta WHERE key = 'schema_version'",
+                &[],
+            )
+            .await?
+            .and_then(|r| r.get::<_, String>(0).parse().ok());
+        if let Some(v) = version
+            && v > SCHEMA_VERSION
+        {
+            anyhow::bail!(
+                "PostgreSQL at {}: database schema version {v} is newer than this marcus understands ({SCHEMA_VERSION}); upgrade marcus",
+                storage.location
+            );
+        }
+        drop(client);
+        Ok(storage)
+    }
+
+    fn open_pool(url: &str) -> anyhow::Result<Self> {
         if !SCHEMES.iter().any(|s| url.starts_with(s)) {
             anyhow::bail!(
                 "DATABASE_URL must start with postgresql:// or postgres://; got {:?}",
@@ -132,19 +187,11 @@ impl PostgresStorage {
             .recycle_timeout(Some(CONNECT_TIMEOUT))
             .build()
             .map_err(|e| anyhow::anyhow!("creating the PostgreSQL pool: {e}"))?;
-        let storage = Self {
+        Ok(Self {
             pool,
             location,
             indexed_fields: Default::default(),
-        };
-        let mut client =
-            storage.pool.get().await.map_err(|e| {
-                anyhow::anyhow!("cannot reach PostgreSQL at {}: {e}", storage.location)
-            })?;
-        migrate_schema(&mut client)
-            .await
-            .map_err(|e| anyhow::anyhow!("PostgreSQL at {}: {e}", storage.location))?;
-        Ok(storage)
+        })
     }
 
     /// Where the database is (no credentials).
@@ -248,8 +295,8 @@ async fn migrate_schema(client: &mut deadpool_postgres::Object) -> anyhow::Resul
     }
     tx.batch_execute(
         "CREATE TABLE IF NOT EXISTS documents (
-            collection TEXT NOT NULL,
-            id TEXT NOT NULL,
+            collection TEXT COLLATE \"C\" NOT NULL,
+            id TEXT COLLATE \"C\" NOT NULL,
             data JSONB NOT NULL,
             version BIGINT NOT NULL,
             created_at BIGINT NOT NULL,
@@ -592,6 +639,112 @@ impl StorageBackend for PostgresStorage {
             documents: row.get::<_, i64>(0) as u64,
             size_bytes: row.get::<_, i64>(1) as u64,
         })
+    }
+
+    async fn import(&self, docs: &[Document], mode: ImportMode) -> CapResult<ImportOutcome> {
+        if docs.is_empty() {
+            return Ok(ImportOutcome::default());
+        }
+        let collections: Vec<&str> = docs.iter().map(|d| d.collection.as_str()).collect();
+        let ids: Vec<&str> = docs.iter().map(|d| d.id.as_str()).collect();
+        let data: Vec<&str> = docs.iter().map(|d| d.data.as_str()).collect();
+        let versions: Vec<i64> = docs.iter().map(|d| d.version as i64).collect();
+        let created: Vec<i64> = docs.iter().map(|d| d.created_at as i64).collect();
+        let updated: Vec<i64> = docs.iter().map(|d| d.updated_at as i64).collect();
+        let on_conflict = match mode {
+            ImportMode::Merge => "DO NOTHING",
+            ImportMode::Overwrite => {
+                "DO UPDATE SET data = excluded.data, version = excluded.version,
+                   created_at = excluded.created_at, updated_at = excluded.updated_at"
+            }
+        };
+        // One statement per batch: the arrays travel as six parameters.
+        let sql = format!(
+            "INSERT INTO documents (collection, id, data, version, created_at, updated_at)
+             SELECT c, i, d::jsonb, v, ca, ua
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
+               AS t(c, i, d, v, ca, ua)
+             ON CONFLICT (collection, id) {on_conflict}
+             RETURNING collection, id"
+        );
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &sql,
+                &[&collections, &ids, &data, &versions, &created, &updated],
+            )
+            .await
+            .map_err(classify)?;
+        let mut outcome = ImportOutcome {
+            written: rows.len() as u64,
+            ..Default::default()
+        };
+        if rows.len() == docs.len() {
+            return Ok(outcome);
+        }
+        let written: std::collections::HashSet<(String, String)> = rows
+            .iter()
+            .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1)))
+            .collect();
+        let rest: Vec<&Document> = docs
+            .iter()
+            .filter(|d| !written.contains(&(d.collection.clone(), d.id.clone())))
+            .collect();
+        let rest_collections: Vec<&str> = rest.iter().map(|d| d.collection.as_str()).collect();
+        let rest_ids: Vec<&str> = rest.iter().map(|d| d.id.as_str()).collect();
+        let existing = client
+            .query(
+                &format!(
+                    "SELECT {COLUMNS} FROM documents
+                     WHERE (collection, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
+                ),
+                &[&rest_collections, &rest_ids],
+            )
+            .await
+            .map_err(classify)?;
+        let current: std::collections::HashMap<(String, String), Document> = existing
+            .iter()
+            .map(row_to_document)
+            .map(|d| ((d.collection.clone(), d.id.clone()), d))
+            .collect();
+        for d in rest {
+            match current.get(&(d.collection.clone(), d.id.clone())) {
+                Some(c) if same_document(c, d) => outcome.skipped += 1,
+                _ => outcome.conflicts.push(d.id.clone()),
+            }
+        }
+        Ok(outcome)
+    }
+
+    async fn meta(&self, key: &str) -> CapResult<Option<String>> {
+        let client = self.client().await?;
+        Ok(client
+            .query_opt("SELECT value FROM marcus_meta WHERE key = $1", &[&key])
+            .await
+            .map_err(classify)?
+            .map(|r| r.get(0)))
+    }
+
+    async fn set_meta(&self, key: &str, value: Option<&str>) -> CapResult<()> {
+        let client = self.client().await?;
+        match value {
+            Some(v) => {
+                client
+                    .execute(
+                        "INSERT INTO marcus_meta (key, value) VALUES ($1, $2)
+                         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        &[&key, &v],
+                    )
+                    .await
+            }
+            None => {
+                client
+                    .execute("DELETE FROM marcus_meta WHERE key = $1", &[&key])
+                    .await
+            }
+        }
+        .map_err(classify)?;
+        Ok(())
     }
 
     async fn close(&self) {

@@ -4,8 +4,8 @@
 //! connections in WAL mode, so reads never wait for writes.
 
 use super::{
-    Document, Expect, FieldFilter, Page, StorageBackend, StorageStats, Write, check_expect,
-    check_field, check_json, check_key, check_limit, now_ms,
+    Document, Expect, FieldFilter, ImportMode, ImportOutcome, Page, StorageBackend, StorageStats,
+    Write, check_expect, check_field, check_json, check_key, check_limit, now_ms, same_document,
 };
 use crate::backend_status::BackendStatus;
 use crate::capability_error::{CapResult, CapabilityError};
@@ -80,6 +80,37 @@ impl SqliteStorage {
             next_reader: AtomicUsize::new(0),
             indexed_fields: Mutex::new(Default::default()),
         })
+    }
+
+    /// Opens a database that must already be a Marcus database (a migration source): a
+    /// missing file, a file that is not SQLite, or one without Marcus's tables is an error
+    /// saying so, and nothing is created.
+    pub fn open_existing(path: &Path) -> anyhow::Result<Self> {
+        if !path.is_file() {
+            anyhow::bail!("{} does not exist", path.display());
+        }
+        let probe = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        let tables: Vec<String> = probe
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+            .and_then(|mut st| {
+                st.query_map([], |r| r.get::<_, String>(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map_err(|e| anyhow::anyhow!("{} is not a Marcus database: {e}", path.display()))?;
+        if !tables.iter().any(|t| t == "documents") || !tables.iter().any(|t| t == "marcus_meta") {
+            anyhow::bail!(
+                "{} is not a Marcus database (no documents and marcus_meta tables)",
+                path.display()
+            );
+        }
+        let integrity: String = probe
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))
+            .map_err(|e| anyhow::anyhow!("{} is damaged: {e}", path.display()))?;
+        if integrity != "ok" {
+            anyhow::bail!("{} is damaged: {integrity}", path.display());
+        }
+        drop(probe);
+        Self::open(path, SyncMode::Normal)
     }
 
     /// Where the database file lives.
@@ -475,6 +506,80 @@ impl StorageBackend for SqliteStorage {
                 documents: documents as u64,
                 size_bytes: (pages * page_size) as u64,
             })
+        })
+    }
+
+    async fn import(&self, docs: &[Document], mode: ImportMode) -> CapResult<ImportOutcome> {
+        self.write(|tx| {
+            let mut outcome = ImportOutcome::default();
+            let mut insert = tx
+                .prepare_cached(match mode {
+                    ImportMode::Merge => {
+                        "INSERT OR IGNORE INTO documents (collection, id, data, version, created_at, updated_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                    }
+                    ImportMode::Overwrite => {
+                        "INSERT OR REPLACE INTO documents (collection, id, data, version, created_at, updated_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                    }
+                })
+                .map_err(internal)?;
+            let mut existing = tx
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM documents WHERE collection = ?1 AND id = ?2"
+                ))
+                .map_err(internal)?;
+            for d in docs {
+                let n = insert
+                    .execute(params![
+                        d.collection,
+                        d.id,
+                        d.data,
+                        d.version as i64,
+                        d.created_at as i64,
+                        d.updated_at as i64
+                    ])
+                    .map_err(internal)?;
+                if n > 0 {
+                    outcome.written += 1;
+                    continue;
+                }
+                let current = existing
+                    .query_row(params![d.collection, d.id], row_to_document)
+                    .map_err(internal)?;
+                if same_document(&current, d) {
+                    outcome.skipped += 1;
+                } else {
+                    outcome.conflicts.push(d.id.clone());
+                }
+            }
+            Ok(outcome)
+        })
+    }
+
+    async fn meta(&self, key: &str) -> CapResult<Option<String>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT value FROM marcus_meta WHERE key = ?1",
+                params![key],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+    }
+
+    async fn set_meta(&self, key: &str, value: Option<&str>) -> CapResult<()> {
+        self.write(|tx| {
+            match value {
+                Some(v) => tx.execute(
+                    "INSERT INTO marcus_meta (key, value) VALUES (?1, ?2)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    params![key, v],
+                ),
+                None => tx.execute("DELETE FROM marcus_meta WHERE key = ?1", params![key]),
+            }
+            .map_err(internal)?;
+            Ok(())
         })
     }
 

@@ -1,0 +1,131 @@
+//! Where `marcus migrate` reads from and writes to: `sqlite[:PATH]` or `postgres[:URL]`.
+
+use crate::storage::StorageBackend;
+use crate::storage::postgres::PostgresStorage;
+use crate::storage::sqlite::{SqliteStorage, SyncMode};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A parsed endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database URL.
+    Postgres(String),
+}
+
+impl Endpoint {
+    /// Parses `sqlite`, `sqlite:PATH`, `postgres`, `postgres:URL` (or a bare
+    /// `postgresql://` / `postgres://` URL). Bare `sqlite` is the data dir's database and bare
+    /// `postgres` is `DATABASE_URL`.
+    pub fn parse(text: &str, data_dir: &Path, database_url: Option<&str>) -> anyhow::Result<Self> {
+        let is_url = |s: &str| s.starts_with("postgresql://") || s.starts_with("postgres://");
+        if is_url(text) {
+            return Ok(Self::Postgres(text.to_string()));
+        }
+        let (kind, rest) = match text.split_once(':') {
+            Some((k, r)) => (k, Some(r)),
+            None => (text, None),
+        };
+        match (kind, rest) {
+            ("sqlite", None) => Ok(Self::Sqlite(data_dir.join("marcus.db"))),
+            ("sqlite", Some(path)) if !path.is_empty() => Ok(Self::Sqlite(PathBuf::from(path))),
+            ("postgres" | "postgresql", None) => match database_url {
+                Some(url) if is_url(url) => Ok(Self::Postgres(url.to_string())),
+                Some(url) => anyhow::bail!(
+                    "DATABASE_URL must start with postgresql:// or postgres://; got {:?}",
+                    url.split("://").next().unwrap_or(url)
+                ),
+                None => anyhow::bail!(
+                    "`postgres` needs a URL: write postgres:postgresql://user@host/db or set DATABASE_URL"
+                ),
+            },
+            ("postgres" | "postgresql", Some(url)) if is_url(url) => {
+                Ok(Self::Postgres(url.to_string()))
+            }
+            ("postgres" | "postgresql", Some(other)) => anyhow::bail!(
+                "{other:?} is not a PostgreSQL URL; it must start with postgresql:// or postgres://"
+            ),
+            _ => anyhow::bail!(
+                "unsupported store {text:?}; use sqlite[:PATH] or postgres[:URL] (postgresql:// or postgres://)"
+            ),
+        }
+    }
+
+    /// A stable name for messages and for recognising an interrupted migration.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Sqlite(path) => format!(
+                "sqlite:{}",
+                std::fs::canonicalize(path)
+                    .unwrap_or_else(|_| path.clone())
+                    .display()
+            ),
+            Self::Postgres(url) => {
+                let location = url
+                    .parse::<tokio_postgres::Config>()
+                    .map(|c| crate::storage::postgres::describe(&c))
+                    .unwrap_or_else(|_| "?".into());
+                format!("postgres:{location}")
+            }
+        }
+    }
+
+    /// Opens the store as a source: it must exist and be a Marcus database.
+    pub async fn open_source(&self) -> anyhow::Result<Arc<dyn StorageBackend>> {
+        Ok(match self {
+            Self::Sqlite(path) => Arc::new(SqliteStorage::open_existing(path)?),
+            Self::Postgres(url) => Arc::new(PostgresStorage::connect_existing(url).await?),
+        })
+    }
+
+    /// Opens the store as a target, creating its schema when it has none.
+    pub async fn open_target(&self) -> anyhow::Result<Arc<dyn StorageBackend>> {
+        Ok(match self {
+            Self::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)?;
+                }
+                Arc::new(SqliteStorage::open(path, SyncMode::Normal).map_err(|e| {
+                    anyhow::anyhow!("opening the SQLite target {}: {e}", path.display())
+                })?)
+            }
+            Self::Postgres(url) => Arc::new(PostgresStorage::connect(url).await?),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_and_their_defaults() {
+        let dir = Path::new("/data");
+        assert_eq!(
+            Endpoint::parse("sqlite", dir, None).unwrap(),
+            Endpoint::Sqlite("/data/marcus.db".into())
+        );
+        assert_eq!(
+            Endpoint::parse("sqlite:/tmp/x.db", dir, None).unwrap(),
+            Endpoint::Sqlite("/tmp/x.db".into())
+        );
+        assert_eq!(
+            Endpoint::parse("postgres", dir, Some("postgres://h/db")).unwrap(),
+            Endpoint::Postgres("postgres://h/db".into())
+        );
+        assert_eq!(
+            Endpoint::parse("postgres:postgresql://h/db", dir, None).unwrap(),
+            Endpoint::Postgres("postgresql://h/db".into())
+        );
+        assert!(Endpoint::parse("postgres", dir, None).is_err());
+        let mongo = Endpoint::parse("mongodb://h/db", dir, None).unwrap_err();
+        assert!(
+            mongo
+                .to_string()
+                .contains("sqlite[:PATH] or postgres[:URL]")
+        );
+        assert!(Endpoint::parse("postgres:mysql://h", dir, None).is_err());
+    }
+}
