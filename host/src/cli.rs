@@ -11,6 +11,25 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+
+    /// Log lines as human-readable text or as JSON objects for log collectors.
+    #[arg(
+        long,
+        global = true,
+        env = "MARCUS_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written (to stderr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One readable line per event.
+    Text,
+    /// One JSON object per event, with the request span's fields (request id, method, route).
+    Json,
 }
 
 /// Subcommands.
@@ -89,6 +108,7 @@ ENVIRONMENT:
   REDIS_URL                  same as --redis-url (redis://host:6379)
   MARCUS_REDIS_PREFIX        same as --redis-prefix (default marcus:)
   ENABLE_WEBSOCKETS          same as --websockets (0/false turns /api/ws off)
+  MARCUS_LOG_FORMAT          same as --log-format (text | json)
   RUST_LOG                   log filter, e.g. info, marcus=debug (default info)
 
 With no configuration Marcus runs in the solo tier: SQLite at <data-dir>/marcus.db, an

@@ -83,7 +83,10 @@ impl GuestRunner {
         let pre = self.pre.clone();
         let task = tokio::task::spawn(async move {
             let _permit = permit;
+            let instantiating = std::time::Instant::now();
             let proxy = pre.instantiate_async(&mut store).await?;
+            metrics::histogram!("marcus_component_instantiation_seconds")
+                .record(instantiating.elapsed().as_secs_f64());
             proxy
                 .wasi_http_incoming_handler()
                 .call_handle(&mut store, wasi_req, out)

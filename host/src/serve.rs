@@ -8,26 +8,34 @@ use crate::cache::redis::RedisCache;
 use crate::cli::ServeArgs;
 use crate::engine::{self, EngineLimits, EpochTicker};
 use crate::guest_call::GuestRunner;
+use crate::metrics::route_label::route_label;
 use crate::platform::{self, Platform};
 use crate::push::{self, PushSettings};
 use crate::realtime::in_process::InProcessRealtime;
+use crate::realtime::metered::MeteredRealtime;
 use crate::realtime::redis::RedisRealtime;
 use crate::realtime::{RETAIN_EVENTS, RETAIN_MS, RealtimeBackend};
 use crate::redis_link::RedisLink;
+use crate::request_id;
 use crate::request_state::RequestState;
 use crate::storage::StorageBackend;
+use crate::storage::metered::MeteredStorage;
 use crate::storage::postgres::PostgresStorage;
 use crate::storage::sqlite::SqliteStorage;
 use crate::{component, data_dir, json_error};
 use anyhow::Context as _;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::signal::unix::{SignalKind, signal};
+use tracing::Instrument as _;
 use wasmtime::component::Linker;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -39,6 +47,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
 
+    crate::metrics::install()?;
     let storage = open_storage(&args, &data_dir).await?;
     let memory = Arc::new(MemoryCache::new(args.cache_entries));
     let (cache, realtime, _redis_probe): (Arc<dyn CacheBackend>, Arc<dyn RealtimeBackend>, _) =
@@ -54,11 +63,21 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 }
                 (
                     Arc::new(LayeredCache::new(RedisCache::new(link.clone()), memory)),
-                    RedisRealtime::start(link, RETAIN_EVENTS, RETAIN_MS),
+                    Arc::new(MeteredRealtime::new(
+                        RedisRealtime::start(link, RETAIN_EVENTS, RETAIN_MS),
+                        "redis",
+                    )),
                     Some(probe),
                 )
             }
-            None => (memory, Arc::new(InProcessRealtime::default()), None),
+            None => (
+                memory,
+                Arc::new(MeteredRealtime::new(
+                    Arc::new(InProcessRealtime::default()),
+                    "in-process",
+                )),
+                None,
+            ),
         };
     let kubernetes = platform::detect_kubernetes();
     let instance_id = format!("{}-{}", hostname(), std::process::id());
@@ -175,12 +194,22 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 let mut stopping = push_stopped.clone();
                 let conn = http1::Builder::new().keep_alive(true).serve_connection(
                     TokioIo::new(stream),
-                    service_fn(move |req| {
+                    service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
                         let runner = runner.clone();
                         let platform = platform.clone();
                         let push_stopped = push_stopped.clone();
                         async move {
-                            let response = match req.uri().path() {
+                            let started = Instant::now();
+                            let method = req.method().clone();
+                            let route = route_label(req.uri().path());
+                            let request_id = request_id::ensure(&mut req);
+                            let span = tracing::info_span!("request", id = %request_id, %method, %route);
+                            let mut response = async { match req.uri().path() {
+                                "/metrics" => {
+                                    crate::metrics::board_gauges::refresh(&*platform.storage).await;
+                                    metrics_response()
+                                }
+                                "/readyz" => readiness(&platform).await,
                                 push::SSE_PATH => push::sse::serve(&req, platform.realtime.clone(), push_stopped),
                                 push::WEBSOCKET_PATH if platform.push.websocket => {
                                     push::websocket::serve(req, platform.realtime.clone(), push_stopped)
@@ -191,7 +220,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                                     "websockets are turned off on this host (ENABLE_WEBSOCKETS=0); use /api/events/stream",
                                 ),
                                 _ => runner.serve(req).await,
-                            };
+                            } }.instrument(span).await;
+                            request_id::echo(&mut response, &request_id);
+                            let status = response.status().as_u16().to_string();
+                            metrics::counter!("marcus_http_requests_total", "route" => route.clone(), "method" => method.to_string(), "status" => status).increment(1);
+                            metrics::histogram!("marcus_http_request_duration_seconds", "route" => route, "method" => method.to_string()).record(started.elapsed().as_secs_f64());
                             Ok::<_, std::convert::Infallible>(response)
                         }
                     }),
@@ -242,13 +275,51 @@ async fn open_storage(
     data_dir: &std::path::Path,
 ) -> anyhow::Result<Arc<dyn StorageBackend>> {
     if let Some(url) = &args.database_url {
-        return Ok(Arc::new(PostgresStorage::connect(url).await?));
+        let postgres = Arc::new(PostgresStorage::connect(url).await?);
+        return Ok(Arc::new(MeteredStorage::new(postgres, "postgres")));
     }
     let db_path = data_dir.join("marcus.db");
-    Ok(Arc::new(
+    let sqlite = Arc::new(
         SqliteStorage::open(&db_path, args.sqlite_sync)
             .with_context(|| format!("opening the SQLite database {}", db_path.display()))?,
-    ))
+    );
+    Ok(Arc::new(MeteredStorage::new(sqlite, "sqlite")))
+}
+
+/// `GET /metrics`: the Prometheus text format.
+fn metrics_response() -> hyper::Response<HyperOutgoingBody> {
+    hyper::Response::builder()
+        .status(200)
+        .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
+        .body(
+            Full::new(Bytes::from(crate::metrics::render()))
+                .map_err(|never| match never {})
+                .boxed_unsync(),
+        )
+        .expect("static response parts are valid")
+}
+
+/// `GET /readyz`: 200 when storage answers (its schema was brought up to date at start, or
+/// the host would not be running), else 503; each check is listed either way.
+async fn readiness(platform: &Platform) -> hyper::Response<HyperOutgoingBody> {
+    let storage = platform.storage.status().await;
+    let ready = storage.healthy;
+    let body = serde_json::json!({
+        "status": if ready { "ready" } else { "not_ready" },
+        "checks": {
+            "storage": {"backend": storage.name, "healthy": storage.healthy, "detail": storage.detail},
+            "schema": {"healthy": true, "detail": "up to date since start"},
+        }
+    });
+    hyper::Response::builder()
+        .status(if ready { 200 } else { 503 })
+        .header("content-type", "application/json")
+        .body(
+            Full::new(Bytes::from(body.to_string()))
+                .map_err(|never| match never {})
+                .boxed_unsync(),
+        )
+        .expect("static response parts are valid")
 }
 
 fn hostname() -> String {

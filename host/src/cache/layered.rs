@@ -41,6 +41,8 @@ impl CacheBackend for LayeredCache {
     async fn get(&self, key: &str) -> CapResult<Option<Vec<u8>>> {
         match self.redis.get_hit(key).await {
             Ok(Some(hit)) => {
+                metrics::counter!("marcus_cache_requests_total", "layer" => "redis", "result" => "hit")
+                    .increment(1);
                 let ttl_seconds = hit
                     .ttl_ms
                     .map(|ms| ms.div_ceil(1000).min(u32::MAX as u64) as u32)
@@ -48,7 +50,11 @@ impl CacheBackend for LayeredCache {
                 let _ = self.memory.set(key, hit.value.clone(), ttl_seconds).await;
                 Ok(Some(hit.value))
             }
-            Ok(None) => Ok(None),
+            Ok(None) => {
+                metrics::counter!("marcus_cache_requests_total", "layer" => "redis", "result" => "miss")
+                    .increment(1);
+                Ok(None)
+            }
             Err(_) => self.memory.get(key).await,
         }
     }

@@ -35,6 +35,21 @@ impl MemoryCache {
         }
     }
 
+    /// A live value, dropping an expired one.
+    fn lookup(&self, key: &str) -> CapResult<Option<Vec<u8>>> {
+        let mut cache = self.lock()?;
+
+        let live = match cache.get(key) {
+            Some(e) if e.expires > Instant::now() => return Ok(Some(e.value.clone())),
+            Some(_) => false,
+            None => return Ok(None),
+        };
+        if !live {
+            cache.pop(key);
+        }
+        Ok(None)
+    }
+
     fn lock(&self) -> CapResult<std::sync::MutexGuard<'_, LruCache<String, Entry>>> {
         self.entries
             .lock()
@@ -50,16 +65,11 @@ impl CacheBackend for MemoryCache {
     }
 
     async fn get(&self, key: &str) -> CapResult<Option<Vec<u8>>> {
-        let mut cache = self.lock()?;
-        let live = match cache.get(key) {
-            Some(e) if e.expires > Instant::now() => return Ok(Some(e.value.clone())),
-            Some(_) => false,
-            None => return Ok(None),
-        };
-        if !live {
-            cache.pop(key);
-        }
-        Ok(None)
+        let found = self.lookup(key)?;
+        let result = if found.is_some() { "hit" } else { "miss" };
+        metrics::counter!("marcus_cache_requests_total", "layer" => "memory", "result" => result)
+            .increment(1);
+        Ok(found)
     }
 
     async fn set(&self, key: &str, value: Vec<u8>, ttl_seconds: u32) -> CapResult<()> {

@@ -52,3 +52,20 @@ pub fn check_channel(channel: &str) -> Result<(), String> {
 pub fn bad_request(message: &str) -> hyper::Response<HyperOutgoingBody> {
     json_error::response(400, "bad_request", message)
 }
+
+/// Counts an open push stream in `marcus_push_subscribers` for as long as it lives.
+pub struct SubscriberGauge(&'static str);
+
+impl SubscriberGauge {
+    /// One more open stream of `transport`.
+    pub fn open(transport: &'static str) -> Self {
+        metrics::gauge!("marcus_push_subscribers", "transport" => transport).increment(1.0);
+        Self(transport)
+    }
+}
+
+impl Drop for SubscriberGauge {
+    fn drop(&mut self) {
+        metrics::gauge!("marcus_push_subscribers", "transport" => self.0).decrement(1.0);
+    }
+}

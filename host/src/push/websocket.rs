@@ -138,6 +138,7 @@ async fn run(
     realtime: Arc<dyn RealtimeBackend>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let _open = super::SubscriberGauge::open("websocket");
     let mut live: broadcast::Receiver<Event> = realtime.subscribe();
     // Channel → last sequence number sent.
     let mut subscriptions: HashMap<String, u64> = HashMap::new();

@@ -3,6 +3,7 @@
 //! Callers (the WIT glue, `migrate`) only see [`StorageBackend`]; each backend lives in its
 //! own file and is chosen at start from the environment.
 
+pub mod metered;
 pub mod postgres;
 pub mod sqlite;
 

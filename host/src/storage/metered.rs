@@ -1,0 +1,142 @@
+//! A storage backend wrapper that records each operation's latency and outcome (by backend
+//! and operation) and every failed compare-and-swap, whatever the backend behind it.
+
+use super::{
+    Document, Expect, FieldFilter, ImportMode, ImportOutcome, Page, StorageBackend, StorageStats,
+    Write,
+};
+use crate::backend_status::BackendStatus;
+use crate::capability_error::{CapResult, CapabilityError};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Measures `inner`.
+pub struct MeteredStorage {
+    inner: Arc<dyn StorageBackend>,
+    backend: &'static str,
+}
+
+impl MeteredStorage {
+    /// Wraps `inner`, labelled `backend` (sqlite, postgres).
+    pub fn new(inner: Arc<dyn StorageBackend>, backend: &'static str) -> Self {
+        Self { inner, backend }
+    }
+
+    fn record<T>(&self, operation: &'static str, started: Instant, result: &CapResult<T>) {
+        metrics::histogram!(
+            "marcus_storage_operation_duration_seconds",
+            "backend" => self.backend,
+            "operation" => operation
+        )
+        .record(started.elapsed().as_secs_f64());
+        if let Err(e) = result {
+            let kind = match e {
+                CapabilityError::NotFound(_) => "not_found",
+                CapabilityError::Conflict(_) => "conflict",
+                CapabilityError::Invalid(_) => "invalid",
+                CapabilityError::Unavailable(_) => "unavailable",
+                CapabilityError::Internal(_) => "internal",
+            };
+            metrics::counter!(
+                "marcus_storage_errors_total",
+                "backend" => self.backend,
+                "operation" => operation,
+                "kind" => kind
+            )
+            .increment(1);
+            if kind == "conflict" {
+                metrics::counter!("marcus_storage_cas_conflicts_total", "backend" => self.backend)
+                    .increment(1);
+            }
+        }
+    }
+}
+
+macro_rules! timed {
+    ($self:ident, $op:literal, $call:expr) => {{
+        let started = Instant::now();
+        let result = $call.await;
+        $self.record($op, started, &result);
+        result
+    }};
+}
+
+#[async_trait::async_trait]
+impl StorageBackend for MeteredStorage {
+    async fn status(&self) -> BackendStatus {
+        self.inner.status().await
+    }
+
+    async fn get(&self, collection: &str, id: &str) -> CapResult<Option<Document>> {
+        timed!(self, "get", self.inner.get(collection, id))
+    }
+
+    async fn put(
+        &self,
+        collection: &str,
+        id: &str,
+        data: &str,
+        expect: Expect,
+    ) -> CapResult<Document> {
+        timed!(self, "put", self.inner.put(collection, id, data, expect))
+    }
+
+    async fn put_many(&self, writes: &[Write]) -> CapResult<Vec<Document>> {
+        timed!(self, "put_many", self.inner.put_many(writes))
+    }
+
+    async fn delete(&self, collection: &str, id: &str, expected: Option<u64>) -> CapResult<bool> {
+        timed!(self, "delete", self.inner.delete(collection, id, expected))
+    }
+
+    async fn query(
+        &self,
+        collection: &str,
+        filters: &[FieldFilter],
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> CapResult<Page> {
+        timed!(
+            self,
+            "query",
+            self.inner.query(collection, filters, limit, cursor)
+        )
+    }
+
+    async fn count(&self, collection: &str, filters: &[FieldFilter]) -> CapResult<u64> {
+        timed!(self, "count", self.inner.count(collection, filters))
+    }
+
+    async fn list_collections(&self) -> CapResult<Vec<String>> {
+        timed!(self, "list_collections", self.inner.list_collections())
+    }
+
+    async fn scan(
+        &self,
+        collection: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> CapResult<Vec<Document>> {
+        timed!(self, "scan", self.inner.scan(collection, after, limit))
+    }
+
+    async fn stats(&self) -> CapResult<StorageStats> {
+        timed!(self, "stats", self.inner.stats())
+    }
+
+    async fn import(&self, docs: &[Document], mode: ImportMode) -> CapResult<ImportOutcome> {
+        timed!(self, "import", self.inner.import(docs, mode))
+    }
+
+    async fn meta(&self, key: &str) -> CapResult<Option<String>> {
+        timed!(self, "meta", self.inner.meta(key))
+    }
+
+    async fn set_meta(&self, key: &str, value: Option<&str>) -> CapResult<()> {
+        timed!(self, "set_meta", self.inner.set_meta(key, value))
+    }
+
+    async fn close(&self) {
+        self.inner.close().await
+    }
+}
