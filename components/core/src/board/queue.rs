@@ -97,6 +97,22 @@ pub struct BlockedEntry {
     pub blockers: Vec<BlockerNote>,
 }
 
+/// A finished task.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DoneEntry {
+    /// Task id.
+    pub id: String,
+    /// Task name.
+    pub name: String,
+    /// Who completed it.
+    pub completed_by: Option<String>,
+    /// When.
+    pub completed_at: Option<Millis>,
+}
+
+/// How many finished tasks the queue lists.
+pub const RECENTLY_DONE: usize = 10;
+
 /// The whole queue of a project.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TaskQueue {
@@ -110,6 +126,8 @@ pub struct TaskQueue {
     pub blocked: Vec<BlockedEntry>,
     /// How many tasks are done.
     pub done: usize,
+    /// The last [`RECENTLY_DONE`] finished tasks, newest first.
+    pub recently_done: Vec<DoneEntry>,
 }
 
 /// Orders ready tasks the way the scheduler does for an agent whose skills match none of
@@ -223,7 +241,24 @@ pub fn task_queue(tasks: &[Task], blockers: &[Blocker], now: Millis) -> TaskQueu
     let first_report = |e: &BlockedEntry| e.blockers.first().map_or(u64::MAX, |b| b.reported_at);
     blocked.sort_by(|a, b| first_report(a).cmp(&first_report(b)).then(a.id.cmp(&b.id)));
 
+    let mut finished: Vec<&Task> = tasks
+        .iter()
+        .filter(|t| t.status == TaskStatus::Done)
+        .collect();
+    finished.sort_by(|a, b| b.completed_at.cmp(&a.completed_at).then(a.id.cmp(&b.id)));
+    let recently_done = finished
+        .iter()
+        .take(RECENTLY_DONE)
+        .map(|t| DoneEntry {
+            id: t.id.clone(),
+            name: t.name.clone(),
+            completed_by: t.completed_by.clone(),
+            completed_at: t.completed_at,
+        })
+        .collect();
+
     TaskQueue {
+        recently_done,
         ready: ready_entries,
         in_progress,
         waiting,
@@ -367,5 +402,23 @@ mod tests {
             .collect();
         assert_eq!(texts, ["b1 text", "b2 text"]);
         assert_eq!(q.done, 1);
+        assert_eq!(q.recently_done[0].id, "e");
+    }
+
+    #[test]
+    fn recently_done_lists_the_newest_completions_first() {
+        let tasks: Vec<Task> = (0..15)
+            .map(|i| {
+                let mut t = task(&format!("t{i:02}"), &[], 1.0);
+                t.status = TaskStatus::Done;
+                t.completed_at = Some(i);
+                t
+            })
+            .collect();
+        let q = task_queue(&tasks, &[], 100);
+        assert_eq!(q.recently_done.len(), RECENTLY_DONE);
+        assert_eq!(q.recently_done[0].id, "t14");
+        assert_eq!(q.recently_done[9].id, "t05");
+        assert_eq!(q.done, 15);
     }
 }
