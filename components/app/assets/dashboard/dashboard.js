@@ -468,8 +468,9 @@
     const y = (v) => T + (1 - v / yMax) * (H - T - B);
     const svg = s("svg", {
       viewBox: "0 0 " + W + " " + H, class: "chart", role: "img",
-      "aria-label": "Burndown: " + points[0].remaining + " tasks remaining at " + fmtDate(t0) +
-        ", " + last.remaining + " now" + (f.projected_completion_at ? ", projected to reach 0 at " + fmtDate(f.projected_completion_at) : ""),
+      "aria-label": "Burndown: from " + Math.max(...points.map((p) => p.remaining)) + " tasks to " +
+        last.remaining + " remaining now" +
+        (f.projected_completion_at && last.remaining ? ", projected to reach 0 at " + fmtDate(f.projected_completion_at) : ""),
     });
     svg.append(s("line", { x1: L, y1: y(0), x2: W - R, y2: y(0), class: "axis" }));
     svg.append(s("line", { x1: L, y1: T, x2: L, y2: y(0), class: "axis" }));
