@@ -7,6 +7,7 @@ mod common;
 
 use base64::Engine as _;
 use chromiumoxide::browser::{Browser, BrowserConfig};
+use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
 use chromiumoxide::cdp::browser_protocol::fetch::{
     self, EventRequestPaused, FulfillRequestParams, HeaderEntry, RequestPattern,
 };
@@ -48,6 +49,7 @@ fn chromium_available() -> bool {
 /// A headless Chromium with one page, and what it reported as errors.
 struct Session {
     browser: Browser,
+    viewport: Viewport,
     page: Page,
     errors: Arc<Mutex<Vec<String>>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -59,6 +61,14 @@ impl Session {
     /// blank page that already listens for errors.
     async fn launch(width: u32, height: u32, mobile: bool) -> Self {
         let profile = tempfile::tempdir().expect("profile dir");
+        let viewport = Viewport {
+            width,
+            height,
+            device_scale_factor: Some(if mobile { 2.0 } else { 1.0 }),
+            emulating_mobile: mobile,
+            is_landscape: false,
+            has_touch: mobile,
+        };
         let config = BrowserConfig::builder()
             .chrome_executable(CHROMIUM)
             .user_data_dir(profile.path())
@@ -71,14 +81,7 @@ impl Session {
                 "--no-first-run",
             ])
             .window_size(width, height)
-            .viewport(Viewport {
-                width,
-                height,
-                device_scale_factor: Some(if mobile { 2.0 } else { 1.0 }),
-                emulating_mobile: mobile,
-                is_landscape: false,
-                has_touch: mobile,
-            })
+            .viewport(viewport.clone())
             .launch_timeout(Duration::from_secs(60))
             .request_timeout(Duration::from_secs(60))
             .build()
@@ -158,6 +161,7 @@ impl Session {
         }));
         Self {
             browser,
+            viewport,
             page,
             errors,
             tasks,
@@ -253,7 +257,22 @@ impl Session {
         panic!("{selector} not reached with {limit} Tab presses; focus is on {at}");
     }
 
-    /// Saves a full-page PNG under target/test-artifacts/dashboard and prints its path.
+    /// Applies the session's viewport, `height` tall.
+    async fn emulate(&self, height: u32) {
+        let v = &self.viewport;
+        self.page
+            .execute(SetDeviceMetricsOverrideParams::new(
+                i64::from(v.width),
+                i64::from(height),
+                v.device_scale_factor.unwrap_or(1.0),
+                v.emulating_mobile,
+            ))
+            .await
+            .expect("device metrics");
+    }
+
+    /// Saves a PNG under target/test-artifacts/dashboard and prints its path: the whole page
+    /// at the session's width, or only the viewport while a modal dialog covers it.
     async fn screenshot(&self, name: &str) -> PathBuf {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-artifacts/dashboard");
         std::fs::create_dir_all(&dir).expect("artifact dir");
@@ -261,17 +280,25 @@ impl Session {
             .canonicalize()
             .expect("artifact dir")
             .join(format!("{name}.png"));
+        let modal_open: bool = self.eval("!!document.querySelector('dialog[open]')").await;
+        let page_height: u32 = self.eval("document.documentElement.scrollHeight").await;
+        let full = !modal_open && page_height > self.viewport.height;
+        if full {
+            self.emulate(page_height).await;
+        }
         let png = self
             .page
             .save_screenshot(
                 ScreenshotParams::builder()
                     .format(CaptureScreenshotFormat::Png)
-                    .full_page(true)
                     .build(),
                 &path,
             )
             .await
             .expect("screenshot");
+        if full {
+            self.emulate(self.viewport.height).await;
+        }
         assert!(png.starts_with(b"\x89PNG"), "not a PNG");
         assert!(path.exists(), "{} was not written", path.display());
         println!("screenshot: {}", path.display());
@@ -526,6 +553,10 @@ async fn refresh_shows_an_agents_work_and_the_keyboard_reaches_task_details() {
     let health = s.text("#health").await;
     assert!(health.contains("Shop"), "{health}");
     assert!(health.contains("0 of 3 tasks done"), "{health}");
+    assert!(
+        health.contains("no pace yet"),
+        "no completion yet: {health}"
+    );
     assert!(health.contains("Velocity"), "{health}");
     assert!(health.contains("ETA"), "{health}");
     let ready: Vec<String> = s
@@ -597,6 +628,13 @@ async fn refresh_shows_an_agents_work_and_the_keyboard_reaches_task_details() {
         "the completion after Refresh",
     )
     .await;
+    let eta: String = s
+        .eval("[...document.querySelectorAll('#health dt')].find(d => d.textContent === 'ETA').nextElementSibling.textContent")
+        .await;
+    assert!(
+        eta.ends_with(" min") || eta.ends_with(" h"),
+        "two tasks remain: ETA {eta}"
+    );
     let queue = s.text("#queue").await;
     let done_section = queue
         .split("Recently completed")
@@ -653,6 +691,10 @@ async fn refresh_shows_an_agents_work_and_the_keyboard_reaches_task_details() {
     ] {
         assert!(detail.contains(needle), "{needle} missing: {detail}");
     }
+    assert!(
+        !detail.contains("null") && !detail.contains("undefined"),
+        "{detail}"
+    );
     let hash: String = s.eval("location.hash").await;
     assert!(hash.contains(&api), "{hash}");
     assert!(hash.contains(&project), "{hash}");
@@ -730,6 +772,7 @@ async fn phone_width_renders_without_horizontal_scrolling() {
         )
         .await;
     assert!(s.eval::<bool>(no_scroll).await, "scroll widths {widths:?}");
+    assert_eq!(s.eval::<u32>("window.innerWidth").await, 390);
     let dialog_fits: bool = s
         .eval(
             "document.getElementById('detail').getBoundingClientRect().right <= window.innerWidth",

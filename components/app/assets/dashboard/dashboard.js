@@ -311,8 +311,8 @@
   function renderHealth(statusAnswer, healthAnswer, q) {
     const s = statusAnswer.status;
     const project = statusAnswer.project;
-    const eta = s.eta_hours === null ? (s.done === s.total && s.total > 0 ? "done" : "no pace yet")
-      : s.eta_hours === 0 ? "done" : fmtHours(s.eta_hours);
+    const eta = s.total > 0 && s.done === s.total ? "done"
+      : s.eta_hours === null ? "no pace yet" : fmtHours(s.eta_hours);
     const tile = (name, value, cls) => h("div", { class: "tile " + (cls || "") },
       h("span", { class: "value" }, String(value)), h("span", { class: "name" }, name));
     const health = healthAnswer.health || healthAnswer;
@@ -527,7 +527,7 @@
     const none = (text) => h("p", { class: "muted" }, text);
     const lease = t.lease && t.status === "in_progress"
       ? t.lease.agent_id + ", " + fmtLeft(t.lease.expires_at) : null;
-    $("detail-body").replaceChildren(
+    $("detail-body").replaceChildren(...[
       h("dl", { class: "facts" },
         h("dt", {}, "Status"), h("dd", {}, label(t.status) + (t.progress ? " · " + t.progress + "%" : "")),
         h("dt", {}, "Priority"), h("dd", {}, t.priority),
@@ -565,7 +565,7 @@
             a.description ? h("p", {}, a.description) : null,
             h("pre", {}, a.content.length > 20000 ? a.content.slice(0, 20000) + "\n…" : a.content)))))
         : none("No artifacts.")),
-    );
+    ].filter(Boolean));
   }
 
   function closeDetail() {
