@@ -260,6 +260,8 @@
     el.className = "live " + mode;
     $("live-text").textContent = mode === "on" ? "live" : "reconnecting…";
     el.title = mode === "on" ? "Updates are pushed by the server" : "The connection dropped; reconnecting";
+    // While the push connection is down, people can still refresh by hand.
+    $("manual").hidden = mode === "on";
   }
 
   // One EventSource per channel; EventSource reconnects by itself (with Last-Event-ID).
@@ -506,7 +508,14 @@
         getJson("/api/tasks/" + enc(taskId) + "/timeline"),
       ]);
       if (state.detailTask !== taskId) return;
+      // A quiet re-render (refresh, push) keeps the keyboard focus where it was.
+      const focused = document.activeElement;
+      const refocus = quiet && focused && $("detail-body").contains(focused) && focused.dataset.task;
       renderDetail(ctx.context, tl.timeline);
+      if (refocus) {
+        const again = $("detail-body").querySelector('[data-task="' + CSS.escape(refocus) + '"]');
+        if (again) again.focus();
+      }
       if (!quiet) $("detail-close").focus();
     } catch (e) {
       $("detail-body").replaceChildren(h("p", { class: "error" }, "Could not load the task: " + e.message));
