@@ -12,6 +12,7 @@ mod records;
 mod router;
 mod routes;
 mod tools;
+mod views;
 
 use wasip2::http::types::{IncomingRequest, ResponseOutparam};
 

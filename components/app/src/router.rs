@@ -21,6 +21,8 @@ fn dispatch(req: &Request) -> Result<Response, ApiError> {
         .collect();
     let method = req.method.as_str();
     match segments.as_slice() {
+        [] => routes::dashboard::index(req),
+        ["assets", name] => routes::dashboard::asset(req, name),
         ["healthz"] => only(method, &["GET"], routes::health::get),
         ["mcp"] => crate::mcp::handle(req),
         ["api", "tools"] => routes::tools::handle(req, None),

@@ -7,17 +7,35 @@ use crate::tools::{ToolCtx, find};
 use marcus_core::api_error::ApiError;
 use serde_json::{Map, Value};
 
-/// One route backed by a tool: path parameters, query parameters and the JSON body become
-/// the tool's arguments.
+/// One route: path parameters, query parameters and the JSON body become the arguments of
+/// whatever answers it.
 pub struct BoardRoute {
     /// HTTP method.
     pub method: &'static str,
     /// Path with `{param}` segments.
     pub path: &'static str,
-    /// The tool that answers.
-    pub tool: &'static str,
+    /// What answers.
+    pub answer: Answer,
     /// One line for the OpenAPI document.
     pub summary: &'static str,
+}
+
+/// What answers a board route.
+pub enum Answer {
+    /// A tool, the same one agents call over MCP.
+    Tool(&'static str),
+    /// A read-only view for people (the dashboard), not offered to agents as a tool.
+    View(crate::views::View),
+}
+
+impl Answer {
+    /// The tool's name, for tool routes.
+    pub fn tool(&self) -> Option<&'static str> {
+        match self {
+            Answer::Tool(name) => Some(name),
+            Answer::View(_) => None,
+        }
+    }
 }
 
 /// Every board route.
@@ -25,121 +43,139 @@ pub const ROUTES: &[BoardRoute] = &[
     BoardRoute {
         method: "GET",
         path: "/api/projects",
-        tool: "list_projects",
+        answer: Answer::Tool("list_projects"),
         summary: "List projects with completion",
     },
     BoardRoute {
         method: "POST",
         path: "/api/projects",
-        tool: "create_project",
+        answer: Answer::Tool("create_project"),
         summary: "Create a project, optionally with tasks",
     },
     BoardRoute {
         method: "GET",
         path: "/api/projects/{project_id}",
-        tool: "get_project_status",
+        answer: Answer::Tool("get_project_status"),
         summary: "Project status: completion, counts, velocity, ETA",
     },
     BoardRoute {
         method: "GET",
         path: "/api/projects/{project_id}/tasks",
-        tool: "get_all_board_tasks",
+        answer: Answer::Tool("get_all_board_tasks"),
         summary: "All tasks of a project (optional ?status=)",
     },
     BoardRoute {
         method: "POST",
         path: "/api/projects/{project_id}/tasks",
-        tool: "create_tasks",
+        answer: Answer::Tool("create_tasks"),
         summary: "Add tasks to a project",
     },
     BoardRoute {
         method: "GET",
         path: "/api/projects/{project_id}/health",
-        tool: "check_board_health",
+        answer: Answer::Tool("check_board_health"),
         summary: "Board health issues and score",
     },
     BoardRoute {
         method: "GET",
         path: "/api/projects/{project_id}/optimal-agents",
-        tool: "get_optimal_agent_count",
+        answer: Answer::Tool("get_optimal_agent_count"),
         summary: "Optimal agent count by the critical-path method",
     },
     BoardRoute {
         method: "GET",
         path: "/api/tasks/{task_id}",
-        tool: "get_task_context",
+        answer: Answer::Tool("get_task_context"),
         summary: "A task with its dependencies' artifacts and decisions",
     },
     BoardRoute {
         method: "GET",
         path: "/api/tasks/{task_id}/dependencies",
-        tool: "check_task_dependencies",
+        answer: Answer::Tool("check_task_dependencies"),
         summary: "Dependency state of a task",
     },
     BoardRoute {
         method: "POST",
         path: "/api/tasks/{task_id}/progress",
-        tool: "report_task_progress",
+        answer: Answer::Tool("report_task_progress"),
         summary: "Report progress (agent_id, status, progress, message)",
     },
     BoardRoute {
         method: "POST",
         path: "/api/tasks/{task_id}/blockers",
-        tool: "report_blocker",
+        answer: Answer::Tool("report_blocker"),
         summary: "Report a blocker on a task",
     },
     BoardRoute {
         method: "POST",
         path: "/api/tasks/{task_id}/decisions",
-        tool: "log_decision",
+        answer: Answer::Tool("log_decision"),
         summary: "Log a decision",
     },
     BoardRoute {
         method: "POST",
         path: "/api/tasks/{task_id}/artifacts",
-        tool: "log_artifact",
+        answer: Answer::Tool("log_artifact"),
         summary: "Store an artifact",
     },
     BoardRoute {
         method: "POST",
         path: "/api/tasks/{task_id}/unassign",
-        tool: "unassign_task",
+        answer: Answer::Tool("unassign_task"),
         summary: "Return a task to the pool",
     },
     BoardRoute {
         method: "POST",
         path: "/api/tasks/{task_id}/resolve-blockers",
-        tool: "resolve_blocker",
+        answer: Answer::Tool("resolve_blocker"),
         summary: "Resolve every open blocker of a task",
     },
     BoardRoute {
         method: "POST",
         path: "/api/blockers/{blocker_id}/resolve",
-        tool: "resolve_blocker",
+        answer: Answer::Tool("resolve_blocker"),
         summary: "Resolve one blocker",
     },
     BoardRoute {
         method: "GET",
+        path: "/api/projects/{project_id}/queue",
+        answer: Answer::View(crate::views::queue::VIEW),
+        summary: "Task queue: ready tasks in hand-out order, leases, waiting and blocked tasks",
+    },
+    BoardRoute {
+        method: "GET",
+        path: "/api/projects/{project_id}/analytics",
+        answer: Answer::View(crate::views::analytics::VIEW),
+        summary: "Projected completion, at-risk tasks and burndown points",
+    },
+    BoardRoute {
+        method: "GET",
+        path: "/api/tasks/{task_id}/timeline",
+        answer: Answer::View(crate::views::timeline::VIEW),
+        summary: "A task's progress reports and blockers in time order",
+    },
+    BoardRoute {
+        method: "GET",
         path: "/api/agents",
-        tool: "list_registered_agents",
+        answer: Answer::Tool("list_registered_agents"),
         summary: "Registered agents",
     },
     BoardRoute {
         method: "POST",
         path: "/api/agents",
-        tool: "register_agent",
+        answer: Answer::Tool("register_agent"),
         summary: "Register an agent",
     },
     BoardRoute {
         method: "GET",
         path: "/api/agents/{agent_id}",
-        tool: "get_agent_status",
+        answer: Answer::Tool("get_agent_status"),
         summary: "An agent and its current task",
     },
     BoardRoute {
         method: "POST",
         path: "/api/agents/{agent_id}/next-task",
-        tool: "request_next_task",
+        answer: Answer::Tool("request_next_task"),
         summary: "Claim the next ready task for an agent",
     },
 ];
@@ -200,10 +236,20 @@ fn run(
     for (k, v) in params {
         args.insert(k.clone(), Value::String(v.clone()));
     }
-    let tool = find(route.tool)
-        .ok_or_else(|| ApiError::internal(format!("route names unknown tool {}", route.tool)))?;
-    let result = (tool.run)(&ToolCtx::default(), &args)?;
-    let status = if route.method == "POST" && route.tool.starts_with("create_") {
+    let result = match &route.answer {
+        Answer::Tool(name) => {
+            let tool = find(name)
+                .ok_or_else(|| ApiError::internal(format!("route names unknown tool {name}")))?;
+            (tool.run)(&ToolCtx::default(), &args)?
+        }
+        Answer::View(view) => (view.run)(&args)?,
+    };
+    let status = if route.method == "POST"
+        && route
+            .answer
+            .tool()
+            .is_some_and(|t| t.starts_with("create_"))
+    {
         201
     } else {
         200

@@ -2,6 +2,7 @@
 
 pub mod board;
 pub mod cache;
+pub mod dashboard;
 pub mod debug;
 pub mod events;
 pub mod features;

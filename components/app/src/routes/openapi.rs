@@ -8,6 +8,12 @@ use serde_json::{Map, Value, json};
 
 /// Routes served outside the board table: (method, path, summary).
 pub const PLATFORM_ROUTES: &[(&str, &str, &str)] = &[
+    ("GET", "/", "The dashboard (HTML)"),
+    (
+        "GET",
+        "/assets/{asset}",
+        "Dashboard stylesheet and script (?v= content version)",
+    ),
     ("GET", "/healthz", "Liveness"),
     (
         "GET",
@@ -87,7 +93,8 @@ pub fn document() -> Value {
     };
     for r in ROUTES {
         let mut responses = error_responses();
-        responses[if r.method == "POST" && r.tool.starts_with("create_") {
+        let tool = r.answer.tool();
+        responses[if r.method == "POST" && tool.is_some_and(|t| t.starts_with("create_")) {
             "201"
         } else {
             "200"
@@ -95,12 +102,15 @@ pub fn document() -> Value {
         let mut op = json!({
             "summary": r.summary,
             "operationId": format!("{}_{}", r.method.to_ascii_lowercase(), r.path.trim_start_matches("/api/").replace(['/', '{', '}', '-'], "_")),
-            "description": format!("Runs the `{}` tool.", r.tool),
+            "description": match tool {
+                Some(t) => format!("Runs the `{t}` tool."),
+                None => "A read-only view computed from the board.".to_string(),
+            },
             "parameters": path_params(r.path),
             "responses": responses,
         });
         if r.method == "POST"
-            && let Some(tool) = find(r.tool)
+            && let Some(tool) = tool.and_then(find)
         {
             op["requestBody"] = json!({"required": false, "content": {"application/json": {"schema": (tool.input_schema)()}}});
         }

@@ -2,9 +2,14 @@
 //! functions over records, so every rule is unit-tested without storage.
 
 pub mod annotate;
+pub mod burndown;
 pub mod context;
+pub mod forecast;
 pub mod graph;
 pub mod health;
 pub mod lease;
 pub mod model;
+pub mod queue;
+pub mod risk;
 pub mod scheduler;
+pub mod timeline;
