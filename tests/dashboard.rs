@@ -414,6 +414,12 @@ fn dashboard_assets_and_views_over_http() {
         405,
         "the page is read-only"
     );
+    let head = m.request("HEAD", "/", &[], None);
+    assert_eq!(
+        (head.status, head.body.len()),
+        (200, 0),
+        "HEAD answers like GET, without a body"
+    );
 
     // The views the page reads.
     let (project, ids) = seed_project(&m);

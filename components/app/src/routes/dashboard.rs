@@ -96,9 +96,11 @@ pub fn asset(req: &Request, name: &str) -> Result<Response, ApiError> {
     ))
 }
 
+/// GET, and HEAD (answered like GET; the server sends no body for it), as link checkers and
+/// proxies use.
 fn only_get(req: &Request) -> Result<(), ApiError> {
     match req.method.as_str() {
-        "GET" => Ok(()),
-        other => Err(crate::router::method_not_allowed(other, &["GET"])),
+        "GET" | "HEAD" => Ok(()),
+        other => Err(crate::router::method_not_allowed(other, &["GET", "HEAD"])),
     }
 }
