@@ -5,7 +5,7 @@ mod common;
 
 use common::Marcus;
 use common::board::{ok, thirty_two_agents_complete_500_tasks, tool};
-use serde_json::json;
+use serde_json::{Value, json};
 use std::time::Duration;
 
 #[test]
@@ -245,4 +245,71 @@ fn openapi_document_matches_the_routes() {
     }
     // And a route that exists is documented.
     assert!(paths.contains_key("/api/agents/{agent_id}/next-task"));
+}
+
+#[test]
+fn the_lease_sweep_returns_a_lapsed_task_without_anyone_asking() {
+    let m = Marcus::start(&["--sweep-interval-ms", "200"]);
+    let created = ok(
+        &m,
+        "create_project",
+        json!({"project_name": "sweep", "options": {"lease_seconds": 1}, "tasks": [{"name": "only"}]}),
+    );
+    let project = created["project_id"].as_str().unwrap().to_string();
+    ok(
+        &m,
+        "register_agent",
+        json!({"agent_id": "gone", "name": "gone", "role": "dev", "project_id": project}),
+    );
+    let first = ok(&m, "request_next_task", json!({"agent_id": "gone"}));
+    let task_id = first["task"]["id"].as_str().unwrap().to_string();
+
+    // Nobody asks for work: the sweep alone puts the task back and says so.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let task = loop {
+        let t = m.get(&format!("/api/tasks/{task_id}")).json();
+        let status = t["context"]["task"]["status"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        if status == "todo" {
+            break t;
+        }
+        assert!(std::time::Instant::now() < deadline, "still {status}: {t}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        task.to_string().contains("gone"),
+        "recovery note names the old holder: {task}"
+    );
+    let events = m
+        .get(&format!("/api/projects/{project}/events?since=0&limit=100"))
+        .json();
+    let expired: Vec<&Value> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "lease_expired")
+        .collect();
+    assert_eq!(
+        expired.len(),
+        1,
+        "one expiry event, however often the sweep ran: {events}"
+    );
+    assert_eq!(expired[0]["data"]["by"], "lease-sweep");
+
+    // Running the job by hand finds nothing more to do; unknown jobs and GET are refused.
+    let again = m.post_json("/api/jobs/lease-sweep", &json!({})).json();
+    assert_eq!(again["expired"], json!([]));
+    assert_eq!(m.post_json("/api/jobs/nap", &json!({})).error().0, 404);
+    assert_eq!(m.get("/api/jobs/lease-sweep").error().0, 405);
+    let metrics = String::from_utf8(m.get("/metrics").body).unwrap();
+    assert!(
+        metrics.contains("marcus_jobs_total{job=\"lease-sweep\",outcome=\"ok\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("marcus_leases_total{event=\"expired\"} 1"),
+        "{metrics}"
+    );
 }

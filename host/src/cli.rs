@@ -108,6 +108,7 @@ ENVIRONMENT:
   REDIS_URL                  same as --redis-url (redis://host:6379)
   MARCUS_REDIS_PREFIX        same as --redis-prefix (default marcus:)
   ENABLE_WEBSOCKETS          same as --websockets (0/false turns /api/ws off)
+  MARCUS_SWEEP_INTERVAL_MS   same as --sweep-interval-ms (0 turns the lease sweep off)
   MARCUS_LOG_FORMAT          same as --log-format (text | json)
   RUST_LOG                   log filter, e.g. info, marcus=debug (default info)
 
@@ -167,6 +168,11 @@ pub struct ServeArgs {
     /// Prefix of every Redis key and channel, so installations can share one Redis.
     #[arg(long, env = "MARCUS_REDIS_PREFIX", default_value = "marcus:")]
     pub redis_prefix: String,
+
+    /// How often the lease-expiry sweep job runs, in milliseconds (0: never; leases then
+    /// expire only when someone asks for work).
+    #[arg(long, env = "MARCUS_SWEEP_INTERVAL_MS", default_value_t = 5_000)]
+    pub sweep_interval_ms: u64,
 
     /// Serve WebSocket push at /api/ws (SSE at /api/events/stream is always on).
     #[arg(long, env = "ENABLE_WEBSOCKETS", default_value_t = true, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]

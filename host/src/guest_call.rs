@@ -49,10 +49,43 @@ impl GuestRunner {
         response
     }
 
-    async fn run(
+    /// Runs the component for a request the host makes itself (background jobs): no body,
+    /// same limits and fault isolation as any request.
+    pub async fn call_internal(
         self: &Arc<Self>,
-        req: hyper::Request<hyper::body::Incoming>,
-    ) -> Result<hyper::Response<HyperOutgoingBody>, Failure> {
+        method: hyper::Method,
+        path: &str,
+    ) -> hyper::Response<HyperOutgoingBody> {
+        let body = http_body_util::BodyExt::map_err(
+            http_body_util::Empty::<bytes::Bytes>::new(),
+            |never| -> wasmtime_wasi_http::Error { match never {} },
+        );
+        let req = match hyper::Request::builder()
+            .method(method)
+            .uri(format!("http://localhost{path}"))
+            .header(
+                "x-request-id",
+                format!("job-{}", path.rsplit('/').next().unwrap_or("")),
+            )
+            .body(body)
+        {
+            Ok(r) => r,
+            Err(e) => return json_error::response(500, "internal", &e.to_string()),
+        };
+        match self.run(req).await {
+            Ok(resp) => resp,
+            Err(failure) => json_error::response(500, failure.code, &failure.message),
+        }
+    }
+
+    async fn run<B>(
+        self: &Arc<Self>,
+        req: hyper::Request<B>,
+    ) -> Result<hyper::Response<HyperOutgoingBody>, Failure>
+    where
+        B: hyper::body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
         let permit = self
             .slots
             .clone()

@@ -9,6 +9,7 @@ pub mod component;
 pub mod data_dir;
 pub mod engine;
 pub mod guest_call;
+pub mod jobs;
 pub mod json_error;
 pub mod metrics;
 pub mod migrate;

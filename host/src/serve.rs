@@ -143,6 +143,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         )),
     });
 
+    let _sweep = (args.sweep_interval_ms > 0).then(|| {
+        crate::jobs::start_lease_sweep(
+            runner.clone(),
+            Duration::from_millis(args.sweep_interval_ms),
+        )
+    });
+
     // Signal handlers go in before the address is announced, so a signal sent as soon as the
     // server is up is a clean shutdown, never the default kill.
     let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;

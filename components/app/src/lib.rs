@@ -6,6 +6,7 @@ mod bindings;
 mod events;
 mod http_io;
 mod ids;
+mod jobs;
 mod mcp;
 mod platform_error;
 mod records;

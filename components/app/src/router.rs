@@ -36,6 +36,7 @@ fn dispatch(req: &Request) -> Result<Response, ApiError> {
         ["api", "cache", rest @ ..] => routes::cache::handle(req, rest),
         ["api", "realtime", channel] => routes::realtime::handle(req, channel),
         ["api", "debug", what] => routes::debug::handle(req, what),
+        ["api", "jobs", name] => crate::jobs::handle(req, name),
         other => match routes::board::handle(req, other) {
             Some(result) => result,
             None => Err(ApiError::not_found(format!(

@@ -1,0 +1,48 @@
+//! The lease-expiry sweep: returns every task whose lease ran out to the pool and records a
+//! `lease_expired` event with the recovery note, so people and agents learn of it when it
+//! happens rather than at the next claim.
+
+use crate::events::BoardEvent;
+use crate::ids::now_ms;
+use crate::records::{self, Change, collections};
+use marcus_core::api_error::ApiError;
+use marcus_core::board::lease;
+use marcus_core::board::model::Task;
+use serde_json::{Value, json};
+
+/// The job's name in `POST /api/jobs/{name}`.
+pub const NAME: &str = "lease-sweep";
+
+/// Expires due leases; answers how many tasks were checked and expired.
+pub fn run() -> Result<Value, ApiError> {
+    let now = now_ms();
+    let held = records::query_all::<Task>(collections::TASKS, &[("status", json!("in_progress"))])?;
+    let mut expired = Vec::new();
+    for task in &held {
+        let Some(returned) = lease::expire_if_due(&task.value, now) else {
+            continue;
+        };
+        let holder = task.value.lease.as_ref().map(|l| l.agent_id.clone());
+        let event = BoardEvent::new(
+            "lease_expired",
+            Some(&task.value.project_id),
+            holder.as_deref(),
+            Some(&task.value.id),
+            json!({"recovery_note": returned.recovery_note, "by": NAME}),
+        );
+        let changes = vec![
+            Change::update(collections::TASKS, &task.value.id, &returned, task.version)?,
+            event.change()?,
+        ];
+        match records::commit(changes) {
+            Ok(()) => {
+                event.publish();
+                expired.push(task.value.id.clone());
+            }
+            // Claimed, renewed or swept elsewhere in the meantime: nothing to do.
+            Err(e) if e.code == "conflict" => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(json!({"job": NAME, "checked": held.len(), "expired": expired}))
+}
