@@ -2,7 +2,7 @@
 
 wit_bindgen::generate!({
     world: "marcus:spin/worker@0.1.0",
-    path: ["../../wit", "../spin-adapter/wit/spin-sdk-5.2", "../spin-adapter/wit"],
+    path: ["../../wit", "../spin-adapter/wit"],
     pub_export_macro: true,
     generate_all,
 });

@@ -1,0 +1,354 @@
+//! A small wasmtime host that exists only for the tests. It implements the few Spin
+//! interfaces the Spin adapter imports — SQLite on rusqlite (one shared connection, as Spin
+//! does), key-value in memory, variables from a map, and a Redis that records publishes —
+//! so the adapter's `marcus:platform` exports can be checked without a Spin binary. It is
+//! not a way to run Marcus.
+
+use rusqlite::types::Value as SqlValue;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use wasmtime::component::{Component, HasSelf, Linker, Resource, ResourceTable};
+use wasmtime::{Engine, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+wasmtime::component::bindgen!({
+    world: "marcus:spin/adapter@0.1.0",
+    path: [
+        "../wit",
+        "../components/spin-adapter/wit",
+    ],
+    with: {
+        "fermyon:spin/sqlite@2.0.0.connection": SqliteHandle,
+        "fermyon:spin/key-value@2.0.0.store": KvHandle,
+        "fermyon:spin/redis@2.0.0.connection": RedisHandle,
+    },
+});
+
+pub use exports::marcus::platform::types::Error as PlatformError;
+use fermyon::spin2_0_0::{key_value, redis, sqlite, variables};
+
+/// An open SQLite connection handle (the database itself is shared).
+pub struct SqliteHandle;
+/// An open key-value store handle.
+pub struct KvHandle;
+/// An open Redis connection handle, remembering its address.
+pub struct RedisHandle(String);
+
+/// The Redis address the stand-in accepts; any other is refused as Spin would refuse an
+/// unreachable one.
+pub const RECORDING_REDIS: &str = "redis://recorder.test:6379";
+
+/// What a Spin application's stores hold; shared by every instance, like Spin's.
+#[derive(Clone)]
+pub struct SpinStores {
+    /// The `default` SQLite database.
+    pub sqlite: Arc<Mutex<rusqlite::Connection>>,
+    /// The `default` key-value store.
+    pub kv: Arc<Mutex<BTreeMap<String, Vec<u8>>>>,
+    /// Messages published to Redis, as (channel, payload).
+    pub published: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
+    /// Application variables.
+    pub variables: HashMap<String, String>,
+    /// Whether the manifest grants the SQLite database and the key-value store.
+    pub grant_sqlite: bool,
+    /// Whether the manifest grants the key-value store.
+    pub grant_kv: bool,
+}
+
+impl SpinStores {
+    /// Fresh, empty stores with everything granted and no variables set.
+    pub fn new() -> Self {
+        Self {
+            sqlite: Arc::new(Mutex::new(rusqlite::Connection::open_in_memory().unwrap())),
+            kv: Arc::default(),
+            published: Arc::default(),
+            variables: HashMap::new(),
+            grant_sqlite: true,
+            grant_kv: true,
+        }
+    }
+}
+
+/// Store data of one instance.
+pub struct InstanceState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    stores: SpinStores,
+}
+
+impl WasiView for InstanceState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// The compiled adapter, instantiated afresh per "request" like Spin does.
+pub struct TestHost {
+    engine: Engine,
+    pre: AdapterPre<InstanceState>,
+}
+
+/// One instance of the adapter with its store.
+pub struct Instance {
+    /// The wasmtime store.
+    pub store: Store<InstanceState>,
+    /// The adapter's exports.
+    pub adapter: Adapter,
+}
+
+impl TestHost {
+    /// Compiles the adapter at `path` and links the Spin stand-ins.
+    pub fn new(path: &str) -> Self {
+        let engine = Engine::default();
+        let component = Component::from_file(&engine, path).expect("compiling the adapter");
+        let mut linker = Linker::<InstanceState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
+        Adapter::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).unwrap();
+        let pre = AdapterPre::new(linker.instantiate_pre(&component).unwrap()).unwrap();
+        Self { engine, pre }
+    }
+
+    /// A fresh instance over `stores`.
+    pub fn instance(&self, stores: &SpinStores) -> Instance {
+        let state = InstanceState {
+            wasi: WasiCtx::builder().inherit_stderr().build(),
+            table: ResourceTable::new(),
+            stores: stores.clone(),
+        };
+        let mut store = Store::new(&self.engine, state);
+        let adapter = self.pre.instantiate(&mut store).unwrap();
+        Instance { store, adapter }
+    }
+}
+
+fn to_sql(v: sqlite::Value) -> SqlValue {
+    match v {
+        sqlite::Value::Integer(i) => SqlValue::Integer(i),
+        sqlite::Value::Real(f) => SqlValue::Real(f),
+        sqlite::Value::Text(s) => SqlValue::Text(s),
+        sqlite::Value::Blob(b) => SqlValue::Blob(b),
+        sqlite::Value::Null => SqlValue::Null,
+    }
+}
+
+fn from_sql(v: SqlValue) -> sqlite::Value {
+    match v {
+        SqlValue::Integer(i) => sqlite::Value::Integer(i),
+        SqlValue::Real(f) => sqlite::Value::Real(f),
+        SqlValue::Text(s) => sqlite::Value::Text(s),
+        SqlValue::Blob(b) => sqlite::Value::Blob(b),
+        SqlValue::Null => sqlite::Value::Null,
+    }
+}
+
+impl sqlite::Host for InstanceState {}
+
+impl sqlite::HostConnection for InstanceState {
+    fn open(&mut self, database: String) -> Result<Resource<SqliteHandle>, sqlite::Error> {
+        if database != "default" {
+            return Err(sqlite::Error::NoSuchDatabase);
+        }
+        if !self.stores.grant_sqlite {
+            return Err(sqlite::Error::AccessDenied);
+        }
+        self.table
+            .push(SqliteHandle)
+            .map_err(|e| sqlite::Error::Io(e.to_string()))
+    }
+
+    fn execute(
+        &mut self,
+        _: Resource<SqliteHandle>,
+        statement: String,
+        parameters: Vec<sqlite::Value>,
+    ) -> Result<sqlite::QueryResult, sqlite::Error> {
+        let conn = self.stores.sqlite.lock().unwrap();
+        let run = || -> rusqlite::Result<sqlite::QueryResult> {
+            let mut stmt = conn.prepare_cached(&statement)?;
+            let columns: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
+            let params: Vec<SqlValue> = parameters.into_iter().map(to_sql).collect();
+            let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next()? {
+                let values = (0..columns.len())
+                    .map(|i| row.get::<_, SqlValue>(i).map(from_sql))
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                out.push(sqlite::RowResult { values });
+            }
+            Ok(sqlite::QueryResult { columns, rows: out })
+        };
+        run().map_err(|e| sqlite::Error::Io(e.to_string()))
+    }
+
+    fn drop(&mut self, rep: Resource<SqliteHandle>) -> wasmtime::Result<()> {
+        self.table.delete(rep)?;
+        Ok(())
+    }
+}
+
+impl key_value::Host for InstanceState {}
+
+impl key_value::HostStore for InstanceState {
+    fn open(&mut self, label: String) -> Result<Resource<KvHandle>, key_value::Error> {
+        if label != "default" {
+            return Err(key_value::Error::NoSuchStore);
+        }
+        if !self.stores.grant_kv {
+            return Err(key_value::Error::AccessDenied);
+        }
+        self.table
+            .push(KvHandle)
+            .map_err(|e| key_value::Error::Other(e.to_string()))
+    }
+
+    fn get(
+        &mut self,
+        _: Resource<KvHandle>,
+        key: String,
+    ) -> Result<Option<Vec<u8>>, key_value::Error> {
+        Ok(self.stores.kv.lock().unwrap().get(&key).cloned())
+    }
+
+    fn set(
+        &mut self,
+        _: Resource<KvHandle>,
+        key: String,
+        value: Vec<u8>,
+    ) -> Result<(), key_value::Error> {
+        self.stores.kv.lock().unwrap().insert(key, value);
+        Ok(())
+    }
+
+    fn delete(&mut self, _: Resource<KvHandle>, key: String) -> Result<(), key_value::Error> {
+        self.stores.kv.lock().unwrap().remove(&key);
+        Ok(())
+    }
+
+    fn exists(&mut self, _: Resource<KvHandle>, key: String) -> Result<bool, key_value::Error> {
+        Ok(self.stores.kv.lock().unwrap().contains_key(&key))
+    }
+
+    fn get_keys(&mut self, _: Resource<KvHandle>) -> Result<Vec<String>, key_value::Error> {
+        Ok(self.stores.kv.lock().unwrap().keys().cloned().collect())
+    }
+
+    fn drop(&mut self, rep: Resource<KvHandle>) -> wasmtime::Result<()> {
+        self.table.delete(rep)?;
+        Ok(())
+    }
+}
+
+impl variables::Host for InstanceState {
+    fn get(&mut self, name: String) -> Result<String, variables::Error> {
+        self.stores
+            .variables
+            .get(&name)
+            .cloned()
+            .ok_or(variables::Error::Undefined(name))
+    }
+}
+
+impl redis::Host for InstanceState {}
+
+impl redis::HostConnection for InstanceState {
+    fn open(&mut self, address: String) -> Result<Resource<RedisHandle>, redis::Error> {
+        if address != RECORDING_REDIS {
+            return Err(redis::Error::InvalidAddress);
+        }
+        self.table
+            .push(RedisHandle(address))
+            .map_err(|e| redis::Error::Other(e.to_string()))
+    }
+
+    fn publish(
+        &mut self,
+        conn: Resource<RedisHandle>,
+        channel: String,
+        payload: Vec<u8>,
+    ) -> Result<(), redis::Error> {
+        let handle = self
+            .table
+            .get(&conn)
+            .map_err(|e| redis::Error::Other(e.to_string()))?;
+        assert_eq!(handle.0, RECORDING_REDIS);
+        self.stores
+            .published
+            .lock()
+            .unwrap()
+            .push((channel, payload));
+        Ok(())
+    }
+
+    fn get(
+        &mut self,
+        _: Resource<RedisHandle>,
+        _key: String,
+    ) -> Result<Option<Vec<u8>>, redis::Error> {
+        Ok(None)
+    }
+
+    fn set(
+        &mut self,
+        _: Resource<RedisHandle>,
+        _key: String,
+        _value: Vec<u8>,
+    ) -> Result<(), redis::Error> {
+        Err(unused("set"))
+    }
+
+    fn incr(&mut self, _: Resource<RedisHandle>, _key: String) -> Result<i64, redis::Error> {
+        Err(unused("incr"))
+    }
+
+    fn del(&mut self, _: Resource<RedisHandle>, _keys: Vec<String>) -> Result<u32, redis::Error> {
+        Err(unused("del"))
+    }
+
+    fn sadd(
+        &mut self,
+        _: Resource<RedisHandle>,
+        _key: String,
+        _values: Vec<String>,
+    ) -> Result<u32, redis::Error> {
+        Err(unused("sadd"))
+    }
+
+    fn smembers(
+        &mut self,
+        _: Resource<RedisHandle>,
+        _key: String,
+    ) -> Result<Vec<String>, redis::Error> {
+        Err(unused("smembers"))
+    }
+
+    fn srem(
+        &mut self,
+        _: Resource<RedisHandle>,
+        _key: String,
+        _values: Vec<String>,
+    ) -> Result<u32, redis::Error> {
+        Err(unused("srem"))
+    }
+
+    fn execute(
+        &mut self,
+        _: Resource<RedisHandle>,
+        _command: String,
+        _arguments: Vec<redis::RedisParameter>,
+    ) -> Result<Vec<redis::RedisResult>, redis::Error> {
+        Err(unused("execute"))
+    }
+
+    fn drop(&mut self, rep: Resource<RedisHandle>) -> wasmtime::Result<()> {
+        self.table.delete(rep)?;
+        Ok(())
+    }
+}
+
+/// The stand-in implements only what the adapter calls; anything else fails loudly.
+fn unused(what: &str) -> redis::Error {
+    redis::Error::Other(format!("the test host does not implement redis {what}"))
+}
