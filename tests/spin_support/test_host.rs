@@ -38,6 +38,9 @@ pub struct RedisHandle(String);
 /// unreachable one.
 pub const RECORDING_REDIS: &str = "redis://recorder.test:6379";
 
+/// One Redis publish: (channel, payload).
+pub type Published = (String, Vec<u8>);
+
 /// What a Spin application's stores hold; shared by every instance, like Spin's.
 #[derive(Clone)]
 pub struct SpinStores {
@@ -45,8 +48,8 @@ pub struct SpinStores {
     pub sqlite: Arc<Mutex<rusqlite::Connection>>,
     /// The `default` key-value store.
     pub kv: Arc<Mutex<BTreeMap<String, Vec<u8>>>>,
-    /// Messages published to Redis, as (channel, payload).
-    pub published: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
+    /// Messages published to Redis.
+    pub published: Arc<Mutex<Vec<Published>>>,
     /// Application variables.
     pub variables: HashMap<String, String>,
     /// Whether the manifest grants the SQLite database and the key-value store.
