@@ -3,6 +3,7 @@
 pub mod board;
 pub mod cache;
 pub mod debug;
+pub mod event_stream;
 pub mod events;
 pub mod features;
 pub mod health;
