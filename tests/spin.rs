@@ -1015,3 +1015,74 @@ fn capabilities_report_spin_and_each_backend() {
         Err(PlatformError::Unavailable(_))
     ));
 }
+
+// ---------------------------------------------------------------------------------------
+// The Redis worker, its platform imports served by the adapter as Spin's dependencies do.
+
+fn task_json(id: &str, project: &str, dependencies: &[&str]) -> serde_json::Value {
+    serde_json::json!({
+        "id": id, "project_id": project, "name": id, "status": "todo",
+        "dependencies": dependencies, "created_at": 1, "updated_at": 1,
+    })
+}
+
+#[test]
+fn worker_recomputes_and_caches_project_health_after_an_event() {
+    let stores = SpinStores::new();
+    let mut p = Platform::new(&stores);
+    // A dependency cycle: the board is stuck, and health must say so.
+    let tasks = [
+        task_json("a", "p1", &["b"]),
+        task_json("b", "p1", &["a"]),
+        task_json("elsewhere", "p2", &[]),
+    ];
+    for t in &tasks {
+        p.put(
+            "tasks",
+            t["id"].as_str().unwrap(),
+            &t.to_string(),
+            Expect::Any,
+        )
+        .unwrap();
+    }
+    let p1: Vec<marcus_core::board::model::Task> = tasks[..2]
+        .iter()
+        .map(|t| serde_json::from_value(t.clone()).unwrap())
+        .collect();
+    let expected = marcus_core::board::health::board_health(&p1, &[], 0);
+    assert!(expected.score < 100, "{expected:?}");
+
+    let message = serde_json::json!({
+        "channel": "project:p1", "seq": 7, "published_at": 0, "payload": {"type": "task_created"},
+    });
+    host()
+        .deliver_to_worker(WORKER, &stores, message.to_string().as_bytes())
+        .unwrap();
+    let cached: serde_json::Value =
+        serde_json::from_slice(&p.cache_get("health:p1").expect("health cached")).unwrap();
+    assert_eq!(cached["project_id"], "p1");
+    assert_eq!(cached["after_event"], 7);
+    assert_eq!(cached["health"], serde_json::to_value(&expected).unwrap());
+    assert_eq!(
+        p.cache_get("health:p2"),
+        None,
+        "only the event's project is recomputed"
+    );
+
+    // Events that are not about a project, and foreign messages, run no job.
+    let agents = serde_json::json!({"channel": "agents", "seq": 1, "payload": {}});
+    host()
+        .deliver_to_worker(WORKER, &stores, agents.to_string().as_bytes())
+        .unwrap();
+    host()
+        .deliver_to_worker(WORKER, &stores, b"not json")
+        .unwrap();
+    let keys: Vec<String> = stores.kv.lock().unwrap().keys().cloned().collect();
+    assert_eq!(keys, ["cache/health:p1"]);
+
+    // A job that cannot read the board reports failure to Spin.
+    let mut denied = stores.clone();
+    denied.grant_sqlite = false;
+    let failed = host().deliver_to_worker(WORKER, &denied, message.to_string().as_bytes());
+    assert!(failed.is_err(), "{failed:?}");
+}

@@ -1,13 +1,15 @@
 //! A small wasmtime host that exists only for the tests. It implements the few Spin
 //! interfaces the Spin adapter imports — SQLite on rusqlite (one shared connection, as Spin
 //! does), key-value in memory, variables from a map, and a Redis that records publishes —
-//! so the adapter's `marcus:platform` exports can be checked without a Spin binary. It is
-//! not a way to run Marcus.
+//! so the adapter's `marcus:platform` exports can be checked without a Spin binary. Like
+//! Spin's component dependencies, it can also link another component's `marcus:platform`
+//! imports to an adapter instance (for the Redis worker). It is not a way to run Marcus.
 
 use rusqlite::types::Value as SqlValue;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use wasmtime::component::{Component, HasSelf, Linker, Resource, ResourceTable};
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{Component, Func, HasSelf, Linker, Resource, ResourceTable, Val};
 use wasmtime::{Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -77,6 +79,19 @@ pub struct InstanceState {
     wasi: WasiCtx,
     table: ResourceTable,
     stores: SpinStores,
+    /// The adapter's platform functions, by `interface#function`, for a linked component.
+    adapter_exports: HashMap<String, Func>,
+}
+
+impl InstanceState {
+    fn new(stores: &SpinStores) -> Self {
+        Self {
+            wasi: WasiCtx::builder().inherit_stderr().build(),
+            table: ResourceTable::new(),
+            stores: stores.clone(),
+            adapter_exports: HashMap::new(),
+        }
+    }
 }
 
 impl WasiView for InstanceState {
@@ -91,6 +106,7 @@ impl WasiView for InstanceState {
 /// The compiled adapter, instantiated afresh per "request" like Spin does.
 pub struct TestHost {
     engine: Engine,
+    adapter: Component,
     pre: AdapterPre<InstanceState>,
 }
 
@@ -107,24 +123,99 @@ impl TestHost {
     pub fn new(path: &str) -> Self {
         let engine = Engine::default();
         let component = Component::from_file(&engine, path).expect("compiling the adapter");
-        let mut linker = Linker::<InstanceState>::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
-        Adapter::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).unwrap();
+        let linker = spin_linker(&engine);
         let pre = AdapterPre::new(linker.instantiate_pre(&component).unwrap()).unwrap();
-        Self { engine, pre }
+        Self {
+            engine,
+            adapter: component,
+            pre,
+        }
+    }
+
+    /// Delivers one Redis message to the worker component at `worker_path`, its
+    /// `marcus:platform` imports served by a fresh adapter instance in the same store, as a
+    /// Spin dependency would; `Err` carries the handler's error result.
+    pub fn deliver_to_worker(
+        &self,
+        worker_path: &str,
+        stores: &SpinStores,
+        message: &[u8],
+    ) -> Result<(), String> {
+        let worker = Component::from_file(&self.engine, worker_path).expect("compiling the worker");
+        let mut linker = spin_linker(&self.engine);
+        let mut forwarded = Vec::new();
+        for (name, item) in worker.component_type().imports(&self.engine) {
+            if !name.starts_with("marcus:platform/") {
+                continue;
+            }
+            let ComponentItem::ComponentInstance(instance) = item.ty else {
+                continue;
+            };
+            let mut target = linker.instance(name).unwrap();
+            for (function, item) in instance.exports(&self.engine) {
+                if !matches!(item.ty, ComponentItem::ComponentFunc(_)) {
+                    continue;
+                }
+                let key = format!("{name}#{function}");
+                forwarded.push((name.to_string(), function.to_string()));
+                target
+                    .func_new(function, move |mut store, _, params, results| {
+                        let func = *store
+                            .data()
+                            .adapter_exports
+                            .get(&key)
+                            .ok_or_else(|| wasmtime::format_err!("the adapter lacks {key}"))?;
+                        func.call(&mut store, params, results)
+                    })
+                    .unwrap();
+            }
+        }
+        let mut store = Store::new(&self.engine, InstanceState::new(stores));
+        let adapter = linker.instantiate(&mut store, &self.adapter).unwrap();
+        for (interface, function) in forwarded {
+            let iface = adapter
+                .get_export_index(&mut store, None, &interface)
+                .unwrap_or_else(|| panic!("the adapter does not export {interface}"));
+            let index = adapter
+                .get_export_index(&mut store, Some(&iface), &function)
+                .unwrap_or_else(|| panic!("the adapter's {interface} has no {function}"));
+            let func = adapter.get_func(&mut store, index).unwrap();
+            store
+                .data_mut()
+                .adapter_exports
+                .insert(format!("{interface}#{function}"), func);
+        }
+        let instance = linker.instantiate(&mut store, &worker).unwrap();
+        let iface = instance
+            .get_export_index(&mut store, None, "fermyon:spin/inbound-redis")
+            .expect("the worker exports fermyon:spin/inbound-redis");
+        let index = instance
+            .get_export_index(&mut store, Some(&iface), "handle-message")
+            .unwrap();
+        let handle = instance.get_func(&mut store, index).unwrap();
+        let mut results = [Val::Bool(false)];
+        let message = Val::List(message.iter().map(|b| Val::U8(*b)).collect());
+        handle.call(&mut store, &[message], &mut results).unwrap();
+        match &results[0] {
+            Val::Result(Ok(_)) => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
     }
 
     /// A fresh instance over `stores`.
     pub fn instance(&self, stores: &SpinStores) -> Instance {
-        let state = InstanceState {
-            wasi: WasiCtx::builder().inherit_stderr().build(),
-            table: ResourceTable::new(),
-            stores: stores.clone(),
-        };
-        let mut store = Store::new(&self.engine, state);
+        let mut store = Store::new(&self.engine, InstanceState::new(stores));
         let adapter = self.pre.instantiate(&mut store).unwrap();
         Instance { store, adapter }
     }
+}
+
+/// WASI plus the Spin stand-ins.
+fn spin_linker(engine: &Engine) -> Linker<InstanceState> {
+    let mut linker = Linker::<InstanceState>::new(engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
+    Adapter::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s).unwrap();
+    linker
 }
 
 fn to_sql(v: sqlite::Value) -> SqlValue {

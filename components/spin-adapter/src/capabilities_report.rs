@@ -2,7 +2,6 @@
 //! per request, so the app's `/api/features` shows what this Spin configuration grants.
 
 use crate::bindings::capabilities::{Backend, Environment, Guest, HostKind, Report};
-use crate::bindings::storage::Guest as _;
 use crate::kv_cache;
 use crate::redis_fanout;
 use crate::settings;
@@ -21,12 +20,17 @@ fn backend(capability: &str, name: &str, healthy: bool, detail: String) -> Backe
 }
 
 fn storage() -> Backend {
-    if settings::configured(settings::DATABASE_URL).is_some() {
-        let detail = match crate::Adapter::stats() {
-            Err(e) => format!("{e:?}"),
-            Ok(_) => "configured".into(),
-        };
-        return backend("storage", "postgres", false, detail);
+    if let Some(url) = settings::configured(settings::DATABASE_URL) {
+        return backend(
+            "storage",
+            "postgres",
+            false,
+            format!(
+                "database_url is set ({}), but this adapter stores documents only in Spin SQLite; \
+                 unset database_url",
+                settings::without_credentials(&url)
+            ),
+        );
     }
     match Db::open().and_then(|db| db.first("SELECT 1", &[])) {
         Ok(_) => backend(
