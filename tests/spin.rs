@@ -3,8 +3,10 @@
 //! spin-sdk 5.2 ships, and the adapter's platform contract through a test-only host that
 //! stands in for Spin's SQLite and key-value.
 
+mod common;
 mod spin_support;
 
+use common::team::PrivateDatabase;
 use sha2::{Digest, Sha256};
 use spin_support::manifest::{self, built, load, resolve, template_names};
 use spin_support::test_host::exports::marcus::platform::{realtime, storage};
@@ -620,6 +622,32 @@ impl Platform {
     }
 }
 
+/// Runs each storage contract test on Spin SQLite and on outbound PostgreSQL (a private
+/// database on the local server, as in the native contract suite).
+macro_rules! storage_contract {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test] fn $name() { super::$name(&super::SpinStores::new()); })*
+        }
+        mod postgres {
+            $(#[test] fn $name() {
+                let Some(db) = super::PrivateDatabase::create("Spin adapter storage on PostgreSQL") else { return };
+                let mut stores = super::SpinStores::new();
+                stores.variables.insert("database_url".into(), db.url.clone());
+                super::$name(&stores);
+            })*
+        }
+    };
+}
+
+storage_contract!(
+    storage_round_trip_and_versions,
+    compare_and_swap_conflicts_change_nothing,
+    concurrent_compare_and_swap_has_exactly_one_winner,
+    query_count_scan_and_collections,
+    batch_is_all_or_nothing,
+);
+
 fn to_filters(filters: &[(&str, &str)]) -> Vec<FieldFilter> {
     filters
         .iter()
@@ -634,10 +662,8 @@ fn data(doc: &storage::Document) -> serde_json::Value {
     serde_json::from_str(&doc.data).unwrap()
 }
 
-#[test]
-fn storage_round_trip_and_versions() {
-    let stores = SpinStores::new();
-    let mut p = Platform::new(&stores);
+fn storage_round_trip_and_versions(stores: &SpinStores) {
+    let mut p = Platform::new(stores);
     let a = p
         .put("tasks", "t1", r#"{"status":"todo","n":1}"#, Expect::Any)
         .unwrap();
@@ -652,7 +678,7 @@ fn storage_round_trip_and_versions() {
     assert!(b.updated_at > a.created_at);
 
     // A new instance (the next request) sees the same database.
-    let mut next = Platform::new(&stores);
+    let mut next = Platform::new(stores);
     let got = next.get("tasks", "t1").unwrap();
     assert_eq!(
         (got.version, data(&got)),
@@ -669,10 +695,8 @@ fn storage_round_trip_and_versions() {
     ));
 }
 
-#[test]
-fn compare_and_swap_conflicts_change_nothing() {
-    let stores = SpinStores::new();
-    let mut p = Platform::new(&stores);
+fn compare_and_swap_conflicts_change_nothing(stores: &SpinStores) {
+    let mut p = Platform::new(stores);
     p.put("c", "d", r#"{"v":1}"#, Expect::Any).unwrap();
     p.put("c", "d", r#"{"v":2}"#, Expect::Any).unwrap();
     let stale = p.put("c", "d", r#"{"v":99}"#, Expect::Version(1));
@@ -710,10 +734,8 @@ fn compare_and_swap_conflicts_change_nothing() {
     assert!(matches!(p.delete("c", "new", None), Ok(true)));
 }
 
-#[test]
-fn concurrent_compare_and_swap_has_exactly_one_winner() {
-    let stores = SpinStores::new();
-    Platform::new(&stores)
+fn concurrent_compare_and_swap_has_exactly_one_winner(stores: &SpinStores) {
+    Platform::new(stores)
         .put("race", "doc", r#"{"owner":null}"#, Expect::Any)
         .unwrap();
     let results: Vec<bool> = std::thread::scope(|s| {
@@ -735,16 +757,11 @@ fn concurrent_compare_and_swap_has_exactly_one_winner() {
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     assert_eq!(results.iter().filter(|ok| **ok).count(), 1, "{results:?}");
-    assert_eq!(
-        Platform::new(&stores).get("race", "doc").unwrap().version,
-        2
-    );
+    assert_eq!(Platform::new(stores).get("race", "doc").unwrap().version, 2);
 }
 
-#[test]
-fn query_count_scan_and_collections() {
-    let stores = SpinStores::new();
-    let mut p = Platform::new(&stores);
+fn query_count_scan_and_collections(stores: &SpinStores) {
+    let mut p = Platform::new(stores);
     for i in 0..25 {
         let status = if i % 2 == 0 { "todo" } else { "done" };
         let body = serde_json::json!({"status": status, "n": i % 5, "flag": i == 3}).to_string();
@@ -803,10 +820,8 @@ fn query_count_scan_and_collections() {
     assert_eq!(p.collections(), ["items", "other"]);
 }
 
-#[test]
-fn batch_is_all_or_nothing() {
-    let stores = SpinStores::new();
-    let mut p = Platform::new(&stores);
+fn batch_is_all_or_nothing(stores: &SpinStores) {
+    let mut p = Platform::new(stores);
     p.put("b", "existing", r#"{"v":1}"#, Expect::Any).unwrap();
     let write = |id: &str, data: &str, expect| Write {
         collection: "b".into(),
@@ -992,13 +1007,14 @@ fn capabilities_report_spin_and_each_backend() {
         Err(PlatformError::Unavailable(_))
     ));
 
-    // A PostgreSQL URL is refused plainly rather than ignored.
-    let mut pg = SpinStores::new();
-    pg.variables.insert(
+    // PostgreSQL storage when database_url is set: healthy on a live database, an unreachable
+    // one answers unavailable and its report shows no credentials.
+    let mut down = SpinStores::new();
+    down.variables.insert(
         "database_url".into(),
-        "postgres://u:secret@db.test/marcus".into(),
+        "postgres://marcus:secret@127.0.0.1:1/marcus".into(),
     );
-    let mut p = Platform::new(&pg);
+    let mut p = Platform::new(&down);
     let report = p.describe();
     let storage = report
         .backends
@@ -1014,6 +1030,28 @@ fn capabilities_report_spin_and_each_backend() {
         p.put("c", "d", "{}", Expect::Any),
         Err(PlatformError::Unavailable(_))
     ));
+    let realtime = report
+        .backends
+        .iter()
+        .find(|b| b.capability == "realtime")
+        .unwrap();
+    assert!(realtime.healthy, "the event log stays in Spin SQLite");
+    if let Some(db) = PrivateDatabase::create("Spin adapter capabilities on PostgreSQL") {
+        let mut up = SpinStores::new();
+        up.variables.insert("database_url".into(), db.url.clone());
+        let report = Platform::new(&up).describe();
+        let storage = report
+            .backends
+            .iter()
+            .find(|b| b.capability == "storage")
+            .unwrap();
+        assert_eq!(
+            (storage.name.as_str(), storage.healthy),
+            ("postgres", true),
+            "{}",
+            storage.detail
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------

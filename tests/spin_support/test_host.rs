@@ -1,6 +1,7 @@
 //! A small wasmtime host that exists only for the tests. It implements the few Spin
 //! interfaces the Spin adapter imports — SQLite on rusqlite (one shared connection, as Spin
-//! does), key-value in memory, variables from a map, and a Redis that records publishes —
+//! does), outbound PostgreSQL on the `postgres` driver, key-value in memory, variables from
+//! a map, and a Redis that records publishes —
 //! so the adapter's `marcus:platform` exports can be checked without a Spin binary. Like
 //! Spin's component dependencies, it can also link another component's `marcus:platform`
 //! imports to an adapter instance (for the Redis worker). It is not a way to run Marcus.
@@ -23,16 +24,20 @@ wasmtime::component::bindgen!({
         "fermyon:spin/sqlite@2.0.0.connection": SqliteHandle,
         "fermyon:spin/key-value@2.0.0.store": KvHandle,
         "fermyon:spin/redis@2.0.0.connection": RedisHandle,
+        "spin:postgres/postgres@3.0.0.connection": PgHandle,
     },
 });
 
 pub use exports::marcus::platform::types::Error as PlatformError;
 use fermyon::spin2_0_0::{key_value, redis, sqlite, variables};
+use spin::postgres::postgres as pg;
 
 /// An open SQLite connection handle (the database itself is shared).
 pub struct SqliteHandle;
 /// An open key-value store handle.
 pub struct KvHandle;
+/// An open PostgreSQL connection (one per `open`, as Spin hands out).
+pub struct PgHandle(postgres::Client);
 /// An open Redis connection handle, remembering its address.
 pub struct RedisHandle(String);
 
@@ -437,6 +442,119 @@ impl redis::HostConnection for InstanceState {
     }
 
     fn drop(&mut self, rep: Resource<RedisHandle>) -> wasmtime::Result<()> {
+        self.table.delete(rep)?;
+        Ok(())
+    }
+}
+
+impl pg::Host for InstanceState {}
+
+fn pg_param(v: pg::ParameterValue) -> Result<Box<dyn postgres::types::ToSql + Sync>, pg::Error> {
+    Ok(match v {
+        pg::ParameterValue::Boolean(b) => Box::new(b),
+        pg::ParameterValue::Int32(n) => Box::new(n),
+        pg::ParameterValue::Int64(n) => Box::new(n),
+        pg::ParameterValue::Floating64(f) => Box::new(f),
+        pg::ParameterValue::Str(s) => Box::new(s),
+        pg::ParameterValue::DbNull => Box::new(Option::<String>::None),
+        other => return Err(pg::Error::BadParameter(format!("{other:?}"))),
+    })
+}
+
+fn pg_value(row: &postgres::Row, i: usize) -> pg::DbValue {
+    use postgres::types::Type;
+    let ty = row.columns()[i].type_().clone();
+    let value = if ty == Type::INT8 {
+        row.get::<_, Option<i64>>(i).map(pg::DbValue::Int64)
+    } else if ty == Type::INT4 {
+        row.get::<_, Option<i32>>(i).map(pg::DbValue::Int32)
+    } else if ty == Type::BOOL {
+        row.get::<_, Option<bool>>(i).map(pg::DbValue::Boolean)
+    } else if ty == Type::FLOAT8 {
+        row.get::<_, Option<f64>>(i).map(pg::DbValue::Floating64)
+    } else if [Type::TEXT, Type::VARCHAR, Type::NAME, Type::BPCHAR].contains(&ty) {
+        row.get::<_, Option<String>>(i).map(pg::DbValue::Str)
+    } else {
+        return pg::DbValue::Unsupported;
+    };
+    value.unwrap_or(pg::DbValue::DbNull)
+}
+
+fn pg_error(e: postgres::Error) -> pg::Error {
+    if e.as_db_error().is_some() {
+        pg::Error::QueryFailed(e.to_string())
+    } else {
+        pg::Error::ConnectionFailed(e.to_string())
+    }
+}
+
+impl pg::HostConnection for InstanceState {
+    fn open(&mut self, address: String) -> Result<Resource<PgHandle>, pg::Error> {
+        let client = postgres::Client::connect(&address, postgres::NoTls)
+            .map_err(|e| pg::Error::ConnectionFailed(e.to_string()))?;
+        self.table
+            .push(PgHandle(client))
+            .map_err(|e| pg::Error::Other(e.to_string()))
+    }
+
+    fn query(
+        &mut self,
+        conn: Resource<PgHandle>,
+        statement: String,
+        params: Vec<pg::ParameterValue>,
+    ) -> Result<pg::RowSet, pg::Error> {
+        let params = params
+            .into_iter()
+            .map(pg_param)
+            .collect::<Result<Vec<_>, _>>()?;
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+            params.iter().map(|p| p.as_ref()).collect();
+        let client = &mut self
+            .table
+            .get_mut(&conn)
+            .map_err(|e| pg::Error::Other(e.to_string()))?
+            .0;
+        let rows = client.query(&statement, &refs).map_err(pg_error)?;
+        let columns = rows
+            .first()
+            .map(|r| {
+                r.columns()
+                    .iter()
+                    .map(|c| pg::Column {
+                        name: c.name().to_string(),
+                        data_type: pg::DbDataType::Other,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let rows = rows
+            .iter()
+            .map(|r| (0..r.len()).map(|i| pg_value(r, i)).collect())
+            .collect();
+        Ok(pg::RowSet { columns, rows })
+    }
+
+    fn execute(
+        &mut self,
+        conn: Resource<PgHandle>,
+        statement: String,
+        params: Vec<pg::ParameterValue>,
+    ) -> Result<u64, pg::Error> {
+        let params = params
+            .into_iter()
+            .map(pg_param)
+            .collect::<Result<Vec<_>, _>>()?;
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+            params.iter().map(|p| p.as_ref()).collect();
+        let client = &mut self
+            .table
+            .get_mut(&conn)
+            .map_err(|e| pg::Error::Other(e.to_string()))?
+            .0;
+        client.execute(&statement, &refs).map_err(pg_error)
+    }
+
+    fn drop(&mut self, rep: Resource<PgHandle>) -> wasmtime::Result<()> {
         self.table.delete(rep)?;
         Ok(())
     }

@@ -10,3 +10,4 @@ wit_bindgen::generate!({
 pub use exports::marcus::platform::types::Error;
 pub use exports::marcus::platform::{cache, capabilities, realtime, storage};
 pub use fermyon::spin2_0_0::{key_value, redis, sqlite, variables};
+pub use spin::postgres::postgres;

@@ -2,7 +2,9 @@
 //! per request, so the app's `/api/features` shows what this Spin configuration grants.
 
 use crate::bindings::capabilities::{Backend, Environment, Guest, HostKind, Report};
+use crate::document_store::DocumentStore;
 use crate::kv_cache;
+use crate::postgres_storage::PostgresDocuments;
 use crate::redis_fanout;
 use crate::settings;
 use crate::sqlite_db::{DATABASE, Db};
@@ -21,16 +23,11 @@ fn backend(capability: &str, name: &str, healthy: bool, detail: String) -> Backe
 
 fn storage() -> Backend {
     if let Some(url) = settings::configured(settings::DATABASE_URL) {
-        return backend(
-            "storage",
-            "postgres",
-            false,
-            format!(
-                "database_url is set ({}), but this adapter stores documents only in Spin SQLite; \
-                 unset database_url",
-                settings::without_credentials(&url)
-            ),
-        );
+        let location = settings::without_credentials(&url);
+        return match PostgresDocuments::open(&url).and_then(|pg| pg.stats()) {
+            Ok(_) => backend("storage", "postgres", true, location),
+            Err(e) => backend("storage", "postgres", false, format!("{location}: {e:?}")),
+        };
     }
     match Db::open().and_then(|db| db.first("SELECT 1", &[])) {
         Ok(_) => backend(
@@ -55,14 +52,14 @@ fn cache() -> Backend {
     }
 }
 
-fn realtime(storage_healthy: bool) -> Backend {
+fn realtime(log_healthy: bool) -> Backend {
     let log = "event log in Spin SQLite (1000 events / 1 h per channel)";
     match redis_fanout::probe() {
-        None => backend("realtime", "sqlite-log", storage_healthy, log.into()),
+        None => backend("realtime", "sqlite-log", log_healthy, log.into()),
         Some((redis_ok, detail)) => backend(
             "realtime",
             "sqlite-log+redis",
-            storage_healthy && redis_ok,
+            log_healthy && redis_ok,
             format!("{log}; Redis publish to {detail}"),
         ),
     }
@@ -71,7 +68,9 @@ fn realtime(storage_healthy: bool) -> Backend {
 impl Guest for crate::Adapter {
     fn describe() -> Report {
         let storage = storage();
-        let realtime = realtime(storage.healthy);
+        // The realtime log is always in Spin SQLite, whichever store holds documents.
+        let log_healthy = Db::open().and_then(|db| db.first("SELECT 1", &[])).is_ok();
+        let realtime = realtime(log_healthy);
         let push = backend(
             "push",
             "sse",

@@ -1,12 +1,11 @@
-//! `marcus:platform/storage` on Spin SQLite: the native SQLite backend's schema and
-//! versioned compare-and-swap, each write a single atomic statement.
+//! Storage on Spin SQLite: the native SQLite backend's schema and versioned
+//! compare-and-swap, each write a single atomic statement.
 
 use crate::bindings::Error;
 use crate::bindings::sqlite::Value;
-use crate::bindings::storage::{Document, Expect, FieldFilter, Guest, Page, StorageStats, Write};
-use crate::checks;
+use crate::bindings::storage::{Document, Expect, FieldFilter, Page, StorageStats, Write};
+use crate::document_store::{DocumentStore, conflict, holds};
 use crate::field_filters;
-use crate::settings;
 use crate::sqlite_db::{Db, i, int, t, text};
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -21,6 +20,18 @@ thread_local! {
     static FIELD_INDEXES: RefCell<Option<HashSet<String>>> = const { RefCell::new(None) };
 }
 
+/// The SQLite backend (the default on Spin).
+pub struct SqliteDocuments {
+    db: Db,
+}
+
+impl SqliteDocuments {
+    /// Opens Spin's `default` database.
+    pub fn open() -> Result<Self, Error> {
+        Ok(Self { db: Db::open()? })
+    }
+}
+
 fn document(row: &[Value]) -> Result<Document, Error> {
     Ok(Document {
         collection: text(row, 0)?,
@@ -32,19 +43,6 @@ fn document(row: &[Value]) -> Result<Document, Error> {
     })
 }
 
-/// Opens the store; with a PostgreSQL URL configured the adapter refuses rather than
-/// silently writing somewhere else than the operator asked for.
-fn db() -> Result<Db, Error> {
-    if let Some(url) = settings::configured(settings::DATABASE_URL) {
-        return Err(Error::Unavailable(format!(
-            "database_url is set ({}), but this adapter stores documents only in Spin SQLite; \
-             unset database_url to use the sqlite_databases store",
-            settings::without_credentials(&url)
-        )));
-    }
-    Db::open()
-}
-
 fn version_of(db: &Db, collection: &str, id: &str) -> Result<Option<u64>, Error> {
     Ok(db
         .first(
@@ -54,37 +52,6 @@ fn version_of(db: &Db, collection: &str, id: &str) -> Result<Option<u64>, Error>
         .map(|row| int(&row, 0))
         .transpose()?
         .map(|v| v as u64))
-}
-
-/// The conflict error for a precondition that did not hold, in the native host's words.
-fn conflict(db: &Db, collection: &str, id: &str, expect: &Expect) -> Error {
-    let current = version_of(db, collection, id).unwrap_or(None);
-    let message = match (expect, current) {
-        (Expect::Absent, Some(v)) => format!("{collection}/{id} already exists (version {v})"),
-        (Expect::Version(want), Some(have)) => {
-            format!("{collection}/{id} is at version {have}, not {want}")
-        }
-        (Expect::Version(want), None) => {
-            format!("{collection}/{id} does not exist (expected version {want})")
-        }
-        _ => format!("{collection}/{id} changed concurrently"),
-    };
-    Error::Conflict(message)
-}
-
-/// Whether a precondition holds for a document at `current` (`None` = absent).
-fn holds(expect: Expect, current: Option<u64>) -> bool {
-    match (expect, current) {
-        (Expect::Any, _) | (Expect::Absent, None) => true,
-        (Expect::Version(want), Some(have)) => want == have,
-        _ => false,
-    }
-}
-
-fn check_write(w: &Write) -> Result<(), Error> {
-    checks::key("collection", &w.collection)?;
-    checks::key("id", &w.id)?;
-    checks::json(&w.data)
 }
 
 /// One conditional write as one statement; `None` when the precondition failed.
@@ -145,56 +112,32 @@ fn index_hint(db: &Db, filters: &[FieldFilter]) -> String {
     })
 }
 
-impl Guest for crate::Adapter {
-    fn get(collection: String, id: String) -> Result<Option<Document>, Error> {
-        let db = db()?;
-        db.first(
-            &format!("SELECT {COLUMNS} FROM documents WHERE collection = ? AND id = ?"),
-            &[t(&collection), t(&id)],
-        )?
-        .as_deref()
-        .map(document)
-        .transpose()
+impl DocumentStore for SqliteDocuments {
+    fn get(&self, collection: &str, id: &str) -> Result<Option<Document>, Error> {
+        self.db
+            .first(
+                &format!("SELECT {COLUMNS} FROM documents WHERE collection = ? AND id = ?"),
+                &[t(collection), t(id)],
+            )?
+            .as_deref()
+            .map(document)
+            .transpose()
     }
 
-    fn put(
-        collection: String,
-        id: String,
-        data: String,
-        expect: Expect,
-    ) -> Result<Document, Error> {
-        let w = Write {
-            collection,
-            id,
-            data,
-            expect,
-        };
-        check_write(&w)?;
-        let db = db()?;
-        match put_one(&db, &w, checks::now_ms())? {
+    fn put(&self, w: &Write, now: u64) -> Result<Document, Error> {
+        match put_one(&self.db, w, now)? {
             Some(doc) => Ok(doc),
-            None => Err(conflict(&db, &w.collection, &w.id, &w.expect)),
+            None => {
+                let current = version_of(&self.db, &w.collection, &w.id)?;
+                Err(conflict(&w.collection, &w.id, w.expect, current))
+            }
         }
     }
 
     /// All writes in one `INSERT … SELECT` whose rows exist only when every precondition
     /// holds, so SQLite applies the whole batch or none of it.
-    fn put_many(writes: Vec<Write>) -> Result<Vec<Document>, Error> {
-        if writes.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut seen = HashSet::new();
-        for w in &writes {
-            check_write(w)?;
-            if !seen.insert((w.collection.as_str(), w.id.as_str())) {
-                return Err(Error::Invalid(format!(
-                    "{}/{} appears twice in one batch; write each document once",
-                    w.collection, w.id
-                )));
-            }
-        }
-        let db = db()?;
-        let now = checks::now_ms();
+    fn put_many(&self, writes: &[Write], now: u64) -> Result<Vec<Document>, Error> {
+        let db = &self.db;
         let mut params = Vec::with_capacity(writes.len() * 6 + 2);
         let mut rows = Vec::with_capacity(writes.len());
         for (pos, w) in writes.iter().enumerate() {
@@ -235,19 +178,15 @@ impl Guest for crate::Adapter {
         );
         let written = db.rows(&sql, &params)?;
         if written.len() != writes.len() {
-            let failing = writes
-                .iter()
-                .find(|w| {
-                    let current = version_of(&db, &w.collection, &w.id).unwrap_or(None);
-                    !holds(w.expect, current)
-                })
-                .unwrap_or(&writes[0]);
-            return Err(conflict(
-                &db,
-                &failing.collection,
-                &failing.id,
-                &failing.expect,
-            ));
+            for w in writes {
+                let current = version_of(db, &w.collection, &w.id)?;
+                if !holds(w.expect, current) {
+                    return Err(conflict(&w.collection, &w.id, w.expect, current));
+                }
+            }
+            // Every precondition holds on a second look: another writer moved in between.
+            let first = &writes[0];
+            return Err(conflict(&first.collection, &first.id, Expect::Any, None));
         }
         let mut docs = written
             .iter()
@@ -263,26 +202,22 @@ impl Guest for crate::Adapter {
         Ok(docs)
     }
 
-    fn delete(
-        collection: String,
-        id: String,
-        expected_version: Option<u64>,
-    ) -> Result<bool, Error> {
-        let db = db()?;
-        let deleted = match expected_version {
+    fn delete(&self, collection: &str, id: &str, expected: Option<u64>) -> Result<bool, Error> {
+        let db = &self.db;
+        let deleted = match expected {
             None => db.first(
                 "DELETE FROM documents WHERE collection = ? AND id = ? RETURNING version",
-                &[t(&collection), t(&id)],
+                &[t(collection), t(id)],
             )?,
             Some(v) => db.first(
                 "DELETE FROM documents WHERE collection = ? AND id = ? AND version = ? RETURNING version",
-                &[t(&collection), t(&id), i(v)],
+                &[t(collection), t(id), i(v)],
             )?,
         };
-        match (deleted, expected_version) {
+        match (deleted, expected) {
             (Some(_), _) => Ok(true),
             (None, None) => Ok(false),
-            (None, Some(want)) => match version_of(&db, &collection, &id)? {
+            (None, Some(want)) => match version_of(db, collection, id)? {
                 None => Ok(false),
                 Some(have) => Err(Error::Conflict(format!(
                     "{collection}/{id} is at version {have}, not {want}"
@@ -292,16 +227,16 @@ impl Guest for crate::Adapter {
     }
 
     fn query(
-        collection: String,
-        filters: Vec<FieldFilter>,
+        &self,
+        collection: &str,
+        filters: &[FieldFilter],
         limit: u32,
-        cursor: Option<String>,
+        cursor: Option<&str>,
     ) -> Result<Page, Error> {
-        checks::limit(limit)?;
-        let (cond, fparams) = field_filters::sql(&filters)?;
-        let db = db()?;
-        let hint = index_hint(&db, &filters);
-        let mut params = vec![t(&collection), t(cursor.as_deref().unwrap_or(""))];
+        let (cond, fparams) = field_filters::sql(filters)?;
+        let db = &self.db;
+        let hint = index_hint(db, filters);
+        let mut params = vec![t(collection), t(cursor.unwrap_or(""))];
         params.extend(fparams);
         params.push(i(limit as u64 + 1));
         let mut documents = db
@@ -326,11 +261,11 @@ impl Guest for crate::Adapter {
         })
     }
 
-    fn count(collection: String, filters: Vec<FieldFilter>) -> Result<u64, Error> {
-        let (cond, fparams) = field_filters::sql(&filters)?;
-        let db = db()?;
-        let hint = index_hint(&db, &filters);
-        let mut params = vec![t(&collection)];
+    fn count(&self, collection: &str, filters: &[FieldFilter]) -> Result<u64, Error> {
+        let (cond, fparams) = field_filters::sql(filters)?;
+        let db = &self.db;
+        let hint = index_hint(db, filters);
+        let mut params = vec![t(collection)];
         params.extend(fparams);
         let row = db.first(
             &format!("SELECT COUNT(*) FROM documents{hint} WHERE collection = ?{cond}"),
@@ -339,8 +274,8 @@ impl Guest for crate::Adapter {
         Ok(row.map(|r| int(&r, 0)).transpose()?.unwrap_or(0) as u64)
     }
 
-    fn list_collections() -> Result<Vec<String>, Error> {
-        db()?
+    fn list_collections(&self) -> Result<Vec<String>, Error> {
+        self.db
             .rows(
                 "SELECT DISTINCT collection FROM documents ORDER BY collection",
                 &[],
@@ -350,22 +285,26 @@ impl Guest for crate::Adapter {
             .collect()
     }
 
-    fn scan(collection: String, after: Option<String>, limit: u32) -> Result<Vec<Document>, Error> {
-        checks::limit(limit)?;
-        db()?
+    fn scan(
+        &self,
+        collection: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Document>, Error> {
+        self.db
             .rows(
                 &format!(
                     "SELECT {COLUMNS} FROM documents WHERE collection = ? AND id > ? ORDER BY id LIMIT ?"
                 ),
-                &[t(&collection), t(after.as_deref().unwrap_or("")), i(limit as u64)],
+                &[t(collection), t(after.unwrap_or("")), i(limit as u64)],
             )?
             .iter()
             .map(|row| document(row))
             .collect()
     }
 
-    fn stats() -> Result<StorageStats, Error> {
-        let db = db()?;
+    fn stats(&self) -> Result<StorageStats, Error> {
+        let db = &self.db;
         let count = |sql: &str| -> Result<u64, Error> {
             Ok(db
                 .first(sql, &[])?
