@@ -1,7 +1,8 @@
 //! Marcus on Spin, checked without a Spin binary: the manifests against Spin's manifest
 //! rules and the build's outputs, the Spin components' imports against the WIT that
-//! spin-sdk 5.2 ships, and the adapter's platform contract through a test-only host that
-//! stands in for Spin's SQLite and key-value.
+//! spin-sdk 5.2 ships, the adapter's platform contract through a test-only host that stands
+//! in for Spin's stores, and the worker and the app with the adapter linked in as Spin's
+//! component dependencies link it.
 
 mod common;
 mod spin_support;
@@ -1123,4 +1124,161 @@ fn worker_recomputes_and_caches_project_health_after_an_event() {
     denied.grant_sqlite = false;
     let failed = host().deliver_to_worker(WORKER, &denied, message.to_string().as_bytes());
     assert!(failed.is_err(), "{failed:?}");
+}
+
+// ---------------------------------------------------------------------------------------
+// The app itself on the adapter, over wasi:http, as `spin up` composes them.
+
+fn app() -> &'static wasmtime::component::Component {
+    static APP_COMPONENT: OnceLock<wasmtime::component::Component> = OnceLock::new();
+    APP_COMPONENT.get_or_init(|| host().compile(APP))
+}
+
+fn request(
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> hyper::Request<http_body_util::Full<bytes::Bytes>> {
+    let mut builder = hyper::Request::builder()
+        .method(method)
+        .uri(format!("http://localhost{path}"));
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    if !body.is_empty() {
+        builder = builder.header("content-length", body.len());
+    }
+    builder
+        .body(http_body_util::Full::new(bytes::Bytes::from(
+            body.to_string(),
+        )))
+        .unwrap()
+}
+
+/// Reads a response body until `done` holds for what arrived, or the time is up.
+fn read_until(
+    body: &mut wasmtime_wasi_http::p2::body::HyperOutgoingBody,
+    within: Duration,
+    done: impl Fn(&str) -> bool,
+) -> String {
+    use http_body_util::BodyExt;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let deadline = std::time::Instant::now() + within;
+    let mut text = String::new();
+    runtime.block_on(async {
+        while !done(&text) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match tokio::time::timeout(left, body.frame()).await {
+                Ok(Some(Ok(frame))) => {
+                    if let Ok(data) = frame.into_data() {
+                        text.push_str(&String::from_utf8_lossy(&data));
+                    }
+                }
+                Ok(None) | Ok(Some(Err(_))) | Err(_) => break,
+            }
+        }
+    });
+    text
+}
+
+fn serve(
+    stores: &SpinStores,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
+    let response = host().serve_app(app(), stores, request(method, path, headers, body));
+    let status = response.status().as_u16();
+    let mut body = response.into_body();
+    (
+        status,
+        read_until(&mut body, Duration::from_secs(10), |_| false),
+    )
+}
+
+#[test]
+fn the_app_runs_on_the_adapter_and_streams_events_over_sse() {
+    let stores = SpinStores::new();
+    let (status, features) = serve(&stores, "GET", "/api/features", &[], "");
+    assert_eq!(status, 200, "{features}");
+    let features: serde_json::Value = serde_json::from_str(&features).unwrap();
+    assert_eq!(features["host"], "spin");
+    assert_eq!(features["backends"]["storage"]["name"], "spin-sqlite");
+    assert_eq!(features["push"]["sse"], "/api/events/stream");
+    assert_eq!(features["push"]["websocket"], serde_json::Value::Null);
+
+    let (status, put) = serve(
+        &stores,
+        "PUT",
+        "/api/storage/tasks/t1",
+        &[],
+        r#"{"status":"todo"}"#,
+    );
+    assert_eq!(status, 200, "{put}");
+    let (status, got) = serve(&stores, "GET", "/api/storage/tasks/t1", &[], "");
+    assert_eq!(status, 200);
+    let got: serde_json::Value = serde_json::from_str(&got).unwrap();
+    assert_eq!(
+        (got["version"].clone(), got["data"]["status"].clone()),
+        (1.into(), "todo".into())
+    );
+
+    for n in 1..=3 {
+        let (status, body) = serve(
+            &stores,
+            "POST",
+            "/api/realtime/alpha",
+            &[],
+            &format!(r#"{{"n":{n}}}"#),
+        );
+        assert_eq!((status, body), (200, format!(r#"{{"seq":{n}}}"#)));
+    }
+
+    // A reconnecting EventSource sends Last-Event-ID and gets what it missed, then live events.
+    let response = host().serve_app(
+        app(),
+        &stores,
+        request(
+            "GET",
+            "/api/events/stream?channel=alpha",
+            &[("last-event-id", "1")],
+            "",
+        ),
+    );
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let mut body = response.into_body();
+    let caught_up = read_until(&mut body, Duration::from_secs(10), |t| {
+        t.contains("id: 3\n")
+    });
+    assert_eq!(
+        caught_up,
+        "retry: 2000\n\nid: 2\ndata: {\"n\":2}\n\nid: 3\ndata: {\"n\":3}\n\n"
+    );
+    assert_eq!(
+        serve(&stores, "POST", "/api/realtime/alpha", &[], r#"{"n":4}"#).0,
+        200
+    );
+    let live = read_until(&mut body, Duration::from_secs(10), |t| {
+        t.contains("id: 4\n")
+    });
+    assert_eq!(live, "id: 4\ndata: {\"n\":4}\n\n");
+    drop(body);
+
+    let (status, refused) = serve(&stores, "GET", "/api/events/stream", &[], "");
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused.contains("channel"), "{refused}");
+    let (status, _) = serve(
+        &stores,
+        "GET",
+        "/api/events/stream?channel=alpha",
+        &[("last-event-id", "soon")],
+        "",
+    );
+    assert_eq!(status, 400);
 }

@@ -4,7 +4,8 @@
 //! a map, and a Redis that records publishes —
 //! so the adapter's `marcus:platform` exports can be checked without a Spin binary. Like
 //! Spin's component dependencies, it can also link another component's `marcus:platform`
-//! imports to an adapter instance (for the Redis worker). It is not a way to run Marcus.
+//! imports to an adapter instance: the Redis worker's, and the app's, served one request at
+//! a time over wasi:http. It is not a way to run Marcus.
 
 use rusqlite::types::Value as SqlValue;
 use std::collections::{BTreeMap, HashMap};
@@ -13,6 +14,8 @@ use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Func, HasSelf, Linker, Resource, ResourceTable, Val};
 use wasmtime::{Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 wasmtime::component::bindgen!({
     world: "marcus:spin/adapter@0.1.0",
@@ -83,9 +86,22 @@ impl SpinStores {
 pub struct InstanceState {
     wasi: WasiCtx,
     table: ResourceTable,
+    http: WasiHttpCtx,
+    /// The native host's hooks: no outbound HTTP (the app makes none).
+    http_hooks: marcus_host::request_state::NoOutboundHttp,
     stores: SpinStores,
     /// The adapter's platform functions, by `interface#function`, for a linked component.
     adapter_exports: HashMap<String, Func>,
+}
+
+impl WasiHttpView for InstanceState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.http_hooks,
+        }
+    }
 }
 
 impl InstanceState {
@@ -93,6 +109,8 @@ impl InstanceState {
         Self {
             wasi: WasiCtx::builder().inherit_stderr().build(),
             table: ResourceTable::new(),
+            http: WasiHttpCtx::new(),
+            http_hooks: marcus_host::request_state::NoOutboundHttp,
             stores: stores.clone(),
             adapter_exports: HashMap::new(),
         }
@@ -148,48 +166,9 @@ impl TestHost {
     ) -> Result<(), String> {
         let worker = Component::from_file(&self.engine, worker_path).expect("compiling the worker");
         let mut linker = spin_linker(&self.engine);
-        let mut forwarded = Vec::new();
-        for (name, item) in worker.component_type().imports(&self.engine) {
-            if !name.starts_with("marcus:platform/") {
-                continue;
-            }
-            let ComponentItem::ComponentInstance(instance) = item.ty else {
-                continue;
-            };
-            let mut target = linker.instance(name).unwrap();
-            for (function, item) in instance.exports(&self.engine) {
-                if !matches!(item.ty, ComponentItem::ComponentFunc(_)) {
-                    continue;
-                }
-                let key = format!("{name}#{function}");
-                forwarded.push((name.to_string(), function.to_string()));
-                target
-                    .func_new(function, move |mut store, _, params, results| {
-                        let func = *store
-                            .data()
-                            .adapter_exports
-                            .get(&key)
-                            .ok_or_else(|| wasmtime::format_err!("the adapter lacks {key}"))?;
-                        func.call(&mut store, params, results)
-                    })
-                    .unwrap();
-            }
-        }
+        let forwarded = forward_platform(&self.engine, &worker, &mut linker);
         let mut store = Store::new(&self.engine, InstanceState::new(stores));
-        let adapter = linker.instantiate(&mut store, &self.adapter).unwrap();
-        for (interface, function) in forwarded {
-            let iface = adapter
-                .get_export_index(&mut store, None, &interface)
-                .unwrap_or_else(|| panic!("the adapter does not export {interface}"));
-            let index = adapter
-                .get_export_index(&mut store, Some(&iface), &function)
-                .unwrap_or_else(|| panic!("the adapter's {interface} has no {function}"));
-            let func = adapter.get_func(&mut store, index).unwrap();
-            store
-                .data_mut()
-                .adapter_exports
-                .insert(format!("{interface}#{function}"), func);
-        }
+        link_adapter(&mut store, &linker, &self.adapter, forwarded);
         let instance = linker.instantiate(&mut store, &worker).unwrap();
         let iface = instance
             .get_export_index(&mut store, None, "fermyon:spin/inbound-redis")
@@ -207,11 +186,117 @@ impl TestHost {
         }
     }
 
+    /// Serves one HTTP request with the app component at `app_path`, its platform imports
+    /// linked to the adapter as Spin's dependencies do. The handler runs on its own thread
+    /// (a stream may outlive this call); the response arrives as soon as the app sets it.
+    pub fn serve_app(
+        &self,
+        app: &Component,
+        stores: &SpinStores,
+        request: hyper::Request<http_body_util::Full<bytes::Bytes>>,
+    ) -> hyper::Response<HyperOutgoingBody> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let (engine, adapter, app) = (self.engine.clone(), self.adapter.clone(), app.clone());
+        let stores = stores.clone();
+        std::thread::spawn(move || {
+            let mut linker = spin_linker(&engine);
+            wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker).unwrap();
+            let forwarded = forward_platform(&engine, &app, &mut linker);
+            let mut store = Store::new(&engine, InstanceState::new(&stores));
+            link_adapter(&mut store, &linker, &adapter, forwarded);
+            let proxy = wasmtime_wasi_http::p2::bindings::sync::Proxy::instantiate(
+                &mut store, &app, &linker,
+            )
+            .unwrap();
+            let req = store
+                .data_mut()
+                .http()
+                .new_incoming_request(
+                    wasmtime_wasi_http::p2::bindings::http::types::Scheme::Http,
+                    request,
+                )
+                .unwrap();
+            let out = store.data_mut().http().new_response_outparam(tx).unwrap();
+            // A client that stopped reading makes the guest's writes fail; that is its way out.
+            let _ = proxy
+                .wasi_http_incoming_handler()
+                .call_handle(&mut store, req, out);
+        });
+        rx.blocking_recv()
+            .expect("the app set a response")
+            .expect("the app answered without an error code")
+    }
+
+    /// Compiles a component with this host's engine.
+    pub fn compile(&self, path: &str) -> Component {
+        Component::from_file(&self.engine, path).expect("compiling a component")
+    }
+
     /// A fresh instance over `stores`.
     pub fn instance(&self, stores: &SpinStores) -> Instance {
         let mut store = Store::new(&self.engine, InstanceState::new(stores));
         let adapter = self.pre.instantiate(&mut store).unwrap();
         Instance { store, adapter }
+    }
+}
+
+/// Defines `component`'s `marcus:platform` imports in `linker` as calls into the adapter
+/// functions the store will hold; returns the (interface, function) pairs to resolve.
+fn forward_platform(
+    engine: &Engine,
+    component: &Component,
+    linker: &mut Linker<InstanceState>,
+) -> Vec<(String, String)> {
+    let mut forwarded = Vec::new();
+    for (name, item) in component.component_type().imports(engine) {
+        if !name.starts_with("marcus:platform/") {
+            continue;
+        }
+        let ComponentItem::ComponentInstance(instance) = item.ty else {
+            continue;
+        };
+        let mut target = linker.instance(name).unwrap();
+        for (function, item) in instance.exports(engine) {
+            if !matches!(item.ty, ComponentItem::ComponentFunc(_)) {
+                continue;
+            }
+            let key = format!("{name}#{function}");
+            forwarded.push((name.to_string(), function.to_string()));
+            target
+                .func_new(function, move |mut store, _, params, results| {
+                    let func = *store
+                        .data()
+                        .adapter_exports
+                        .get(&key)
+                        .ok_or_else(|| wasmtime::format_err!("the adapter lacks {key}"))?;
+                    func.call(&mut store, params, results)
+                })
+                .unwrap();
+        }
+    }
+    forwarded
+}
+
+/// Instantiates the adapter in `store` and records the functions `forwarded` names.
+fn link_adapter(
+    store: &mut Store<InstanceState>,
+    linker: &Linker<InstanceState>,
+    adapter: &Component,
+    forwarded: Vec<(String, String)>,
+) {
+    let instance = linker.instantiate(&mut *store, adapter).unwrap();
+    for (interface, function) in forwarded {
+        let iface = instance
+            .get_export_index(&mut *store, None, &interface)
+            .unwrap_or_else(|| panic!("the adapter does not export {interface}"));
+        let index = instance
+            .get_export_index(&mut *store, Some(&iface), &function)
+            .unwrap_or_else(|| panic!("the adapter's {interface} has no {function}"));
+        let func = instance.get_func(&mut *store, index).unwrap();
+        store
+            .data_mut()
+            .adapter_exports
+            .insert(format!("{interface}#{function}"), func);
     }
 }
 
