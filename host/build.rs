@@ -1,8 +1,11 @@
-//! Builds the app component for wasm32-wasip2 so that `cargo run`/`cargo build` of the host
-//! alone produces a runnable `marcus` with the component embedded.
+//! Builds the wasm32-wasip2 components so that `cargo run`/`cargo build` of the host alone
+//! produces a runnable `marcus` with the app component embedded, and the Spin adapter and
+//! worker beside it.
 //!
-//! The nested cargo uses its own target directory (beside the host's) so it never waits on
-//! the outer build's lock.
+//! The nested cargo builds into `<workspace>/target/components`, the directory `spin.toml`
+//! names, with the same command as `spin build`: the app file the native host embeds is the
+//! very file Spin serves. It is not the outer target directory, so the nested build never
+//! waits on the outer build's lock.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,28 +16,13 @@ fn main() {
     for watched in ["components", "wit", "Cargo.lock", ".cargo"] {
         rerun_if_changed_recursive(&workspace.join(watched));
     }
-    let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap());
-    // OUT_DIR is <target>/<profile>/build/<pkg>/out: the component target sits in <target>.
-    let target_root = out_dir
-        .ancestors()
-        .nth(4)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| out_dir.join("components"));
-    let component_target = target_root.join("components");
+    let component_target = workspace.join(COMPONENT_TARGET_DIR);
 
     ensure_wasm_target();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&workspace)
-        .args([
-            "build",
-            "--release",
-            "--locked",
-            "--target",
-            "wasm32-wasip2",
-            "-p",
-            "marcus-app",
-        ])
+        .args(COMPONENT_BUILD_ARGS)
         .env("CARGO_TARGET_DIR", &component_target);
     // Flags meant for the host build must not leak into the wasm build.
     for var in [
@@ -52,14 +40,44 @@ fn main() {
         .expect("running cargo to build the app component");
     if !status.success() {
         panic!(
-            "building the app component failed; is the wasm32-wasip2 target installed? \
+            "building the components failed; is the wasm32-wasip2 target installed? \
              (`rustup target add wasm32-wasip2`)"
         );
     }
-    let wasm = component_target.join("wasm32-wasip2/release/marcus_app.wasm");
-    assert!(wasm.exists(), "component not found at {}", wasm.display());
-    println!("cargo:rustc-env=MARCUS_APP_WASM={}", wasm.display());
+    for (var, file) in [
+        ("MARCUS_APP_WASM", "marcus_app.wasm"),
+        ("MARCUS_SPIN_ADAPTER_WASM", "marcus_spin_adapter.wasm"),
+        ("MARCUS_SPIN_WORKER_WASM", "marcus_spin_worker.wasm"),
+    ] {
+        let wasm = component_target.join("wasm32-wasip2/release").join(file);
+        assert!(wasm.exists(), "component not found at {}", wasm.display());
+        println!("cargo:rustc-env={var}={}", wasm.display());
+    }
+    let command = format!(
+        "cargo {} --target-dir {COMPONENT_TARGET_DIR}",
+        COMPONENT_BUILD_ARGS.join(" ")
+    );
+    println!("cargo:rustc-env=MARCUS_COMPONENT_BUILD_COMMAND={command}");
 }
+
+/// Where the components are built, relative to the workspace (as in spin.toml).
+const COMPONENT_TARGET_DIR: &str = "target/components";
+
+/// The one component build: the app, the Spin adapter and the Spin worker together, so
+/// dependency features unify the same way whether the host or `spin build` runs it.
+const COMPONENT_BUILD_ARGS: &[&str] = &[
+    "build",
+    "--release",
+    "--locked",
+    "--target",
+    "wasm32-wasip2",
+    "-p",
+    "marcus-app",
+    "-p",
+    "marcus-spin-adapter",
+    "-p",
+    "marcus-spin-worker",
+];
 
 fn rerun_if_changed_recursive(path: &Path) {
     if path.is_dir() {

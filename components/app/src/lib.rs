@@ -23,7 +23,11 @@ struct App;
 impl wasip2::exports::http::incoming_handler::Guest for App {
     fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
         let response = match http_io::Request::read(request) {
-            Ok(request) => router::route(&request),
+            Ok(request) => match routes::event_stream::accept(&request) {
+                Some(Ok(stream)) => return stream.send(response_out),
+                Some(Err(error)) => http_io::Response::error(&error),
+                None => router::route(&request),
+            },
             Err(error) => http_io::Response::error(&error),
         };
         response.send(response_out);

@@ -4,6 +4,7 @@ pub mod board;
 pub mod cache;
 pub mod dashboard;
 pub mod debug;
+pub mod event_stream;
 pub mod events;
 pub mod features;
 pub mod health;

@@ -1,0 +1,191 @@
+//! `GET /api/events/stream?channel=NAME[&since=SEQ]` on hosts without host-served push (Spin):
+//! one channel as Server-Sent Events, streamed by the component itself.
+//!
+//! Spin keeps no connection open for the app between requests, so each stream lasts a
+//! bounded time (the host's `sse-stream-seconds` fact, 25 s by default) and then ends; the
+//! browser's EventSource reconnects after `retry` with `Last-Event-ID`, and the stream
+//! resumes from the retained log, each event once and in order. The wire format is the
+//! native host's: `retry:`, then `id: <seq>` and `data:` lines per event.
+//! On the native host the host answers this path itself and the component never sees it.
+
+use crate::bindings::{capabilities, realtime};
+use crate::http_io::Request;
+use marcus_core::api_error::ApiError;
+use std::io::Write as _;
+use wasip2::clocks::monotonic_clock;
+use wasip2::http::types::{Fields, OutgoingBody, OutgoingResponse, ResponseOutparam};
+
+/// Stream length when the host does not say.
+const DEFAULT_STREAM_SECONDS: u64 = 25;
+/// Pause between polls of the log while nothing is new.
+const POLL_INTERVAL_MS: u64 = 500;
+/// A comment line at least this often keeps proxies from closing an idle stream.
+const KEEPALIVE_MS: u64 = 15_000;
+/// Events read per poll.
+const BATCH: u32 = 100;
+
+/// A validated stream request, ready to be served.
+pub struct EventStream {
+    channel: String,
+    since: Option<u64>,
+    seconds: u64,
+}
+
+/// The stream for `req` when it asks for one and this host wants the component to serve
+/// it (a healthy `push` backend named `sse` on a Spin host); `None` leaves the request to
+/// the router.
+pub fn accept(req: &Request) -> Option<Result<EventStream, ApiError>> {
+    if req.path.trim_end_matches('/') != "/api/events/stream" {
+        return None;
+    }
+    let report = capabilities::describe();
+    if !matches!(report.host, capabilities::HostKind::Spin) {
+        return None;
+    }
+    let offered = report
+        .backends
+        .iter()
+        .any(|b| b.capability == "push" && b.healthy && b.name.split('+').any(|t| t == "sse"));
+    if !offered {
+        return Some(Err(ApiError::new(
+            503,
+            "unavailable",
+            "server-sent events need the realtime log, which is unavailable right now; poll /api/realtime instead",
+        )));
+    }
+    let seconds = report
+        .environment
+        .facts
+        .iter()
+        .find(|(k, _)| k == "sse-stream-seconds")
+        .and_then(|(_, v)| v.parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .unwrap_or(DEFAULT_STREAM_SECONDS);
+    Some(parse(req, seconds))
+}
+
+fn parse(req: &Request, seconds: u64) -> Result<EventStream, ApiError> {
+    if req.method != "GET" {
+        return Err(crate::router::method_not_allowed(&req.method, &["GET"]));
+    }
+    let mut channel = None;
+    let mut since = None;
+    for (k, v) in &req.query {
+        match k.as_str() {
+            "channel" if channel.is_some() => {
+                return Err(ApiError::bad_request("give one channel per stream"));
+            }
+            "channel" => channel = Some(v.clone()),
+            "since" => {
+                since = Some(
+                    v.parse::<u64>()
+                        .map_err(|_| ApiError::bad_request("since must be a sequence number"))?,
+                )
+            }
+            _ => {}
+        }
+    }
+    let channel = channel.ok_or_else(|| {
+        ApiError::bad_request("the channel query parameter is required, e.g. ?channel=agents")
+    })?;
+    if channel.is_empty() || channel.len() > 200 {
+        return Err(ApiError::bad_request("channel must be 1-200 bytes long"));
+    }
+    if let Some(last) = req.header("last-event-id") {
+        since = Some(
+            last.trim()
+                .parse::<u64>()
+                .map_err(|_| ApiError::bad_request("Last-Event-ID must be a sequence number"))?,
+        );
+    }
+    Ok(EventStream {
+        channel,
+        since,
+        seconds,
+    })
+}
+
+/// One SSE message for an event; multi-line payloads become several `data:` lines.
+fn format_event(event: &realtime::Event) -> String {
+    let mut out = format!("id: {}\n", event.seq);
+    for line in event.payload.split('\n') {
+        out.push_str("data: ");
+        out.push_str(line.trim_end_matches('\r'));
+        out.push('\n');
+    }
+    out.push('\n');
+    out
+}
+
+fn now_ms() -> u64 {
+    monotonic_clock::now() / 1_000_000
+}
+
+fn sleep_ms(ms: u64) {
+    monotonic_clock::subscribe_duration(ms * 1_000_000).block();
+}
+
+impl EventStream {
+    /// Streams until the time is up or the client leaves, then ends the response.
+    pub fn send(self, out: ResponseOutparam) {
+        let headers = Fields::from_list(&[
+            ("content-type".to_string(), b"text/event-stream".to_vec()),
+            ("cache-control".to_string(), b"no-cache".to_vec()),
+            ("x-accel-buffering".to_string(), b"no".to_vec()),
+        ])
+        .unwrap_or_else(|_| Fields::new());
+        let response = OutgoingResponse::new(headers);
+        let Ok(body) = response.body() else {
+            return;
+        };
+        ResponseOutparam::set(out, Ok(response));
+        if let Ok(mut stream) = body.write() {
+            let mut send =
+                |text: &str| stream.write_all(text.as_bytes()).is_ok() && stream.flush().is_ok();
+            self.run(&mut send);
+        }
+        let _ = OutgoingBody::finish(body, None);
+    }
+
+    /// The stream's loop over a sink that reports whether the client still listens.
+    fn run(&self, send: &mut dyn FnMut(&str) -> bool) {
+        let deadline = now_ms() + self.seconds * 1000;
+        if !send("retry: 2000\n\n") {
+            return;
+        }
+        let mut last = match self.since {
+            Some(n) => n,
+            None => realtime::poll(&self.channel, u64::MAX, 1)
+                .map(|b| b.latest)
+                .unwrap_or(0),
+        };
+        let mut last_write = now_ms();
+        while now_ms() < deadline {
+            let batch = match realtime::poll(&self.channel, last, BATCH) {
+                Ok(batch) => batch,
+                Err(_) => {
+                    sleep_ms(POLL_INTERVAL_MS);
+                    continue;
+                }
+            };
+            for event in &batch.events {
+                if !send(&format_event(event)) {
+                    return;
+                }
+                last = event.seq;
+                last_write = now_ms();
+            }
+            if batch.events.len() == BATCH as usize {
+                continue;
+            }
+            if now_ms() - last_write >= KEEPALIVE_MS {
+                if !send(": keep-alive\n\n") {
+                    return;
+                }
+                last_write = now_ms();
+            }
+            let left = deadline.saturating_sub(now_ms());
+            sleep_ms(POLL_INTERVAL_MS.min(left.max(1)));
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! What a storage backend of the adapter does, and the checks and words all backends share.
+//! Callers (the exported `storage` interface) never know which backend answers.
+
+use crate::bindings::Error;
+use crate::bindings::storage::{Document, Expect, FieldFilter, Page, StorageStats, Write};
+use crate::checks;
+use crate::postgres_storage::PostgresDocuments;
+use crate::settings;
+use crate::sqlite_storage::SqliteDocuments;
+
+/// Versioned documents with compare-and-swap; arguments are already checked.
+pub trait DocumentStore {
+    /// Reads one document.
+    fn get(&self, collection: &str, id: &str) -> Result<Option<Document>, Error>;
+    /// One write under its precondition; a failed precondition is `conflict`.
+    fn put(&self, write: &Write, now: u64) -> Result<Document, Error>;
+    /// All writes or none; `conflict` names the first failing document.
+    fn put_many(&self, writes: &[Write], now: u64) -> Result<Vec<Document>, Error>;
+    /// Deletes, optionally at an expected version; false when absent.
+    fn delete(&self, collection: &str, id: &str, expected: Option<u64>) -> Result<bool, Error>;
+    /// Equality query in id order after `cursor`.
+    fn query(
+        &self,
+        collection: &str,
+        filters: &[FieldFilter],
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page, Error>;
+    /// Counts matching documents.
+    fn count(&self, collection: &str, filters: &[FieldFilter]) -> Result<u64, Error>;
+    /// Non-empty collections, sorted.
+    fn list_collections(&self) -> Result<Vec<String>, Error>;
+    /// Documents in id order strictly after `after`.
+    fn scan(
+        &self,
+        collection: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Document>, Error>;
+    /// Totals.
+    fn stats(&self) -> Result<StorageStats, Error>;
+}
+
+/// The configured backend: PostgreSQL when `database_url` is set, else Spin SQLite.
+pub fn open() -> Result<Box<dyn DocumentStore>, Error> {
+    match settings::configured(settings::DATABASE_URL) {
+        Some(url) => Ok(Box::new(PostgresDocuments::open(&url)?)),
+        None => Ok(Box::new(SqliteDocuments::open()?)),
+    }
+}
+
+/// Whether a precondition holds for a document at `current` (`None` = absent).
+pub fn holds(expect: Expect, current: Option<u64>) -> bool {
+    match (expect, current) {
+        (Expect::Any, _) | (Expect::Absent, None) => true,
+        (Expect::Version(want), Some(have)) => want == have,
+        _ => false,
+    }
+}
+
+/// The conflict error for a precondition that did not hold, in the native host's words.
+pub fn conflict(collection: &str, id: &str, expect: Expect, current: Option<u64>) -> Error {
+    let message = match (expect, current) {
+        (Expect::Absent, Some(v)) => format!("{collection}/{id} already exists (version {v})"),
+        (Expect::Version(want), Some(have)) if want != have => {
+            format!("{collection}/{id} is at version {have}, not {want}")
+        }
+        (Expect::Version(want), None) => {
+            format!("{collection}/{id} does not exist (expected version {want})")
+        }
+        _ => format!("{collection}/{id} changed concurrently"),
+    };
+    Error::Conflict(message)
+}
+
+/// Collection, id and data of one write.
+pub fn check_write(w: &Write) -> Result<(), Error> {
+    checks::key("collection", &w.collection)?;
+    checks::key("id", &w.id)?;
+    checks::json(&w.data)
+}

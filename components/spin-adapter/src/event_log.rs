@@ -1,0 +1,116 @@
+//! `marcus:platform/realtime` as an event log in Spin SQLite: publishing appends the next
+//! sequence number of the channel (the primary key makes a concurrent append of the same
+//! number fail, and the publisher retries: compare-and-swap), polling reads the log.
+//!
+//! Retention matches the native host: the newest 1000 events of a channel, none older than
+//! an hour. The newest event row is kept past its hour (hidden from polls) so a quiet
+//! channel never restarts its numbering.
+
+use crate::bindings::Error;
+use crate::bindings::realtime::{Batch, Event, Guest};
+use crate::checks;
+use crate::redis_fanout;
+use crate::sqlite_db::{Db, i, int, t, text};
+
+/// Events kept per channel.
+pub const RETAIN_EVENTS: u64 = 1000;
+/// Oldest event kept, in milliseconds (one hour).
+pub const RETAIN_MS: u64 = 60 * 60 * 1000;
+/// Appends attempted before a publish gives up under contention.
+const APPEND_ATTEMPTS: usize = 8;
+
+fn check_channel(channel: &str) -> Result<(), Error> {
+    if channel.is_empty() || channel.len() > 200 {
+        return Err(Error::Invalid("channel must be 1-200 bytes long".into()));
+    }
+    Ok(())
+}
+
+fn append(db: &Db, channel: &str, payload: &str, now: u64) -> Result<u64, Error> {
+    let mut last_error = None;
+    for _ in 0..APPEND_ATTEMPTS {
+        let appended = db.first(
+            "INSERT INTO realtime_events (channel, seq, payload, published_at)
+             SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ? FROM realtime_events WHERE channel = ?
+             RETURNING seq",
+            &[t(channel), t(payload), i(now), t(channel)],
+        );
+        match appended {
+            Ok(Some(row)) => return Ok(int(&row, 0)? as u64),
+            Ok(None) => return Err(Error::Internal("the append returned no sequence".into())),
+            // Another writer took this number first: read the new end and try again.
+            Err(Error::Internal(message)) if message.contains("UNIQUE") => {
+                last_error = Some(message);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(Error::Unavailable(format!(
+        "channel {channel} is too busy to append to: {}",
+        last_error.unwrap_or_default()
+    )))
+}
+
+impl Guest for crate::Adapter {
+    fn publish(channel: String, payload: String) -> Result<u64, Error> {
+        check_channel(&channel)?;
+        let db = Db::open()?;
+        let now = checks::now_ms();
+        let seq = append(&db, &channel, &payload, now)?;
+        db.rows(
+            "DELETE FROM realtime_events WHERE channel = ? AND seq < ?
+               AND (seq <= ? OR published_at < ?)",
+            &[
+                t(&channel),
+                i(seq),
+                i(seq.saturating_sub(RETAIN_EVENTS)),
+                i(now.saturating_sub(RETAIN_MS)),
+            ],
+        )?;
+        redis_fanout::announce(&channel, seq, &payload, now);
+        Ok(seq)
+    }
+
+    fn poll(channel: String, since: u64, limit: u32) -> Result<Batch, Error> {
+        check_channel(&channel)?;
+        let db = Db::open()?;
+        let cutoff = checks::now_ms().saturating_sub(RETAIN_MS);
+        let ends = db.first(
+            "SELECT MAX(seq), MIN(CASE WHEN published_at >= ? THEN seq END)
+             FROM realtime_events WHERE channel = ?",
+            &[i(cutoff), t(&channel)],
+        )?;
+        let (latest, oldest) = match ends {
+            Some(row) => (int(&row, 0)? as u64, int(&row, 1)? as u64),
+            None => (0, 0),
+        };
+        let events = db
+            .rows(
+                "SELECT seq, payload, published_at FROM realtime_events
+                 WHERE channel = ? AND seq > ? AND published_at >= ? AND seq > ?
+                 ORDER BY seq LIMIT ?",
+                &[
+                    t(&channel),
+                    i(since.min(i64::MAX as u64)),
+                    i(cutoff),
+                    i(latest.saturating_sub(RETAIN_EVENTS)),
+                    i(limit as u64),
+                ],
+            )?
+            .iter()
+            .map(|row| {
+                Ok(Event {
+                    channel: channel.clone(),
+                    seq: int(row, 0)? as u64,
+                    payload: text(row, 1)?,
+                    published_at: int(row, 2)? as u64,
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        Ok(Batch {
+            events,
+            latest,
+            oldest,
+        })
+    }
+}

@@ -1,0 +1,28 @@
+//! The Spin adapter: exports the `marcus:platform` interfaces on what Spin gives a component,
+//! so the unchanged app component runs under `spin up` through component dependencies.
+//!
+//! Storage lives in Spin SQLite (database `default`), or in PostgreSQL when the
+//! `database_url` variable is set; the realtime log in Spin SQLite, the cache in Spin
+//! key-value (store `default`); a `redis_address` variable adds a Redis publish of every
+//! event for the Redis-trigger worker. Whatever the Spin configuration does not grant answers
+//! `unavailable` instead of trapping, because Spin requires the adapter to export every
+//! interface the app imports.
+
+mod bindings;
+mod capabilities_report;
+mod checks;
+mod document_store;
+mod event_log;
+mod field_filters;
+mod kv_cache;
+mod postgres_storage;
+mod redis_fanout;
+mod settings;
+mod sqlite_db;
+mod sqlite_storage;
+mod storage_export;
+
+/// The exported implementation of all four platform interfaces.
+struct Adapter;
+
+bindings::export!(Adapter with_types_in bindings);

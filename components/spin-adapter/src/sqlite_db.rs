@@ -1,0 +1,151 @@
+//! The Spin SQLite database `default` and Marcus's schema in it.
+//!
+//! Spin serves every instance of an app from one shared SQLite connection, so a transaction
+//! spread over several `execute` calls could interleave with another request's statements.
+//! Every write here is therefore a single statement, which SQLite runs atomically.
+
+use crate::bindings::Error;
+use crate::bindings::sqlite::{self, Connection, Value};
+use std::cell::Cell;
+
+/// Schema version this adapter writes and understands (the native host's as well).
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// The Spin database label Marcus uses.
+pub const DATABASE: &str = "default";
+
+thread_local! {
+    static SCHEMA_CHECKED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// An open database whose schema is known to be current.
+pub struct Db {
+    conn: Connection,
+}
+
+/// Maps a Spin SQLite error to the platform's error.
+pub fn to_platform(e: sqlite::Error) -> Error {
+    match e {
+        sqlite::Error::NoSuchDatabase => Error::Unavailable(format!(
+            "Spin SQLite database {DATABASE:?} does not exist; add sqlite_databases = [\"{DATABASE}\"]"
+        )),
+        sqlite::Error::AccessDenied => Error::Unavailable(format!(
+            "this component is not granted Spin SQLite database {DATABASE:?} \
+             (sqlite_databases in spin.toml, dependencies_inherit_configuration)"
+        )),
+        sqlite::Error::InvalidConnection => {
+            Error::Unavailable("the Spin SQLite connection is no longer valid".into())
+        }
+        sqlite::Error::DatabaseFull => {
+            Error::Unavailable("the Spin SQLite database is full".into())
+        }
+        sqlite::Error::Io(message) => Error::Internal(format!("sqlite: {message}")),
+    }
+}
+
+impl Db {
+    /// Opens the database, creating or checking the schema once per instance.
+    pub fn open() -> Result<Self, Error> {
+        let db = Self {
+            conn: Connection::open(DATABASE).map_err(to_platform)?,
+        };
+        if !SCHEMA_CHECKED.get() {
+            db.ensure_schema()?;
+            SCHEMA_CHECKED.set(true);
+        }
+        Ok(db)
+    }
+
+    /// Runs one statement and returns its rows (RETURNING rows for writes).
+    pub fn rows(&self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>, Error> {
+        self.conn
+            .execute(sql, params)
+            .map(|r| r.rows.into_iter().map(|row| row.values).collect())
+            .map_err(to_platform)
+    }
+
+    /// Runs one statement and returns its first row, if any.
+    pub fn first(&self, sql: &str, params: &[Value]) -> Result<Option<Vec<Value>>, Error> {
+        Ok(self.rows(sql, params)?.into_iter().next())
+    }
+
+    fn ensure_schema(&self) -> Result<(), Error> {
+        let current = self
+            .first(
+                "SELECT value FROM marcus_meta WHERE key = 'schema_version'",
+                &[],
+            )
+            .ok()
+            .flatten()
+            .and_then(|row| text(&row, 0).ok())
+            .and_then(|v| v.parse::<i64>().ok());
+        match current {
+            Some(v) if v == SCHEMA_VERSION => return Ok(()),
+            Some(v) if v > SCHEMA_VERSION => {
+                return Err(Error::Unavailable(format!(
+                    "database schema version {v} is newer than this adapter understands ({SCHEMA_VERSION}); upgrade marcus"
+                )));
+            }
+            _ => {}
+        }
+        for statement in [
+            "CREATE TABLE IF NOT EXISTS marcus_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS documents (
+                collection TEXT NOT NULL,
+                id TEXT NOT NULL,
+                data TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                PRIMARY KEY (collection, id)
+            ) WITHOUT ROWID",
+            "CREATE INDEX IF NOT EXISTS documents_collection ON documents (collection)",
+            "CREATE TABLE IF NOT EXISTS realtime_events (
+                channel TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                payload TEXT NOT NULL,
+                published_at INTEGER NOT NULL,
+                PRIMARY KEY (channel, seq)
+            ) WITHOUT ROWID",
+        ] {
+            self.rows(statement, &[])?;
+        }
+        self.rows(
+            "INSERT INTO marcus_meta (key, value) VALUES ('schema_version', ?)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[Value::Text(SCHEMA_VERSION.to_string())],
+        )?;
+        Ok(())
+    }
+}
+
+/// Column `i` of a row as text.
+pub fn text(row: &[Value], i: usize) -> Result<String, Error> {
+    match row.get(i) {
+        Some(Value::Text(s)) => Ok(s.clone()),
+        other => Err(unexpected(i, other)),
+    }
+}
+
+/// Column `i` of a row as an integer.
+pub fn int(row: &[Value], i: usize) -> Result<i64, Error> {
+    match row.get(i) {
+        Some(Value::Integer(n)) => Ok(*n),
+        Some(Value::Null) => Ok(0),
+        other => Err(unexpected(i, other)),
+    }
+}
+
+fn unexpected(i: usize, value: Option<&Value>) -> Error {
+    Error::Internal(format!("sqlite: unexpected value in column {i}: {value:?}"))
+}
+
+/// A text parameter.
+pub fn t(s: &str) -> Value {
+    Value::Text(s.to_string())
+}
+
+/// An integer parameter.
+pub fn i(n: u64) -> Value {
+    Value::Integer(n as i64)
+}

@@ -1,0 +1,1284 @@
+//! Marcus on Spin, checked without a Spin binary: the manifests against Spin's manifest
+//! rules and the build's outputs, the Spin components' imports against the WIT that
+//! spin-sdk 5.2 ships, the adapter's platform contract through a test-only host that stands
+//! in for Spin's stores, and the worker and the app with the adapter linked in as Spin's
+//! component dependencies link it.
+
+mod common;
+mod spin_support;
+
+use common::team::PrivateDatabase;
+use sha2::{Digest, Sha256};
+use spin_support::manifest::{self, built, load, resolve, template_names};
+use spin_support::test_host::exports::marcus::platform::{realtime, storage};
+use spin_support::test_host::{Instance, PlatformError, RECORDING_REDIS, SpinStores, TestHost};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::OnceLock;
+use std::time::Duration;
+use storage::{Expect, FieldFilter, Write};
+use wit_parser::{FunctionKind, Resolve, WorldItem};
+
+const ADAPTER: &str = env!("MARCUS_SPIN_ADAPTER_WASM");
+const WORKER: &str = env!("MARCUS_SPIN_WORKER_WASM");
+const APP: &str = env!("MARCUS_APP_WASM");
+const BUILD_COMMAND: &str = env!("MARCUS_COMPONENT_BUILD_COMMAND");
+/// The Redis channel the adapter announces events on and the worker's trigger listens to.
+const EVENTS_CHANNEL: &str = "marcus-events";
+const MANIFESTS: [&str; 2] = ["spin.toml", "spin.redis.toml"];
+
+// ---------------------------------------------------------------------------------------
+// Component interfaces, decoded from the built files.
+
+/// A component's imported and exported interfaces (`ns:pkg/iface@ver`) and functions.
+struct Surface {
+    imports: BTreeSet<String>,
+    exports: BTreeSet<String>,
+    /// Every function of every imported or exported interface, as (interface, name, async?).
+    functions: Vec<(String, String, bool)>,
+    /// Functions of imported interfaces, per interface.
+    imported_functions: HashMap<String, BTreeSet<String>>,
+}
+
+fn is_async(kind: &FunctionKind) -> bool {
+    matches!(
+        kind,
+        FunctionKind::AsyncFreestanding
+            | FunctionKind::AsyncMethod(_)
+            | FunctionKind::AsyncStatic(_)
+    )
+}
+
+fn surface(path: &str) -> Surface {
+    let bytes = std::fs::read(path).unwrap();
+    let decoded = wit_component::decode(&bytes).unwrap_or_else(|e| panic!("decoding {path}: {e}"));
+    let wit_component::DecodedWasm::Component(resolve, world) = decoded else {
+        panic!("{path} is not a component");
+    };
+    let world = &resolve.worlds[world];
+    let mut s = Surface {
+        imports: BTreeSet::new(),
+        exports: BTreeSet::new(),
+        functions: Vec::new(),
+        imported_functions: HashMap::new(),
+    };
+    for (items, imported) in [(&world.imports, true), (&world.exports, false)] {
+        for (key, item) in items {
+            match item {
+                WorldItem::Interface { id, .. } => {
+                    let id = id.to_owned();
+                    let name = resolve.id_of(id).expect("a named interface");
+                    let iface = &resolve.interfaces[id];
+                    for (fname, f) in &iface.functions {
+                        s.functions
+                            .push((name.clone(), fname.clone(), is_async(&f.kind)));
+                        if imported {
+                            s.imported_functions
+                                .entry(name.clone())
+                                .or_default()
+                                .insert(fname.clone());
+                        }
+                    }
+                    if imported {
+                        s.imports.insert(name);
+                    } else {
+                        s.exports.insert(name);
+                    }
+                }
+                WorldItem::Function(f) => {
+                    s.functions.push((
+                        resolve.name_world_key(key),
+                        f.name.clone(),
+                        is_async(&f.kind),
+                    ));
+                    if imported {
+                        s.imports.insert(resolve.name_world_key(key));
+                    }
+                }
+                WorldItem::Type { .. } => {}
+            }
+        }
+    }
+    s
+}
+
+/// What Spin 3.x offers a component: the interfaces of the `platform` and Redis-trigger
+/// worlds in the WIT that spin-sdk 5.2 ships, with their functions.
+fn spin_platform() -> &'static HashMap<String, BTreeSet<String>> {
+    static PLATFORM: OnceLock<HashMap<String, BTreeSet<String>>> = OnceLock::new();
+    PLATFORM.get_or_init(|| {
+        let mut resolve = Resolve::default();
+        let (pkg, _) = resolve
+            .push_dir(manifest::workspace().join("components/spin-adapter/spin-sdk-5.2-wit"))
+            .expect("parsing spin-sdk 5.2's WIT");
+        let mut offered = HashMap::new();
+        let worlds = [
+            resolve
+                .select_world(&[pkg], Some("spin:up/platform@3.6.0"))
+                .unwrap(),
+            resolve
+                .select_world(&[pkg], Some("fermyon:spin/platform@2.0.0"))
+                .unwrap(),
+            // The Redis trigger's world: its export's types come from the host.
+            resolve
+                .select_world(&[pkg], Some("fermyon:spin/redis-trigger"))
+                .unwrap(),
+        ];
+        for world in worlds {
+            for item in resolve.worlds[world].imports.values() {
+                if let WorldItem::Interface { id, .. } = item {
+                    let id = id.to_owned();
+                    let functions = resolve.interfaces[id].functions.keys().cloned().collect();
+                    offered.insert(resolve.id_of(id).unwrap(), functions);
+                }
+            }
+        }
+        offered
+    })
+}
+
+/// Splits `ns:pkg/iface@1.2.3` into (`ns:pkg/iface`, `1.2.3`).
+fn split_version(name: &str) -> (&str, Option<semver::Version>) {
+    match name.split_once('@') {
+        Some((base, v)) => (base, semver::Version::parse(v).ok()),
+        None => (name, None),
+    }
+}
+
+/// The Spin interface an import links to: the same name and version, or for WASI 0.2 the
+/// same interface at another 0.2 version (wasmtime links semver-compatible versions).
+fn spin_offer(import: &str) -> Option<&'static BTreeSet<String>> {
+    let offered = spin_platform();
+    if let Some(functions) = offered.get(import) {
+        return Some(functions);
+    }
+    let (base, version) = split_version(import);
+    let version = version?;
+    if !base.starts_with("wasi:") || version.major != 0 || version.minor != 2 {
+        return None;
+    }
+    offered
+        .iter()
+        .filter(|(name, _)| {
+            let (b, v) = split_version(name);
+            b == base && v.is_some_and(|v| v.major == 0 && v.minor == 2)
+        })
+        .max_by_key(|(name, _)| split_version(name).1)
+        .map(|(_, f)| f)
+}
+
+#[test]
+fn adapter_imports_only_interfaces_spin_provides_and_nothing_async() {
+    let adapter = surface(ADAPTER);
+    assert!(
+        adapter.imports.contains("fermyon:spin/sqlite@2.0.0")
+            && adapter.imports.contains("fermyon:spin/key-value@2.0.0"),
+        "{:?}",
+        adapter.imports
+    );
+    for import in &adapter.imports {
+        let offered = spin_offer(import)
+            .unwrap_or_else(|| panic!("Spin 3.x provides no {import} (adapter import)"));
+        for f in adapter.imported_functions.get(import).into_iter().flatten() {
+            assert!(offered.contains(f), "Spin's {import} has no function {f}");
+        }
+    }
+    for (iface, f, is_async) in &adapter.functions {
+        assert!(
+            !is_async,
+            "{iface}.{f} is async; Spin's p2 components must be sync"
+        );
+    }
+}
+
+#[test]
+fn adapter_exports_every_platform_interface_the_app_imports() {
+    let app = surface(APP);
+    let adapter = surface(ADAPTER);
+    let platform: Vec<&String> = app
+        .imports
+        .iter()
+        .filter(|i| i.starts_with("marcus:platform/"))
+        .collect();
+    assert_eq!(platform.len(), 5, "{:?}", app.imports);
+    for import in platform {
+        assert!(
+            adapter.exports.contains(import),
+            "the app imports {import}, the adapter does not export it"
+        );
+    }
+    assert!(
+        !adapter.imports.iter().any(|i| i.starts_with("marcus:")),
+        "the adapter must not need marcus:platform itself: {:?}",
+        adapter.imports
+    );
+}
+
+#[test]
+fn worker_imports_spin_and_the_adapter_and_exports_the_redis_handler() {
+    let worker = surface(WORKER);
+    let adapter = surface(ADAPTER);
+    for import in &worker.imports {
+        if import.starts_with("marcus:platform/") {
+            assert!(
+                adapter.exports.contains(import),
+                "the worker imports {import}, which the adapter does not export"
+            );
+        } else {
+            let offered = spin_offer(import)
+                .unwrap_or_else(|| panic!("Spin 3.x provides no {import} (worker import)"));
+            for f in worker.imported_functions.get(import).into_iter().flatten() {
+                assert!(offered.contains(f), "Spin's {import} has no function {f}");
+            }
+        }
+    }
+    assert!(worker.imports.contains("marcus:platform/storage@0.1.0"));
+    assert!(
+        worker.exports.contains("fermyon:spin/inbound-redis"),
+        "{:?}",
+        worker.exports
+    );
+    assert!(
+        worker
+            .functions
+            .iter()
+            .any(|(i, f, a)| i == "fermyon:spin/inbound-redis" && f == "handle-message" && !a)
+    );
+    for (iface, f, is_async) in &worker.functions {
+        assert!(!is_async, "{iface}.{f} is async");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The manifests.
+
+fn str_list(value: Option<&toml::Value>) -> Vec<String> {
+    value
+        .and_then(|v| v.as_array())
+        .map(|a| a.iter().map(|v| v.as_str().unwrap().to_string()).collect())
+        .unwrap_or_default()
+}
+
+/// A component source or dependency path must be one of the files the build produces.
+fn assert_built(manifest: &str, what: &str, path: &str) {
+    let produced = [APP, ADAPTER, WORKER].map(built);
+    let file = resolve(path);
+    assert!(
+        produced.contains(&file),
+        "{manifest}: {what} {path} is not a file the build produces ({produced:?})"
+    );
+}
+
+fn check_manifest(name: &str) -> toml::Table {
+    let m = load(name);
+    assert_eq!(m["spin_manifest_version"].as_integer(), Some(2), "{name}");
+    assert!(
+        m["application"]["name"]
+            .as_str()
+            .is_some_and(|n| !n.is_empty())
+    );
+    let components = m["component"].as_table().expect("[component.*] tables");
+    let declared: BTreeSet<&str> = m
+        .get("variables")
+        .and_then(|v| v.as_table())
+        .map(|t| t.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    for (kind, triggers) in m["trigger"].as_table().unwrap() {
+        for trigger in triggers.as_array().unwrap() {
+            let component = trigger["component"].as_str().unwrap();
+            assert!(
+                components.contains_key(component),
+                "{name}: trigger.{kind} names a missing component {component}"
+            );
+            match kind.as_str() {
+                "http" => assert!(trigger["route"].as_str().unwrap().starts_with('/')),
+                "redis" => assert_eq!(trigger["channel"].as_str(), Some(EVENTS_CHANNEL)),
+                other => panic!("{name}: unexpected trigger type {other}"),
+            }
+        }
+    }
+    let adapter_exports = surface(ADAPTER).exports;
+    for (cname, c) in components {
+        let source = c["source"].as_str().unwrap();
+        assert_built(name, &format!("component {cname}'s source"), source);
+        let imports = surface(resolve(source).to_str().unwrap()).imports;
+        assert_eq!(
+            str_list(c.get("key_value_stores")),
+            ["default"],
+            "{name} {cname}"
+        );
+        assert_eq!(
+            str_list(c.get("sqlite_databases")),
+            ["default"],
+            "{name} {cname}"
+        );
+        let deps = c["dependencies"].as_table().expect("dependencies");
+        assert_eq!(
+            c["dependencies_inherit_configuration"].as_bool(),
+            Some(true),
+            "{name} {cname}: without it the adapter gets no store access"
+        );
+        for (key, dep) in deps {
+            let path = dep["path"].as_str().unwrap();
+            assert_built(name, &format!("dependency {key}"), path);
+            assert_eq!(resolve(path), built(ADAPTER));
+            // A package key must be satisfied for every interface of it the component imports;
+            // an interface key for that interface.
+            let satisfied: Vec<&String> = if key.contains('/') {
+                imports
+                    .iter()
+                    .filter(|i| split_version(i).0 == split_version(key).0)
+                    .collect()
+            } else {
+                imports
+                    .iter()
+                    .filter(|i| i.starts_with(&format!("{}/", split_version(key).0)))
+                    .collect()
+            };
+            assert!(
+                !satisfied.is_empty(),
+                "{name}: {key} matches no import of {cname}"
+            );
+            for import in satisfied {
+                assert!(
+                    adapter_exports.contains(import),
+                    "{name}: {cname} imports {import} through {key}, the adapter does not export it"
+                );
+            }
+        }
+        let build = c["build"]["command"].as_str().unwrap();
+        assert_eq!(
+            build, BUILD_COMMAND,
+            "{name}: spin build must run the host's component build"
+        );
+        let mut templated: Vec<String> = str_list(c.get("allowed_outbound_hosts"));
+        for host in &templated {
+            assert!(
+                host.starts_with("postgres://") || host.starts_with("redis://"),
+                "{name}: unexpected outbound host {host}"
+            );
+        }
+        let vars = c["variables"].as_table().unwrap();
+        for wanted in ["database_url", "redis_address"] {
+            assert!(
+                vars.contains_key(wanted),
+                "{name} {cname}: variable {wanted}"
+            );
+        }
+        templated.extend(vars.values().map(|v| v.as_str().unwrap().to_string()));
+        for text in &templated {
+            for var in template_names(text) {
+                assert!(
+                    declared.contains(var.as_str()),
+                    "{name}: {{{{ {var} }}}} is not declared"
+                );
+            }
+        }
+    }
+    m
+}
+
+#[test]
+fn spin_toml_follows_the_manifest_rules_and_names_built_files() {
+    let m = check_manifest("spin.toml");
+    let http = m["trigger"]["http"].as_array().unwrap();
+    assert_eq!(http.len(), 1);
+    assert_eq!(http[0]["route"].as_str(), Some("/..."));
+    assert_eq!(http[0]["component"].as_str(), Some("app"));
+    assert!(
+        m["trigger"].get("redis").is_none(),
+        "spin.toml must start without a Redis; the worker lives in spin.redis.toml"
+    );
+    for var in ["database_url", "redis_address"] {
+        assert_eq!(
+            m["variables"][var]["default"].as_str(),
+            Some(""),
+            "{var} is optional and off by default"
+        );
+    }
+}
+
+#[test]
+fn spin_redis_toml_adds_the_worker_on_the_event_channel() {
+    let m = check_manifest("spin.redis.toml");
+    assert!(
+        m["application"]["trigger"]["redis"]["address"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("redis://"))
+    );
+    let redis = m["trigger"]["redis"].as_array().unwrap();
+    assert_eq!(redis.len(), 1);
+    assert_built(
+        "spin.redis.toml",
+        "worker",
+        m["component"][redis[0]["component"].as_str().unwrap()]["source"]
+            .as_str()
+            .unwrap(),
+    );
+    assert_eq!(
+        resolve(m["component"]["worker"]["source"].as_str().unwrap()),
+        built(WORKER)
+    );
+    assert!(
+        m["variables"]["redis_address"]["default"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("redis://")),
+        "the worker only hears events when the adapter publishes them"
+    );
+}
+
+#[test]
+fn spin_serves_the_very_app_file_the_native_host_embeds() {
+    let embedded = Sha256::digest(marcus_host::component::EMBEDDED_APP);
+    for name in MANIFESTS {
+        let m = load(name);
+        let source = m["component"]["app"]["source"].as_str().unwrap();
+        let on_disk = Sha256::digest(std::fs::read(resolve(source)).unwrap());
+        assert_eq!(
+            on_disk, embedded,
+            "{name}'s app component differs from the embedded one"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The platform contract against the adapter (mirrors tests/contract.rs).
+
+fn host() -> &'static TestHost {
+    static HOST: OnceLock<TestHost> = OnceLock::new();
+    HOST.get_or_init(|| TestHost::new(ADAPTER))
+}
+
+/// The platform as one adapter instance exports it.
+struct Platform(Instance);
+
+impl Platform {
+    fn new(stores: &SpinStores) -> Self {
+        Self(host().instance(stores))
+    }
+
+    fn get(&mut self, c: &str, id: &str) -> Option<storage::Document> {
+        let s = &mut self.0.store;
+        self.0
+            .adapter
+            .marcus_platform_storage()
+            .call_get(s, c, id)
+            .unwrap()
+            .unwrap()
+    }
+
+    fn put(
+        &mut self,
+        c: &str,
+        id: &str,
+        data: &str,
+        expect: Expect,
+    ) -> Result<storage::Document, PlatformError> {
+        let s = &mut self.0.store;
+        self.0
+            .adapter
+            .marcus_platform_storage()
+            .call_put(s, c, id, data, expect)
+            .unwrap()
+    }
+
+    fn put_many(&mut self, writes: &[Write]) -> Result<Vec<storage::Document>, PlatformError> {
+        let s = &mut self.0.store;
+        self.0
+            .adapter
+            .marcus_platform_storage()
+            .call_put_many(s, writes)
+            .unwrap()
+    }
+
+    fn delete(&mut self, c: &str, id: &str, expected: Option<u64>) -> Result<bool, PlatformError> {
+        let s = &mut self.0.store;
+        self.0
+            .adapter
+            .marcus_platform_storage()
+            .call_delete(s, c, id, expected)
+            .unwrap()
+    }
+
+    fn query(
+        &mut self,
+        c: &str,
+        filters: &[(&str, &str)],
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> storage::Page {
+        let filters = to_filters(filters);
+        let s = &mut self.0.store;
+        self.0
+            .adapter
+            .marcus_platform_storage()
+            .call_query(s, c, &filters, limit, cursor)
+            .unwrap()
+            .unwrap()
+    }
+
+    fn count(&mut self, c: &str, filters: &[(&str, &str)]) -> u64 {
+        let filters = to_filters(filters);
+        let s = &mut self.0.store;
+        self.0
+            .adapter
+            .marcus_platform_storage()
+            .call_count(s, c, &filters)
+            .unwrap()
+            .unwrap()
+    }
+
+    fn scan(&mut self, c: &str, after: Option<&str>, limit: u32) -> Vec<storage::Document> {
+        let s = &mut self.0.store;
+        self.0
+            .adapter
+            .marcus_platform_storage()
+            .call_scan(s, c, after, limit)
+            .unwrap()
+            .unwrap()
+    }
+
+    fn collections(&mut self) -> Vec<String> {
+        let s = &mut self.0.store;
+        self.0
+            .adapter
+            .marcus_platform_storage()
+            .call_list_collections(s)
+            .unwrap()
+            .unwrap()
+    }
+
+    fn cache_get(&mut self, key: &str) -> Option<Vec<u8>> {
+        let s = &mut self.0.store;
+        self.0
+            .adapter
+            .marcus_platform_cache()
+            .call_get(s, key)
+            .unwrap()
+            .unwrap()
+    }
+
+    fn cache_set(
+        &mut self,
+        key: &str,
+        value: &[u8],
+        ttl: Option<u32>,
+    ) -> Result<(), PlatformError> {
+        let s = &mut self.0.store;
+        self.0
+            .adapter
+            .marcus_platform_cache()
+            .call_set(s, key, value, ttl)
+            .unwrap()
+    }
+
+    fn cache_delete(&mut self, key: &str) -> bool {
+        let s = &mut self.0.store;
+        self.0
+            .adapter
+            .marcus_platform_cache()
+            .call_delete(s, key)
+            .unwrap()
+            .unwrap()
+    }
+
+    fn cache_clear(&mut self) {
+        let s = &mut self.0.store;
+        self.0
+            .adapter
+            .marcus_platform_cache()
+            .call_clear(s)
+            .unwrap()
+            .unwrap()
+    }
+
+    fn publish(&mut self, channel: &str, payload: &str) -> u64 {
+        let s = &mut self.0.store;
+        self.0
+            .adapter
+            .marcus_platform_realtime()
+            .call_publish(s, channel, payload)
+            .unwrap()
+            .unwrap()
+    }
+
+    fn poll(&mut self, channel: &str, since: u64, limit: u32) -> realtime::Batch {
+        let s = &mut self.0.store;
+        self.0
+            .adapter
+            .marcus_platform_realtime()
+            .call_poll(s, channel, since, limit)
+            .unwrap()
+            .unwrap()
+    }
+
+    fn describe(
+        &mut self,
+    ) -> spin_support::test_host::exports::marcus::platform::capabilities::Report {
+        let s = &mut self.0.store;
+        self.0
+            .adapter
+            .marcus_platform_capabilities()
+            .call_describe(s)
+            .unwrap()
+    }
+}
+
+/// Runs each storage contract test on Spin SQLite and on outbound PostgreSQL (a private
+/// database on the local server, as in the native contract suite).
+macro_rules! storage_contract {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test] fn $name() { super::$name(&super::SpinStores::new()); })*
+        }
+        mod postgres {
+            $(#[test] fn $name() {
+                let Some(db) = super::PrivateDatabase::create("Spin adapter storage on PostgreSQL") else { return };
+                let mut stores = super::SpinStores::new();
+                stores.variables.insert("database_url".into(), db.url.clone());
+                super::$name(&stores);
+            })*
+        }
+    };
+}
+
+storage_contract!(
+    storage_round_trip_and_versions,
+    compare_and_swap_conflicts_change_nothing,
+    concurrent_compare_and_swap_has_exactly_one_winner,
+    query_count_scan_and_collections,
+    batch_is_all_or_nothing,
+);
+
+fn to_filters(filters: &[(&str, &str)]) -> Vec<FieldFilter> {
+    filters
+        .iter()
+        .map(|(field, value)| FieldFilter {
+            field: field.to_string(),
+            value: value.to_string(),
+        })
+        .collect()
+}
+
+fn data(doc: &storage::Document) -> serde_json::Value {
+    serde_json::from_str(&doc.data).unwrap()
+}
+
+fn storage_round_trip_and_versions(stores: &SpinStores) {
+    let mut p = Platform::new(stores);
+    let a = p
+        .put("tasks", "t1", r#"{"status":"todo","n":1}"#, Expect::Any)
+        .unwrap();
+    assert_eq!(a.version, 1);
+    assert_eq!(data(&a), serde_json::json!({"status": "todo", "n": 1}));
+    std::thread::sleep(Duration::from_millis(5));
+    let b = p
+        .put("tasks", "t1", r#"{"status":"done","n":2}"#, Expect::Any)
+        .unwrap();
+    assert_eq!(b.version, 2);
+    assert_eq!(b.created_at, a.created_at);
+    assert!(b.updated_at > a.created_at);
+
+    // A new instance (the next request) sees the same database.
+    let mut next = Platform::new(stores);
+    let got = next.get("tasks", "t1").unwrap();
+    assert_eq!(
+        (got.version, data(&got)),
+        (2, serde_json::json!({"status": "done", "n": 2}))
+    );
+    assert!(next.get("tasks", "missing").is_none());
+    assert!(matches!(
+        next.put("tasks", "t2", "{not json", Expect::Any),
+        Err(PlatformError::Invalid(_))
+    ));
+    assert!(matches!(
+        next.put("", "t2", "{}", Expect::Any),
+        Err(PlatformError::Invalid(_))
+    ));
+}
+
+fn compare_and_swap_conflicts_change_nothing(stores: &SpinStores) {
+    let mut p = Platform::new(stores);
+    p.put("c", "d", r#"{"v":1}"#, Expect::Any).unwrap();
+    p.put("c", "d", r#"{"v":2}"#, Expect::Any).unwrap();
+    let stale = p.put("c", "d", r#"{"v":99}"#, Expect::Version(1));
+    assert!(
+        matches!(&stale, Err(PlatformError::Conflict(m)) if m.contains("version 2")),
+        "{stale:?}"
+    );
+    assert_eq!(data(&p.get("c", "d").unwrap()), serde_json::json!({"v": 2}));
+    assert_eq!(
+        p.put("c", "d", r#"{"v":3}"#, Expect::Version(2))
+            .unwrap()
+            .version,
+        3
+    );
+
+    assert!(matches!(
+        p.put("c", "d", "{}", Expect::Absent),
+        Err(PlatformError::Conflict(_))
+    ));
+    assert_eq!(p.put("c", "new", "{}", Expect::Absent).unwrap().version, 1);
+    assert!(matches!(
+        p.put("c", "ghost", "{}", Expect::Version(1)),
+        Err(PlatformError::Conflict(_))
+    ));
+    assert!(p.get("c", "ghost").is_none());
+
+    assert!(matches!(
+        p.delete("c", "d", Some(1)),
+        Err(PlatformError::Conflict(_))
+    ));
+    assert!(p.get("c", "d").is_some());
+    assert!(matches!(p.delete("c", "d", Some(3)), Ok(true)));
+    assert!(p.get("c", "d").is_none());
+    assert!(matches!(p.delete("c", "d", None), Ok(false)));
+    assert!(matches!(p.delete("c", "new", None), Ok(true)));
+}
+
+fn concurrent_compare_and_swap_has_exactly_one_winner(stores: &SpinStores) {
+    Platform::new(stores)
+        .put("race", "doc", r#"{"owner":null}"#, Expect::Any)
+        .unwrap();
+    let results: Vec<bool> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let stores = stores.clone();
+                s.spawn(move || {
+                    let mut p = Platform::new(&stores);
+                    p.put(
+                        "race",
+                        "doc",
+                        &format!(r#"{{"owner":{i}}}"#),
+                        Expect::Version(1),
+                    )
+                    .is_ok()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(results.iter().filter(|ok| **ok).count(), 1, "{results:?}");
+    assert_eq!(Platform::new(stores).get("race", "doc").unwrap().version, 2);
+}
+
+fn query_count_scan_and_collections(stores: &SpinStores) {
+    let mut p = Platform::new(stores);
+    for i in 0..25 {
+        let status = if i % 2 == 0 { "todo" } else { "done" };
+        let body = serde_json::json!({"status": status, "n": i % 5, "flag": i == 3}).to_string();
+        p.put("items", &format!("i{i:02}"), &body, Expect::Any)
+            .unwrap();
+    }
+    p.put("other", "x", r#"{"status":"todo"}"#, Expect::Any)
+        .unwrap();
+
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = p.query("items", &[], 10, cursor.as_deref());
+        seen.extend(page.documents.iter().map(|d| d.id.clone()));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    let expected: Vec<String> = (0..25).map(|i| format!("i{i:02}")).collect();
+    assert_eq!(seen, expected);
+
+    assert_eq!(
+        p.query("items", &[("status", "\"todo\"")], 100, None)
+            .documents
+            .len(),
+        13
+    );
+    let n3: Vec<String> = p
+        .query("items", &[("n", "3")], 100, None)
+        .documents
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(n3, ["i03", "i08", "i13", "i18", "i23"]);
+    // Types must match: the string "3" is not the number 3, true is not 1.
+    assert_eq!(p.count("items", &[("n", "\"3\"")]), 0);
+    assert_eq!(p.count("items", &[("flag", "true")]), 1);
+    assert_eq!(p.count("items", &[("flag", "1")]), 0);
+    assert_eq!(p.count("items", &[("status", "\"done\""), ("n", "3")]), 3);
+    assert_eq!(p.count("items", &[]), 25);
+    assert_eq!(p.count("items", &[("missing", "null")]), 0);
+
+    let mut scanned = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let batch = p.scan("items", after.as_deref(), 7);
+        if batch.is_empty() {
+            break;
+        }
+        assert!(batch.len() <= 7);
+        after = batch.last().map(|d| d.id.clone());
+        scanned.extend(batch.into_iter().map(|d| d.id));
+    }
+    assert_eq!(scanned, expected);
+    assert_eq!(p.collections(), ["items", "other"]);
+}
+
+fn batch_is_all_or_nothing(stores: &SpinStores) {
+    let mut p = Platform::new(stores);
+    p.put("b", "existing", r#"{"v":1}"#, Expect::Any).unwrap();
+    let write = |id: &str, data: &str, expect| Write {
+        collection: "b".into(),
+        id: id.into(),
+        data: data.into(),
+        expect,
+    };
+    let bad = p.put_many(&[
+        write("new1", r#"{"v":1}"#, Expect::Absent),
+        write("existing", r#"{"v":2}"#, Expect::Version(7)),
+    ]);
+    assert!(
+        matches!(&bad, Err(PlatformError::Conflict(m)) if m.contains("b/existing")),
+        "{bad:?}"
+    );
+    assert!(p.get("b", "new1").is_none());
+    assert_eq!(
+        data(&p.get("b", "existing").unwrap()),
+        serde_json::json!({"v": 1})
+    );
+
+    let good = p
+        .put_many(&[
+            write("new1", r#"{"v":1}"#, Expect::Absent),
+            write("existing", r#"{"v":2}"#, Expect::Version(1)),
+            write("any", r#"{"v":3}"#, Expect::Any),
+        ])
+        .unwrap();
+    let ids: Vec<(&str, u64)> = good.iter().map(|d| (d.id.as_str(), d.version)).collect();
+    assert_eq!(ids, [("new1", 1), ("existing", 2), ("any", 1)]);
+    assert_eq!(p.get("b", "existing").unwrap().version, 2);
+    assert!(matches!(
+        p.put_many(&[write("x", "{}", Expect::Any), write("x", "{}", Expect::Any)]),
+        Err(PlatformError::Invalid(_))
+    ));
+}
+
+#[test]
+fn cache_hits_ttl_delete_and_clear() {
+    let stores = SpinStores::new();
+    let mut p = Platform::new(&stores);
+    assert_eq!(p.cache_get("k"), None);
+    p.cache_set("k", b"hello", None).unwrap();
+    assert_eq!(p.cache_get("k").as_deref(), Some(&b"hello"[..]));
+    // An empty value is a hit, not a miss.
+    p.cache_set("empty", b"", None).unwrap();
+    assert_eq!(p.cache_get("empty"), Some(Vec::new()));
+
+    p.cache_set("short", b"x", Some(1)).unwrap();
+    assert!(p.cache_get("short").is_some());
+    std::thread::sleep(Duration::from_millis(1200));
+    let mut later = Platform::new(&stores);
+    assert_eq!(later.cache_get("short"), None, "expired after its TTL");
+    assert!(later.cache_get("k").is_some(), "default TTL is 300 s");
+
+    assert!(later.cache_delete("k"));
+    assert!(!later.cache_delete("k"));
+    stores
+        .kv
+        .lock()
+        .unwrap()
+        .insert("not-the-cache".into(), b"kept".to_vec());
+    later.cache_clear();
+    assert_eq!(later.cache_get("empty"), None);
+    assert!(
+        stores.kv.lock().unwrap().contains_key("not-the-cache"),
+        "clear leaves other users of the store alone"
+    );
+}
+
+#[test]
+fn realtime_publish_poll_and_retention() {
+    let stores = SpinStores::new();
+    let mut p = Platform::new(&stores);
+    for expected in 1..=3 {
+        assert_eq!(
+            p.publish("alpha", &format!(r#"{{"n":{expected}}}"#)),
+            expected
+        );
+    }
+    assert_eq!(p.publish("beta", r#"{"n":1}"#), 1);
+    let after1 = Platform::new(&stores).poll("alpha", 1, 100);
+    let seqs: Vec<u64> = after1.events.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, [2, 3]);
+    assert_eq!(after1.events[0].payload, r#"{"n":2}"#);
+    assert_eq!((after1.latest, after1.oldest), (3, 1));
+    assert_eq!(p.poll("alpha", 0, 1).events.len(), 1);
+    let empty = p.poll("nobody", 0, 10);
+    assert_eq!((empty.events.len(), empty.latest, empty.oldest), (0, 0, 0));
+
+    for n in 0..1100 {
+        p.publish("busy", &format!(r#"{{"n":{n}}}"#));
+    }
+    let b = p.poll("busy", 0, 5);
+    assert_eq!(b.latest, 1100);
+    assert_eq!(b.oldest, 101, "only the newest 1000 events are retained");
+    assert_eq!(b.events[0].seq, 101);
+
+    // Age: events older than an hour are gone, and numbering continues after them.
+    let two_hours_ago = b.events[0].published_at as i64 - 2 * 3600 * 1000;
+    stores
+        .sqlite
+        .lock()
+        .unwrap()
+        .execute(
+            "UPDATE realtime_events SET published_at = ?1 WHERE channel = 'alpha'",
+            [two_hours_ago],
+        )
+        .unwrap();
+    let aged = p.poll("alpha", 0, 10);
+    assert_eq!((aged.events.len(), aged.latest, aged.oldest), (0, 3, 0));
+    assert_eq!(p.publish("alpha", "{}"), 4);
+    let fresh = p.poll("alpha", 0, 10);
+    assert_eq!(fresh.events.iter().map(|e| e.seq).collect::<Vec<_>>(), [4]);
+    assert_eq!((fresh.latest, fresh.oldest), (4, 4));
+}
+
+#[test]
+fn events_are_announced_on_redis_when_configured() {
+    let mut stores = SpinStores::new();
+    Platform::new(&stores).publish("project:p1", r#"{"type":"task_created"}"#);
+    assert!(
+        stores.published.lock().unwrap().is_empty(),
+        "no Redis configured, nothing sent"
+    );
+
+    stores
+        .variables
+        .insert("redis_address".into(), RECORDING_REDIS.into());
+    let seq = Platform::new(&stores).publish("project:p1", r#"{"type":"task_done"}"#);
+    let sent = stores.published.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].0, EVENTS_CHANNEL);
+    let message: serde_json::Value = serde_json::from_slice(&sent[0].1).unwrap();
+    assert_eq!(message["channel"], "project:p1");
+    assert_eq!(message["seq"], seq);
+    assert_eq!(message["payload"], serde_json::json!({"type": "task_done"}));
+
+    // An unreachable Redis loses no event: the log still has it.
+    stores
+        .variables
+        .insert("redis_address".into(), "redis://nowhere.test:6379".into());
+    let mut p = Platform::new(&stores);
+    assert_eq!(p.publish("project:p1", "{}"), seq + 1);
+    assert_eq!(p.poll("project:p1", seq, 10).events.len(), 1);
+}
+
+#[test]
+fn capabilities_report_spin_and_each_backend() {
+    let mut stores = SpinStores::new();
+    let report = Platform::new(&stores).describe();
+    assert!(matches!(
+        report.host,
+        spin_support::test_host::exports::marcus::platform::capabilities::HostKind::Spin
+    ));
+    let by_capability =
+        |r: &spin_support::test_host::exports::marcus::platform::capabilities::Report| {
+            r.backends
+                .iter()
+                .map(|b| (b.capability.clone(), (b.name.clone(), b.healthy)))
+                .collect::<HashMap<_, _>>()
+        };
+    let backends = by_capability(&report);
+    assert_eq!(backends["storage"], ("spin-sqlite".into(), true));
+    assert_eq!(backends["cache"], ("spin-key-value".into(), true));
+    assert_eq!(backends["realtime"], ("sqlite-log".into(), true));
+    assert_eq!(backends["push"], ("sse".into(), true));
+
+    // A store the manifest does not grant answers unavailable; nothing traps.
+    stores.grant_sqlite = false;
+    stores.grant_kv = false;
+    let mut p = Platform::new(&stores);
+    let backends = by_capability(&p.describe());
+    assert_eq!(backends["storage"], ("spin-sqlite".into(), false));
+    assert_eq!(backends["cache"], ("spin-key-value".into(), false));
+    assert_eq!(backends["push"], ("sse".into(), false));
+    assert!(matches!(
+        p.put("c", "d", "{}", Expect::Any),
+        Err(PlatformError::Unavailable(_))
+    ));
+    assert!(matches!(
+        p.cache_set("k", b"v", None),
+        Err(PlatformError::Unavailable(_))
+    ));
+
+    // PostgreSQL storage when database_url is set: healthy on a live database, an unreachable
+    // one answers unavailable and its report shows no credentials.
+    let mut down = SpinStores::new();
+    down.variables.insert(
+        "database_url".into(),
+        "postgres://marcus:secret@127.0.0.1:1/marcus".into(),
+    );
+    let mut p = Platform::new(&down);
+    let report = p.describe();
+    let storage = report
+        .backends
+        .iter()
+        .find(|b| b.capability == "storage")
+        .unwrap();
+    assert_eq!(
+        (storage.name.as_str(), storage.healthy),
+        ("postgres", false)
+    );
+    assert!(!storage.detail.contains("secret"), "{}", storage.detail);
+    assert!(matches!(
+        p.put("c", "d", "{}", Expect::Any),
+        Err(PlatformError::Unavailable(_))
+    ));
+    let realtime = report
+        .backends
+        .iter()
+        .find(|b| b.capability == "realtime")
+        .unwrap();
+    assert!(realtime.healthy, "the event log stays in Spin SQLite");
+    if let Some(db) = PrivateDatabase::create("Spin adapter capabilities on PostgreSQL") {
+        let mut up = SpinStores::new();
+        up.variables.insert("database_url".into(), db.url.clone());
+        let report = Platform::new(&up).describe();
+        let storage = report
+            .backends
+            .iter()
+            .find(|b| b.capability == "storage")
+            .unwrap();
+        assert_eq!(
+            (storage.name.as_str(), storage.healthy),
+            ("postgres", true),
+            "{}",
+            storage.detail
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The Redis worker, its platform imports served by the adapter as Spin's dependencies do.
+
+fn task_json(id: &str, project: &str, dependencies: &[&str]) -> serde_json::Value {
+    serde_json::json!({
+        "id": id, "project_id": project, "name": id, "status": "todo",
+        "dependencies": dependencies, "created_at": 1, "updated_at": 1,
+    })
+}
+
+#[test]
+fn worker_recomputes_and_caches_project_health_after_an_event() {
+    let stores = SpinStores::new();
+    let mut p = Platform::new(&stores);
+    // A dependency cycle: the board is stuck, and health must say so.
+    let tasks = [
+        task_json("a", "p1", &["b"]),
+        task_json("b", "p1", &["a"]),
+        task_json("elsewhere", "p2", &[]),
+    ];
+    for t in &tasks {
+        p.put(
+            "tasks",
+            t["id"].as_str().unwrap(),
+            &t.to_string(),
+            Expect::Any,
+        )
+        .unwrap();
+    }
+    let p1: Vec<marcus_core::board::model::Task> = tasks[..2]
+        .iter()
+        .map(|t| serde_json::from_value(t.clone()).unwrap())
+        .collect();
+    let expected = marcus_core::board::health::board_health(&p1, &[], 0);
+    assert!(expected.score < 100, "{expected:?}");
+
+    let message = serde_json::json!({
+        "channel": "project:p1", "seq": 7, "published_at": 0, "payload": {"type": "task_created"},
+    });
+    host()
+        .deliver_to_worker(WORKER, &stores, message.to_string().as_bytes())
+        .unwrap();
+    let cached: serde_json::Value =
+        serde_json::from_slice(&p.cache_get("health:p1").expect("health cached")).unwrap();
+    assert_eq!(cached["project_id"], "p1");
+    assert_eq!(cached["after_event"], 7);
+    assert_eq!(cached["health"], serde_json::to_value(&expected).unwrap());
+    assert_eq!(
+        p.cache_get("health:p2"),
+        None,
+        "only the event's project is recomputed"
+    );
+
+    // Events that are not about a project, and foreign messages, run no job.
+    let agents = serde_json::json!({"channel": "agents", "seq": 1, "payload": {}});
+    host()
+        .deliver_to_worker(WORKER, &stores, agents.to_string().as_bytes())
+        .unwrap();
+    host()
+        .deliver_to_worker(WORKER, &stores, b"not json")
+        .unwrap();
+    let keys: Vec<String> = stores.kv.lock().unwrap().keys().cloned().collect();
+    assert_eq!(keys, ["cache/health:p1"]);
+
+    // A job that cannot read the board reports failure to Spin.
+    let mut denied = stores.clone();
+    denied.grant_sqlite = false;
+    let failed = host().deliver_to_worker(WORKER, &denied, message.to_string().as_bytes());
+    assert!(failed.is_err(), "{failed:?}");
+}
+
+// ---------------------------------------------------------------------------------------
+// The app itself on the adapter, over wasi:http, as `spin up` composes them.
+
+fn app() -> &'static wasmtime::component::Component {
+    static APP_COMPONENT: OnceLock<wasmtime::component::Component> = OnceLock::new();
+    APP_COMPONENT.get_or_init(|| host().compile(APP))
+}
+
+fn request(
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> hyper::Request<http_body_util::Full<bytes::Bytes>> {
+    let mut builder = hyper::Request::builder()
+        .method(method)
+        .uri(format!("http://localhost{path}"));
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    if !body.is_empty() {
+        builder = builder.header("content-length", body.len());
+    }
+    builder
+        .body(http_body_util::Full::new(bytes::Bytes::from(
+            body.to_string(),
+        )))
+        .unwrap()
+}
+
+/// Reads a response body until `done` holds for what arrived, or the time is up.
+fn read_until(
+    body: &mut wasmtime_wasi_http::p2::body::HyperOutgoingBody,
+    within: Duration,
+    done: impl Fn(&str) -> bool,
+) -> String {
+    use http_body_util::BodyExt;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let deadline = std::time::Instant::now() + within;
+    let mut text = String::new();
+    runtime.block_on(async {
+        while !done(&text) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match tokio::time::timeout(left, body.frame()).await {
+                Ok(Some(Ok(frame))) => {
+                    if let Ok(data) = frame.into_data() {
+                        text.push_str(&String::from_utf8_lossy(&data));
+                    }
+                }
+                Ok(None) | Ok(Some(Err(_))) | Err(_) => break,
+            }
+        }
+    });
+    text
+}
+
+fn serve(
+    stores: &SpinStores,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
+    let response = host().serve_app(app(), stores, request(method, path, headers, body));
+    let status = response.status().as_u16();
+    let mut body = response.into_body();
+    (
+        status,
+        read_until(&mut body, Duration::from_secs(10), |_| false),
+    )
+}
+
+#[test]
+fn the_app_runs_on_the_adapter_and_streams_events_over_sse() {
+    let stores = SpinStores::new();
+    let (status, features) = serve(&stores, "GET", "/api/features", &[], "");
+    assert_eq!(status, 200, "{features}");
+    let features: serde_json::Value = serde_json::from_str(&features).unwrap();
+    assert_eq!(features["host"], "spin");
+    assert_eq!(features["backends"]["storage"]["name"], "spin-sqlite");
+    assert_eq!(features["push"]["sse"], "/api/events/stream");
+    assert_eq!(features["push"]["websocket"], serde_json::Value::Null);
+
+    let (status, put) = serve(
+        &stores,
+        "PUT",
+        "/api/storage/tasks/t1",
+        &[],
+        r#"{"status":"todo"}"#,
+    );
+    assert_eq!(status, 200, "{put}");
+    let (status, got) = serve(&stores, "GET", "/api/storage/tasks/t1", &[], "");
+    assert_eq!(status, 200);
+    let got: serde_json::Value = serde_json::from_str(&got).unwrap();
+    assert_eq!(
+        (got["version"].clone(), got["data"]["status"].clone()),
+        (1.into(), "todo".into())
+    );
+
+    for n in 1..=3 {
+        let (status, body) = serve(
+            &stores,
+            "POST",
+            "/api/realtime/alpha",
+            &[],
+            &format!(r#"{{"n":{n}}}"#),
+        );
+        assert_eq!((status, body), (200, format!(r#"{{"seq":{n}}}"#)));
+    }
+
+    // A reconnecting EventSource sends Last-Event-ID and gets what it missed, then live events.
+    let response = host().serve_app(
+        app(),
+        &stores,
+        request(
+            "GET",
+            "/api/events/stream?channel=alpha",
+            &[("last-event-id", "1")],
+            "",
+        ),
+    );
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let mut body = response.into_body();
+    let caught_up = read_until(&mut body, Duration::from_secs(10), |t| {
+        t.contains("id: 3\n")
+    });
+    assert_eq!(
+        caught_up,
+        "retry: 2000\n\nid: 2\ndata: {\"n\":2}\n\nid: 3\ndata: {\"n\":3}\n\n"
+    );
+    assert_eq!(
+        serve(&stores, "POST", "/api/realtime/alpha", &[], r#"{"n":4}"#).0,
+        200
+    );
+    let live = read_until(&mut body, Duration::from_secs(10), |t| {
+        t.contains("id: 4\n")
+    });
+    assert_eq!(live, "id: 4\ndata: {\"n\":4}\n\n");
+    drop(body);
+
+    let (status, refused) = serve(&stores, "GET", "/api/events/stream", &[], "");
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused.contains("channel"), "{refused}");
+    let (status, _) = serve(
+        &stores,
+        "GET",
+        "/api/events/stream?channel=alpha",
+        &[("last-event-id", "soon")],
+        "",
+    );
+    assert_eq!(status, 400);
+}
