@@ -33,3 +33,12 @@ impl std::error::Error for CapabilityError {}
 
 /// Shorthand for backend results.
 pub type CapResult<T> = Result<T, CapabilityError>;
+
+impl From<marcus_core::store::StoreError> for CapabilityError {
+    fn from(e: marcus_core::store::StoreError) -> Self {
+        match e {
+            marcus_core::store::StoreError::Invalid(m) => Self::Invalid(m),
+            marcus_core::store::StoreError::Conflict(m) => Self::Conflict(m),
+        }
+    }
+}

@@ -5,3 +5,4 @@ pub mod api_error;
 pub mod board;
 pub mod features;
 pub mod names;
+pub mod store;

@@ -7,6 +7,7 @@ use crate::checks;
 use crate::postgres_storage::PostgresDocuments;
 use crate::settings;
 use crate::sqlite_storage::SqliteDocuments;
+use marcus_core::store::rules;
 
 /// Versioned documents with compare-and-swap; arguments are already checked.
 pub trait DocumentStore {
@@ -51,31 +52,18 @@ pub fn open() -> Result<Box<dyn DocumentStore>, Error> {
 
 /// Whether a precondition holds for a document at `current` (`None` = absent).
 pub fn holds(expect: Expect, current: Option<u64>) -> bool {
-    match (expect, current) {
-        (Expect::Any, _) | (Expect::Absent, None) => true,
-        (Expect::Version(want), Some(have)) => want == have,
-        _ => false,
-    }
+    rules::check_expect("", "", checks::expect(expect), current).is_ok()
 }
 
 /// The conflict error for a precondition that did not hold, in the native host's words.
 pub fn conflict(collection: &str, id: &str, expect: Expect, current: Option<u64>) -> Error {
-    let message = match (expect, current) {
-        (Expect::Absent, Some(v)) => format!("{collection}/{id} already exists (version {v})"),
-        (Expect::Version(want), Some(have)) if want != have => {
-            format!("{collection}/{id} is at version {have}, not {want}")
-        }
-        (Expect::Version(want), None) => {
-            format!("{collection}/{id} does not exist (expected version {want})")
-        }
-        _ => format!("{collection}/{id} changed concurrently"),
-    };
-    Error::Conflict(message)
+    match rules::check_expect(collection, id, checks::expect(expect), current) {
+        Err(e) => e.into(),
+        Ok(()) => Error::Conflict(format!("{collection}/{id} changed concurrently")),
+    }
 }
 
 /// Collection, id and data of one write.
 pub fn check_write(w: &Write) -> Result<(), Error> {
-    checks::key("collection", &w.collection)?;
-    checks::key("id", &w.id)?;
-    checks::json(&w.data)
+    Ok(rules::check_write(&w.collection, &w.id, &w.data)?)
 }

@@ -7,6 +7,7 @@ use crate::bindings::Error;
 use crate::bindings::postgres::{self, Connection, DbValue, ParameterValue};
 use crate::bindings::storage::{Document, FieldFilter, Page, StorageStats, Write};
 use crate::document_store::{DocumentStore, conflict, holds};
+use crate::field_filters;
 use crate::settings;
 use std::cell::Cell;
 
@@ -65,37 +66,15 @@ fn document(row: &[DbValue]) -> Result<Document, Error> {
     })
 }
 
-/// SQL condition and parameters for equality filters numbered from `$first`, as the native
-/// backend writes them: `data @> {...}` for the GIN index, `data -> field = value` for exact
-/// equality (containment alone would let `[1]` match `[1, 2]`).
+/// SQL condition and parameters for equality filters numbered from `$first`: the shared
+/// builder's SQL, the native backend's exactly.
 fn filter_sql(
     filters: &[FieldFilter],
     first: usize,
 ) -> Result<(String, Vec<ParameterValue>), Error> {
-    if filters.is_empty() {
-        return Ok((String::new(), Vec::new()));
-    }
-    let mut containment = serde_json::Map::new();
-    let mut sql = String::new();
-    let mut params = Vec::new();
-    for f in filters {
-        let value: serde_json::Value = serde_json::from_str(&f.value).map_err(|e| {
-            Error::Invalid(format!("filter value for {} is not JSON: {e}", f.field))
-        })?;
-        params.push(s(&value.to_string()));
-        sql.push_str(&format!(
-            " AND data -> '{}' = ${}::text::jsonb",
-            f.field,
-            first + params.len() - 1
-        ));
-        containment.insert(f.field.clone(), value);
-    }
-    params.push(s(&serde_json::Value::Object(containment).to_string()));
-    sql.push_str(&format!(
-        " AND data @> ${}::text::jsonb",
-        first + params.len() - 1
-    ));
-    Ok((sql, params))
+    let (sql, params) =
+        marcus_core::store::postgres_sql::filter_sql(&field_filters::field_pairs(filters), first)?;
+    Ok((sql, params.iter().map(|p| s(p)).collect()))
 }
 
 impl PostgresDocuments {
@@ -189,22 +168,9 @@ impl PostgresDocuments {
                 "database schema version {v} is newer than this adapter understands ({SCHEMA_VERSION}); upgrade marcus"
             )));
         }
-        self.execute(
-            "CREATE TABLE IF NOT EXISTS documents (
-                collection TEXT COLLATE \"C\" NOT NULL,
-                id TEXT COLLATE \"C\" NOT NULL,
-                data JSONB NOT NULL,
-                version BIGINT NOT NULL,
-                created_at BIGINT NOT NULL,
-                updated_at BIGINT NOT NULL,
-                PRIMARY KEY (collection, id)
-            )",
-            &[],
-        )?;
-        self.execute(
-            "CREATE INDEX IF NOT EXISTS documents_data ON documents USING GIN (data jsonb_path_ops)",
-            &[],
-        )?;
+        for statement in marcus_core::store::postgres_sql::SCHEMA {
+            self.execute(statement, &[])?;
+        }
         self.execute(
             "INSERT INTO marcus_meta (key, value) VALUES ('schema_version', $1)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -363,12 +329,7 @@ impl DocumentStore for PostgresDocuments {
             .iter()
             .map(|row| document(row))
             .collect::<Result<Vec<_>, _>>()?;
-        let next_cursor = if documents.len() > limit as usize {
-            documents.truncate(limit as usize);
-            documents.last().map(|d| d.id.clone())
-        } else {
-            None
-        };
+        let next_cursor = marcus_core::store::page::finish_page(&mut documents, limit, |d| &d.id);
         Ok(Page {
             documents,
             next_cursor,

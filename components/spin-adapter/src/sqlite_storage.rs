@@ -249,12 +249,7 @@ impl DocumentStore for SqliteDocuments {
             .iter()
             .map(|row| document(row))
             .collect::<Result<Vec<_>, _>>()?;
-        let next_cursor = if documents.len() > limit as usize {
-            documents.truncate(limit as usize);
-            documents.last().map(|d| d.id.clone())
-        } else {
-            None
-        };
+        let next_cursor = marcus_core::store::page::finish_page(&mut documents, limit, |d| &d.id);
         Ok(Page {
             documents,
             next_cursor,

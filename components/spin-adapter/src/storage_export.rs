@@ -4,6 +4,7 @@ use crate::bindings::Error;
 use crate::bindings::storage::{Document, Expect, FieldFilter, Guest, Page, StorageStats, Write};
 use crate::checks;
 use crate::document_store::{self, check_write};
+use marcus_core::store::rules;
 use std::collections::HashSet;
 
 impl Guest for crate::Adapter {
@@ -58,17 +59,11 @@ impl Guest for crate::Adapter {
         limit: u32,
         cursor: Option<String>,
     ) -> Result<Page, Error> {
-        checks::limit(limit)?;
-        for f in &filters {
-            checks::field(&f.field)?;
-        }
+        rules::check_limit(limit)?;
         document_store::open()?.query(&collection, &filters, limit, cursor.as_deref())
     }
 
     fn count(collection: String, filters: Vec<FieldFilter>) -> Result<u64, Error> {
-        for f in &filters {
-            checks::field(&f.field)?;
-        }
         document_store::open()?.count(&collection, &filters)
     }
 
@@ -77,7 +72,7 @@ impl Guest for crate::Adapter {
     }
 
     fn scan(collection: String, after: Option<String>, limit: u32) -> Result<Vec<Document>, Error> {
-        checks::limit(limit)?;
+        rules::check_limit(limit)?;
         document_store::open()?.scan(&collection, after.as_deref(), limit)
     }
 

@@ -8,7 +8,7 @@ pub mod postgres;
 pub mod sqlite;
 
 use crate::backend_status::BackendStatus;
-use crate::capability_error::{CapResult, CapabilityError};
+use crate::capability_error::CapResult;
 
 /// A stored document; `data` is JSON text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,16 +27,8 @@ pub struct Document {
     pub updated_at: u64,
 }
 
-/// A write precondition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Expect {
-    /// No precondition.
-    Any,
-    /// Must not exist.
-    Absent,
-    /// Must exist at this version.
-    Version(u64),
-}
+/// A write precondition (the contract's own type, shared by every host).
+pub use marcus_core::store::Expect;
 
 /// One write of an atomic batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,33 +100,7 @@ pub fn same_document(a: &Document, b: &Document) -> bool {
         && canonical_json(&a.data) == canonical_json(&b.data)
 }
 
-/// One canonical text per JSON value: object keys sorted, no spaces, integral numbers
-/// written as integers. Both stores' copies of a document give the same text, which is what
-/// migration checksums and comparisons rely on.
-pub fn canonical_json(text: &str) -> String {
-    fn normalize(v: serde_json::Value) -> serde_json::Value {
-        use serde_json::Value;
-        match v {
-            Value::Number(n) => match n.as_f64() {
-                Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 9.0e15 => {
-                    Value::from(f as i64)
-                }
-                _ => Value::Number(n),
-            },
-            Value::Array(items) => Value::Array(items.into_iter().map(normalize).collect()),
-            Value::Object(map) => {
-                let sorted: std::collections::BTreeMap<String, Value> =
-                    map.into_iter().map(|(k, v)| (k, normalize(v))).collect();
-                Value::Object(sorted.into_iter().collect())
-            }
-            other => other,
-        }
-    }
-    match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(v) => normalize(v).to_string(),
-        Err(_) => text.to_string(),
-    }
-}
+pub use marcus_core::store::canonical::canonical_json;
 
 /// A storage backend. Every method is atomic; writes honour their preconditions exactly.
 #[async_trait::async_trait]
@@ -187,50 +153,7 @@ pub trait StorageBackend: Send + Sync {
     async fn close(&self);
 }
 
-/// Largest page any query or scan returns.
-pub const MAX_PAGE: u32 = 1000;
-
-/// Shared argument checks, so every backend refuses the same inputs with the same words.
-pub fn check_json(data: &str) -> CapResult<()> {
-    serde_json::from_str::<serde::de::IgnoredAny>(data)
-        .map(|_| ())
-        .map_err(|e| CapabilityError::Invalid(format!("document data is not valid JSON: {e}")))
-}
-
-/// Field names in filters: letters, digits, `_` and `-`.
-pub fn check_field(field: &str) -> CapResult<()> {
-    if field.is_empty()
-        || field.len() > 200
-        || !field
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        return Err(CapabilityError::Invalid(format!(
-            "filter field {field:?} must be 1-200 letters, digits, _ or -"
-        )));
-    }
-    Ok(())
-}
-
-/// Collection names and ids: non-empty, at most 200 bytes.
-pub fn check_key(kind: &str, value: &str) -> CapResult<()> {
-    if value.is_empty() || value.len() > 200 {
-        return Err(CapabilityError::Invalid(format!(
-            "{kind} must be 1-200 bytes long"
-        )));
-    }
-    Ok(())
-}
-
-/// Page size bounds.
-pub fn check_limit(limit: u32) -> CapResult<()> {
-    if limit == 0 || limit > MAX_PAGE {
-        return Err(CapabilityError::Invalid(format!(
-            "limit must be from 1 to {MAX_PAGE}, got {limit}"
-        )));
-    }
-    Ok(())
-}
+pub use marcus_core::store::MAX_PAGE;
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
@@ -240,43 +163,10 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// Checks a precondition against the current version (`None` = absent).
-pub fn check_expect(
-    collection: &str,
-    id: &str,
-    expect: Expect,
-    current: Option<u64>,
-) -> CapResult<()> {
-    match (expect, current) {
-        (Expect::Any, _) => Ok(()),
-        (Expect::Absent, None) => Ok(()),
-        (Expect::Absent, Some(v)) => Err(CapabilityError::Conflict(format!(
-            "{collection}/{id} already exists (version {v})"
-        ))),
-        (Expect::Version(want), Some(have)) if want == have => Ok(()),
-        (Expect::Version(want), Some(have)) => Err(CapabilityError::Conflict(format!(
-            "{collection}/{id} is at version {have}, not {want}"
-        ))),
-        (Expect::Version(want), None) => Err(CapabilityError::Conflict(format!(
-            "{collection}/{id} does not exist (expected version {want})"
-        ))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn canonical_json_ignores_formatting_only() {
-        assert_eq!(
-            canonical_json(r#"{"b": 1, "a": [1.0, 2.5, {"d": null, "c": "x"}]}"#),
-            r#"{"a":[1,2.5,{"c":"x","d":null}],"b":1}"#
-        );
-        assert_eq!(canonical_json("1e2"), canonical_json("100"));
-        assert_ne!(
-            canonical_json(r#"{"a": "1"}"#),
-            canonical_json(r#"{"a": 1}"#)
-        );
-    }
+/// Filters as `(field, JSON value)` pairs, the shape the shared SQL builders take.
+pub fn filter_pairs(filters: &[FieldFilter]) -> Vec<(&str, &str)> {
+    filters
+        .iter()
+        .map(|f| (f.field.as_str(), f.value.as_str()))
+        .collect()
 }

@@ -10,12 +10,14 @@
 
 use super::{
     Document, Expect, FieldFilter, ImportMode, ImportOutcome, Page, StorageBackend, StorageStats,
-    Write, check_expect, check_field, check_json, check_key, check_limit, now_ms, same_document,
+    Write, filter_pairs, now_ms, same_document,
 };
 use crate::backend_status::BackendStatus;
 use crate::capability_error::{CapResult, CapabilityError};
 use deadpool_postgres::GenericClient;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
+use marcus_core::store::page::finish_page;
+use marcus_core::store::{postgres_sql, rules};
 use std::time::Duration;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
@@ -209,21 +211,15 @@ impl PostgresStorage {
     /// instead; an index on exactly the expressions the query compares is a direct lookup,
     /// already in id order. Another host creating the same index at the same moment is fine.
     async fn ensure_field_index(&self, filters: &[FieldFilter]) {
-        if filters.is_empty() || filters.iter().any(|f| check_field(&f.field).is_err()) {
-            return;
-        }
         let fields: Vec<&str> = filters.iter().map(|f| f.field.as_str()).collect();
+        let Some(sql) = postgres_sql::field_index(&fields) else {
+            return;
+        };
         let key = fields.join(",");
         let mut known = self.indexed_fields.lock().await;
         if known.contains(&key) || known.len() >= MAX_FIELD_INDEXES {
             return;
         }
-        let name = index_name(&fields);
-        let columns: Vec<String> = fields.iter().map(|f| format!("(data -> '{f}')")).collect();
-        let sql = format!(
-            "CREATE INDEX IF NOT EXISTS {name} ON documents (collection, {}, id)",
-            columns.join(", ")
-        );
         let created = match self.client().await {
             Ok(client) => client.batch_execute(&sql).await.map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
@@ -240,30 +236,6 @@ impl PostgresStorage {
             Err(e) => tracing::warn!("creating an index for {key}: {e}"),
         }
     }
-}
-
-/// `documents_by_<fields>`, within PostgreSQL's 63-byte identifier limit (long combinations
-/// end in a hash of the full list instead).
-fn index_name(fields: &[&str]) -> String {
-    let plain: String = format!("documents_by_{}", fields.join("__"))
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if plain.len() <= 63 {
-        return plain;
-    }
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in fields.join(",").bytes() {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{}_{h:016x}", &plain[..63 - 17])
 }
 
 /// Creates the tables or upgrades them under an advisory lock; refuses a database from a
@@ -293,19 +265,9 @@ async fn migrate_schema(client: &mut deadpool_postgres::Object) -> anyhow::Resul
             "database schema version {v} is newer than this marcus understands ({SCHEMA_VERSION}); upgrade marcus"
         );
     }
-    tx.batch_execute(
-        "CREATE TABLE IF NOT EXISTS documents (
-            collection TEXT COLLATE \"C\" NOT NULL,
-            id TEXT COLLATE \"C\" NOT NULL,
-            data JSONB NOT NULL,
-            version BIGINT NOT NULL,
-            created_at BIGINT NOT NULL,
-            updated_at BIGINT NOT NULL,
-            PRIMARY KEY (collection, id)
-        );
-        CREATE INDEX IF NOT EXISTS documents_data ON documents USING GIN (data jsonb_path_ops);",
-    )
-    .await?;
+    for statement in postgres_sql::SCHEMA {
+        tx.batch_execute(statement).await?;
+    }
     tx.execute(
         "INSERT INTO marcus_meta (key, value) VALUES ('schema_version', $1)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -329,35 +291,9 @@ fn row_to_document(row: &Row) -> Document {
     }
 }
 
-/// SQL condition and parameters for equality filters, numbered from `$first`. `data @> {...}`
-/// lets the GIN index find candidates; `data -> field = value` then makes it exact equality
-/// (containment alone would let `[1]` match `[1, 2]`).
+/// SQL condition and text parameters for equality filters, numbered from `$first`.
 fn filter_sql(filters: &[FieldFilter], first: usize) -> CapResult<(String, Vec<String>)> {
-    if filters.is_empty() {
-        return Ok((String::new(), Vec::new()));
-    }
-    let mut containment = serde_json::Map::new();
-    let mut sql = String::new();
-    let mut params = Vec::new();
-    for f in filters {
-        check_field(&f.field)?;
-        let value: serde_json::Value = serde_json::from_str(&f.value).map_err(|e| {
-            CapabilityError::Invalid(format!("filter value for {} is not JSON: {e}", f.field))
-        })?;
-        params.push(value.to_string());
-        sql.push_str(&format!(
-            " AND data -> '{}' = ${}::text::jsonb",
-            f.field,
-            first + params.len() - 1
-        ));
-        containment.insert(f.field.clone(), value);
-    }
-    params.push(serde_json::Value::Object(containment).to_string());
-    sql.push_str(&format!(
-        " AND data @> ${}::text::jsonb",
-        first + params.len() - 1
-    ));
-    Ok((sql, params))
+    Ok(postgres_sql::filter_sql(&filter_pairs(filters), first)?)
 }
 
 /// The current version of a document, for conflict messages.
@@ -379,9 +315,7 @@ async fn current_version(
 /// One write as one conditional statement: the precondition and the write are a single
 /// atomic step, whatever other hosts do at the same time.
 async fn put_in(client: &impl GenericClient, w: &Write, now: u64) -> CapResult<Document> {
-    check_key("collection", &w.collection)?;
-    check_key("id", &w.id)?;
-    check_json(&w.data)?;
+    rules::check_write(&w.collection, &w.id, &w.data)?;
     let now_i = now as i64;
     let row = match w.expect {
         Expect::Any => client
@@ -419,7 +353,7 @@ async fn put_in(client: &impl GenericClient, w: &Write, now: u64) -> CapResult<D
     };
     let Some(row) = row else {
         let current = current_version(client, &w.collection, &w.id).await?;
-        check_expect(&w.collection, &w.id, w.expect, current)?;
+        rules::check_expect(&w.collection, &w.id, w.expect, current)?;
         // The precondition held on a second look: another host changed the row between the
         // two statements. Report it as the conflict it was.
         return Err(CapabilityError::Conflict(format!(
@@ -545,7 +479,7 @@ impl StorageBackend for PostgresStorage {
         limit: u32,
         cursor: Option<&str>,
     ) -> CapResult<Page> {
-        check_limit(limit)?;
+        rules::check_limit(limit)?;
         let (cond, fparams) = filter_sql(filters, 3)?;
         self.ensure_field_index(filters).await;
         let sql = format!(
@@ -560,12 +494,7 @@ impl StorageBackend for PostgresStorage {
         let stmt = client.prepare_cached(&sql).await.map_err(classify)?;
         let rows = client.query(&stmt, &params).await.map_err(classify)?;
         let mut docs: Vec<Document> = rows.iter().map(row_to_document).collect();
-        let next_cursor = if docs.len() > limit as usize {
-            docs.truncate(limit as usize);
-            docs.last().map(|d| d.id.clone())
-        } else {
-            None
-        };
+        let next_cursor = finish_page(&mut docs, limit, |d| &d.id);
         Ok(Page {
             documents: docs,
             next_cursor,
@@ -611,7 +540,7 @@ impl StorageBackend for PostgresStorage {
         after: Option<&str>,
         limit: u32,
     ) -> CapResult<Vec<Document>> {
-        check_limit(limit)?;
+        rules::check_limit(limit)?;
         let client = self.client().await?;
         let stmt = client
             .prepare_cached(&format!(
@@ -755,49 +684,6 @@ impl StorageBackend for PostgresStorage {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn filters_are_exact_and_use_containment() {
-        let filters = vec![
-            FieldFilter {
-                field: "status".into(),
-                value: "\"todo\"".into(),
-            },
-            FieldFilter {
-                field: "n".into(),
-                value: "3".into(),
-            },
-        ];
-        let (sql, params) = filter_sql(&filters, 3).unwrap();
-        assert_eq!(
-            sql,
-            " AND data -> 'status' = $3::text::jsonb AND data -> 'n' = $4::text::jsonb AND data @> $5::text::jsonb"
-        );
-        assert_eq!(params, vec!["\"todo\"", "3", r#"{"n":3,"status":"todo"}"#]);
-    }
-
-    #[test]
-    fn index_names_fit_postgres_identifiers() {
-        assert_eq!(
-            index_name(&["project_id", "status"]),
-            "documents_by_project_id__status"
-        );
-        assert_eq!(index_name(&["a-b"]), "documents_by_a_b");
-        let long = index_name(&[
-            "a_really_long_field_name",
-            "another_long_field",
-            "third_one",
-        ]);
-        assert_eq!(long.len(), 63);
-        assert_ne!(
-            long,
-            index_name(&[
-                "a_really_long_field_name",
-                "another_long_field",
-                "third_two"
-            ])
-        );
-    }
 
     #[test]
     fn unsafe_field_names_are_refused() {

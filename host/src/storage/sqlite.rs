@@ -5,10 +5,13 @@
 
 use super::{
     Document, Expect, FieldFilter, ImportMode, ImportOutcome, Page, StorageBackend, StorageStats,
-    Write, check_expect, check_field, check_json, check_key, check_limit, now_ms, same_document,
+    Write, filter_pairs, now_ms, same_document,
 };
 use crate::backend_status::BackendStatus;
 use crate::capability_error::{CapResult, CapabilityError};
+use marcus_core::store::page::finish_page;
+use marcus_core::store::rules;
+use marcus_core::store::sqlite_sql::{self, SqlValue};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params, params_from_iter};
 use std::path::{Path, PathBuf};
@@ -201,46 +204,17 @@ fn row_to_document(row: &rusqlite::Row<'_>) -> rusqlite::Result<Document> {
 
 const COLUMNS: &str = "collection, id, data, version, created_at, updated_at";
 
-/// SQL condition and parameters for equality filters on top-level JSON fields. Scalars
-/// compare as plain SQL values (so expression indexes serve them) plus a check of the JSON
-/// type, so `true` never equals `1` and `"3"` never equals `3`. Field names are checked to
-/// a safe alphabet, so the JSON path is written into the SQL.
+/// SQL condition and rusqlite parameters for equality filters (the shared builder's SQL).
 fn filter_sql(filters: &[FieldFilter]) -> CapResult<(String, Vec<Value>)> {
-    let mut sql = String::new();
-    let mut params = Vec::new();
-    for f in filters {
-        check_field(&f.field)?;
-        let value: serde_json::Value = serde_json::from_str(&f.value).map_err(|e| {
-            CapabilityError::Invalid(format!("filter value for {} is not JSON: {e}", f.field))
-        })?;
-        let path = format!("'$.\"{}\"'", f.field);
-        let (type_check, bound): (&str, Option<Value>) = match &value {
-            serde_json::Value::Null => ("'null'", None),
-            serde_json::Value::Bool(true) => ("'true'", Some(Value::Integer(1))),
-            serde_json::Value::Bool(false) => ("'false'", Some(Value::Integer(0))),
-            serde_json::Value::String(text) => ("'text'", Some(Value::Text(text.clone()))),
-            serde_json::Value::Number(n) => match n.as_i64() {
-                Some(i) => ("'integer'", Some(Value::Integer(i))),
-                None => ("'real'", Some(Value::Real(n.as_f64().unwrap_or(0.0)))),
-            },
-            _ => {
-                sql.push_str(&format!(
-                    " AND json_extract(data, {path}) IS json(?) AND json_type(data, {path}) IS json_type(?)"
-                ));
-                params.extend([Value::Text(f.value.clone()), Value::Text(f.value.clone())]);
-                continue;
-            }
-        };
-        match bound {
-            Some(v) => {
-                sql.push_str(&format!(
-                    " AND json_extract(data, {path}) = ? AND json_type(data, {path}) = {type_check}"
-                ));
-                params.push(v);
-            }
-            None => sql.push_str(&format!(" AND json_type(data, {path}) = 'null'")),
-        }
-    }
+    let (sql, params) = sqlite_sql::filter_sql(&filter_pairs(filters))?;
+    let params = params
+        .into_iter()
+        .map(|p| match p {
+            SqlValue::Integer(i) => Value::Integer(i),
+            SqlValue::Real(r) => Value::Real(r),
+            SqlValue::Text(t) => Value::Text(t),
+        })
+        .collect();
     Ok((sql, params))
 }
 
@@ -254,15 +228,9 @@ impl SqliteStorage {
     /// `INDEXED BY` clause: without statistics SQLite's planner would rather walk the
     /// primary key in id order than use an expression index.
     fn ensure_field_indexes(&self, filters: &[FieldFilter]) -> Option<String> {
-        if filters.is_empty() || filters.iter().any(|f| check_field(&f.field).is_err()) {
-            return None;
-        }
         let fields: Vec<&str> = filters.iter().map(|f| f.field.as_str()).collect();
+        let (name, sql) = sqlite_sql::field_index(&fields)?;
         let key = fields.join(",");
-        let name: String = format!("documents_by_{}", fields.join("__"))
-            .chars()
-            .map(|c| if c == '-' { '_' } else { c })
-            .collect();
         let Ok(mut known) = self.indexed_fields.lock() else {
             return None;
         };
@@ -272,14 +240,6 @@ impl SqliteStorage {
         if known.len() >= MAX_FIELD_INDEXES {
             return None;
         }
-        let columns: Vec<String> = fields
-            .iter()
-            .map(|f| format!("json_extract(data, '$.\"{f}\"')"))
-            .collect();
-        let sql = format!(
-            "CREATE INDEX IF NOT EXISTS {name} ON documents (collection, {}, id)",
-            columns.join(", ")
-        );
         let created = self
             .writer
             .lock()
@@ -300,9 +260,7 @@ impl SqliteStorage {
 }
 
 fn put_in(tx: &Transaction<'_>, w: &Write, now: u64) -> CapResult<Document> {
-    check_key("collection", &w.collection)?;
-    check_key("id", &w.id)?;
-    check_json(&w.data)?;
+    rules::check_write(&w.collection, &w.id, &w.data)?;
     let current: Option<(i64, i64)> = tx
         .query_row(
             "SELECT version, created_at FROM documents WHERE collection = ?1 AND id = ?2",
@@ -311,7 +269,7 @@ fn put_in(tx: &Transaction<'_>, w: &Write, now: u64) -> CapResult<Document> {
         )
         .optional()
         .map_err(internal)?;
-    check_expect(&w.collection, &w.id, w.expect, current.map(|c| c.0 as u64))?;
+    rules::check_expect(&w.collection, &w.id, w.expect, current.map(|c| c.0 as u64))?;
     let (version, created_at) = match current {
         Some((v, c)) => (v as u64 + 1, c as u64),
         None => (1, now),
@@ -421,7 +379,7 @@ impl StorageBackend for SqliteStorage {
         limit: u32,
         cursor: Option<&str>,
     ) -> CapResult<Page> {
-        check_limit(limit)?;
+        rules::check_limit(limit)?;
         let (cond, fparams) = filter_sql(filters)?;
         let hint = self
             .ensure_field_indexes(filters)
@@ -441,12 +399,7 @@ impl StorageBackend for SqliteStorage {
             let rows = stmt.query_map(params_from_iter(all), row_to_document)?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
         })?;
-        let next_cursor = if docs.len() > limit as usize {
-            docs.truncate(limit as usize);
-            docs.last().map(|d| d.id.clone())
-        } else {
-            None
-        };
+        let next_cursor = finish_page(&mut docs, limit, |d| &d.id);
         Ok(Page {
             documents: docs,
             next_cursor,
@@ -484,7 +437,7 @@ impl StorageBackend for SqliteStorage {
         after: Option<&str>,
         limit: u32,
     ) -> CapResult<Vec<Document>> {
-        check_limit(limit)?;
+        rules::check_limit(limit)?;
         self.read(|c| {
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM documents WHERE collection = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
