@@ -40,13 +40,8 @@ impl PushSettings {
     }
 }
 
-/// Channel names as the realtime API accepts them: 1-200 bytes.
-pub fn check_channel(channel: &str) -> Result<(), String> {
-    if channel.is_empty() || channel.len() > 200 {
-        return Err("channel must be 1-200 bytes long".into());
-    }
-    Ok(())
-}
+/// Channel names as the realtime API accepts them (the shared rule).
+pub use marcus_core::event_stream::check_channel;
 
 /// A 400 JSON error.
 pub fn bad_request(message: &str) -> hyper::Response<HyperOutgoingBody> {

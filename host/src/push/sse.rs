@@ -5,11 +5,14 @@
 //! receives what it missed from the retained log, then live events, each once and in order.
 //! Without either, the stream starts at the channel's current end.
 
-use super::{CATCH_UP_BATCH, KEEPALIVE, bad_request, check_channel};
+use super::{CATCH_UP_BATCH, KEEPALIVE, bad_request};
 use crate::realtime::{Event, RealtimeBackend};
 use bytes::Bytes;
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
+use marcus_core::event_stream::{
+    KEEPALIVE_FRAME, RETRY_FRAME, StreamRequest, event_frame, parse_request,
+};
 use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc, watch};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
@@ -30,37 +33,18 @@ pub fn serve(
             "use GET for /api/events/stream",
         );
     }
-    let mut channel = None;
-    let mut since = None;
-    for (k, v) in form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes()) {
-        match k.as_ref() {
-            "channel" if channel.is_some() => {
-                return bad_request("give one channel per stream");
-            }
-            "channel" => channel = Some(v.into_owned()),
-            "since" => match v.parse::<u64>() {
-                Ok(n) => since = Some(n),
-                Err(_) => return bad_request("since must be a sequence number"),
-            },
-            _ => {}
-        }
-    }
-    let Some(channel) = channel else {
-        return bad_request("the channel query parameter is required, e.g. ?channel=agents");
+    let query: Vec<(String, String)> =
+        form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
+    let last_event_id = req
+        .headers()
+        .get("last-event-id")
+        .map(|v| v.to_str().unwrap_or(""));
+    let StreamRequest { channel, since } = match parse_request(&query, last_event_id) {
+        Ok(r) => r,
+        Err(message) => return bad_request(&message),
     };
-    if let Err(e) = check_channel(&channel) {
-        return bad_request(&e);
-    }
-    if let Some(last) = req.headers().get("last-event-id") {
-        match last
-            .to_str()
-            .ok()
-            .and_then(|s| s.trim().parse::<u64>().ok())
-        {
-            Some(n) => since = Some(n),
-            None => return bad_request("Last-Event-ID must be a sequence number"),
-        }
-    }
 
     let (tx, rx) = mpsc::channel::<Bytes>(CLIENT_BUFFER);
     // Subscribe before reading the log, so nothing published in between is missed.
@@ -80,16 +64,9 @@ pub fn serve(
         .expect("static response parts are valid")
 }
 
-/// One SSE message for `event`; multi-line payloads become several `data:` lines.
+/// One SSE message for `event`, in the shared wire format.
 pub fn format_event(event: &Event) -> Bytes {
-    let mut out = format!("id: {}\n", event.seq);
-    for line in event.payload.split('\n') {
-        out.push_str("data: ");
-        out.push_str(line.trim_end_matches('\r'));
-        out.push('\n');
-    }
-    out.push('\n');
-    Bytes::from(out)
+    Bytes::from(event_frame(event.seq, &event.payload))
 }
 
 /// Sends the log after `last` (up to the current end); returns the last seq sent.
@@ -122,7 +99,7 @@ async fn stream_events(
     mut shutdown: watch::Receiver<bool>,
 ) {
     if tx
-        .send(Bytes::from_static(b"retry: 2000\n\n"))
+        .send(Bytes::from_static(RETRY_FRAME.as_bytes()))
         .await
         .is_err()
     {
@@ -169,27 +146,11 @@ async fn stream_events(
                 Err(broadcast::error::RecvError::Closed) => return,
             },
             _ = keepalive.tick() => {
-                if tx.send(Bytes::from_static(b": keep-alive\n\n")).await.is_err() {
+                if tx.send(Bytes::from_static(KEEPALIVE_FRAME.as_bytes())).await.is_err() {
                     return;
                 }
             }
             _ = shutdown.changed() => return,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn payload_lines_each_get_a_data_field() {
-        let e = Event {
-            channel: "c".into(),
-            seq: 4,
-            payload: "{\"a\":\n1}".into(),
-            published_at: 0,
-        };
-        assert_eq!(&format_event(&e)[..], b"id: 4\ndata: {\"a\":\ndata: 1}\n\n");
     }
 }

@@ -11,6 +11,9 @@
 use crate::bindings::{capabilities, realtime};
 use crate::http_io::Request;
 use marcus_core::api_error::ApiError;
+use marcus_core::event_stream::{
+    KEEPALIVE_FRAME, RETRY_FRAME, StreamRequest, event_frame, parse_request,
+};
 use std::io::Write as _;
 use wasip2::clocks::monotonic_clock;
 use wasip2::http::types::{Fields, OutgoingBody, OutgoingResponse, ResponseOutparam};
@@ -68,53 +71,13 @@ fn parse(req: &Request, seconds: u64) -> Result<EventStream, ApiError> {
     if req.method != "GET" {
         return Err(crate::router::method_not_allowed(&req.method, &["GET"]));
     }
-    let mut channel = None;
-    let mut since = None;
-    for (k, v) in &req.query {
-        match k.as_str() {
-            "channel" if channel.is_some() => {
-                return Err(ApiError::bad_request("give one channel per stream"));
-            }
-            "channel" => channel = Some(v.clone()),
-            "since" => {
-                since = Some(
-                    v.parse::<u64>()
-                        .map_err(|_| ApiError::bad_request("since must be a sequence number"))?,
-                )
-            }
-            _ => {}
-        }
-    }
-    let channel = channel.ok_or_else(|| {
-        ApiError::bad_request("the channel query parameter is required, e.g. ?channel=agents")
-    })?;
-    if channel.is_empty() || channel.len() > 200 {
-        return Err(ApiError::bad_request("channel must be 1-200 bytes long"));
-    }
-    if let Some(last) = req.header("last-event-id") {
-        since = Some(
-            last.trim()
-                .parse::<u64>()
-                .map_err(|_| ApiError::bad_request("Last-Event-ID must be a sequence number"))?,
-        );
-    }
+    let StreamRequest { channel, since } =
+        parse_request(&req.query, req.header("last-event-id")).map_err(ApiError::bad_request)?;
     Ok(EventStream {
         channel,
         since,
         seconds,
     })
-}
-
-/// One SSE message for an event; multi-line payloads become several `data:` lines.
-fn format_event(event: &realtime::Event) -> String {
-    let mut out = format!("id: {}\n", event.seq);
-    for line in event.payload.split('\n') {
-        out.push_str("data: ");
-        out.push_str(line.trim_end_matches('\r'));
-        out.push('\n');
-    }
-    out.push('\n');
-    out
 }
 
 fn now_ms() -> u64 {
@@ -150,7 +113,7 @@ impl EventStream {
     /// The stream's loop over a sink that reports whether the client still listens.
     fn run(&self, send: &mut dyn FnMut(&str) -> bool) {
         let deadline = now_ms() + self.seconds * 1000;
-        if !send("retry: 2000\n\n") {
+        if !send(RETRY_FRAME) {
             return;
         }
         let mut last = match self.since {
@@ -169,7 +132,7 @@ impl EventStream {
                 }
             };
             for event in &batch.events {
-                if !send(&format_event(event)) {
+                if !send(&event_frame(event.seq, &event.payload)) {
                     return;
                 }
                 last = event.seq;
@@ -179,7 +142,7 @@ impl EventStream {
                 continue;
             }
             if now_ms() - last_write >= KEEPALIVE_MS {
-                if !send(": keep-alive\n\n") {
+                if !send(KEEPALIVE_FRAME) {
                     return;
                 }
                 last_write = now_ms();
