@@ -4,11 +4,10 @@
 //! `marcus serve`: with SQLite (solo), then with PostgreSQL and Redis (team) when they answer,
 //! side by side in one run.
 
+use marcus_bench::marcus_server::{MarcusServer, marcus_binary};
 use marcus_bench::team_infra::{self, PrivateDatabase};
 
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -17,46 +16,6 @@ use std::time::{Duration, Instant};
 const UPSTREAM: &str = "upstream Marcus v0.3.8: 4 loops/s at 20 tasks, 1.4 at 100 tasks (1 agent), 1.8 at 100 tasks (8 agents)";
 /// The target for 8 agents on 1000 tasks.
 const TARGET_LOOPS_PER_SEC: f64 = 300.0;
-
-struct Server {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(marcus: &std::path::Path, env: &[(String, String)]) -> anyhow::Result<Server> {
-    let dir = tempfile::tempdir()?;
-    let mut child = Command::new(marcus)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
-        .env_remove("DATABASE_URL")
-        .env_remove("REDIS_URL")
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()?;
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line)?;
-    let url = line
-        .split("listening on ")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .ok_or_else(|| anyhow::anyhow!("unexpected start-up line {line:?}"))?
-        .to_string();
-    Ok(Server {
-        child,
-        url,
-        _dir: dir,
-    })
-}
 
 /// One MCP client: a session and a JSON-RPC counter.
 struct Mcp {
@@ -128,7 +87,7 @@ fn run(
         None
     };
     let env = db.as_ref().map(team_infra::team_env).unwrap_or_default();
-    let server = start(marcus, &env)?;
+    let server = MarcusServer::start(marcus, &env)?;
     let mut admin = Mcp::connect(&server.url)?;
     // Layers of 50: task i depends on task i-50, so dependencies matter but work is parallel.
     let list: Vec<Value> = (0..tasks)
@@ -203,20 +162,7 @@ fn run(
 }
 
 fn main() -> anyhow::Result<()> {
-    let marcus = std::env::args()
-        .nth(1)
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::env::current_exe()
-                .ok()
-                .and_then(|p| p.parent().map(|d| d.join("marcus")))
-                .unwrap_or_default()
-        });
-    anyhow::ensure!(
-        marcus.exists(),
-        "marcus binary not found at {}; run `cargo build --release -p marcus-host`",
-        marcus.display()
-    );
+    let marcus = marcus_binary(std::env::args().nth(1))?;
     let skipped = team_infra::unavailable();
     let mut backends = vec![("sqlite", false)];
     match &skipped {

@@ -3,10 +3,11 @@
 //! and the migrating process's peak RSS, in one run. `--documents N` picks other sizes;
 //! `--generate-only PATH --documents N` just writes a database (the generator command).
 
+use marcus_bench::marcus_server::marcus_binary;
 use marcus_bench::team_infra::{self, PrivateDatabase};
 use marcus_host::storage::sqlite::{SqliteStorage, SyncMode};
 use marcus_host::storage::{Document, ImportMode, StorageBackend};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
@@ -116,17 +117,7 @@ fn main() -> anyhow::Result<()> {
         Some(n) => vec![n.parse()?],
         None => vec![100_000, 1_000_000],
     };
-    let marcus: PathBuf = value("--marcus").map(PathBuf::from).unwrap_or_else(|| {
-        std::env::current_exe()
-            .ok()
-            .and_then(|p| p.parent().map(|d| d.join("marcus")))
-            .unwrap_or_default()
-    });
-    anyhow::ensure!(
-        marcus.exists(),
-        "marcus binary not found at {}; run `cargo build --release -p marcus-host`",
-        marcus.display()
-    );
+    let marcus = marcus_binary(value("--marcus"))?;
     if let Some(why) = team_infra::unavailable() {
         println!("SKIPPED: {why} does not answer; migration needs PostgreSQL");
         return Ok(());

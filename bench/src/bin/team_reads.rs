@@ -3,9 +3,8 @@
 //! memory), each through a fresh `marcus serve`. Alternating rounds; the best of each is
 //! reported with the team/solo ratio.
 
+use marcus_bench::marcus_server::{MarcusServer, marcus_binary};
 use marcus_bench::team_infra::{self, PrivateDatabase};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -16,44 +15,9 @@ const ROUNDS: usize = 2;
 const STORAGE_PATH: &str = "/api/storage/bench/doc-1";
 const CACHE_PATH: &str = "/api/cache/bench-key";
 
-struct Server {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(marcus: &std::path::Path, env: &[(String, String)]) -> anyhow::Result<Server> {
-    let dir = tempfile::tempdir()?;
-    let mut child = Command::new(marcus)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
-        .env_remove("DATABASE_URL")
-        .env_remove("REDIS_URL")
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()?;
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line)?;
-    let url = line
-        .split("listening on ")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .ok_or_else(|| anyhow::anyhow!("unexpected start-up line {line:?}"))?
-        .to_string();
-    let server = Server {
-        child,
-        url,
-        _dir: dir,
-    };
+/// A fresh server with the benchmarked document and cache entry in place.
+fn start(marcus: &std::path::Path, env: &[(String, String)]) -> anyhow::Result<MarcusServer> {
+    let server = MarcusServer::start(marcus, env)?;
     let agent = ureq::agent();
     agent
         .put(&format!("{}{STORAGE_PATH}", server.url))
@@ -131,20 +95,7 @@ fn best(runs: Vec<Figures>) -> Figures {
 }
 
 fn main() -> anyhow::Result<()> {
-    let marcus = std::env::args()
-        .nth(1)
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::env::current_exe()
-                .ok()
-                .and_then(|p| p.parent().map(|d| d.join("marcus")))
-                .unwrap_or_default()
-        });
-    anyhow::ensure!(
-        marcus.exists(),
-        "marcus binary not found at {}; run `cargo build --release -p marcus-host`",
-        marcus.display()
-    );
+    let marcus = marcus_binary(std::env::args().nth(1))?;
     if let Some(why) = team_infra::unavailable() {
         println!("SKIPPED: {why} does not answer; the team rows need PostgreSQL and Redis");
         return Ok(());
