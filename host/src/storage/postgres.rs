@@ -99,10 +99,7 @@ impl PostgresStorage {
     /// server or a database from a newer Marcus is an error naming the location.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         let storage = Self::open_pool(url)?;
-        let mut client =
-            storage.pool.get().await.map_err(|e| {
-                anyhow::anyhow!("cannot reach PostgreSQL at {}: {e}", storage.location)
-            })?;
+        let mut client = storage.first_client().await?;
         migrate_schema(&mut client)
             .await
             .map_err(|e| anyhow::anyhow!("PostgreSQL at {}: {e}", storage.location))?;
@@ -114,10 +111,7 @@ impl PostgresStorage {
     /// nothing is created.
     pub async fn connect_existing(url: &str) -> anyhow::Result<Self> {
         let storage = Self::open_pool(url)?;
-        let client =
-            storage.pool.get().await.map_err(|e| {
-                anyhow::anyhow!("cannot reach PostgreSQL at {}: {e}", storage.location)
-            })?;
+        let client = storage.first_client().await?;
         let tables: i64 = client
             .query_one(
                 "SELECT COUNT(*) FROM information_schema.tables
@@ -132,23 +126,19 @@ impl PostgresStorage {
                 storage.location
             );
         }
-        let version: Option<i64> = client
-            .query_opt(
-                "SELECT value FROM marcus_meta WHERE key = 'schema_version'",
-                &[],
-            )
-            .await?
-            .and_then(|r| r.get::<_, String>(0).parse().ok());
-        if let Some(v) = version
-            && v > SCHEMA_VERSION
-        {
-            anyhow::bail!(
-                "PostgreSQL at {}: database schema version {v} is newer than this marcus understands ({SCHEMA_VERSION}); upgrade marcus",
-                storage.location
-            );
-        }
+        refuse_newer_schema(&**client)
+            .await
+            .map_err(|e| anyhow::anyhow!("PostgreSQL at {}: {e}", storage.location))?;
         drop(client);
         Ok(storage)
+    }
+
+    /// The first connection, or an error naming where the server was expected.
+    async fn first_client(&self) -> anyhow::Result<deadpool_postgres::Object> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot reach PostgreSQL at {}: {e}", self.location))
     }
 
     fn open_pool(url: &str) -> anyhow::Result<Self> {
@@ -251,7 +241,23 @@ async fn migrate_schema(client: &mut deadpool_postgres::Object) -> anyhow::Resul
         "CREATE TABLE IF NOT EXISTS marcus_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
     )
     .await?;
-    let version: Option<i64> = tx
+    refuse_newer_schema(&*tx).await?;
+    for statement in postgres_sql::SCHEMA {
+        tx.batch_execute(statement).await?;
+    }
+    tx.execute(
+        "INSERT INTO marcus_meta (key, value) VALUES ('schema_version', $1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        &[&SCHEMA_VERSION.to_string()],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Fails for a database written by a newer Marcus (a missing version is a new database).
+async fn refuse_newer_schema(client: &impl tokio_postgres::GenericClient) -> anyhow::Result<()> {
+    let version: Option<i64> = client
         .query_opt(
             "SELECT value FROM marcus_meta WHERE key = 'schema_version'",
             &[],
@@ -265,16 +271,6 @@ async fn migrate_schema(client: &mut deadpool_postgres::Object) -> anyhow::Resul
             "database schema version {v} is newer than this marcus understands ({SCHEMA_VERSION}); upgrade marcus"
         );
     }
-    for statement in postgres_sql::SCHEMA {
-        tx.batch_execute(statement).await?;
-    }
-    tx.execute(
-        "INSERT INTO marcus_meta (key, value) VALUES ('schema_version', $1)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        &[&SCHEMA_VERSION.to_string()],
-    )
-    .await?;
-    tx.commit().await?;
     Ok(())
 }
 
