@@ -41,7 +41,7 @@ pub struct PostgresStorage {
     /// host:port/database, without credentials.
     location: String,
     /// Field combinations that have an expression index (see `ensure_field_index`).
-    indexed_fields: tokio::sync::Mutex<std::collections::HashSet<String>>,
+    indexed_fields: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// Most field combinations that get an automatic expression index.
@@ -202,28 +202,39 @@ impl PostgresStorage {
     /// already in id order. Another host creating the same index at the same moment is fine.
     async fn ensure_field_index(&self, filters: &[FieldFilter]) {
         let fields: Vec<&str> = filters.iter().map(|f| f.field.as_str()).collect();
+        let key = fields.join(",");
+        // The usual case (index known) only looks; no lock is held while an index is built,
+        // so queries on other fields never wait for it.
+        let known = |set: &std::collections::HashSet<String>| {
+            set.contains(&key) || set.len() >= MAX_FIELD_INDEXES
+        };
+        if self
+            .indexed_fields
+            .lock()
+            .map(|s| known(&s))
+            .unwrap_or(true)
+        {
+            return;
+        }
         let Some(sql) = postgres_sql::field_index(&fields) else {
             return;
         };
-        let key = fields.join(",");
-        let mut known = self.indexed_fields.lock().await;
-        if known.contains(&key) || known.len() >= MAX_FIELD_INDEXES {
-            return;
-        }
         let created = match self.client().await {
             Ok(client) => client.batch_execute(&sql).await.map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         };
         match created {
-            Ok(()) => {
-                known.insert(key);
+            // A concurrent creation (here or on another host) ends in a duplicate-name error;
+            // the index exists either way.
+            Ok(()) => {}
+            Err(e) if e.contains("already exists") || e.contains("duplicate key") => {}
+            Err(e) => {
+                tracing::warn!("creating an index for {key}: {e}");
+                return;
             }
-            // A concurrent creation by another host ends in a duplicate-name error; the index
-            // exists either way and the next query will see it.
-            Err(e) if e.contains("already exists") || e.contains("duplicate key") => {
-                known.insert(key);
-            }
-            Err(e) => tracing::warn!("creating an index for {key}: {e}"),
+        }
+        if let Ok(mut set) = self.indexed_fields.lock() {
+            set.insert(key);
         }
     }
 }
