@@ -179,11 +179,6 @@ impl RedisLink {
         format!("{}{suffix}", self.prefix)
     }
 
-    /// This installation's prefix.
-    pub fn prefix(&self) -> &str {
-        &self.prefix
-    }
-
     /// The client, for connections of their own (pub/sub).
     pub fn client(&self) -> &redis::Client {
         &self.client

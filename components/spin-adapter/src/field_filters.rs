@@ -7,7 +7,8 @@ use crate::bindings::sqlite::Value;
 use crate::bindings::storage::FieldFilter;
 use marcus_core::store::sqlite_sql::{self, SqlValue};
 
-fn pairs(filters: &[FieldFilter]) -> Vec<(&str, &str)> {
+/// Filters as `(field, JSON value)` pairs, the shape the shared SQL builders take.
+pub fn pairs(filters: &[FieldFilter]) -> Vec<(&str, &str)> {
     filters
         .iter()
         .map(|f| (f.field.as_str(), f.value.as_str()))
@@ -33,9 +34,4 @@ pub fn sql(filters: &[FieldFilter]) -> Result<(String, Vec<Value>), Error> {
 pub fn index_for(filters: &[FieldFilter]) -> Option<(String, String)> {
     let fields: Vec<&str> = filters.iter().map(|f| f.field.as_str()).collect();
     sqlite_sql::field_index(&fields)
-}
-
-/// Filters as `(field, JSON value)` pairs for the PostgreSQL builder.
-pub fn field_pairs(filters: &[FieldFilter]) -> Vec<(&str, &str)> {
-    pairs(filters)
 }

@@ -73,7 +73,7 @@ fn filter_sql(
     first: usize,
 ) -> Result<(String, Vec<ParameterValue>), Error> {
     let (sql, params) =
-        marcus_core::store::postgres_sql::filter_sql(&field_filters::field_pairs(filters), first)?;
+        marcus_core::store::postgres_sql::filter_sql(&field_filters::pairs(filters), first)?;
     Ok((sql, params.iter().map(|p| s(p)).collect()))
 }
 

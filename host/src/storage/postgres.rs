@@ -186,11 +186,6 @@ impl PostgresStorage {
         })
     }
 
-    /// Where the database is (no credentials).
-    pub fn location(&self) -> &str {
-        &self.location
-    }
-
     async fn client(&self) -> CapResult<deadpool_postgres::Object> {
         self.pool.get().await.map_err(pool_error)
     }

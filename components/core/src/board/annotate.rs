@@ -45,12 +45,6 @@ pub fn claimable(t: &Task, now: Millis) -> bool {
     free && t.deps_remaining == 0
 }
 
-/// The best claimable candidate for `agent`: priority, then skill match, then stored
-/// critical-path weight, then age, then id. Deterministic.
-pub fn best_candidate(agent: &Agent, candidates: &[Task], now: Millis) -> Option<String> {
-    ranked_candidates(agent, candidates, now).into_iter().next()
-}
-
 /// Claimable candidates in the order the scheduler would hand them to `agent`.
 pub fn ranked_candidates(agent: &Agent, candidates: &[Task], now: Millis) -> Vec<String> {
     let mut ranked: Vec<&Task> = candidates.iter().filter(|t| claimable(t, now)).collect();
@@ -131,7 +125,7 @@ mod tests {
     }
 
     #[test]
-    fn best_candidate_agrees_with_the_full_scheduler() {
+    fn the_ranking_agrees_with_the_full_scheduler() {
         let mut tasks = vec![
             task("a", &[], 1.0),
             task("b", &[], 1.0),
@@ -157,11 +151,13 @@ mod tests {
             .cloned()
             .collect();
         assert_eq!(
-            best_candidate(&agent, &candidates, 0),
+            ranked_candidates(&agent, &candidates, 0).into_iter().next(),
             pick_next(&agent, &tasks, 0)
         );
         assert_eq!(
-            best_candidate(&agent, &candidates, 0).as_deref(),
+            ranked_candidates(&agent, &candidates, 0)
+                .first()
+                .map(String::as_str),
             Some("a"),
             "a unlocks the heavier chain"
         );
