@@ -249,7 +249,7 @@ fn openapi_document_matches_the_routes() {
 
 #[test]
 fn the_lease_sweep_returns_a_lapsed_task_without_anyone_asking() {
-    let m = Marcus::start(&["--sweep-interval-ms", "200"]);
+    let m = Marcus::start(&["--sweep-interval-ms", "200", "--jobs-interval-ms", "100"]);
     let created = ok(
         &m,
         "create_project",
@@ -301,11 +301,15 @@ fn the_lease_sweep_returns_a_lapsed_task_without_anyone_asking() {
     // Running the job by hand finds nothing more to do; unknown jobs and GET are refused.
     let again = m.post_json("/api/jobs/lease-sweep", &json!({})).json();
     assert_eq!(again["expired"], json!([]));
-    assert_eq!(m.post_json("/api/jobs/nap", &json!({})).error().0, 404);
+    assert_eq!(m.get("/api/jobs/nap").error().0, 404);
     assert_eq!(m.get("/api/jobs/lease-sweep").error().0, 405);
+    // The sweep is one periodic job in the shared queue, run by the host's job runner.
+    let sweep = m.get("/api/jobs/periodic-lease-sweep").json();
+    assert_eq!(sweep["job"]["every_ms"], 200, "{sweep}");
+    assert_eq!(sweep["job"]["kind"], "lease-sweep", "{sweep}");
     let metrics = String::from_utf8(m.get("/metrics").body).unwrap();
     assert!(
-        metrics.contains("marcus_jobs_total{job=\"lease-sweep\",outcome=\"ok\"}"),
+        metrics.contains("marcus_jobs_total{job=\"lease-sweep\",outcome=\"succeeded\"}"),
         "{metrics}"
     );
     assert!(

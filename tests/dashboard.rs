@@ -983,3 +983,48 @@ async fn pushed_into_the_page(m: &Marcus, api: &str) {
     s.screenshot("team-live").await;
     s.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_letters_are_listed_and_retried_from_the_page() {
+    if !chromium_available() {
+        return;
+    }
+    // No job runner on this host: a retried job stays queued, so the page's change is ours.
+    let m = Marcus::start(&["--jobs-interval-ms", "0"]);
+    let (project, _ids) = seed_project(&m);
+    // A delivery that used up its attempts, as the runner leaves it.
+    created(m.put_json(
+        "/api/storage/jobs/dlv-dead-1",
+        &json!({"id": "dlv-dead-1", "kind": "webhook-delivery", "status": "dead",
+                "payload": {"webhook_id": "wh-1", "event_id": "evt-1"}, "attempts": 3,
+                "max_attempts": 3, "run_at": 1, "last_error": "receiver answered HTTP 503",
+                "project_id": project, "created_at": 1, "updated_at": 2}),
+    ));
+    let s = Session::launch(1280, 900, false).await;
+    s.goto(&format!("{}/#project={}", m.url, project)).await;
+    s.wait_for(
+        "!document.getElementById('dead-letters').hidden",
+        "the dead-letter list",
+    )
+    .await;
+    let listed = s.text("#dead-letters").await;
+    assert!(listed.contains("webhook-delivery"), "{listed}");
+    assert!(listed.contains("receiver answered HTTP 503"), "{listed}");
+    s.screenshot("dead-letters").await;
+    s.page
+        .find_element("#dead-letters-body button")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    s.wait_for(
+        "document.getElementById('dead-letters').hidden",
+        "the list to empty after the retry",
+    )
+    .await;
+    let job = m.get("/api/jobs/dlv-dead-1").json();
+    assert_eq!(job["job"]["status"], "queued", "{job}");
+    assert_eq!(job["job"]["attempts"], 0, "{job}");
+    s.close().await;
+}

@@ -25,6 +25,8 @@ const BUILD_COMMAND: &str = env!("MARCUS_COMPONENT_BUILD_COMMAND");
 /// The Redis channel the adapter announces events on and the worker's trigger listens to.
 const EVENTS_CHANNEL: &str = "marcus-events";
 const MANIFESTS: [&str; 2] = ["spin.toml", "spin.redis.toml"];
+/// Webhook receivers may be anywhere, over plain HTTP or TLS.
+const WEBHOOK_HOSTS: [&str; 2] = ["http://*:*", "https://*:*"];
 
 // ---------------------------------------------------------------------------------------
 // Component interfaces, decoded from the built files.
@@ -353,7 +355,9 @@ fn check_manifest(name: &str) -> toml::Table {
         let mut templated: Vec<String> = str_list(c.get("allowed_outbound_hosts"));
         for host in &templated {
             assert!(
-                host.starts_with("postgres://") || host.starts_with("redis://"),
+                host.starts_with("postgres://")
+                    || host.starts_with("redis://")
+                    || WEBHOOK_HOSTS.contains(&host.as_str()),
                 "{name}: unexpected outbound host {host}"
             );
         }
@@ -1066,16 +1070,14 @@ fn task_json(id: &str, project: &str, dependencies: &[&str]) -> serde_json::Valu
 }
 
 #[test]
-fn worker_recomputes_and_caches_project_health_after_an_event() {
+fn worker_runs_the_shared_job_queue_with_the_apps_job_code() {
     let stores = SpinStores::new();
     let mut p = Platform::new(&stores);
+    let project = serde_json::json!({"id": "p1", "name": "p1", "created_at": 1});
+    p.put("projects", "p1", &project.to_string(), Expect::Any)
+        .unwrap();
     // A dependency cycle: the board is stuck, and health must say so.
-    let tasks = [
-        task_json("a", "p1", &["b"]),
-        task_json("b", "p1", &["a"]),
-        task_json("elsewhere", "p2", &[]),
-    ];
-    for t in &tasks {
+    for t in [task_json("a", "p1", &["b"]), task_json("b", "p1", &["a"])] {
         p.put(
             "tasks",
             t["id"].as_str().unwrap(),
@@ -1084,42 +1086,77 @@ fn worker_recomputes_and_caches_project_health_after_an_event() {
         )
         .unwrap();
     }
-    let p1: Vec<marcus_core::board::model::Task> = tasks[..2]
-        .iter()
-        .map(|t| serde_json::from_value(t.clone()).unwrap())
-        .collect();
-    let expected = marcus_core::board::health::board_health(&p1, &[], 0);
-    assert!(expected.score < 100, "{expected:?}");
+    // Jobs as the app queues them: a health recompute, and a webhook delivery whose
+    // receiver this stand-in host cannot reach (it grants no outbound HTTP).
+    let job = |id: &str, kind: &str, payload: serde_json::Value| {
+        serde_json::json!({"id": id, "kind": kind, "payload": payload, "status": "queued",
+            "attempts": 0, "max_attempts": 3, "run_at": 0, "created_at": 0, "updated_at": 0})
+    };
+    let health = job(
+        "project-health-p1",
+        "project-health",
+        serde_json::json!({"project_id": "p1"}),
+    );
+    p.put(
+        "jobs",
+        "project-health-p1",
+        &health.to_string(),
+        Expect::Absent,
+    )
+    .unwrap();
+    let hook = serde_json::json!({"id": "wh-1", "project_id": "p1", "url": "http://127.0.0.1:9/h",
+        "events": ["*"], "secret": "whsec_AAAA", "max_attempts": 3, "created_at": 0});
+    p.put("webhooks", "wh-1", &hook.to_string(), Expect::Absent)
+        .unwrap();
+    let event = serde_json::json!({"id": "evt-1", "kind": "task_blocked", "project_id": "p1",
+        "data": {}, "timestamp": 0});
+    p.put("events", "evt-1", &event.to_string(), Expect::Absent)
+        .unwrap();
+    let delivery = job(
+        "dlv-1",
+        "webhook-delivery",
+        serde_json::json!({"webhook_id": "wh-1", "event_id": "evt-1"}),
+    );
+    p.put("jobs", "dlv-1", &delivery.to_string(), Expect::Absent)
+        .unwrap();
 
     let message = serde_json::json!({
-        "channel": "project:p1", "seq": 7, "published_at": 0, "payload": {"type": "task_created"},
+        "channel": "project:p1", "seq": 7, "published_at": 0, "payload": {"type": "task_blocked"},
     });
     host()
         .deliver_to_worker(WORKER, &stores, message.to_string().as_bytes())
         .unwrap();
-    let cached: serde_json::Value =
-        serde_json::from_slice(&p.cache_get("health:p1").expect("health cached")).unwrap();
-    assert_eq!(cached["project_id"], "p1");
-    assert_eq!(cached["after_event"], 7);
-    assert_eq!(cached["health"], serde_json::to_value(&expected).unwrap());
-    assert_eq!(
-        p.cache_get("health:p2"),
-        None,
-        "only the event's project is recomputed"
-    );
 
-    // Events that are not about a project, and foreign messages, run no job.
-    let agents = serde_json::json!({"channel": "agents", "seq": 1, "payload": {}});
-    host()
-        .deliver_to_worker(WORKER, &stores, agents.to_string().as_bytes())
-        .unwrap();
+    // The recompute ran and left its answers in the read cache; a finished job leaves.
+    assert!(p.get("jobs", "project-health-p1").is_none());
+    let keys: Vec<String> = stores.kv.lock().unwrap().keys().cloned().collect();
+    for tool in ["get_project_status", "check_board_health"] {
+        assert!(
+            keys.iter()
+                .any(|k| k.starts_with(&format!("cache/rc:{tool}:p1:"))),
+            "{tool} cached: {keys:?}"
+        );
+    }
+    // The delivery ran the app's delivery code: one failed attempt, logged, retried later.
+    let dlv: serde_json::Value =
+        serde_json::from_str(&p.get("jobs", "dlv-1").unwrap().data).unwrap();
+    assert_eq!(dlv["status"], "queued", "{dlv}");
+    assert_eq!(dlv["attempts"], 1, "{dlv}");
+    assert!(dlv["run_at"].as_u64().unwrap() > 0, "backed off: {dlv}");
+    let log: serde_json::Value =
+        serde_json::from_str(&p.get("webhook_deliveries", "dlv-1").unwrap().data).unwrap();
+    assert_eq!(log["status"], "retrying", "{log}");
+    // The periodic lease sweep is scheduled by the worker as by the native runner.
+    let sweep: serde_json::Value =
+        serde_json::from_str(&p.get("jobs", "periodic-lease-sweep").unwrap().data).unwrap();
+    assert_eq!(sweep["every_ms"], 5000, "{sweep}");
+
+    // Foreign messages run nothing.
     host()
         .deliver_to_worker(WORKER, &stores, b"not json")
         .unwrap();
-    let keys: Vec<String> = stores.kv.lock().unwrap().keys().cloned().collect();
-    assert_eq!(keys, ["cache/health:p1"]);
 
-    // A job that cannot read the board reports failure to Spin.
+    // A worker that cannot read the queue reports failure to Spin.
     let mut denied = stores.clone();
     denied.grant_sqlite = false;
     let failed = host().deliver_to_worker(WORKER, &denied, message.to_string().as_bytes());

@@ -109,6 +109,7 @@ ENVIRONMENT:
   MARCUS_REDIS_PREFIX        same as --redis-prefix (default marcus:)
   ENABLE_WEBSOCKETS          same as --websockets (0/false turns /api/ws off)
   MARCUS_SWEEP_INTERVAL_MS   same as --sweep-interval-ms (0 turns the lease sweep off)
+  MARCUS_JOBS_INTERVAL_MS    same as --jobs-interval-ms (0: this host runs no queued jobs)
   MARCUS_LOG_FORMAT          same as --log-format (text | json)
   RUST_LOG                   log filter, e.g. info, marcus=debug (default info)
 
@@ -173,6 +174,12 @@ pub struct ServeArgs {
     /// expire only when someone asks for work).
     #[arg(long, env = "MARCUS_SWEEP_INTERVAL_MS", default_value_t = 5_000)]
     pub sweep_interval_ms: u64,
+
+    /// How often this host runs due background jobs from the shared queue (webhook
+    /// deliveries and their retries, health recomputes, the lease sweep), in milliseconds
+    /// (0: never; other hosts or `POST /api/jobs/run` must then run them).
+    #[arg(long, env = "MARCUS_JOBS_INTERVAL_MS", default_value_t = 1_000)]
+    pub jobs_interval_ms: u64,
 
     /// Serve WebSocket push at /api/ws (SSE at /api/events/stream is always on).
     #[arg(long, env = "ENABLE_WEBSOCKETS", default_value_t = true, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]

@@ -65,7 +65,15 @@ impl GuestRunner {
             .uri(format!("http://localhost{path}"))
             .header(
                 "x-request-id",
-                format!("job-{}", path.rsplit('/').next().unwrap_or("")),
+                format!(
+                    "job-{}",
+                    path.split('?')
+                        .next()
+                        .unwrap_or("")
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or("")
+                ),
             )
             .body(body)
         {
@@ -168,6 +176,15 @@ impl Failure {
                 message: format!("the app failed: {e:#}"),
             },
         }
+    }
+}
+
+/// The whole body of a response the host asked for itself (empty if it fails midway).
+pub async fn body_bytes(resp: hyper::Response<HyperOutgoingBody>) -> bytes::Bytes {
+    use http_body_util::BodyExt;
+    match resp.into_body().collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => bytes::Bytes::new(),
     }
 }
 

@@ -1,32 +1,55 @@
-//! The native host's job timer: runs the app's background jobs (`POST /api/jobs/{name}` in
-//! the component) at fixed intervals, in-process. The job code lives in the app, so any host
-//! that can call the route runs the same jobs; several hosts running them at once is safe
-//! (the jobs' writes are compare-and-swap).
+//! The native host's job runner: at a fixed interval it asks the app to run the due jobs of
+//! the shared queue (`POST /api/jobs/run`), in-process. The queue and the job code live in
+//! the app, so every host (and the Spin worker) runs the same jobs, and the queue's
+//! compare-and-swap claims keep two hosts from running one job twice.
 
 use crate::guest_call::GuestRunner;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Starts the lease-expiry sweep every `every`; it stops when the returned task is dropped
-/// or aborted.
-pub fn start_lease_sweep(runner: Arc<GuestRunner>, every: Duration) -> JobTimer {
+/// Jobs one tick takes on at most; a longer queue is worked off tick after tick.
+const JOBS_PER_TICK: usize = 20;
+
+/// Starts the runner: every `every`, run due jobs and keep the periodic lease sweep at
+/// `sweep_interval_ms` (0: no sweep). It stops when the returned timer is dropped.
+pub fn start(runner: Arc<GuestRunner>, every: Duration, sweep_interval_ms: u64) -> JobTimer {
+    let path = format!("/api/jobs/run?limit={JOBS_PER_TICK}&sweep_interval_ms={sweep_interval_ms}");
     JobTimer(tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await;
         loop {
             tick.tick().await;
-            let resp = runner
-                .call_internal(hyper::Method::POST, "/api/jobs/lease-sweep")
-                .await;
+            let resp = runner.call_internal(hyper::Method::POST, &path).await;
             let status = resp.status().as_u16();
-            metrics::counter!("marcus_jobs_total", "job" => "lease-sweep", "outcome" => if status == 200 { "ok" } else { "failed" })
-                .increment(1);
             if status != 200 {
-                tracing::warn!(status, "lease sweep failed; it runs again at the next tick");
+                metrics::counter!("marcus_job_runs_total", "outcome" => "failed").increment(1);
+                tracing::warn!(
+                    status,
+                    "running queued jobs failed; retrying at the next tick"
+                );
+                continue;
             }
+            metrics::counter!("marcus_job_runs_total", "outcome" => "ok").increment(1);
+            let body = crate::guest_call::body_bytes(resp).await;
+            record(&body);
         }
     }))
+}
+
+/// Counts each job the run reports by kind and outcome (succeeded, retried, dead).
+fn record(body: &[u8]) {
+    let Ok(summary) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return;
+    };
+    for job in summary["jobs"].as_array().into_iter().flatten() {
+        let kind = job["kind"].as_str().unwrap_or("unknown").to_string();
+        let outcome = job["outcome"].as_str().unwrap_or("unknown").to_string();
+        if outcome != "succeeded" {
+            tracing::warn!(job = %job["id"], %kind, %outcome, detail = %job["detail"], "job did not succeed");
+        }
+        metrics::counter!("marcus_jobs_total", "job" => kind, "outcome" => outcome).increment(1);
+    }
 }
 
 /// A running job timer; dropping it stops the timer.

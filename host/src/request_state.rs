@@ -11,7 +11,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 pub struct RequestState {
     wasi: WasiCtx,
     http: WasiHttpCtx,
-    hooks: NoOutboundHttp,
+    hooks: OutboundHttp,
     table: ResourceTable,
     /// Memory and instance caps for this request.
     pub limits: StoreLimits,
@@ -25,7 +25,7 @@ impl RequestState {
         Self {
             wasi: WasiCtx::builder().inherit_stderr().build(),
             http: WasiHttpCtx::new(),
-            hooks: NoOutboundHttp,
+            hooks: OutboundHttp,
             table: ResourceTable::new(),
             limits: StoreLimitsBuilder::new()
                 .memory_size(memory_limit_bytes)
@@ -58,7 +58,13 @@ impl WasiHttpView for RequestState {
     }
 }
 
-/// The app makes no outgoing HTTP requests; refusing them keeps the host's attack surface
+/// Outgoing HTTP for the app's webhook deliveries: plain and TLS (webpki roots) requests
+/// through wasmtime-wasi-http's client, with the timeouts the guest sets.
+pub struct OutboundHttp;
+
+impl wasmtime_wasi_http::WasiHttpHooks for OutboundHttp {}
+
+/// For hosts whose guests make no outgoing HTTP requests; refusing them keeps the host's attack surface
 /// (and its TLS stack) out of the guest's reach.
 pub struct NoOutboundHttp;
 

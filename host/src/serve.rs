@@ -143,10 +143,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         )),
     });
 
-    let _sweep = (args.sweep_interval_ms > 0).then(|| {
-        crate::jobs::start_lease_sweep(
+    let _jobs = (args.jobs_interval_ms > 0).then(|| {
+        crate::jobs::start(
             runner.clone(),
-            Duration::from_millis(args.sweep_interval_ms),
+            Duration::from_millis(args.jobs_interval_ms),
+            args.sweep_interval_ms,
         )
     });
 
@@ -229,6 +230,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                                 _ => runner.serve(req).await,
                             } }.instrument(span).await;
                             request_id::echo(&mut response, &request_id);
+                            if let Some(outcome) = response.headers().get("x-marcus-cache").and_then(|v| v.to_str().ok()) {
+                                metrics::counter!("marcus_read_cache_total", "route" => route.clone(), "result" => outcome.to_string()).increment(1);
+                            }
                             let status = response.status().as_u16().to_string();
                             metrics::counter!("marcus_http_requests_total", "route" => route.clone(), "method" => method.to_string(), "status" => status).increment(1);
                             metrics::histogram!("marcus_http_request_duration_seconds", "route" => route, "method" => method.to_string()).record(started.elapsed().as_secs_f64());

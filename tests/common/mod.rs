@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod board;
+pub mod receiver;
 pub mod sse;
 pub mod team;
 
@@ -42,9 +43,19 @@ pub struct Answer {
     pub content_type: String,
     /// Raw body.
     pub body: Vec<u8>,
+    /// Response headers, names in lower case.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Answer {
+    /// A response header's value.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    }
+
     /// The body as JSON (panics with the body when it is not JSON).
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| {
@@ -224,6 +235,14 @@ impl Marcus {
         } else {
             String::new()
         };
+        let headers = resp
+            .headers_names()
+            .into_iter()
+            .filter_map(|n| {
+                let v = resp.header(&n)?.to_string();
+                Some((n.to_ascii_lowercase(), v))
+            })
+            .collect();
         let mut body = Vec::new();
         resp.into_reader()
             .take(64 * 1024 * 1024)
@@ -233,6 +252,7 @@ impl Marcus {
             status,
             content_type,
             body,
+            headers,
         }
     }
 

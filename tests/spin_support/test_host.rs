@@ -87,7 +87,7 @@ pub struct InstanceState {
     wasi: WasiCtx,
     table: ResourceTable,
     http: WasiHttpCtx,
-    /// The native host's hooks: no outbound HTTP (the app makes none).
+    /// No outbound HTTP: deliveries attempted here fail, as with a receiver that is down.
     http_hooks: marcus_host::request_state::NoOutboundHttp,
     stores: SpinStores,
     /// The adapter's platform functions, by `interface#function`, for a linked component.
@@ -166,6 +166,8 @@ impl TestHost {
     ) -> Result<(), String> {
         let worker = Component::from_file(&self.engine, worker_path).expect("compiling the worker");
         let mut linker = spin_linker(&self.engine);
+        // The worker's webhook deliveries import wasi:http (this host refuses the requests).
+        wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker).unwrap();
         let forwarded = forward_platform(&self.engine, &worker, &mut linker);
         let mut store = Store::new(&self.engine, InstanceState::new(stores));
         link_adapter(&mut store, &linker, &self.adapter, forwarded);

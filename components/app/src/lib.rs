@@ -1,6 +1,9 @@
 //! The Marcus application component: serves HTTP on `wasi:http/incoming-handler` and does
 //! all its work through the `marcus:platform` imports, so any host that provides them
-//! (the native wasmtime host, Spin through an adapter) runs it unchanged.
+//! (the native wasmtime host, Spin through an adapter) runs it unchanged. Without the
+//! `http-handler` feature it is a library of the same code for other components (the Spin
+//! worker runs the job queue through [`run_due_jobs`]).
+#![cfg_attr(not(feature = "http-handler"), allow(dead_code))]
 
 mod bindings;
 mod events;
@@ -8,25 +11,53 @@ mod http_io;
 mod ids;
 mod jobs;
 mod mcp;
+mod outbound_http;
 mod platform_error;
+mod read_cache;
 mod records;
 mod router;
 mod routes;
 mod tools;
 mod views;
+mod webhook_fanout;
 
+#[cfg(feature = "http-handler")]
 use wasip2::http::types::{IncomingRequest, ResponseOutparam};
 
+/// Runs up to `limit` due jobs of the shared queue (and keeps the periodic lease sweep at
+/// `sweep_every_ms`), as `POST /api/jobs/run` does; answers what each job did.
+pub fn run_due_jobs(
+    limit: usize,
+    sweep_every_ms: Option<u64>,
+) -> Result<serde_json::Value, String> {
+    jobs::runner::run_due(limit, sweep_every_ms).map_err(|e| format!("{}: {}", e.code, e.message))
+}
+
 /// The exported HTTP handler.
+#[cfg(feature = "http-handler")]
 struct App;
 
+#[cfg(feature = "http-handler")]
 impl wasip2::exports::http::incoming_handler::Guest for App {
     fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
         let response = match http_io::Request::read(request) {
             Ok(request) => match routes::event_stream::accept(&request) {
                 Some(Ok(stream)) => return stream.send(response_out),
                 Some(Err(error)) => http_io::Response::error(&error),
-                None => router::route(&request),
+                None => {
+                    read_cache::bypass(
+                        request
+                            .header("cache-control")
+                            .is_some_and(|v| v.to_ascii_lowercase().contains("no-cache")),
+                    );
+                    let response = router::route(&request);
+                    match read_cache::outcome() {
+                        Some(outcome) => {
+                            response.with_header("x-marcus-cache", outcome.to_string())
+                        }
+                        None => response,
+                    }
+                }
             },
             Err(error) => http_io::Response::error(&error),
         };
@@ -34,4 +65,5 @@ impl wasip2::exports::http::incoming_handler::Guest for App {
     }
 }
 
+#[cfg(feature = "http-handler")]
 wasip2::http::proxy::export!(App);

@@ -35,6 +35,12 @@ pub mod collections {
     pub const ARTIFACTS: &str = "artifacts";
     /// The append-only event log.
     pub const EVENTS: &str = "events";
+    /// The background job queue.
+    pub const JOBS: &str = "jobs";
+    /// Webhook subscriptions.
+    pub const WEBHOOKS: &str = "webhooks";
+    /// One record per webhook delivery with its attempts.
+    pub const WEBHOOK_DELIVERIES: &str = "webhook_deliveries";
 }
 
 fn decode<T: DeserializeOwned>(collection: &str, id: &str, data: &str) -> Result<T, ApiError> {
@@ -141,9 +147,25 @@ impl Change {
     }
 }
 
-/// Applies changes atomically: all or none. A lost race is `conflict`.
+/// Applies changes atomically: all or none. A lost race is `conflict`. Events among them
+/// bring their webhook deliveries into the same change, so an event is never recorded
+/// without them; afterwards the cached reads they affect are invalidated.
 pub fn commit(changes: Vec<Change>) -> Result<(), ApiError> {
-    let writes: Vec<Write> = changes.into_iter().map(|c| c.write).collect();
+    let mut writes: Vec<Write> = changes.into_iter().map(|c| c.write).collect();
+    let deliveries = crate::webhook_fanout::deliveries_for(&writes)?;
+    writes.extend(deliveries.into_iter().map(|c| c.write));
     storage::put_many(&writes).map_err(to_api)?;
+    crate::read_cache::invalidate_after(&writes);
+    crate::jobs::project_health::schedule_after(&writes);
     Ok(())
+}
+
+/// Deletes `collection/id` if it is still at `version`; `false` when it was gone already.
+pub fn delete(collection: &str, id: &str, version: Option<u64>) -> Result<bool, ApiError> {
+    storage::delete(collection, id, version).map_err(to_api)
+}
+
+/// The collection, id and JSON text of a pending write, for code that reacts to writes.
+pub fn write_parts(write: &Write) -> (&str, &str, &str) {
+    (&write.collection, &write.id, &write.data)
 }

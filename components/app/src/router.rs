@@ -36,7 +36,11 @@ fn dispatch(req: &Request) -> Result<Response, ApiError> {
         ["api", "cache", rest @ ..] => routes::cache::handle(req, rest),
         ["api", "realtime", channel] => routes::realtime::handle(req, channel),
         ["api", "debug", what] => routes::debug::handle(req, what),
-        ["api", "jobs", name] => crate::jobs::handle(req, name),
+        ["api", "jobs", rest @ ..] => crate::jobs::handle(req, rest),
+        ["api", "projects", project_id, "webhooks"] => {
+            routes::webhooks::for_project(req, project_id)
+        }
+        ["api", "webhooks", rest @ ..] => routes::webhooks::handle(req, rest),
         other => match routes::board::handle(req, other) {
             Some(result) => result,
             None => Err(ApiError::not_found(format!(

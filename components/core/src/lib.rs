@@ -5,5 +5,8 @@ pub mod api_error;
 pub mod board;
 pub mod event_stream;
 pub mod features;
+pub mod jobs;
 pub mod names;
+pub mod read_cache;
 pub mod store;
+pub mod webhooks;

@@ -2,7 +2,7 @@
 //!
 //! Spin's key-value has no expiry, so each value is stored behind its expiry time (8 bytes,
 //! milliseconds since the epoch, big-endian) and an expired value reads as a miss and is
-//! removed. An empty value is a hit, as the contract requires.
+//! removed. An empty value is a hit, as the contract requires. `add` is not atomic here.
 
 use crate::bindings::Error;
 use crate::bindings::cache::Guest;
@@ -69,6 +69,16 @@ impl Guest for crate::Adapter {
         open()?
             .set(&format!("{PREFIX}{key}"), &stored)
             .map_err(to_platform)
+    }
+
+    /// Spin 3's key-value has no conditional set, so this is a read then a write: two
+    /// requests racing inside that gap may both win (single-flight degrades to "a few").
+    fn add(key: String, value: Vec<u8>, ttl_seconds: Option<u32>) -> Result<bool, Error> {
+        if Self::get(key.clone())?.is_some() {
+            return Ok(false);
+        }
+        Self::set(key, value, ttl_seconds)?;
+        Ok(true)
     }
 
     fn delete(key: String) -> Result<bool, Error> {

@@ -1,16 +1,20 @@
 //! The Redis-trigger worker: Spin calls it with every message on Marcus's event channel
-//! (published by the Spin adapter), and it runs each [`job::Job`] that wants the event.
-//! It reaches storage and cache only through the `marcus:platform` imports, which Spin
-//! satisfies with the adapter through the manifest's component dependencies.
+//! (published by the Spin adapter), and it works the shared job queue with the app's own
+//! job code (webhook deliveries, health recomputes, the lease sweep), exactly as the native
+//! host's runner does. It reaches storage and cache only through the `marcus:platform`
+//! imports, which Spin satisfies with the adapter through the manifest's component
+//! dependencies.
 
 mod bindings;
 mod event_message;
-mod job;
-mod jobs;
-mod platform_store;
 
 use bindings::exports::fermyon::spin::inbound_redis::Guest;
 use bindings::fermyon::spin::redis_types::Error as RedisError;
+
+/// Due jobs one message runs at most; the rest wait for the next message.
+pub const JOBS_PER_MESSAGE: usize = 20;
+/// Period of the lease-expiry sweep the worker keeps scheduled.
+pub const SWEEP_INTERVAL_MS: u64 = 5_000;
 
 /// The exported Redis message handler.
 struct Worker;
@@ -21,25 +25,25 @@ impl Guest for Worker {
             eprintln!("marcus worker: ignoring a message that is not a Marcus event");
             return Ok(());
         };
-        let mut failed = false;
-        for job in jobs::all() {
-            if !job.wants(&event) {
-                continue;
+        match marcus_app::run_due_jobs(JOBS_PER_MESSAGE, Some(SWEEP_INTERVAL_MS)) {
+            Ok(summary) => {
+                for job in summary["jobs"].as_array().into_iter().flatten() {
+                    if job["outcome"] != "succeeded" {
+                        eprintln!(
+                            "marcus worker: job {} ({}) {}: {}",
+                            job["id"], job["kind"], job["outcome"], job["detail"]
+                        );
+                    }
+                }
+                Ok(())
             }
-            if let Err(e) = job.run(&event) {
+            Err(e) => {
                 eprintln!(
-                    "marcus worker: job {} failed for {}#{}: {e}",
-                    job.name(),
-                    event.channel,
-                    event.seq
+                    "marcus worker: running jobs after {}#{} failed: {e}",
+                    event.channel, event.seq
                 );
-                failed = true;
+                Err(RedisError::Error)
             }
-        }
-        if failed {
-            Err(RedisError::Error)
-        } else {
-            Ok(())
         }
     }
 }

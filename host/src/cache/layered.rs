@@ -64,6 +64,18 @@ impl CacheBackend for LayeredCache {
         self.memory.set(key, value, ttl_seconds).await
     }
 
+    /// Redis decides for every host; while it is down, this host's memory decides alone.
+    async fn add(&self, key: &str, value: Vec<u8>, ttl_seconds: u32) -> CapResult<bool> {
+        match self.redis.add(key, value.clone(), ttl_seconds).await {
+            Ok(true) => {
+                self.memory.set(key, value, ttl_seconds).await?;
+                Ok(true)
+            }
+            Ok(false) => Ok(false),
+            Err(_) => self.memory.add(key, value, ttl_seconds).await,
+        }
+    }
+
     async fn delete(&self, key: &str) -> CapResult<bool> {
         let in_redis = self.redis.delete(key).await.unwrap_or(false);
         let in_memory = self.memory.delete(key).await?;

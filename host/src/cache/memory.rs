@@ -78,6 +78,17 @@ impl CacheBackend for MemoryCache {
         Ok(())
     }
 
+    async fn add(&self, key: &str, value: Vec<u8>, ttl_seconds: u32) -> CapResult<bool> {
+        let now = Instant::now();
+        let mut cache = self.lock()?;
+        if cache.get(key).is_some_and(|e| e.expires > now) {
+            return Ok(false);
+        }
+        let expires = now + Duration::from_secs(ttl_seconds.max(1) as u64);
+        cache.put(key.to_string(), Entry { value, expires });
+        Ok(true)
+    }
+
     async fn delete(&self, key: &str) -> CapResult<bool> {
         let mut cache = self.lock()?;
         Ok(match cache.pop(key) {
@@ -106,5 +117,15 @@ mod tests {
         c.set("c", b"3".to_vec(), 60).await.unwrap();
         assert_eq!(c.get("b").await.unwrap(), None, "b was least recently used");
         assert!(c.get("a").await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn add_stores_only_over_a_missing_or_expired_value() {
+        let c = MemoryCache::new(8);
+        assert!(c.add("k", b"1".to_vec(), 60).await.unwrap());
+        assert!(!c.add("k", b"2".to_vec(), 60).await.unwrap());
+        assert_eq!(c.get("k").await.unwrap(), Some(b"1".to_vec()));
+        c.delete("k").await.unwrap();
+        assert!(c.add("k", b"3".to_vec(), 60).await.unwrap());
     }
 }

@@ -19,6 +19,8 @@ pub trait CacheBackend: Send + Sync {
     async fn get(&self, key: &str) -> CapResult<Option<Vec<u8>>>;
     /// Stores a value for `ttl_seconds`.
     async fn set(&self, key: &str, value: Vec<u8>, ttl_seconds: u32) -> CapResult<()>;
+    /// Stores a value only when the key holds no live one; true when this call stored it.
+    async fn add(&self, key: &str, value: Vec<u8>, ttl_seconds: u32) -> CapResult<bool>;
     /// Removes a value; false when absent.
     async fn delete(&self, key: &str) -> CapResult<bool>;
     /// Removes everything.

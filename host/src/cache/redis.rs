@@ -85,6 +85,24 @@ impl CacheBackend for RedisCache {
             .await
     }
 
+    async fn add(&self, key: &str, value: Vec<u8>, ttl_seconds: u32) -> CapResult<bool> {
+        let mut conn = self.link.connection().ok_or_else(down)?;
+        let k = self.key(key);
+        let stored: Option<String> = self
+            .link
+            .run(
+                redis::cmd("SET")
+                    .arg(&k)
+                    .arg(value)
+                    .arg("NX")
+                    .arg("EX")
+                    .arg(ttl_seconds.max(1))
+                    .query_async(&mut conn),
+            )
+            .await?;
+        Ok(stored.is_some())
+    }
+
     async fn delete(&self, key: &str) -> CapResult<bool> {
         let mut conn = self.link.connection().ok_or_else(down)?;
         let k = self.key(key);

@@ -82,6 +82,18 @@ fn describe() {
         "marcus_leases_total",
         "Task leases by event: granted, renewed, expired"
     );
+    describe_counter!(
+        "marcus_jobs_total",
+        "Queued jobs this host ran, by kind and outcome (succeeded, retried, dead)"
+    );
+    describe_counter!(
+        "marcus_job_runs_total",
+        "Job-runner ticks by outcome (ok, failed)"
+    );
+    describe_counter!(
+        "marcus_read_cache_total",
+        "Cached board reads by route and result (hit, miss, shared, bypass)"
+    );
     describe_gauge!(
         "marcus_tasks",
         "Tasks by project and status, read from storage at scrape time"

@@ -40,6 +40,12 @@ const KNOWN: &[&str] = &[
     "queue",
     "analytics",
     "timeline",
+    "jobs",
+    "run",
+    "retry",
+    "lease-sweep",
+    "webhooks",
+    "deliveries",
 ];
 
 /// The template of `path`, e.g. `/api/projects/p-1/tasks` → `/api/projects/{id}/tasks`.

@@ -24,6 +24,20 @@ impl wit::Host for PlatformView {
             .map_err(to_wit)
     }
 
+    async fn add(
+        &mut self,
+        key: String,
+        value: Vec<u8>,
+        ttl_seconds: Option<u32>,
+    ) -> Result<bool, Error> {
+        let ttl = ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS);
+        self.platform
+            .cache
+            .add(&key, value, ttl)
+            .await
+            .map_err(to_wit)
+    }
+
     async fn delete(&mut self, key: String) -> Result<bool, Error> {
         self.platform.cache.delete(&key).await.map_err(to_wit)
     }

@@ -183,12 +183,13 @@
     if (changed) connectStreams();
     const caps = features.capabilities || {};
     const pid = enc(projectId);
-    const [status, health, queue, agents, analytics] = await Promise.all([
+    const [status, health, queue, agents, analytics, dead] = await Promise.all([
       getJson("/api/projects/" + pid),
       getJson("/api/projects/" + pid + "/health"),
       getJson("/api/projects/" + pid + "/queue"),
       caps.collaboration ? getJson("/api/agents") : null,
       caps.advanced_analytics ? getJson("/api/projects/" + pid + "/analytics") : null,
+      getJson("/api/jobs?status=dead&limit=20&project_id=" + pid),
     ]);
     state.skewMs = queue.generated_at - Date.now();
     rememberNames(queue.queue);
@@ -198,6 +199,7 @@
     if (agents) renderTeam(agents.agents || []);
     $("analytics").hidden = !analytics;
     if (analytics) renderAnalytics(analytics);
+    renderDeadLetters(dead.jobs || []);
     const q = queue.queue;
     stamp(q.ready.length + " ready, " + q.in_progress.length + " in progress, " +
       q.waiting.length + " waiting, " + q.blocked.length + " blocked, " + q.done + " done");
@@ -418,6 +420,36 @@
       h("td", { class: "num" }, String(a.completed_tasks_count))));
     $("team-body").replaceChildren(h("div", { class: "scroll" }, h("table", {},
       h("thead", {}, h("tr", {}, ["Agent", "Skills", "Current task", "Last seen", "Completed"].map((c) => h("th", { scope: "col" }, c)))),
+      h("tbody", {}, rows))));
+  }
+
+  // ---------- dead letters ----------
+  function renderDeadLetters(jobs) {
+    $("dead-letters").hidden = !jobs.length;
+    if (!jobs.length) return;
+    const rows = jobs.map((j) => {
+      const retry = h("button", { type: "button", class: "link" }, "Retry");
+      retry.addEventListener("click", async () => {
+        retry.disabled = true;
+        try {
+          const r = await fetch("/api/jobs/" + enc(j.id) + "/retry", { method: "POST" });
+          if (!r.ok) throw new Error((await r.json()).error.message);
+          announce("Job " + j.id + " queued again");
+          refreshSoon();
+        } catch (e) {
+          retry.disabled = false;
+          showError("Retry failed: " + e.message);
+        }
+      });
+      return h("tr", {},
+        h("th", { scope: "row" }, j.kind, h("span", { class: "muted block" }, j.id)),
+        h("td", {}, j.last_error || "—"),
+        h("td", { class: "num" }, String(j.attempts)),
+        h("td", {}, fmtAgo(j.updated_at)),
+        h("td", {}, retry));
+    });
+    $("dead-letters-body").replaceChildren(h("div", { class: "scroll" }, h("table", {},
+      h("thead", {}, h("tr", {}, ["Job", "Last error", "Attempts", "Failed", ""].map((c) => h("th", { scope: "col" }, c)))),
       h("tbody", {}, rows))));
   }
 

@@ -10,8 +10,10 @@ use marcus_core::board::lease;
 use marcus_core::board::model::Task;
 use serde_json::{Value, json};
 
-/// The job's name in `POST /api/jobs/{name}`.
+/// The job's name in `POST /api/jobs/{name}` and its kind in the queue.
 pub const NAME: &str = "lease-sweep";
+/// The job kind the runner dispatches on.
+pub const KIND: &str = NAME;
 
 /// Expires due leases; answers how many tasks were checked and expired.
 pub fn run() -> Result<Value, ApiError> {

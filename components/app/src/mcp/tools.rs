@@ -34,7 +34,7 @@ pub fn call(ctx: &ToolCtx, params: &Value) -> Result<Value, (i64, String)> {
     let Some(tool) = find(name) else {
         return Err((INVALID_PARAMS, format!("unknown tool: {name}")));
     };
-    Ok(match (tool.run)(ctx, &args) {
+    Ok(match crate::tools::call(tool, ctx, &args) {
         Ok(value) => {
             let structured = match value {
                 Value::Object(_) => value,

@@ -240,7 +240,7 @@ fn run(
         Answer::Tool(name) => {
             let tool = find(name)
                 .ok_or_else(|| ApiError::internal(format!("route names unknown tool {name}")))?;
-            (tool.run)(&ToolCtx::default(), &args)?
+            crate::tools::call(tool, &ToolCtx::default(), &args)?
         }
         Answer::View(view) => (view.run)(&args)?,
     };

@@ -12,3 +12,4 @@ pub mod openapi;
 pub mod realtime;
 pub mod storage;
 pub mod tools;
+pub mod webhooks;

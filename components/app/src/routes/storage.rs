@@ -107,6 +107,12 @@ fn put(req: &Request, collection: &str, id: &str) -> Result<Response, ApiError> 
     let data = req.json()?;
     let expect = precondition(req)?;
     let doc = storage::put(collection, id, &data.to_string(), expect).map_err(to_api)?;
+    crate::read_cache::invalidate_after(&[Write {
+        collection: collection.to_string(),
+        id: id.to_string(),
+        data: doc.data.clone(),
+        expect: Expect::Any,
+    }]);
     Ok(Response::json(200, &document_json(&doc))
         .with_header("etag", format!("\"{}\"", doc.version)))
 }
@@ -121,7 +127,17 @@ fn delete(req: &Request, collection: &str, id: &str) -> Result<Response, ApiErro
             ));
         }
     };
+    // What the document said (its project) tells the read cache what the delete affects.
+    let before = storage::get(collection, id).ok().flatten();
     if storage::delete(collection, id, expected).map_err(to_api)? {
+        if let Some(doc) = before {
+            crate::read_cache::invalidate_after(&[Write {
+                collection: collection.to_string(),
+                id: id.to_string(),
+                data: doc.data,
+                expect: Expect::Any,
+            }]);
+        }
         Ok(Response::json(200, &json!({"deleted": true})))
     } else {
         Err(ApiError::not_found(format!(
@@ -275,6 +291,7 @@ fn batch(req: &Request) -> Result<Response, ApiError> {
         });
     }
     let docs = storage::put_many(&writes).map_err(to_api)?;
+    crate::read_cache::invalidate_after(&writes);
     let docs: Vec<Value> = docs.iter().map(document_json).collect();
     Ok(Response::json(200, &json!({"documents": docs})))
 }

@@ -30,7 +30,7 @@ pub fn handle(req: &Request, name: Option<&str>) -> Result<Response, ApiError> {
                     ));
                 }
             };
-            let result = (tool.run)(&ToolCtx::default(), &args)?;
+            let result = crate::tools::call(tool, &ToolCtx::default(), &args)?;
             Ok(Response::json(200, &result))
         }
         (m, Some(_)) => Err(method_not_allowed(m, &["POST"])),

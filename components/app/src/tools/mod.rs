@@ -34,6 +34,11 @@ pub struct ToolSpec {
     pub run: fn(&ToolCtx, &Map<String, Value>) -> Result<Value, ApiError>,
 }
 
+/// Runs `tool` with `args`, through the read cache for the reads it covers.
+pub fn call(tool: &ToolSpec, ctx: &ToolCtx, args: &Map<String, Value>) -> Result<Value, ApiError> {
+    crate::read_cache::through(tool.name, args, || (tool.run)(ctx, args))
+}
+
 /// All tools, in the order `tools/list` shows them.
 pub fn registry() -> &'static [ToolSpec] {
     &[

@@ -1,0 +1,243 @@
+//! Read-through caching of the expensive board reads (project status and health, the board,
+//! task context), shared by the JSON API and MCP.
+//!
+//! - Keys carry the project's generation; every committed write to a project gives it a new
+//!   one ([`invalidate_after`]), so no read after a write's answer sees older data.
+//! - Single-flight: on a miss, one request (on any host sharing the cache) claims the
+//!   computation with `cache.add`; the others wait briefly for its result.
+//! - TTLs are jittered; a not-found answer is cached too (shorter), and a task's negative
+//!   entry is removed when a task with that id is written.
+//! - A request with `Cache-Control: no-cache` computes afresh.
+
+use crate::bindings::cache;
+use crate::bindings::storage::Write;
+use crate::records::{self, collections};
+use marcus_core::api_error::ApiError;
+use marcus_core::board::model::Task;
+use marcus_core::read_cache::{self as rules, Entry};
+use serde_json::{Map, Value};
+use std::cell::Cell;
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+thread_local! {
+    static BYPASS: Cell<bool> = const { Cell::new(false) };
+    static OUTCOME: Cell<Option<&'static str>> = const { Cell::new(None) };
+}
+
+/// How often a waiting request looks for the result of another's computation.
+const WAIT_STEP: Duration = Duration::from_millis(5);
+/// How long it waits at most before computing itself.
+const WAIT_STEPS: u32 = 400;
+/// The generation that board-wide agent changes bump (board health depends on agents).
+const AGENTS_SCOPE: &str = "*agents";
+
+/// Makes this request compute every read afresh (the client sent `no-cache`).
+pub fn bypass(on: bool) {
+    BYPASS.with(|b| b.set(on));
+}
+
+/// What the cache did for this request's last cached read (`hit`, `miss`, `shared`,
+/// `bypass`), for the `x-marcus-cache` response header.
+pub fn outcome() -> Option<&'static str> {
+    OUTCOME.with(Cell::get)
+}
+
+fn note(outcome: &'static str) {
+    OUTCOME.with(|o| o.set(Some(outcome)));
+}
+
+enum Scope {
+    /// Cache under this project's generation.
+    Project(String),
+    /// A task id that does not exist: compute (a not-found) and cache it as missing.
+    MissingTask(String),
+    /// Not cacheable (no explicit id): compute.
+    None,
+}
+
+/// Answers `tool` from the cache or computes it with `compute` and caches the result.
+pub fn through(
+    tool: &str,
+    args: &Map<String, Value>,
+    compute: impl FnOnce() -> Result<Value, ApiError>,
+) -> Result<Value, ApiError> {
+    if !rules::CACHED_TOOLS.contains(&tool) {
+        return compute();
+    }
+    if BYPASS.with(Cell::get) {
+        note("bypass");
+        return compute();
+    }
+    let project = match scope(tool, args) {
+        Ok(Scope::Project(p)) => p,
+        Ok(Scope::None) => return compute(),
+        Ok(Scope::MissingTask(task_id)) => {
+            note("miss");
+            let result = compute();
+            if let Some(missing @ Entry::Missing(..)) = Entry::of(&result) {
+                let _ = cache::set(
+                    &rules::missing_task_key(&task_id),
+                    &missing.encode(),
+                    Some(rules::NEGATIVE_TTL_SECONDS),
+                );
+            }
+            return result;
+        }
+        Err(cached_missing) => {
+            note("hit");
+            return Err(cached_missing);
+        }
+    };
+    let mut generation = generation(&project);
+    if tool == "check_board_health" {
+        generation = format!("{generation}.{}", self::generation(AGENTS_SCOPE));
+    }
+    let key = rules::entry_key(tool, &project, &generation, &Value::Object(args.clone()));
+    if let Some(entry) = lookup(&key) {
+        note("hit");
+        return entry.into_result();
+    }
+    let flight = rules::flight_key(&key);
+    let mine = cache::add(&flight, b"1", Some(rules::FLIGHT_TTL_SECONDS)).unwrap_or(true);
+    if !mine {
+        for _ in 0..WAIT_STEPS {
+            sleep(WAIT_STEP);
+            if let Some(entry) = lookup(&key) {
+                note("shared");
+                return entry.into_result();
+            }
+            if !matches!(cache::get(&flight), Ok(Some(_))) {
+                // The computation ended: its answer was stored just before the claim went,
+                // unless it was not cacheable.
+                if let Some(entry) = lookup(&key) {
+                    note("shared");
+                    return entry.into_result();
+                }
+                break;
+            }
+        }
+    }
+    note("miss");
+    let result = compute();
+    if let Some(entry) = Entry::of(&result) {
+        let ttl = rules::jittered_ttl(entry.ttl(), unit_random());
+        let _ = cache::set(&key, &entry.encode(), Some(ttl));
+    }
+    if mine {
+        let _ = cache::delete(&flight);
+    }
+    result
+}
+
+/// Which project's generation covers this read; a cached negative answer for an unknown
+/// task comes back as the error.
+fn scope(tool: &str, args: &Map<String, Value>) -> Result<Scope, ApiError> {
+    if tool == "get_task_context" {
+        let Some(task_id) = args.get("task_id").and_then(Value::as_str) else {
+            return Ok(Scope::None);
+        };
+        if let Some(missing @ Entry::Missing(..)) = lookup(&rules::missing_task_key(task_id)) {
+            return Err(missing
+                .into_result()
+                .expect_err("a missing entry is an error"));
+        }
+        return Ok(match records::get::<Task>(collections::TASKS, task_id) {
+            Ok(Some(task)) => Scope::Project(task.value.project_id),
+            Ok(None) => Scope::MissingTask(task_id.to_string()),
+            Err(_) => Scope::None,
+        });
+    }
+    Ok(match args.get("project_id").and_then(Value::as_str) {
+        Some(p) if !p.is_empty() => Scope::Project(p.to_string()),
+        _ => Scope::None,
+    })
+}
+
+fn lookup(key: &str) -> Option<Entry> {
+    match cache::get(key) {
+        Ok(Some(bytes)) => Entry::decode(&bytes),
+        _ => None,
+    }
+}
+
+/// The project's current generation; a project without one gets a fresh one (set before
+/// any storage read, so a value computed under it is never older than it).
+fn generation(project: &str) -> String {
+    let key = rules::generation_key(project);
+    if let Ok(Some(bytes)) = cache::get(&key)
+        && let Ok(g) = String::from_utf8(bytes)
+    {
+        return g;
+    }
+    let fresh = format!("{:016x}", wasip2::random::random::get_random_u64());
+    let _ = cache::set(&key, fresh.as_bytes(), Some(rules::GENERATION_TTL_SECONDS));
+    fresh
+}
+
+/// After a committed change: new generations for every project it touched, and removal of
+/// negative entries for tasks it created.
+pub fn invalidate_after(writes: &[Write]) {
+    let mut projects = BTreeSet::new();
+    for w in writes {
+        let (collection, id, data) = records::write_parts(w);
+        match collection {
+            collections::JOBS | collections::WEBHOOK_DELIVERIES | collections::WEBHOOKS => {
+                continue;
+            }
+            collections::PROJECTS => {
+                projects.insert(id.to_string());
+            }
+            collections::AGENTS => {
+                projects.insert(AGENTS_SCOPE.to_string());
+            }
+            _ => {}
+        }
+        if collection == collections::TASKS {
+            let _ = cache::delete(&rules::missing_task_key(id));
+        }
+        if let Ok(Value::Object(doc)) = serde_json::from_str::<Value>(data)
+            && let Some(Value::String(p)) = doc.get("project_id")
+        {
+            projects.insert(p.clone());
+        }
+    }
+    for project in projects {
+        let fresh = format!("{:016x}", wasip2::random::random::get_random_u64());
+        let _ = cache::set(
+            &rules::generation_key(&project),
+            fresh.as_bytes(),
+            Some(rules::GENERATION_TTL_SECONDS),
+        );
+    }
+}
+
+/// Computes `tool` for `project` now and stores it as the current answer (the health job's
+/// cache warm-up after a change).
+pub fn refresh(
+    tool: &str,
+    project: &str,
+    compute: impl FnOnce() -> Result<Value, ApiError>,
+) -> Result<(), ApiError> {
+    let mut args = Map::new();
+    args.insert("project_id".into(), Value::String(project.to_string()));
+    let mut generation = generation(project);
+    if tool == "check_board_health" {
+        generation = format!("{generation}.{}", self::generation(AGENTS_SCOPE));
+    }
+    let key = rules::entry_key(tool, project, &generation, &Value::Object(args));
+    let result = compute();
+    if let Some(entry) = Entry::of(&result) {
+        let ttl = rules::jittered_ttl(entry.ttl(), unit_random());
+        let _ = cache::set(&key, &entry.encode(), Some(ttl));
+    }
+    result.map(|_| ())
+}
+
+fn unit_random() -> f64 {
+    (wasip2::random::random::get_random_u64() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn sleep(d: Duration) {
+    wasip2::clocks::monotonic_clock::subscribe_duration(d.as_nanos() as u64).block();
+}

@@ -1,0 +1,66 @@
+//! Turns recorded events into webhook deliveries: for every event written in a change, one
+//! queued delivery job (and its log record) per subscription of the event's project that
+//! wants its kind. They join the event's own atomic change, so a recorded event always has
+//! its deliveries, and a failed change has none.
+
+use crate::bindings::storage::{Expect, Write};
+use crate::events::BoardEvent;
+use crate::ids;
+use crate::records::{self, Change, collections};
+use marcus_core::api_error::ApiError;
+use marcus_core::jobs::Job;
+use marcus_core::webhooks::{Delivery, Webhook};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// The job kind that delivers one event to one subscription.
+pub const DELIVERY_JOB: &str = "webhook-delivery";
+
+/// The delivery jobs and log records owed for the events among `writes`.
+pub fn deliveries_for(writes: &[Write]) -> Result<Vec<Change>, ApiError> {
+    let events: Vec<BoardEvent> = writes
+        .iter()
+        .filter(|w| w.collection == collections::EVENTS && matches!(w.expect, Expect::Absent))
+        .filter_map(|w| serde_json::from_str(&w.data).ok())
+        .collect();
+    let mut subscriptions: BTreeMap<String, Vec<Webhook>> = BTreeMap::new();
+    let mut changes = Vec::new();
+    let now = ids::now_ms();
+    for event in &events {
+        let Some(project) = &event.project_id else {
+            continue;
+        };
+        if !subscriptions.contains_key(project) {
+            let found = records::query_all::<Webhook>(
+                collections::WEBHOOKS,
+                &[("project_id", json!(project))],
+            )?;
+            subscriptions.insert(
+                project.clone(),
+                found.into_iter().map(|v| v.value).collect(),
+            );
+        }
+        for hook in &subscriptions[project] {
+            if !hook.wants(&event.kind) {
+                continue;
+            }
+            let id = ids::new_id("dlv");
+            let mut job = Job::new(
+                id.clone(),
+                DELIVERY_JOB,
+                json!({"webhook_id": hook.id, "event_id": event.id}),
+                hook.max_attempts,
+                now,
+            );
+            job.project_id = Some(project.clone());
+            let delivery = Delivery::pending(&id, &hook.id, project, &event.id, &event.kind, now);
+            changes.push(Change::create(collections::JOBS, &id, &job)?);
+            changes.push(Change::create(
+                collections::WEBHOOK_DELIVERIES,
+                &id,
+                &delivery,
+            )?);
+        }
+    }
+    Ok(changes)
+}

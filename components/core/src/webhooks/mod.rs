@@ -1,0 +1,9 @@
+//! Webhooks: per-project subscriptions to board event kinds, and the signature that lets a
+//! receiver prove a delivery came from this Marcus and is fresh.
+
+pub mod delivery;
+pub mod signature;
+pub mod subscription;
+
+pub use delivery::{Attempt, Delivery};
+pub use subscription::{NewWebhook, Webhook};

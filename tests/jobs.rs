@@ -1,0 +1,376 @@
+//! Background jobs and webhooks: deliveries signed so a receiver can verify them, retried
+//! with backoff until a flaky receiver takes them, dead-lettered (visible in the API and
+//! retryable) when a receiver never does; one shared queue worked by two hosts and many
+//! concurrent runners without running a job twice. Team-tier tests run on the machine's
+//! real PostgreSQL and Redis with a receiver on loopback.
+
+mod common;
+
+use common::Marcus;
+use common::board::ok;
+use common::receiver::{Received, Receiver};
+use common::team::{team, wait_until};
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use std::collections::HashSet;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Verifies a delivery the way a receiver would, with its own HMAC: the Standard Webhooks
+/// scheme over "id.timestamp.body", base64 of the key after `whsec_`.
+fn signature_verifies(secret: &str, r: &Received) -> bool {
+    use base64::Engine as _;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let key = engine
+        .decode(secret.trim_start_matches("whsec_"))
+        .expect("generated secrets are base64");
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key).unwrap();
+    mac.update(r.header("webhook-id").as_bytes());
+    mac.update(b".");
+    mac.update(r.header("webhook-timestamp").as_bytes());
+    mac.update(b".");
+    mac.update(&r.body);
+    let expected = format!("v1,{}", engine.encode(mac.finalize().into_bytes()));
+    r.header("webhook-signature")
+        .split_whitespace()
+        .any(|s| s == expected)
+}
+
+fn subscribe(m: &Marcus, project: &str, body: Value) -> Value {
+    let a = m.post_json(&format!("/api/projects/{project}/webhooks"), &body);
+    assert_eq!(a.status, 201, "{}", a.text_prefix());
+    a.json()["webhook"].clone()
+}
+
+fn project_with_one_task(m: &Marcus, name: &str) -> String {
+    let created = ok(
+        m,
+        "create_project",
+        json!({"project_name": name, "tasks": [{"name": "only"}]}),
+    );
+    created["project_id"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn deliveries_are_signed_retried_with_backoff_and_dead_lettered() {
+    let Some(team) = team("webhook deliveries") else {
+        return;
+    };
+    let m = Marcus::start_env(&["--jobs-interval-ms", "100"], &team.env());
+    let rx = Receiver::start();
+    rx.script("/flaky", &[500, 500, 204]);
+    rx.script("/down", &[503]);
+    let project = project_with_one_task(&m, "hooks");
+    let assigned = json!(["task_assigned"]);
+    let good = subscribe(
+        &m,
+        &project,
+        json!({"url": format!("{}/ok", rx.base), "events": assigned}),
+    );
+    let flaky = subscribe(
+        &m,
+        &project,
+        json!({"url": format!("{}/flaky", rx.base), "events": assigned, "max_attempts": 5}),
+    );
+    let down = subscribe(
+        &m,
+        &project,
+        json!({"url": format!("{}/down", rx.base), "events": assigned, "max_attempts": 3}),
+    );
+    let secret = good["secret"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("whsec_"), "{good}");
+    let listed = m.get(&format!("/api/projects/{project}/webhooks")).json();
+    assert_eq!(listed["webhooks"].as_array().unwrap().len(), 3);
+    assert!(
+        !listed.to_string().contains(&secret),
+        "secrets are shown once, at creation"
+    );
+
+    ok(
+        &m,
+        "register_agent",
+        json!({"agent_id": "a1", "name": "a1", "role": "dev", "project_id": project}),
+    );
+    let next = ok(&m, "request_next_task", json!({"agent_id": "a1"}));
+    let task_id = next["task"]["id"].as_str().unwrap().to_string();
+
+    // The healthy receiver gets one signed, fresh delivery of the event.
+    wait_until(Duration::from_secs(20), || rx.got("/ok").len() == 1)
+        .expect("delivery to the healthy receiver");
+    let got = &rx.got("/ok")[0];
+    assert!(signature_verifies(&secret, got), "signature: {got:?}");
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let ts: u64 = got.header("webhook-timestamp").parse().unwrap();
+    assert!(now.abs_diff(ts) < 60, "timestamp {ts} vs now {now}");
+    let body: Value = serde_json::from_slice(&got.body).unwrap();
+    assert_eq!(body["type"], "task_assigned");
+    assert_eq!(body["data"]["task_id"], task_id.as_str());
+    assert_eq!(body["id"], got.header("webhook-id"));
+    let mut tampered = got.clone();
+    tampered.body = br#"{"type":"task_completed"}"#.to_vec();
+    assert!(
+        !signature_verifies(&secret, &tampered),
+        "a changed body fails"
+    );
+
+    // The receiver that fails twice gets the same delivery on the third try, after backoff.
+    wait_until(Duration::from_secs(30), || rx.got("/flaky").len() == 3)
+        .expect("three tries at the flaky receiver");
+    let tries = rx.got("/flaky");
+    let ids: HashSet<&str> = tries.iter().map(|r| r.header("webhook-id")).collect();
+    assert_eq!(ids.len(), 1, "retries carry the same delivery id");
+    assert_eq!(
+        tries.iter().map(|r| r.answered).collect::<Vec<_>>(),
+        [500, 500, 204]
+    );
+    let gap1 = tries[1].at - tries[0].at;
+    let gap2 = tries[2].at - tries[1].at;
+    assert!(gap1 >= Duration::from_millis(450), "first backoff {gap1:?}");
+    assert!(
+        gap2 >= Duration::from_millis(950),
+        "second backoff doubles: {gap2:?}"
+    );
+    let flaky_id = flaky["id"].as_str().unwrap();
+    let log = m
+        .get(&format!("/api/webhooks/{flaky_id}/deliveries"))
+        .json();
+    let delivery = &log["deliveries"][0];
+    assert_eq!(delivery["status"], "delivered", "{log}");
+    let codes: Vec<u64> = delivery["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["status_code"].as_u64().unwrap())
+        .collect();
+    assert_eq!(codes, [500, 500, 204], "{log}");
+
+    // The receiver that always fails ends in dead letter after its three attempts.
+    let down_id = down["id"].as_str().unwrap();
+    let dead = wait_until(Duration::from_secs(30), || {
+        m.get("/api/jobs?status=dead").json()["jobs"]
+            .as_array()
+            .is_some_and(|j| !j.is_empty())
+    });
+    assert!(
+        dead.is_some(),
+        "no dead letter: {}",
+        m.get("/api/jobs").json()
+    );
+    let jobs = m.get("/api/jobs?status=dead").json();
+    let job = &jobs["jobs"][0];
+    assert_eq!(job["payload"]["webhook_id"], down_id, "{jobs}");
+    assert_eq!(job["attempts"], 3);
+    assert_eq!(jobs["counts"]["dead"], 1);
+    assert!(job["last_error"].as_str().unwrap().contains("503"), "{job}");
+    assert_eq!(rx.got("/down").len(), 3, "no try after the last");
+    let log = m.get(&format!("/api/webhooks/{down_id}/deliveries")).json();
+    assert_eq!(log["deliveries"][0]["status"], "dead", "{log}");
+
+    // A person fixes the receiver and retries the dead letter: it is delivered and leaves
+    // the queue.
+    rx.script("/down", &[503, 503, 503, 200]);
+    let job_id = job["id"].as_str().unwrap();
+    let retried = m.post_json(&format!("/api/jobs/{job_id}/retry"), &json!({}));
+    assert_eq!(retried.status, 200, "{}", retried.text_prefix());
+    assert_eq!(
+        m.post_json(&format!("/api/jobs/{job_id}/retry"), &json!({}))
+            .error()
+            .0,
+        409
+    );
+    wait_until(Duration::from_secs(20), || {
+        m.get(&format!("/api/jobs/{job_id}")).status == 404
+    })
+    .expect("the retried job completes");
+    assert_eq!(rx.got("/down").len(), 4);
+    let log = m.get(&format!("/api/webhooks/{down_id}/deliveries")).json();
+    assert_eq!(log["deliveries"][0]["status"], "delivered", "{log}");
+
+    // Only the subscribed kind was delivered, and the metrics count what happened.
+    assert!(
+        rx.all().iter().all(|r| {
+            serde_json::from_slice::<Value>(&r.body).unwrap()["type"] == "task_assigned"
+        })
+    );
+    let metrics = String::from_utf8(m.get("/metrics").body).unwrap();
+    for outcome in ["succeeded", "retried", "dead"] {
+        let series = format!("marcus_jobs_total{{job=\"webhook-delivery\",outcome=\"{outcome}\"}}");
+        assert!(metrics.contains(&series), "{series} in {metrics}");
+    }
+
+    // Deleting a subscription stops its deliveries.
+    assert_eq!(m.delete(&format!("/api/webhooks/{flaky_id}")).status, 200);
+    assert_eq!(m.get(&format!("/api/webhooks/{flaky_id}")).error().0, 404);
+}
+
+#[test]
+fn two_hosts_and_racing_runners_share_the_queue_without_running_a_job_twice() {
+    let Some(team) = team("shared job queue") else {
+        return;
+    };
+    // Both hosts run the queue on their own timers, and eight clients call the runner
+    // directly on both at once.
+    let a = Marcus::start_env(&["--jobs-interval-ms", "50"], &team.env());
+    let b = Marcus::start_env(&["--jobs-interval-ms", "50"], &team.env());
+    let rx = Receiver::start();
+    let project = project_with_one_task(&a, "shared");
+    subscribe(
+        &a,
+        &project,
+        json!({"url": format!("{}/all", rx.base), "events": ["tasks_created"]}),
+    );
+    const EVENTS: usize = 60;
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for i in 0..EVENTS {
+                let m = if i % 2 == 0 { &a } else { &b };
+                let r = m.post_json(
+                    &format!("/api/projects/{project}/tasks"),
+                    &json!({"tasks": [{"name": format!("t{i}")}]}),
+                );
+                assert_eq!(r.status, 201, "{}", r.text_prefix());
+            }
+        });
+        for n in 0..8 {
+            let m = if n % 2 == 0 { &a } else { &b };
+            let rx = &rx;
+            s.spawn(move || {
+                let deadline = std::time::Instant::now() + Duration::from_secs(90);
+                while rx.all().len() < EVENTS && std::time::Instant::now() < deadline {
+                    let r = m.post_json("/api/jobs/run?limit=5", &json!({}));
+                    assert_eq!(r.status, 200, "{}", r.text_prefix());
+                }
+            });
+        }
+    });
+    // Give any double run time to show itself before counting.
+    std::thread::sleep(Duration::from_secs(1));
+    let got = rx.got("/all");
+    let ids: HashSet<&str> = got.iter().map(|r| r.header("webhook-id")).collect();
+    assert_eq!(got.len(), EVENTS, "each delivery ran once");
+    assert_eq!(ids.len(), EVENTS, "no delivery ran twice");
+    let tasks: HashSet<String> = got
+        .iter()
+        .map(|r| {
+            let v: Value = serde_json::from_slice(&r.body).unwrap();
+            v["data"]["data"]["task_ids"][0]
+                .as_str()
+                .unwrap_or("?")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(tasks.len(), EVENTS, "every event delivered: {tasks:?}");
+    assert_eq!(
+        a.get("/api/jobs?kind=webhook-delivery").json()["total"],
+        0,
+        "queue drained"
+    );
+}
+
+#[test]
+fn webhooks_need_the_team_tier_and_bad_requests_are_refused() {
+    let solo = Marcus::start(&[]);
+    let project = project_with_one_task(&solo, "solo");
+    let refused = solo.post_json(
+        &format!("/api/projects/{project}/webhooks"),
+        &json!({"url": "http://127.0.0.1:9/h"}),
+    );
+    assert_eq!(refused.status, 403, "{}", refused.text_prefix());
+    assert_eq!(refused.error_code(), "feature_unavailable");
+    assert_eq!(
+        solo.get("/api/features").json()["capabilities"]["webhooks"],
+        false
+    );
+
+    // The job API answers clear errors on any tier.
+    assert_eq!(solo.get("/api/jobs?status=lost").error().0, 400);
+    assert_eq!(solo.get("/api/jobs?limit=0").error().0, 400);
+    assert_eq!(
+        solo.post_json("/api/jobs/run?limit=x", &json!({}))
+            .error()
+            .0,
+        400
+    );
+    assert_eq!(solo.get("/api/jobs/job-nope").error().0, 404);
+    assert_eq!(
+        solo.post_json("/api/jobs/job-nope/retry", &json!({}))
+            .error()
+            .0,
+        404
+    );
+    assert_eq!(solo.get("/api/webhooks/wh-nope").error().0, 404);
+    assert_eq!(solo.delete("/api/jobs").error().0, 405);
+
+    let Some(team) = team("webhook validation") else {
+        return;
+    };
+    let m = Marcus::start_env(&["--jobs-interval-ms", "0"], &team.env());
+    assert_eq!(
+        m.get("/api/features").json()["capabilities"]["webhooks"],
+        true
+    );
+    let project = project_with_one_task(&m, "checks");
+    for (body, says) in [
+        (json!({"url": "ftp://x/h"}), "http://"),
+        (
+            json!({"url": "http://x/h", "events": ["task_done"]}),
+            "unknown event kind",
+        ),
+        (
+            json!({"url": "http://x/h", "max_attempts": 99}),
+            "max_attempts",
+        ),
+        (json!({"url": "http://x/h", "secret": "short"}), "secret"),
+        (json!({"link": "http://x/h"}), "invalid webhook"),
+    ] {
+        let a = m.post_json(&format!("/api/projects/{project}/webhooks"), &body);
+        assert_eq!(a.status, 400, "{body}: {}", a.text_prefix());
+        assert!(
+            a.json()["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(says),
+            "{body}: {}",
+            a.text_prefix()
+        );
+    }
+    let missing = m.post_json("/api/projects/nope/webhooks", &json!({"url": "http://x/h"}));
+    assert_eq!(missing.status, 404);
+    // A subscription with a chosen secret: the receiver verifies with it.
+    let rx = Receiver::start();
+    let hook = subscribe(
+        &m,
+        &project,
+        json!({"url": format!("{}/mine", rx.base), "secret": "a-secret-of-our-own"}),
+    );
+    assert_eq!(hook["secret"], "a-secret-of-our-own");
+    ok(
+        &m,
+        "create_tasks",
+        json!({"project_id": project, "tasks": [{"name": "more"}]}),
+    );
+    let ran = m.post_json("/api/jobs/run", &json!({})).json();
+    assert_eq!(ran["jobs"][0]["outcome"], "succeeded", "{ran}");
+    let got = rx.got("/mine");
+    assert_eq!(got.len(), 1);
+    // A raw (non-whsec) secret is the key itself.
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(b"a-secret-of-our-own").unwrap();
+    mac.update(
+        format!(
+            "{}.{}.",
+            got[0].header("webhook-id"),
+            got[0].header("webhook-timestamp")
+        )
+        .as_bytes(),
+    );
+    mac.update(&got[0].body);
+    use base64::Engine as _;
+    let expected = format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    );
+    assert_eq!(got[0].header("webhook-signature"), expected);
+}
