@@ -103,7 +103,8 @@ fn kustomizations_name_files_that_exist_and_the_base_has_the_probes() {
             }
         }
     }
-    let deployment = std::fs::read_to_string(deploy_dir().join("k8s/base/deployment.yaml")).unwrap();
+    let deployment =
+        std::fs::read_to_string(deploy_dir().join("k8s/base/deployment.yaml")).unwrap();
     for needle in [
         "path: /healthz",
         "path: /readyz",
@@ -144,7 +145,9 @@ fn every_kustomization_renders_and_what_it_renders_validates() {
         let text = render(&deploy_dir().join(kustomization));
         let objects = documents(&text);
         assert!(!objects.is_empty(), "{kustomization} renders nothing");
-        let file = dir.path().join(format!("{}.yaml", kustomization.replace('/', "_")));
+        let file = dir
+            .path()
+            .join(format!("{}.yaml", kustomization.replace('/', "_")));
         std::fs::write(&file, &text).unwrap();
         let core: Vec<&Value> = objects
             .iter()
@@ -158,8 +161,14 @@ fn every_kustomization_renders_and_what_it_renders_validates() {
     for tier in ["k8s/base", "k8s/overlays/solo", "k8s/overlays/team"] {
         let deployment = find(&rendered[tier], "Deployment", Some("marcus"));
         let container = marcus_container(deployment);
-        assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz", "{tier}");
-        assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz", "{tier}");
+        assert_eq!(
+            container["livenessProbe"]["httpGet"]["path"], "/healthz",
+            "{tier}"
+        );
+        assert_eq!(
+            container["readinessProbe"]["httpGet"]["path"], "/readyz",
+            "{tier}"
+        );
         assert_eq!(
             deployment["metadata"]["labels"]["app.kubernetes.io/name"], "marcus",
             "{tier}"
@@ -179,7 +188,10 @@ fn every_kustomization_renders_and_what_it_renders_validates() {
     assert_eq!(from_secret, ["marcus-backends"]);
     let secret = find(team, "Secret", Some("marcus-backends"));
     for key in ["DATABASE_URL", "REDIS_URL"] {
-        assert!(secret_value(secret, key).is_some(), "marcus-backends lacks {key}");
+        assert!(
+            secret_value(secret, key).is_some(),
+            "marcus-backends lacks {key}"
+        );
     }
     assert!(
         container["envFrom"]
@@ -220,7 +232,10 @@ fn the_spinapp_fits_the_spinapp_api_and_reads_secrets_that_exist() {
     assert_eq!(spinapp::problems(&app), Vec::<String>::new());
     let spec = &app["spec"];
     assert_eq!(spec["executor"], "containerd-shim-spin");
-    assert!(spec["image"].as_str().unwrap().contains(':'), "image without a tag");
+    assert!(
+        spec["image"].as_str().unwrap().contains(':'),
+        "image without a tag"
+    );
 
     // Runtime configuration: a Secret beside it with the key the operator mounts.
     let secret_name = spec["runtimeConfig"]["loadFromSecret"].as_str().unwrap();
@@ -245,7 +260,10 @@ fn the_spinapp_fits_the_spinapp_api_and_reads_secrets_that_exist() {
         .collect();
     declared.sort();
     bound.sort();
-    assert_eq!(bound, declared, "SpinApp variables vs spin.toml [variables]");
+    assert_eq!(
+        bound, declared,
+        "SpinApp variables vs spin.toml [variables]"
+    );
     for variable in spec["variables"].as_array().unwrap() {
         let reference = &variable["valueFrom"]["secretKeyRef"];
         if reference.is_null() {
@@ -335,7 +353,9 @@ fn variable(app: &Value, objects: &[Value], name: &str) -> String {
 #[test]
 fn the_spin_runtime_config_sets_up_the_stores_spin_toml_uses() {
     let (app, objects) = spinkube_objects();
-    let secret_name = app["spec"]["runtimeConfig"]["loadFromSecret"].as_str().unwrap();
+    let secret_name = app["spec"]["runtimeConfig"]["loadFromSecret"]
+        .as_str()
+        .unwrap();
     let text = secret_value(
         find(&objects, "Secret", Some(secret_name)),
         "runtime-config.toml",
@@ -369,10 +389,16 @@ fn the_spin_runtime_config_sets_up_the_stores_spin_toml_uses() {
     assert!(cache_url.starts_with("redis://"), "{cache_url}");
     let redis_host = variable(&app, &objects, "redis_host");
     assert_eq!(host_port(cache_url), redis_host);
-    assert_eq!(host_port(&variable(&app, &objects, "redis_address")), redis_host);
+    assert_eq!(
+        host_port(&variable(&app, &objects, "redis_address")),
+        redis_host
+    );
     let database_url = variable(&app, &objects, "database_url");
     assert!(database_url.starts_with("postgres://"), "{database_url}");
-    assert_eq!(host_port(&database_url), variable(&app, &objects, "database_host"));
+    assert_eq!(
+        host_port(&database_url),
+        variable(&app, &objects, "database_host")
+    );
 
     // The SQLite database in a file on one of the SpinApp's volumes.
     let database = &config["sqlite_database"]["default"];

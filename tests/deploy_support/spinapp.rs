@@ -79,7 +79,7 @@ pub fn problems(app: &Value) -> Vec<String> {
     let spec = &app["spec"];
     unknown_fields(spec, SPEC_FIELDS, "spec", &mut problems);
     for field in REQUIRED_SPEC_FIELDS {
-        if !spec[field].as_str().is_some_and(|s| !s.is_empty()) {
+        if spec[field].as_str().is_none_or(str::is_empty) {
             problems.push(format!("spec.{field} is required"));
         }
     }
@@ -92,7 +92,12 @@ pub fn problems(app: &Value) -> Vec<String> {
     }
     if !spec["runtimeConfig"].is_null() {
         let runtime = &spec["runtimeConfig"];
-        unknown_fields(runtime, RUNTIME_CONFIG_FIELDS, "spec.runtimeConfig", &mut problems);
+        unknown_fields(
+            runtime,
+            RUNTIME_CONFIG_FIELDS,
+            "spec.runtimeConfig",
+            &mut problems,
+        );
         // With loadFromSecret the operator ignores the other runtimeConfig fields.
         let fields = runtime.as_object().map_or(0, |m| m.len());
         if runtime["loadFromSecret"].is_string() && fields > 1 {
@@ -110,14 +115,24 @@ pub fn problems(app: &Value) -> Vec<String> {
             unknown_fields(probe, PROBE_FIELDS, &at, &mut problems);
             let get = &probe["httpGet"];
             if !get.is_null() {
-                unknown_fields(get, HTTP_GET_FIELDS, &format!("{at}.httpGet"), &mut problems);
+                unknown_fields(
+                    get,
+                    HTTP_GET_FIELDS,
+                    &format!("{at}.httpGet"),
+                    &mut problems,
+                );
                 if !get["path"].is_string() {
                     problems.push(format!("{at}.httpGet.path is required"));
                 }
             }
         }
     }
-    for (i, variable) in spec["variables"].as_array().into_iter().flatten().enumerate() {
+    for (i, variable) in spec["variables"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
         let at = format!("spec.variables[{i}]");
         unknown_fields(variable, VARIABLE_FIELDS, &at, &mut problems);
         // Spin variable names: lowercase ASCII letters, digits and underscores.
