@@ -100,7 +100,15 @@ pub fn through(
     }
     let flight = rules::flight_key(&key);
     let mine = cache::add(&flight, b"1", Some(rules::FLIGHT_TTL_SECONDS)).unwrap_or(true);
-    if !mine {
+    if mine {
+        // Another request may have stored the answer and let go of its claim between our
+        // lookup and our claim.
+        if let Some(entry) = lookup(&key) {
+            let _ = cache::delete(&flight);
+            note("hit");
+            return entry.into_result();
+        }
+    } else {
         for _ in 0..WAIT_STEPS {
             sleep(WAIT_STEP);
             if let Some(entry) = lookup(&key) {
