@@ -992,13 +992,17 @@ async fn dead_letters_are_listed_and_retried_from_the_page() {
     // No job runner on this host: a retried job stays queued, so the page's change is ours.
     let m = Marcus::start(&["--jobs-interval-ms", "0"]);
     let (project, _ids) = seed_project(&m);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
     // A delivery that used up its attempts, as the runner leaves it.
     created(m.put_json(
         "/api/storage/jobs/dlv-dead-1",
         &json!({"id": "dlv-dead-1", "kind": "webhook-delivery", "status": "dead",
                 "payload": {"webhook_id": "wh-1", "event_id": "evt-1"}, "attempts": 3,
                 "max_attempts": 3, "run_at": 1, "last_error": "receiver answered HTTP 503",
-                "project_id": project, "created_at": 1, "updated_at": 2}),
+                "project_id": project, "created_at": now - 60_000, "updated_at": now - 5_000}),
     ));
     let s = Session::launch(1280, 900, false).await;
     s.goto(&format!("{}/#project={}", m.url, project)).await;

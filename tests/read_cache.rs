@@ -156,7 +156,10 @@ fn missing_ids_are_cached_as_missing_and_no_cache_computes_afresh() {
     assert_eq!((status, first.as_str()), (404, "miss"), "{body}");
     let (status, second, body) = cache_header(&m, "/api/projects/ghost", &[]);
     assert_eq!((status, second.as_str()), (404, "hit"));
-    assert_eq!(body["error"]["code"], "project_not_found", "the cached answer keeps its code");
+    assert_eq!(
+        body["error"]["code"], "project_not_found",
+        "the cached answer keeps its code"
+    );
     let (status, _, _) = cache_header(&m, "/api/tasks/tsk-ghost", &[]);
     assert_eq!(status, 404);
     let (status, again, _) = cache_header(&m, "/api/tasks/tsk-ghost", &[]);

@@ -3,7 +3,9 @@
 //! and without `Cache-Control: no-cache` (which computes afresh), so both see the same
 //! machine, board size and write load. Prints reads/s, p50/p99, how reads were answered
 //! (hit, shared, miss) and the agents' loops/s per phase, for SQLite/memory (solo) and,
-//! when they answer, PostgreSQL/Redis (team).
+//! when they answer, PostgreSQL/Redis (team); once with agents completing tasks as fast as
+//! they can (every completion invalidates the project), once with agents that spend a
+//! second on each task.
 
 use marcus_bench::marcus_server::{MarcusServer, marcus_binary};
 use marcus_bench::team_infra::{self, PrivateDatabase};
@@ -20,6 +22,8 @@ const TASKS: usize = 2_000;
 const PHASE: Duration = Duration::from_secs(5);
 /// Phases alternate off, on, off, on, so drift in the board's state hits both alike.
 const ROUNDS: usize = 2;
+/// Time an agent spends on a task between taking and completing it.
+const WORK: [Duration; 2] = [Duration::ZERO, Duration::from_secs(1)];
 
 #[derive(Default)]
 struct Phase {
@@ -36,7 +40,7 @@ fn call(agent: &ureq::Agent, base: &str, tool: &str, args: Value) -> anyhow::Res
         .into_json()?)
 }
 
-fn run(marcus: &std::path::Path, team: bool) -> anyhow::Result<(Phase, Phase)> {
+fn run(marcus: &std::path::Path, team: bool, work: Duration) -> anyhow::Result<(Phase, Phase)> {
     let db = if team {
         Some(PrivateDatabase::create()?)
     } else {
@@ -85,6 +89,7 @@ fn run(marcus: &std::path::Path, team: bool) -> anyhow::Result<(Phase, Phase)> {
                         std::thread::sleep(Duration::from_millis(5));
                         continue;
                     };
+                    std::thread::sleep(work);
                     call(&http, url, "report_task_progress", json!({"agent_id": id, "task_id": task, "status": "completed", "progress": 100}))?;
                     loops.fetch_add(1, Ordering::Relaxed);
                 }
@@ -175,31 +180,39 @@ fn main() -> anyhow::Result<()> {
          {}s phases, cache off (no-cache) and on, alternating x{ROUNDS}",
         PHASE.as_secs()
     );
-    println!(
-        "{:<22} {:>6} {:>11} {:>9} {:>9} {:>12}  answers",
-        "backend", "cache", "reads/s", "p50 ms", "p99 ms", "agent loops/s"
-    );
     let mut tiers = vec![("SQLite / memory", false)];
     match team_infra::unavailable() {
         None => tiers.push(("PostgreSQL / Redis", true)),
         Some(why) => println!("team rows skipped: {why} does not answer"),
     }
-    for (name, team) in tiers {
-        let (mut off, mut on) = run(&marcus, team)?;
-        let off = describe(&mut off);
-        let on = describe(&mut on);
-        for (label, f) in [("off", &off), ("on", &on)] {
+    for work in WORK {
+        println!(
+            "\nagents spend {} ms on each task\n{:<22} {:>6} {:>11} {:>9} {:>9} {:>12}  answers",
+            work.as_millis(),
+            "backend",
+            "cache",
+            "reads/s",
+            "p50 ms",
+            "p99 ms",
+            "agent loops/s"
+        );
+        for (name, team) in tiers.iter().copied() {
+            let (mut off, mut on) = run(&marcus, team, work)?;
+            let off = describe(&mut off);
+            let on = describe(&mut on);
+            for (label, f) in [("off", &off), ("on", &on)] {
+                println!(
+                    "{name:<22} {label:>6} {:>11.0} {:>9.2} {:>9.2} {:>12.0}  {}",
+                    f.0, f.1, f.2, f.3, f.4
+                );
+            }
             println!(
-                "{name:<22} {label:>6} {:>11.0} {:>9.2} {:>9.2} {:>12.0}  {}",
-                f.0, f.1, f.2, f.3, f.4
+                "{name:<22} ratio on/off: reads/s {:.2}x, p50 {:.2}x, agent loops/s {:.2}x",
+                on.0 / off.0.max(1e-9),
+                on.1 / off.1.max(1e-9),
+                on.3 / off.3.max(1e-9)
             );
         }
-        println!(
-            "{name:<22} ratio on/off: reads/s {:.2}x, p50 {:.2}x, agent loops/s {:.2}x",
-            on.0 / off.0.max(1e-9),
-            on.1 / off.1.max(1e-9),
-            on.3 / off.3.max(1e-9)
-        );
     }
     Ok(())
 }
