@@ -134,9 +134,12 @@ fn deliveries_are_signed_retried_with_backoff_and_dead_lettered() {
         "second backoff doubles: {gap2:?}"
     );
     let flaky_id = flaky["id"].as_str().unwrap();
-    let log = m
-        .get(&format!("/api/webhooks/{flaky_id}/deliveries"))
-        .json();
+    // The attempt is logged once the receiver's answer is in: wait for it.
+    let log_of = |id: &str| m.get(&format!("/api/webhooks/{id}/deliveries")).json();
+    wait_until(Duration::from_secs(10), || {
+        log_of(flaky_id)["deliveries"][0]["status"] == "delivered"
+    });
+    let log = log_of(flaky_id);
     let delivery = &log["deliveries"][0];
     assert_eq!(delivery["status"], "delivered", "{log}");
     let codes: Vec<u64> = delivery["attempts"]
@@ -263,10 +266,13 @@ fn two_hosts_and_racing_runners_share_the_queue_without_running_a_job_twice() {
         })
         .collect();
     assert_eq!(tasks.len(), EVENTS, "every event delivered: {tasks:?}");
-    assert_eq!(
-        a.get("/api/jobs?kind=webhook-delivery").json()["total"],
-        0,
-        "queue drained"
+    let drained = wait_until(Duration::from_secs(10), || {
+        a.get("/api/jobs?kind=webhook-delivery").json()["total"] == 0
+    });
+    assert!(
+        drained.is_some(),
+        "queue drained: {}",
+        a.get("/api/jobs").json()
     );
 }
 
