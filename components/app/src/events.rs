@@ -31,6 +31,19 @@ pub struct BoardEvent {
     pub timestamp: u64,
 }
 
+/// The events a change set records (new documents in the event log), decoded once for the
+/// code that reacts to them (webhook fan-out, health recomputes).
+pub fn recorded_in(writes: &[crate::bindings::storage::Write]) -> Vec<BoardEvent> {
+    writes
+        .iter()
+        .filter(|w| {
+            w.collection == crate::records::collections::EVENTS
+                && matches!(w.expect, crate::bindings::storage::Expect::Absent)
+        })
+        .filter_map(|w| serde_json::from_str(&w.data).ok())
+        .collect()
+}
+
 impl BoardEvent {
     /// A new event of `kind`.
     pub fn new(

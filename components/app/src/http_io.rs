@@ -76,6 +76,20 @@ impl Request {
         })
     }
 
+    /// The `limit` query parameter within `1..=max`, `default` when absent.
+    pub fn limit(&self, default: usize, max: usize) -> Result<usize, ApiError> {
+        match self.query_param("limit") {
+            None => Ok(default),
+            Some(s) => s
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!("limit must be 1 to {max}, got {s:?}"))
+                }),
+        }
+    }
+
     /// The first value of a header, as text.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers

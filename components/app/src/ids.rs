@@ -6,6 +6,16 @@ pub fn new_id(prefix: &str) -> String {
     format!("{prefix}-{:011x}-{rnd:016x}", now_ms())
 }
 
+/// A number in `[0, 1)` from the host's randomness (retry and TTL jitter).
+pub fn unit_random() -> f64 {
+    (wasip2::random::random::get_random_u64() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// 64 random bits as 16 hex digits (cache generations).
+pub fn random_hex() -> String {
+    format!("{:016x}", wasip2::random::random::get_random_u64())
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
     let t = wasip2::clocks::wall_clock::now();

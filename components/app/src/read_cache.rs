@@ -89,11 +89,12 @@ pub fn through(
             return Err(cached_missing);
         }
     };
-    let mut generation = generation(&project);
-    if tool == "check_board_health" {
-        generation = format!("{generation}.{}", self::generation(AGENTS_SCOPE));
-    }
-    let key = rules::entry_key(tool, &project, &generation, &Value::Object(args.clone()));
+    let key = rules::entry_key(
+        tool,
+        &project,
+        &read_generation(tool, &project),
+        &Value::Object(args.clone()),
+    );
     if let Some(entry) = lookup(&key) {
         note("hit");
         return entry.into_result();
@@ -129,7 +130,7 @@ pub fn through(
     note("miss");
     let result = compute();
     if let Some(entry) = Entry::of(&result) {
-        let ttl = rules::jittered_ttl(entry.ttl(), unit_random());
+        let ttl = rules::jittered_ttl(entry.ttl(), crate::ids::unit_random());
         let _ = cache::set(&key, &entry.encode(), Some(ttl));
     }
     if mine {
@@ -169,6 +170,17 @@ fn lookup(key: &str) -> Option<Entry> {
     }
 }
 
+/// The generations a read of `tool` depends on: the project's, and for board health (which
+/// lists agents) also the board-wide agents generation.
+fn read_generation(tool: &str, project: &str) -> String {
+    let generation = generation(project);
+    if tool == "check_board_health" {
+        format!("{generation}.{}", self::generation(AGENTS_SCOPE))
+    } else {
+        generation
+    }
+}
+
 /// The project's current generation; a project without one gets a fresh one (set before
 /// any storage read, so a value computed under it is never older than it).
 fn generation(project: &str) -> String {
@@ -178,7 +190,7 @@ fn generation(project: &str) -> String {
     {
         return g;
     }
-    let fresh = format!("{:016x}", wasip2::random::random::get_random_u64());
+    let fresh = crate::ids::random_hex();
     let _ = cache::set(&key, fresh.as_bytes(), Some(rules::GENERATION_TTL_SECONDS));
     fresh
 }
@@ -211,7 +223,7 @@ pub fn invalidate_after(writes: &[Write]) {
         }
     }
     for project in projects {
-        let fresh = format!("{:016x}", wasip2::random::random::get_random_u64());
+        let fresh = crate::ids::random_hex();
         let _ = cache::set(
             &rules::generation_key(&project),
             fresh.as_bytes(),
@@ -229,21 +241,18 @@ pub fn refresh(
 ) -> Result<(), ApiError> {
     let mut args = Map::new();
     args.insert("project_id".into(), Value::String(project.to_string()));
-    let mut generation = generation(project);
-    if tool == "check_board_health" {
-        generation = format!("{generation}.{}", self::generation(AGENTS_SCOPE));
-    }
-    let key = rules::entry_key(tool, project, &generation, &Value::Object(args));
+    let key = rules::entry_key(
+        tool,
+        project,
+        &read_generation(tool, project),
+        &Value::Object(args),
+    );
     let result = compute();
     if let Some(entry) = Entry::of(&result) {
-        let ttl = rules::jittered_ttl(entry.ttl(), unit_random());
+        let ttl = rules::jittered_ttl(entry.ttl(), crate::ids::unit_random());
         let _ = cache::set(&key, &entry.encode(), Some(ttl));
     }
     result.map(|_| ())
-}
-
-fn unit_random() -> f64 {
-    (wasip2::random::random::get_random_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 fn sleep(d: Duration) {

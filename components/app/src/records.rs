@@ -152,11 +152,12 @@ impl Change {
 /// without them; afterwards the cached reads they affect are invalidated.
 pub fn commit(changes: Vec<Change>) -> Result<(), ApiError> {
     let mut writes: Vec<Write> = changes.into_iter().map(|c| c.write).collect();
-    let deliveries = crate::webhook_fanout::deliveries_for(&writes)?;
+    let events = crate::events::recorded_in(&writes);
+    let deliveries = crate::webhook_fanout::deliveries_for(&events)?;
     writes.extend(deliveries.into_iter().map(|c| c.write));
     storage::put_many(&writes).map_err(to_api)?;
     crate::read_cache::invalidate_after(&writes);
-    crate::jobs::project_health::schedule_after(&writes);
+    crate::jobs::project_health::schedule_after(&events);
     Ok(())
 }
 

@@ -3,7 +3,6 @@
 //! wants its kind. They join the event's own atomic change, so a recorded event always has
 //! its deliveries, and a failed change has none.
 
-use crate::bindings::storage::{Expect, Write};
 use crate::events::BoardEvent;
 use crate::ids;
 use crate::records::{self, Change, collections};
@@ -16,17 +15,12 @@ use std::collections::BTreeMap;
 /// The job kind that delivers one event to one subscription.
 pub const DELIVERY_JOB: &str = "webhook-delivery";
 
-/// The delivery jobs and log records owed for the events among `writes`.
-pub fn deliveries_for(writes: &[Write]) -> Result<Vec<Change>, ApiError> {
-    let events: Vec<BoardEvent> = writes
-        .iter()
-        .filter(|w| w.collection == collections::EVENTS && matches!(w.expect, Expect::Absent))
-        .filter_map(|w| serde_json::from_str(&w.data).ok())
-        .collect();
+/// The delivery jobs and log records owed for `events`.
+pub fn deliveries_for(events: &[BoardEvent]) -> Result<Vec<Change>, ApiError> {
     let mut subscriptions: BTreeMap<String, Vec<Webhook>> = BTreeMap::new();
     let mut changes = Vec::new();
     let now = ids::now_ms();
-    for event in &events {
+    for event in events {
         let Some(project) = &event.project_id else {
             continue;
         };

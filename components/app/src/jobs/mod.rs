@@ -47,20 +47,8 @@ pub fn handle(req: &Request, rest: &[&str]) -> Result<Response, ApiError> {
     }
 }
 
-fn parse_limit(req: &Request, default: usize, max: usize) -> Result<usize, ApiError> {
-    match req.query_param("limit") {
-        None => Ok(default),
-        Some(s) => match s.parse::<usize>() {
-            Ok(n) if (1..=max).contains(&n) => Ok(n),
-            _ => Err(ApiError::bad_request(format!(
-                "limit must be 1 to {max}, got {s:?}"
-            ))),
-        },
-    }
-}
-
 fn run(req: &Request) -> Result<Response, ApiError> {
-    let limit = parse_limit(req, 10, MAX_RUN_LIMIT)?;
+    let limit = req.limit(10, MAX_RUN_LIMIT)?;
     let sweep = match req.query_param("sweep_interval_ms") {
         None => None,
         Some(s) => match s.parse::<u64>() {
@@ -77,7 +65,7 @@ fn run(req: &Request) -> Result<Response, ApiError> {
 }
 
 fn list(req: &Request) -> Result<Response, ApiError> {
-    let limit = parse_limit(req, 100, MAX_LIST_LIMIT)?;
+    let limit = req.limit(100, MAX_LIST_LIMIT)?;
     let mut filters: Vec<(&str, Value)> = Vec::new();
     if let Some(s) = req.query_param("status") {
         let status = JobStatus::parse(s).ok_or_else(|| {

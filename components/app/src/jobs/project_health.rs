@@ -3,10 +3,8 @@
 //! is a hit instead of a computation.
 
 use super::queue;
-use crate::bindings::storage::Write;
 use crate::events::BoardEvent;
 use crate::ids::now_ms;
-use crate::records::{self, collections};
 use crate::tools::{self, ToolCtx};
 use marcus_core::jobs::Job;
 use serde_json::{Map, Value, json};
@@ -22,15 +20,13 @@ const MOVING_EVENTS: &[&str] = &[
     "blocker_resolved",
 ];
 
-/// Queues one recompute per project touched by `writes` (one pending job per project at a
+/// Queues one recompute per project whose status `events` move (one pending job per project at a
 /// time: a recompute already queued covers later changes too).
-pub fn schedule_after(writes: &[Write]) {
-    let mut projects: Vec<String> = writes
+pub fn schedule_after(events: &[BoardEvent]) {
+    let mut projects: Vec<String> = events
         .iter()
-        .filter(|w| records::write_parts(w).0 == collections::EVENTS)
-        .filter_map(|w| serde_json::from_str::<BoardEvent>(records::write_parts(w).2).ok())
         .filter(|e| MOVING_EVENTS.contains(&e.kind.as_str()))
-        .filter_map(|e| e.project_id)
+        .filter_map(|e| e.project_id.clone())
         .collect();
     projects.dedup();
     for project in projects {

@@ -46,7 +46,7 @@ fn finish(claimed: &Versioned<Job>, result: Result<Value, String>) -> Result<Val
     let (next, outcome, detail) = match result {
         Ok(detail) => (job.succeeded(now), "succeeded", detail),
         Err(error) => {
-            let next = job.failed(now, &error, jitter());
+            let next = job.failed(now, &error, crate::ids::unit_random());
             let outcome = if next.status == JobStatus::Dead {
                 "dead"
             } else {
@@ -69,11 +69,6 @@ fn finish(claimed: &Versioned<Job>, result: Result<Value, String>) -> Result<Val
         "next_run_at": (next.status == JobStatus::Queued).then_some(next.run_at),
         "detail": detail,
     }))
-}
-
-/// A number in `[0, 1)` from the host's randomness, so runners spread their retries.
-fn jitter() -> f64 {
-    (wasip2::random::random::get_random_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 fn schedule_lease_sweep(every: u64) -> Result<(), ApiError> {

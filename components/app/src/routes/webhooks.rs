@@ -97,14 +97,7 @@ fn create(req: &Request, project_id: &str) -> Result<Response, ApiError> {
 
 fn deliveries(req: &Request, id: &str) -> Result<Response, ApiError> {
     load(id)?;
-    let limit = match req.query_param("limit") {
-        None => 50,
-        Some(s) => s
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=500).contains(n))
-            .ok_or_else(|| ApiError::bad_request(format!("limit must be 1 to 500, got {s:?}")))?,
-    };
+    let limit = req.limit(50, 500)?;
     let mut all: Vec<Delivery> = records::query_all::<Delivery>(
         collections::WEBHOOK_DELIVERIES,
         &[("webhook_id", json!(id))],
