@@ -9,7 +9,12 @@ use std::time::{Duration, Instant};
 #[test]
 fn malformed_and_mistyped_requests_are_400() {
     let m = Marcus::start(&[]);
-    let a = m.request("PUT", "/api/storage/c/d", &[], Some(b"{not json"));
+    let a = m.request(
+        "PUT",
+        "/api/storage/c/d",
+        &[("content-type", "application/json")],
+        Some(b"{not json"),
+    );
     assert_eq!((a.status, a.error_code().as_str()), (400, "bad_request"));
     assert!(a.content_type.starts_with("application/json"));
 
@@ -24,7 +29,7 @@ fn malformed_and_mistyped_requests_are_400() {
     let a = m.request(
         "PUT",
         "/api/storage/c/d",
-        &[("if-match", "abc")],
+        &[("if-match", "abc"), ("content-type", "application/json")],
         Some(b"{}"),
     );
     assert_eq!(a.status, 400);
@@ -44,12 +49,22 @@ fn unknown_routes_and_methods() {
     assert_eq!((a.status, a.error_code().as_str()), (404, "not_found"));
     let a = m.get("/api/storage/a/b/c");
     assert_eq!(a.status, 404);
-    let a = m.request("PATCH", "/api/storage/c/d", &[], Some(b"{}"));
+    let a = m.request(
+        "PATCH",
+        "/api/storage/c/d",
+        &[("content-type", "application/json")],
+        Some(b"{}"),
+    );
     assert_eq!(
         (a.status, a.error_code().as_str()),
         (405, "method_not_allowed")
     );
-    let a = m.request("POST", "/api/features", &[], Some(b"{}"));
+    let a = m.request(
+        "POST",
+        "/api/features",
+        &[("content-type", "application/json")],
+        Some(b"{}"),
+    );
     assert_eq!(a.status, 405);
 }
 
@@ -60,7 +75,12 @@ fn body_size_limit_is_one_mebibyte() {
     // A JSON string that makes the body exactly the limit.
     let fits = format!("\"{}\"", "a".repeat(limit - 2));
     assert_eq!(fits.len(), limit);
-    let a = m.request("PUT", "/api/storage/big/ok", &[], Some(fits.as_bytes()));
+    let a = m.request(
+        "PUT",
+        "/api/storage/big/ok",
+        &[("content-type", "application/json")],
+        Some(fits.as_bytes()),
+    );
     assert_eq!(
         a.status,
         200,
@@ -68,7 +88,12 @@ fn body_size_limit_is_one_mebibyte() {
         String::from_utf8_lossy(&a.body[..a.body.len().min(200)])
     );
     let over = format!("\"{}\"", "a".repeat(limit - 1));
-    let a = m.request("PUT", "/api/storage/big/too", &[], Some(over.as_bytes()));
+    let a = m.request(
+        "PUT",
+        "/api/storage/big/too",
+        &[("content-type", "application/json")],
+        Some(over.as_bytes()),
+    );
     assert_eq!(
         (a.status, a.error_code().as_str()),
         (413, "payload_too_large")
@@ -105,4 +130,150 @@ fn debug_routes_are_off_by_default() {
     let m = Marcus::start(&[]);
     assert_eq!(m.get("/api/debug/trap").status, 404);
     assert_eq!(m.get("/api/debug/spin").status, 404);
+}
+
+#[test]
+fn the_boards_collections_are_closed_to_the_raw_storage_api() {
+    let m = Marcus::start(&[]);
+    let created = m.post_json(
+        "/api/projects",
+        &json!({"project_name": "p", "tasks": [{"name": "a"}]}),
+    );
+    assert_eq!(created.status, 201);
+    let task = created.json()["tasks"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for collection in [
+        "tasks",
+        "projects",
+        "mcp_sessions",
+        "webhooks",
+        "jobs",
+        "events",
+    ] {
+        let refused = [
+            m.get(&format!("/api/storage/{collection}/{task}")),
+            m.put_json(
+                &format!("/api/storage/{collection}/{task}"),
+                &json!({"x": 1}),
+            ),
+            m.delete(&format!("/api/storage/{collection}/{task}")),
+            m.post_json(&format!("/api/storage/{collection}/_query"), &json!({})),
+            m.post_json(&format!("/api/storage/{collection}/_scan"), &json!({})),
+            m.post_json(&format!("/api/storage/{collection}/_count"), &json!({})),
+            m.post_json(
+                "/api/storage/_batch",
+                &json!({"writes": [{"collection": "notes", "id": "n", "data": {}},
+                                   {"collection": collection, "id": "x", "data": {}}]}),
+            ),
+        ];
+        for a in refused {
+            assert_eq!(
+                a.error(),
+                (403, "reserved_collection".into()),
+                "{collection}"
+            );
+        }
+    }
+    // The refused batch wrote nothing, the board is intact, other collections still work.
+    assert_eq!(m.get("/api/storage/notes/n").status, 404);
+    assert_eq!(m.get(&format!("/api/tasks/{task}")).status, 200);
+    let listed = m.get("/api/storage").json();
+    assert!(
+        !listed["collections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "tasks" || c == "projects"),
+        "{listed}"
+    );
+    assert_eq!(
+        m.put_json("/api/storage/notes/n", &json!({"ok": 1})).status,
+        200
+    );
+}
+
+#[test]
+fn an_unreadable_document_is_skipped_and_reported_not_a_500() {
+    // `--debug-routes` opens the board's collections to plant the damaged record.
+    let m = Marcus::start(&["--debug-routes"]);
+    let created = m.post_json(
+        "/api/projects",
+        &json!({"project_name": "p", "tasks": [{"name": "a"}, {"name": "b"}]}),
+    );
+    let project = created.json()["project_id"].as_str().unwrap().to_string();
+    let planted = m.put_json(
+        "/api/storage/tasks/tsk-damaged",
+        &json!({"project_id": project, "name": 5, "status": ["not", "a", "status"]}),
+    );
+    assert_eq!(planted.status, 200);
+    for path in [
+        "/api/projects".to_string(),
+        format!("/api/projects/{project}"),
+        format!("/api/projects/{project}/tasks"),
+    ] {
+        let a = m.request("GET", &path, &[("cache-control", "no-cache")], None);
+        assert_eq!(a.status, 200, "{path}: {}", a.text_prefix());
+        assert_eq!(
+            a.header("x-marcus-unreadable").as_deref(),
+            Some("tasks/tsk-damaged"),
+            "{path}"
+        );
+    }
+    let listed = m.get(&format!("/api/projects/{project}/tasks")).json();
+    assert_eq!(
+        listed["tasks"].as_array().map(Vec::len),
+        Some(2),
+        "{listed}"
+    );
+    let metrics = String::from_utf8(m.get("/metrics").body).unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("marcus_unreadable_documents_total{collection=\"tasks\"}")),
+        "{metrics}"
+    );
+    assert!(m.stderr_text().contains("tsk-damaged"), "no log line");
+}
+
+#[test]
+fn realtime_events_are_capped_and_polls_are_paged() {
+    let m = Marcus::start(&[]);
+    let huge = json!({"blob": "x".repeat(1024 * 1024 - 64)});
+    let a = m.post_json("/api/realtime/big", &huge);
+    assert_eq!(a.error(), (413, "payload_too_large".into()));
+    let event = json!({"blob": "y".repeat(60 * 1024)});
+    for _ in 0..200 {
+        assert_eq!(m.post_json("/api/realtime/big", &event).status, 200);
+    }
+    // A channel keeps at most 4 MiB: the oldest events went first.
+    let mut since = 0;
+    let mut seen = 0;
+    let mut pages = 0;
+    loop {
+        let page = m.get(&format!("/api/realtime/big?since={since}&limit=1000"));
+        assert_eq!(page.status, 200, "{}", page.text_prefix());
+        assert!(
+            page.body.len() <= 1024 * 1024 + 4096,
+            "a page of {} bytes",
+            page.body.len()
+        );
+        let page = page.json();
+        let events = page["events"].as_array().unwrap();
+        if events.is_empty() {
+            assert_eq!(page["latest"], 200);
+            assert!(page["oldest"].as_u64().unwrap() > 100, "{}", page["oldest"]);
+            break;
+        }
+        seen += events.len();
+        pages += 1;
+        since = events.last().unwrap()["seq"].as_u64().unwrap();
+    }
+    assert!(pages >= 4, "{pages} pages");
+    assert!(
+        seen * 60 * 1024 <= 4 * 1024 * 1024 + 60 * 1024,
+        "{seen} events kept"
+    );
+    assert_eq!(m.get("/healthz").status, 200);
 }

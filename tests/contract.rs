@@ -294,18 +294,34 @@ fn concurrent_compare_and_swap_has_exactly_one_winner(m: &Marcus) {
 fn cache_hits_ttl_delete_and_clear(m: &Marcus) {
     assert_eq!(m.get("/api/cache/k").status, 404);
     assert_eq!(
-        m.request("PUT", "/api/cache/k", &[], Some(b"hello")).status,
+        m.request(
+            "PUT",
+            "/api/cache/k",
+            &[("content-type", "application/octet-stream")],
+            Some(b"hello")
+        )
+        .status,
         200
     );
     let hit = m.get("/api/cache/k");
     assert_eq!((hit.status, hit.body.as_slice()), (200, &b"hello"[..]));
 
     // An empty value is a hit, not a miss.
-    m.request("PUT", "/api/cache/empty", &[], Some(b""));
+    m.request(
+        "PUT",
+        "/api/cache/empty",
+        &[("content-type", "application/octet-stream")],
+        Some(b""),
+    );
     let empty = m.get("/api/cache/empty");
     assert_eq!((empty.status, empty.body.len()), (200, 0));
 
-    m.request("PUT", "/api/cache/short?ttl=1", &[], Some(b"x"));
+    m.request(
+        "PUT",
+        "/api/cache/short?ttl=1",
+        &[("content-type", "application/octet-stream")],
+        Some(b"x"),
+    );
     assert_eq!(m.get("/api/cache/short").status, 200);
     std::thread::sleep(Duration::from_millis(2200));
     assert_eq!(
@@ -320,8 +336,13 @@ fn cache_hits_ttl_delete_and_clear(m: &Marcus) {
     assert_eq!(m.delete("/api/cache").json(), json!({"cleared": true}));
     assert_eq!(m.get("/api/cache/empty").status, 404);
     assert_eq!(
-        m.request("PUT", "/api/cache/k?ttl=zero", &[], Some(b"x"))
-            .error_code(),
+        m.request(
+            "PUT",
+            "/api/cache/k?ttl=zero",
+            &[("content-type", "application/octet-stream")],
+            Some(b"x")
+        )
+        .error_code(),
         "bad_request"
     );
 }

@@ -11,7 +11,8 @@ use std::time::Duration;
 #[test]
 fn thirty_two_agents_on_two_processes_complete_500_tasks_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
-    let a = Marcus::start_in(dir.path(), &[]);
+    // `--debug-routes` lets the race read the durable event log through the raw storage API.
+    let a = Marcus::start_in(dir.path(), &["--debug-routes"]);
     let b = Marcus::start_in(dir.path(), &[]);
     thirty_two_agents_complete_500_tasks(&a, &b);
 }

@@ -58,6 +58,11 @@ impl Session {
     /// Starts Chromium with a `width` x `height` viewport (a phone's when `mobile`) and a
     /// blank page that already listens for errors.
     async fn launch(width: u32, height: u32, mobile: bool) -> Self {
+        Self::launch_with(width, height, mobile, &[]).await
+    }
+
+    /// [`Self::launch`] with further Chromium switches.
+    async fn launch_with(width: u32, height: u32, mobile: bool, switches: &[&str]) -> Self {
         let profile = tempfile::tempdir().expect("profile dir");
         let viewport = Viewport {
             width,
@@ -71,13 +76,18 @@ impl Session {
             .chrome_executable(CHROMIUM)
             .user_data_dir(profile.path())
             .no_sandbox()
-            .args([
-                "--headless",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-            ])
+            .args(
+                [
+                    "--headless",
+                    "--disable-gpu",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--no-first-run",
+                ]
+                .iter()
+                .chain(switches)
+                .copied(),
+            )
             .window_size(width, height)
             .viewport(viewport.clone())
             .launch_timeout(Duration::from_secs(60))
@@ -312,6 +322,11 @@ impl Session {
             )
             .await;
         (entries.iter().map(|(_, n)| n).sum(), entries)
+    }
+
+    /// Takes the errors seen so far (for pages that are expected to be refused).
+    fn take_errors(&self) -> Vec<String> {
+        std::mem::take(&mut *self.errors.lock().unwrap())
     }
 
     /// Fails with every console error and uncaught exception seen so far.
@@ -990,7 +1005,8 @@ async fn dead_letters_are_listed_and_retried_from_the_page() {
         return;
     }
     // No job runner on this host: a retried job stays queued, so the page's change is ours.
-    let m = Marcus::start(&["--jobs-interval-ms", "0"]);
+    // `--debug-routes` opens the board's own collections to the raw storage API for the seed.
+    let m = Marcus::start(&["--jobs-interval-ms", "0", "--debug-routes"]);
     let (project, _ids) = seed_project(&m);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -1031,4 +1047,150 @@ async fn dead_letters_are_listed_and_retried_from_the_page() {
     assert_eq!(job["job"]["status"], "queued", "{job}");
     assert_eq!(job["job"]["attempts"], 0, "{job}");
     s.close().await;
+}
+
+/// A page on another origin (another port of loopback) that tries each attack the browser
+/// protections close and records what it saw; the server's state tells whether any worked.
+const ATTACKER_PAGE: &str = r#"<!doctype html><html><head><title>elsewhere</title></head><body><script>
+window.results = {};
+const target = new URL(location.href).searchParams.get("target");
+const post = (path, body) => fetch(target + path, {method: "POST", mode: "no-cors",
+  headers: {"content-type": "text/plain"}, body: JSON.stringify(body)}).then(r => r.type);
+function opened(make) {
+  return new Promise(done => {
+    let s;
+    try { s = make(); } catch (e) { return done("threw"); }
+    s.onopen = () => { s.close(); done("open"); };
+    s.onerror = () => { s.close(); done("refused"); };
+    s.onmessage = () => { s.close(); done("message"); };
+    setTimeout(() => { s.close(); done("timeout"); }, 8000);
+  });
+}
+(async () => {
+  const r = window.results;
+  r.project = await post("/api/projects", {project_name: "pwned", tasks: [{name: "x"}]}).catch(e => "failed");
+  r.agent = await post("/api/agents", {agent_id: "mallory", name: "M", role: "dev", skills: []}).catch(e => "failed");
+  r.batch = await post("/api/storage/_batch", {writes: [{collection: "loot", id: "x", data: {}}]}).catch(e => "failed");
+  r.mcp = await post("/mcp", {jsonrpc: "2.0", id: 1, method: "tools/call",
+    params: {name: "create_project", arguments: {project_name: "pwned-mcp", tasks: []}}}).catch(e => "failed");
+  r.bodiless = await fetch(target + "/api/projects", {method: "POST", mode: "no-cors"}).then(x => x.type).catch(e => "failed");
+  r.read = await fetch(target + "/api/projects").then(x => "read " + x.status).catch(e => "blocked");
+  r.websocket = await opened(() => new WebSocket(target.replace("http:", "ws:") + "/api/ws"));
+  r.sse = await opened(() => new EventSource(target + "/api/events/stream?channel=agents"));
+  const frame = document.createElement("iframe");
+  frame.src = target + "/";
+  document.body.append(frame);
+  await new Promise(done => { frame.onload = done; setTimeout(done, 5000); });
+  window.done = true;
+})();
+</script></body></html>"#;
+
+/// Serves [`ATTACKER_PAGE`] for every request on a free loopback port until the test ends.
+fn serve_attacker_page() -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let response = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{ATTACKER_PAGE}",
+                ATTACKER_PAGE.len()
+            );
+            let _ = stream.write_all(response.as_bytes());
+        }
+    });
+    port
+}
+
+/// The value of one sample of `name` whose labels contain `labels`.
+fn metric(m: &Marcus, name: &str, labels: &str) -> f64 {
+    let text = String::from_utf8(m.get("/metrics").body).unwrap();
+    text.lines()
+        .filter(|l| l.starts_with(name) && l.contains(labels))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_on_another_origin_fails_every_attack() {
+    if !chromium_available() {
+        return;
+    }
+    let m = Marcus::start(&[]);
+    let attacker = serve_attacker_page();
+    let s = Session::launch(1024, 768, false).await;
+    s.goto(&format!("http://127.0.0.1:{attacker}/?target={}", m.url))
+        .await;
+    s.wait_for("window.done === true", "the attacker page to finish")
+        .await;
+    let results: Value = s.eval("window.results").await;
+    println!("what the attacker page saw: {results}");
+    // The page cannot read, stream or subscribe.
+    assert_eq!(results["read"], "blocked", "{results}");
+    assert_eq!(results["websocket"], "refused", "{results}");
+    assert_eq!(results["sse"], "refused", "{results}");
+    // Its writes left nothing behind: no project, agent, document or MCP project.
+    let projects = m.get("/api/projects").json();
+    assert_eq!(
+        projects["projects"].as_array().map(Vec::len),
+        Some(0),
+        "{projects}"
+    );
+    let agents = m.get("/api/agents").json();
+    assert_eq!(
+        agents["agents"].as_array().map(Vec::len),
+        Some(0),
+        "{agents}"
+    );
+    assert_eq!(m.get("/api/storage/loot/x").status, 404);
+    // The server refused each of them itself (the browser sent them all).
+    let refused = metric(&m, "marcus_requests_refused_total", "origin_not_allowed");
+    assert!(refused >= 8.0, "refusals counted: {refused}");
+    // The dashboard would not render inside the attacker's frame.
+    let errors = s.take_errors();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("frame-ancestors") || e.contains("X-Frame-Options")),
+        "the frame was not refused: {errors:?}"
+    );
+    s.close().await;
+
+    // A DNS-rebinding page: the attacker's name resolves to loopback, the server refuses it.
+    let s = Session::launch_with(
+        1024,
+        768,
+        false,
+        &["--host-resolver-rules=MAP rebind.attacker.example 127.0.0.1"],
+    )
+    .await;
+    let port = m.url.rsplit(':').next().unwrap().to_string();
+    s.goto(&format!(
+        "http://rebind.attacker.example:{port}/api/projects"
+    ))
+    .await;
+    let text = s.text("body").await;
+    assert!(text.contains("host_not_allowed"), "{text}");
+    s.take_errors();
+    s.close().await;
+
+    // The server's own page still works, with its protections in place.
+    let s = Session::launch(1024, 768, false).await;
+    s.goto(&m.url).await;
+    s.wait_for("!document.getElementById('empty').hidden", "the dashboard")
+        .await;
+    s.close().await;
+    let page = m.get("/");
+    assert!(
+        page.header("content-security-policy")
+            .is_some_and(|c| c.contains("frame-ancestors 'none'"))
+    );
+    assert_eq!(page.header("x-frame-options").as_deref(), Some("DENY"));
+    assert_eq!(
+        page.header("referrer-policy").as_deref(),
+        Some("no-referrer")
+    );
 }

@@ -301,7 +301,12 @@ fn protocol_edges() {
     assert_eq!(note.status, 202);
     assert_eq!(m.get("/mcp").status, 405);
 
-    let parse = m.request("POST", "/mcp", &[], Some(b"{oops"));
+    let parse = m.request(
+        "POST",
+        "/mcp",
+        &[("content-type", "application/json")],
+        Some(b"{oops"),
+    );
     assert_eq!(parse.json()["error"]["code"], -32700);
     let unknown = m.post_json(
         "/mcp",

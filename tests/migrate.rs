@@ -110,7 +110,7 @@ fn round_trip_sqlite_postgres_sqlite_keeps_everything_and_serves_it() {
     );
 
     // The team host serves the moved board: the agent still holds its lease and finishes.
-    let mut team = Marcus::start_env(&[], &[("DATABASE_URL", &db.url)]);
+    let mut team = Marcus::start_env(&["--debug-routes"], &[("DATABASE_URL", &db.url)]);
     let status = ok(&team, "get_project_status", json!({"project_id": project}));
     assert_eq!(status["status"]["total"], 2, "{status}");
     assert_eq!(status["status"]["in_progress"], 1, "{status}");

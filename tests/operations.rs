@@ -15,7 +15,12 @@ use std::time::Duration;
 fn traffic(m: &Marcus) -> String {
     m.put_json("/api/storage/notes/n1", &json!({"a": 1}));
     m.get("/api/storage/notes/n1");
-    m.request("PUT", "/api/cache/k", &[], Some(b"v"));
+    m.request(
+        "PUT",
+        "/api/cache/k",
+        &[("content-type", "application/octet-stream")],
+        Some(b"v"),
+    );
     m.get("/api/cache/k");
     m.get("/api/cache/missing");
     let created = ok(

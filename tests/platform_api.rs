@@ -10,11 +10,21 @@ use std::collections::HashSet;
 fn cache_evicts_least_recently_used() {
     let m = Marcus::start(&["--cache-entries", "50"]);
     for i in 0..50 {
-        m.request("PUT", &format!("/api/cache/k{i}"), &[], Some(b"v"));
+        m.request(
+            "PUT",
+            &format!("/api/cache/k{i}"),
+            &[("content-type", "application/octet-stream")],
+            Some(b"v"),
+        );
     }
     // Touch k0 so that k1 is now the least recently used.
     assert_eq!(m.get("/api/cache/k0").status, 200);
-    m.request("PUT", "/api/cache/k50", &[], Some(b"v"));
+    m.request(
+        "PUT",
+        "/api/cache/k50",
+        &[("content-type", "application/octet-stream")],
+        Some(b"v"),
+    );
     assert_eq!(
         m.get("/api/cache/k1").status,
         404,

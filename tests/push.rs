@@ -101,7 +101,12 @@ fn sse_refuses_malformed_requests_with_json_errors() {
         None,
     );
     assert_eq!(bad_resume.error(), (400, "bad_request".to_string()));
-    let post = m.request("POST", "/api/events/stream?channel=a", &[], Some(b"{}"));
+    let post = m.request(
+        "POST",
+        "/api/events/stream?channel=a",
+        &[("content-type", "application/json")],
+        Some(b"{}"),
+    );
     assert_eq!(post.error(), (405, "method_not_allowed".to_string()));
     let not_upgrade = m.get("/api/ws");
     assert_eq!(not_upgrade.error(), (400, "bad_request".to_string()));

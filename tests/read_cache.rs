@@ -151,7 +151,8 @@ fn a_burst_of_misses_computes_once() {
 
 #[test]
 fn missing_ids_are_cached_as_missing_and_no_cache_computes_afresh() {
-    let m = Marcus::start(&["--jobs-interval-ms", "0"]);
+    // `--debug-routes` lets the test write a task under an id through the raw storage API.
+    let m = Marcus::start(&["--jobs-interval-ms", "0", "--debug-routes"]);
     let (status, first, body) = cache_header(&m, "/api/projects/ghost", &[]);
     assert_eq!((status, first.as_str()), (404, "miss"), "{body}");
     let (status, second, body) = cache_header(&m, "/api/projects/ghost", &[]);

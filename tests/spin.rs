@@ -1185,6 +1185,12 @@ fn request(
     }
     if !body.is_empty() {
         builder = builder.header("content-length", body.len());
+        if !headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+        {
+            builder = builder.header("content-type", "application/json");
+        }
     }
     builder
         .body(http_body_util::Full::new(bytes::Bytes::from(
@@ -1239,6 +1245,38 @@ fn serve(
 }
 
 #[test]
+fn the_app_on_spin_refuses_foreign_origins_and_non_json_bodies() {
+    let stores = SpinStores::new();
+    let (status, refused) = serve(
+        &stores,
+        "PUT",
+        "/api/storage/notes/n",
+        &[("origin", "http://evil.example")],
+        "{}",
+    );
+    assert_eq!(status, 403, "{refused}");
+    assert!(refused.contains("origin_not_allowed"), "{refused}");
+    let (status, refused) = serve(
+        &stores,
+        "PUT",
+        "/api/storage/notes/n",
+        &[("content-type", "text/plain")],
+        "{}",
+    );
+    assert_eq!(status, 415, "{refused}");
+    let (status, _) = serve(&stores, "GET", "/api/storage/notes/n", &[], "");
+    assert_eq!(status, 404, "nothing was written");
+    let (status, written) = serve(
+        &stores,
+        "PUT",
+        "/api/storage/notes/n",
+        &[("origin", "http://localhost")],
+        "{}",
+    );
+    assert_eq!(status, 200, "the server's own origin may write: {written}");
+}
+
+#[test]
 fn the_app_runs_on_the_adapter_and_streams_events_over_sse() {
     let stores = SpinStores::new();
     let (status, features) = serve(&stores, "GET", "/api/features", &[], "");
@@ -1252,12 +1290,12 @@ fn the_app_runs_on_the_adapter_and_streams_events_over_sse() {
     let (status, put) = serve(
         &stores,
         "PUT",
-        "/api/storage/tasks/t1",
+        "/api/storage/notes/t1",
         &[],
         r#"{"status":"todo"}"#,
     );
     assert_eq!(status, 200, "{put}");
-    let (status, got) = serve(&stores, "GET", "/api/storage/tasks/t1", &[], "");
+    let (status, got) = serve(&stores, "GET", "/api/storage/notes/t1", &[], "");
     assert_eq!(status, 200);
     let got: serde_json::Value = serde_json::from_str(&got).unwrap();
     assert_eq!(

@@ -24,7 +24,8 @@ fn two_processes_on_postgres_and_redis_share_work_and_events() {
     let Some(team) = team("two processes on PostgreSQL and Redis") else {
         return;
     };
-    let a = Marcus::start_env(&[], &team.env());
+    // `--debug-routes` lets the race read the durable event log through the raw storage API.
+    let a = Marcus::start_env(&["--debug-routes"], &team.env());
     let b = Marcus::start_env(&[], &team.env());
     for m in [&a, &b] {
         let f = features(m);
@@ -175,7 +176,13 @@ fn redis_appears_goes_away_and_comes_back_without_a_failed_request() {
     assert_eq!(f["backends"]["cache"]["name"], "redis");
     assert_eq!(f["backends"]["cache"]["healthy"], false, "{f}");
     assert_eq!(
-        m.request("PUT", "/api/cache/early", &[], Some(b"1")).status,
+        m.request(
+            "PUT",
+            "/api/cache/early",
+            &[("content-type", "application/octet-stream")],
+            Some(b"1")
+        )
+        .status,
         200
     );
     assert_eq!(m.get("/api/cache/early").status, 200);
@@ -202,7 +209,13 @@ fn redis_appears_goes_away_and_comes_back_without_a_failed_request() {
                 while !stop.load(Ordering::SeqCst) {
                     let key = format!("/api/cache/t{t}-{}", i % 20);
                     let answers = [
-                        m.request("PUT", &key, &[], Some(b"v")).status,
+                        m.request(
+                            "PUT",
+                            &key,
+                            &[("content-type", "application/octet-stream")],
+                            Some(b"v"),
+                        )
+                        .status,
                         m.get(&key).status,
                         m.post_json(&format!("/api/realtime/load{t}"), &json!({"i": i}))
                             .status,
@@ -248,7 +261,13 @@ fn redis_appears_goes_away_and_comes_back_without_a_failed_request() {
     });
     assert!(recovered.is_some(), "no recovery: {}", features(&m));
     assert_eq!(
-        m.request("PUT", "/api/cache/after", &[], Some(b"2")).status,
+        m.request(
+            "PUT",
+            "/api/cache/after",
+            &[("content-type", "application/octet-stream")],
+            Some(b"2")
+        )
+        .status,
         200
     );
     assert_eq!(m.get("/api/cache/after").body, b"2");

@@ -104,6 +104,8 @@ ENVIRONMENT:
   MARCUS_CACHE_ENTRIES       same as --cache-entries
   MARCUS_SQLITE_SYNC         same as --sqlite-sync (normal | full)
   MARCUS_DEBUG_ROUTES        same as --debug-routes (1/true)
+  MARCUS_ALLOWED_HOSTS       same as --allowed-hosts (comma list, * for any)
+  MARCUS_ALLOWED_ORIGINS     same as --allowed-origins (comma list of scheme://host[:port])
   DATABASE_URL               same as --database-url (postgresql://user@host:5432/db)
   REDIS_URL                  same as --redis-url (redis://host:6379)
   MARCUS_REDIS_PREFIX        same as --redis-prefix (default marcus:)
@@ -152,6 +154,17 @@ pub struct ServeArgs {
     /// commits), `full` waits for the disk on every commit.
     #[arg(long, env = "MARCUS_SQLITE_SYNC", value_enum, default_value = "normal")]
     pub sqlite_sync: crate::storage::sqlite::SyncMode,
+
+    /// Further `Host` names served on a loopback listen address (comma-separated; `*` for
+    /// any). Loopback names (localhost, 127.0.0.0/8, [::1]) are always served; other names are
+    /// refused there so that a DNS-rebinding page cannot reach the board.
+    #[arg(long, env = "MARCUS_ALLOWED_HOSTS", default_value = "")]
+    pub allowed_hosts: String,
+
+    /// Further origins whose pages may call this server from a browser
+    /// (comma-separated `scheme://host[:port]`); requests from any other foreign origin get 403.
+    #[arg(long, env = "MARCUS_ALLOWED_ORIGINS", default_value = "")]
+    pub allowed_origins: String,
 
     /// Enable /api/debug/trap and /api/debug/spin (for tests of fault isolation only).
     #[arg(long, env = "MARCUS_DEBUG_ROUTES", default_value_t = false, value_parser = clap::builder::BoolishValueParser::new())]

@@ -2,6 +2,7 @@
 //! tests and benchmarks.
 
 pub mod backend_status;
+pub mod browser_guard;
 pub mod cache;
 pub mod capability_error;
 pub mod cli;

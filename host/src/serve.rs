@@ -12,6 +12,7 @@ use crate::metrics::route_label::route_label;
 use crate::platform::{self, Platform};
 use crate::push::{self, PushSettings};
 use crate::realtime::in_process::InProcessRealtime;
+use crate::realtime::limited::LimitedRealtime;
 use crate::realtime::metered::MeteredRealtime;
 use crate::realtime::redis::RedisRealtime;
 use crate::realtime::{RETAIN_EVENTS, RETAIN_MS, RealtimeBackend};
@@ -64,7 +65,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 (
                     Arc::new(LayeredCache::new(RedisCache::new(link.clone()), memory)),
                     Arc::new(MeteredRealtime::new(
-                        RedisRealtime::start(link, RETAIN_EVENTS, RETAIN_MS),
+                        Arc::new(LimitedRealtime::new(RedisRealtime::start(
+                            link,
+                            RETAIN_EVENTS,
+                            RETAIN_MS,
+                        ))),
                         "redis",
                     )),
                     Some(probe),
@@ -73,7 +78,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             None => (
                 memory,
                 Arc::new(MeteredRealtime::new(
-                    Arc::new(InProcessRealtime::default()),
+                    Arc::new(LimitedRealtime::new(Arc::new(InProcessRealtime::default()))),
                     "in-process",
                 )),
                 None,
@@ -85,6 +90,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         ("version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
         ("instance-id".to_string(), instance_id),
     ];
+    if !args.allowed_origins.is_empty() {
+        facts.push(("allowed-origins".to_string(), args.allowed_origins.clone()));
+    }
     if args.debug_routes {
         facts.push(("debug-routes".to_string(), "true".to_string()));
     }
@@ -180,6 +188,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         "serving"
     );
 
+    let guard = Arc::new(crate::browser_guard::policy(
+        args.listen,
+        &args.allowed_hosts,
+        &args.allowed_origins,
+    ));
+
     // Every connection task holds a sender; when all are gone, shutdown is complete.
     let (open_connections, mut all_closed) = tokio::sync::mpsc::channel::<()>(1);
     // Long-lived push streams end when this flips, so shutdown does not wait on them.
@@ -198,6 +212,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 let _ = stream.set_nodelay(true);
                 let runner = runner.clone();
                 let platform = platform.clone();
+                let guard = guard.clone();
                 let push_stopped = push_stopped.clone();
                 let mut stopping = push_stopped.clone();
                 let conn = http1::Builder::new().keep_alive(true).serve_connection(
@@ -205,6 +220,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                     service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
                         let runner = runner.clone();
                         let platform = platform.clone();
+                        let guard = guard.clone();
                         let push_stopped = push_stopped.clone();
                         async move {
                             let started = Instant::now();
@@ -212,7 +228,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                             let route = route_label(req.uri().path());
                             let request_id = request_id::ensure(&mut req);
                             let span = tracing::info_span!("request", id = %request_id, %method, %route);
-                            let mut response = async { match req.uri().path() {
+                            let refusal = crate::browser_guard::refuse(&guard, &req);
+                            let mut response = async { if let Some(refusal) = refusal { return refusal; } match req.uri().path() {
                                 "/metrics" => {
                                     crate::metrics::board_gauges::refresh(&*platform.storage).await;
                                     metrics_response()
@@ -230,6 +247,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                                 _ => runner.serve(req).await,
                             } }.instrument(span).await;
                             request_id::echo(&mut response, &request_id);
+                            crate::browser_guard::secure(&mut response);
+                            if let Some(skipped) = response.headers().get(marcus_core::report_headers::UNREADABLE).and_then(|v| v.to_str().ok()) {
+                                for doc in skipped.split_whitespace() {
+                                    let collection = doc.split('/').next().unwrap_or("").to_string();
+                                    metrics::counter!("marcus_unreadable_documents_total", "collection" => collection).increment(1);
+                                    tracing::warn!(document = doc, "a board read skipped an unreadable document");
+                                }
+                            }
                             if let Some(outcome) = response.headers().get("x-marcus-cache").and_then(|v| v.to_str().ok()) {
                                 metrics::counter!("marcus_read_cache_total", "route" => route.clone(), "result" => outcome.to_string()).increment(1);
                             }

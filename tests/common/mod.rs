@@ -261,9 +261,14 @@ impl Marcus {
         self.request("GET", path, &[], None)
     }
 
-    /// PUT with raw bytes.
+    /// PUT with raw bytes (`application/octet-stream`).
     pub fn put(&self, path: &str, body: &[u8]) -> Answer {
-        self.request("PUT", path, &[], Some(body))
+        self.request(
+            "PUT",
+            path,
+            &[("content-type", "application/octet-stream")],
+            Some(body),
+        )
     }
 
     /// PUT with a JSON body.

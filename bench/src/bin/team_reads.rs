@@ -21,9 +21,11 @@ fn start(marcus: &std::path::Path, env: &[(String, String)]) -> anyhow::Result<M
     let agent = ureq::agent();
     agent
         .put(&format!("{}{STORAGE_PATH}", server.url))
+        .set("content-type", "application/json")
         .send_string(r#"{"name":"bench","n":1}"#)?;
     agent
         .put(&format!("{}{CACHE_PATH}?ttl=3600", server.url))
+        .set("content-type", "application/json")
         .send_string(r#"{"cached":"value","n":1}"#)?;
     Ok(server)
 }

@@ -19,6 +19,8 @@ pub struct Request {
     pub path: String,
     /// Query parameters in order.
     pub query: Vec<(String, String)>,
+    /// The request's authority (`host[:port]`), as the host received it.
+    pub authority: Option<String>,
     /// Headers with lower-case names.
     pub headers: Vec<(String, Vec<u8>)>,
     /// The body bytes (at most [`MAX_BODY_BYTES`]).
@@ -69,6 +71,7 @@ impl Request {
         };
         Ok(Self {
             method,
+            authority: request.authority(),
             path,
             query,
             headers,
@@ -250,6 +253,9 @@ impl Response {
         ];
         for (n, v) in self.extra_headers {
             entries.push((n, v.into_bytes()));
+        }
+        for (n, v) in marcus_core::request_guard::SECURITY_HEADERS {
+            entries.push((n.to_string(), v.as_bytes().to_vec()));
         }
         let headers = Fields::from_list(&entries).unwrap_or_else(|_| Fields::new());
         let response = OutgoingResponse::new(headers);

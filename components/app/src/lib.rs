@@ -6,6 +6,7 @@
 #![cfg_attr(not(feature = "http-handler"), allow(dead_code))]
 
 mod bindings;
+mod browser_guard;
 mod events;
 mod http_io;
 mod ids;
@@ -41,16 +42,26 @@ struct App;
 impl wasip2::exports::http::incoming_handler::Guest for App {
     fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
         let response = match http_io::Request::read(request) {
-            Ok(request) => match routes::event_stream::accept(&request) {
-                Some(Ok(stream)) => return stream.send(response_out),
-                Some(Err(error)) => http_io::Response::error(&error),
-                None => {
+            Ok(request) => match browser_guard::check(&request)
+                .map(|()| routes::event_stream::accept(&request))
+            {
+                Err(refusal) => http_io::Response::error(&refusal),
+                Ok(Some(Ok(stream))) => return stream.send(response_out),
+                Ok(Some(Err(error))) => http_io::Response::error(&error),
+                Ok(None) => {
                     read_cache::bypass(
                         request
                             .header("cache-control")
                             .is_some_and(|v| v.to_ascii_lowercase().contains("no-cache")),
                     );
-                    let response = router::route(&request);
+                    let mut response = router::route(&request);
+                    let skipped = records::unreadable_skipped();
+                    if !skipped.is_empty() {
+                        response = response.with_header(
+                            marcus_core::report_headers::UNREADABLE,
+                            skipped.join(" "),
+                        );
+                    }
                     match read_cache::outcome() {
                         Some(outcome) => {
                             response.with_header("x-marcus-cache", outcome.to_string())

@@ -41,11 +41,50 @@ pub mod collections {
     pub const WEBHOOKS: &str = "webhooks";
     /// One record per webhook delivery with its attempts.
     pub const WEBHOOK_DELIVERIES: &str = "webhook_deliveries";
+    /// MCP sessions.
+    pub const MCP_SESSIONS: &str = "mcp_sessions";
+
+    /// The board's own collections: only the board's code writes them, so the raw storage
+    /// API can neither corrupt the board nor read its secrets and sessions.
+    pub const RESERVED: &[&str] = &[
+        PROJECTS,
+        TASKS,
+        AGENTS,
+        PROGRESS,
+        BLOCKERS,
+        DECISIONS,
+        ARTIFACTS,
+        EVENTS,
+        JOBS,
+        WEBHOOKS,
+        WEBHOOK_DELIVERIES,
+        MCP_SESSIONS,
+    ];
 }
 
 fn decode<T: DeserializeOwned>(collection: &str, id: &str, data: &str) -> Result<T, ApiError> {
     serde_json::from_str(data)
         .map_err(|e| ApiError::internal(format!("stored {collection}/{id} is unreadable: {e}")))
+}
+
+thread_local! {
+    /// `collection/id` of every document this request skipped as unreadable.
+    static UNREADABLE: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Notes a document a listing skipped, with a log line; one damaged document must not make
+/// every listing that meets it fail.
+fn skip_unreadable(collection: &str, id: &str, error: &ApiError) {
+    eprintln!(
+        "marcus: skipped unreadable document {collection}/{id}: {}",
+        error.message
+    );
+    UNREADABLE.with(|u| u.borrow_mut().push(format!("{collection}/{id}")));
+}
+
+/// The documents this request skipped as unreadable (for the response's report header).
+pub fn unreadable_skipped() -> Vec<String> {
+    UNREADABLE.with(|u| u.borrow().clone())
 }
 
 /// Reads one record.
@@ -82,10 +121,13 @@ pub fn query_all<T: DeserializeOwned>(
     loop {
         let page = storage::query(collection, &filters, 1000, cursor.as_deref()).map_err(to_api)?;
         for doc in &page.documents {
-            out.push(Versioned {
-                value: decode(collection, &doc.id, &doc.data)?,
-                version: doc.version,
-            });
+            match decode(collection, &doc.id, &doc.data) {
+                Ok(value) => out.push(Versioned {
+                    value,
+                    version: doc.version,
+                }),
+                Err(error) => skip_unreadable(collection, &doc.id, &error),
+            }
         }
         match page.next_cursor {
             Some(c) => cursor = Some(c),

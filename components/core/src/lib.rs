@@ -8,5 +8,8 @@ pub mod features;
 pub mod jobs;
 pub mod names;
 pub mod read_cache;
+pub mod realtime_limits;
+pub mod report_headers;
+pub mod request_guard;
 pub mod store;
 pub mod webhooks;

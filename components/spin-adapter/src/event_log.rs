@@ -11,6 +11,7 @@ use crate::bindings::realtime::{Batch, Event, Guest};
 use crate::checks;
 use crate::redis_fanout;
 use crate::sqlite_db::{Db, i, int, t, text};
+use marcus_core::realtime_limits;
 
 /// Events kept per channel.
 pub const RETAIN_EVENTS: u64 = 1000;
@@ -54,6 +55,9 @@ fn append(db: &Db, channel: &str, payload: &str, now: u64) -> Result<u64, Error>
 impl Guest for crate::Adapter {
     fn publish(channel: String, payload: String) -> Result<u64, Error> {
         check_channel(&channel)?;
+        if let Some(refusal) = realtime_limits::oversized(payload.len()) {
+            return Err(Error::Invalid(refusal));
+        }
         let db = Db::open()?;
         let now = checks::now_ms();
         let seq = append(&db, &channel, &payload, now)?;
@@ -84,17 +88,26 @@ impl Guest for crate::Adapter {
             Some(row) => (int(&row, 0)? as u64, int(&row, 1)? as u64),
             None => (0, 0),
         };
-        let events = db
+        // The running byte total stops the page at the poll budget inside SQLite, so a page of
+        // large events never enters this component's memory whole.
+        let mut events = db
             .rows(
-                "SELECT seq, payload, published_at FROM realtime_events
-                 WHERE channel = ? AND seq > ? AND published_at >= ? AND seq > ?
-                 ORDER BY seq LIMIT ?",
+                "SELECT seq, payload, published_at FROM (
+                   SELECT seq, payload, published_at,
+                          SUM(length(CAST(payload AS BLOB))) OVER (ORDER BY seq) AS running,
+                          length(CAST(payload AS BLOB)) AS size
+                   FROM realtime_events
+                   WHERE channel = ? AND seq > ? AND published_at >= ? AND seq > ?
+                   ORDER BY seq LIMIT ?)
+                 WHERE running <= ? OR running = size
+                 ORDER BY seq",
                 &[
                     t(&channel),
                     i(since.min(i64::MAX as u64)),
                     i(cutoff),
                     i(latest.saturating_sub(RETAIN_EVENTS)),
                     i(limit as u64),
+                    i(realtime_limits::MAX_POLL_BYTES as u64),
                 ],
             )?
             .iter()
@@ -107,6 +120,9 @@ impl Guest for crate::Adapter {
                 })
             })
             .collect::<Result<Vec<_>, Error>>()?;
+        events.truncate(realtime_limits::poll_page_len(
+            events.iter().map(|e| e.payload.len()),
+        ));
         Ok(Batch {
             events,
             latest,

@@ -94,6 +94,14 @@ fn describe() {
         "marcus_read_cache_total",
         "Cached board reads by route and result (hit, miss, shared, bypass)"
     );
+    describe_counter!(
+        "marcus_requests_refused_total",
+        "Requests refused before serving by reason (origin_not_allowed, host_not_allowed, unsupported_media_type)"
+    );
+    describe_counter!(
+        "marcus_unreadable_documents_total",
+        "Stored documents a board read skipped because they do not parse, by collection"
+    );
     describe_gauge!(
         "marcus_tasks",
         "Tasks by project and status, read from storage at scrape time"

@@ -1,6 +1,7 @@
 //! The realtime capability: ordered, bounded event channels.
 
 pub mod in_process;
+pub mod limited;
 pub mod metered;
 pub mod redis;
 

@@ -6,7 +6,7 @@ use crate::platform_error::to_api;
 use marcus_core::api_error::ApiError;
 use serde_json::{Value, json};
 
-const COLLECTION: &str = "mcp_sessions";
+const COLLECTION: &str = crate::records::collections::MCP_SESSIONS;
 
 /// Records a new session and returns its id.
 pub fn start(protocol_version: &str, client_info: &Value) -> Result<String, ApiError> {

@@ -6,14 +6,18 @@ use crate::http_io::{Request, Response};
 use crate::router::only;
 use marcus_core::api_error::ApiError;
 
-/// `GET /api/debug/trap` and `GET /api/debug/spin`.
-pub fn handle(req: &Request, what: &str) -> Result<Response, ApiError> {
-    let enabled = capabilities::describe()
+/// Whether the host switched the test-only routes on (`--debug-routes`).
+pub fn enabled() -> bool {
+    capabilities::describe()
         .environment
         .facts
         .iter()
-        .any(|(k, v)| k == "debug-routes" && v == "true");
-    if !enabled {
+        .any(|(k, v)| k == "debug-routes" && v == "true")
+}
+
+/// `GET /api/debug/trap` and `GET /api/debug/spin`.
+pub fn handle(req: &Request, what: &str) -> Result<Response, ApiError> {
+    if !enabled() {
         return Err(ApiError::not_found(format!(
             "no route for GET {}",
             req.path

@@ -19,8 +19,11 @@ pub fn handle(req: &Request, channel: &str) -> Result<Response, ApiError> {
             if req.body.iter().all(u8::is_ascii_whitespace) {
                 return Err(ApiError::bad_request("request body must be a JSON value"));
             }
-            let payload = req.json()?;
-            let seq = realtime::publish(channel, &payload.to_string()).map_err(to_api)?;
+            let payload = req.json()?.to_string();
+            if let Some(refusal) = marcus_core::realtime_limits::oversized(payload.len()) {
+                return Err(ApiError::payload_too_large(refusal));
+            }
+            let seq = realtime::publish(channel, &payload).map_err(to_api)?;
             Ok(Response::json(200, &json!({"seq": seq})))
         }
         "GET" => {

@@ -3,6 +3,7 @@
 use crate::bindings::storage::{self, Document, Expect, FieldFilter, Write};
 use crate::http_io::{Request, Response};
 use crate::platform_error::to_api;
+use crate::records::collections;
 use crate::router::method_not_allowed;
 use marcus_core::api_error::ApiError;
 use marcus_core::names::{check_document_id, check_name};
@@ -25,7 +26,7 @@ pub fn handle(req: &Request, rest: &[&str]) -> Result<Response, ApiError> {
             _ => Err(method_not_allowed(m, &["POST"])),
         },
         [collection, op @ ("_query" | "_count" | "_scan")] => {
-            check_name("collection", collection)?;
+            check_open(collection)?;
             if m != "POST" {
                 return Err(method_not_allowed(m, &["POST"]));
             }
@@ -37,7 +38,7 @@ pub fn handle(req: &Request, rest: &[&str]) -> Result<Response, ApiError> {
             }
         }
         [collection, id] => {
-            check_name("collection", collection)?;
+            check_open(collection)?;
             check_document_id(id)?;
             match m {
                 "GET" => get(collection, id),
@@ -51,6 +52,24 @@ pub fn handle(req: &Request, rest: &[&str]) -> Result<Response, ApiError> {
             m, req.path
         ))),
     }
+}
+
+/// A valid collection name that the raw API may use: the board's own collections are
+/// refused (403 `reserved_collection`) unless the host runs with `--debug-routes`, which
+/// test suites use to inspect and seed the board.
+fn check_open(collection: &str) -> Result<(), ApiError> {
+    check_name("collection", collection)?;
+    if !collections::RESERVED.contains(&collection) || crate::routes::debug::enabled() {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        403,
+        "reserved_collection",
+        format!(
+            "collection {collection:?} belongs to the board and is not served by the raw \
+             storage API; use the board's routes (/api/projects, /api/tasks, /api/tools, /mcp)"
+        ),
+    ))
 }
 
 /// The JSON form of a stored document.
@@ -67,7 +86,10 @@ pub fn document_json(doc: &Document) -> Value {
 }
 
 fn list_collections() -> Result<Response, ApiError> {
-    let names = storage::list_collections().map_err(to_api)?;
+    let mut names = storage::list_collections().map_err(to_api)?;
+    if !crate::routes::debug::enabled() {
+        names.retain(|n| !collections::RESERVED.contains(&n.as_str()));
+    }
     Ok(Response::json(200, &json!({"collections": names})))
 }
 
@@ -265,7 +287,7 @@ fn batch(req: &Request) -> Result<Response, ApiError> {
         };
         let collection = field("collection")?;
         let id = field("id")?;
-        check_name("collection", &collection)?;
+        check_open(&collection)?;
         check_document_id(&id)?;
         let data = w
             .get("data")
