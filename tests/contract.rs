@@ -58,7 +58,7 @@ shared_state_contract!(
 );
 
 fn storage_round_trip_and_versions(m: &Marcus) {
-    let a = m.put_json("/api/storage/tasks/t1", &json!({"status": "todo", "n": 1}));
+    let a = m.put_json("/api/storage/notes/t1", &json!({"status": "todo", "n": 1}));
     assert_eq!(a.status, 200);
     let doc = a.json();
     assert_eq!(doc["version"], 1);
@@ -67,17 +67,17 @@ fn storage_round_trip_and_versions(m: &Marcus) {
 
     std::thread::sleep(Duration::from_millis(5));
     let b = m
-        .put_json("/api/storage/tasks/t1", &json!({"status": "done", "n": 2}))
+        .put_json("/api/storage/notes/t1", &json!({"status": "done", "n": 2}))
         .json();
     assert_eq!(b["version"], 2);
     assert_eq!(b["created_at"].as_u64().unwrap(), created);
     assert!(b["updated_at"].as_u64().unwrap() > created);
 
-    let got = m.get("/api/storage/tasks/t1");
+    let got = m.get("/api/storage/notes/t1");
     assert_eq!(got.status, 200);
     assert_eq!(got.json()["data"], json!({"status": "done", "n": 2}));
     assert_eq!(
-        m.get("/api/storage/tasks/missing").error_code(),
+        m.get("/api/storage/notes/missing").error_code(),
         "not_found"
     );
 }
@@ -88,7 +88,7 @@ fn compare_and_swap_conflicts_change_nothing(m: &Marcus) {
     let stale = m.request(
         "PUT",
         "/api/storage/c/d",
-        &[("if-match", "1")],
+        &[("if-match", "1"), ("content-type", "application/json")],
         Some(br#"{"v": 99}"#),
     );
     assert_eq!(stale.status, 409);
@@ -98,7 +98,7 @@ fn compare_and_swap_conflicts_change_nothing(m: &Marcus) {
     let ok = m.request(
         "PUT",
         "/api/storage/c/d",
-        &[("if-match", "2")],
+        &[("if-match", "2"), ("content-type", "application/json")],
         Some(br#"{"v": 3}"#),
     );
     assert_eq!(ok.status, 200);
@@ -107,14 +107,14 @@ fn compare_and_swap_conflicts_change_nothing(m: &Marcus) {
     let exists = m.request(
         "PUT",
         "/api/storage/c/d",
-        &[("if-none-match", "*")],
+        &[("if-none-match", "*"), ("content-type", "application/json")],
         Some(b"{}"),
     );
     assert_eq!(exists.status, 409);
     let fresh = m.request(
         "PUT",
         "/api/storage/c/new",
-        &[("if-none-match", "*")],
+        &[("if-none-match", "*"), ("content-type", "application/json")],
         Some(b"{}"),
     );
     assert_eq!(fresh.status, 200);
@@ -269,7 +269,7 @@ fn concurrent_compare_and_swap_has_exactly_one_winner(m: &Marcus) {
                     m.request(
                         "PUT",
                         "/api/storage/race/doc",
-                        &[("if-match", "1")],
+                        &[("if-match", "1"), ("content-type", "application/json")],
                         Some(body.as_bytes()),
                     )
                     .status

@@ -61,8 +61,8 @@ impl Session {
         Self::launch_with(width, height, mobile, &[]).await
     }
 
-    /// [`Self::launch`] with further Chromium switches.
-    async fn launch_with(width: u32, height: u32, mobile: bool, switches: &[&str]) -> Self {
+    /// [`Self::launch`] with further Chromium switches (name without dashes, value).
+    async fn launch_with(width: u32, height: u32, mobile: bool, switches: &[(&str, &str)]) -> Self {
         let profile = tempfile::tempdir().expect("profile dir");
         let viewport = Viewport {
             width,
@@ -76,18 +76,14 @@ impl Session {
             .chrome_executable(CHROMIUM)
             .user_data_dir(profile.path())
             .no_sandbox()
-            .args(
-                [
-                    "--headless",
-                    "--disable-gpu",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--no-first-run",
-                ]
-                .iter()
-                .chain(switches)
-                .copied(),
-            )
+            .args([
+                "--headless",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ])
+            .args(switches.iter().copied())
             .window_size(width, height)
             .viewport(viewport.clone())
             .launch_timeout(Duration::from_secs(60))
@@ -1164,7 +1160,10 @@ async fn a_page_on_another_origin_fails_every_attack() {
         1024,
         768,
         false,
-        &["--host-resolver-rules=MAP rebind.attacker.example 127.0.0.1"],
+        &[(
+            "host-resolver-rules",
+            "MAP rebind.attacker.example 127.0.0.1",
+        )],
     )
     .await;
     let port = m.url.rsplit(':').next().unwrap().to_string();

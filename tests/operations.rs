@@ -122,7 +122,7 @@ fn metrics_scrape_is_valid_and_counts_what_happened() {
     m.request(
         "PUT",
         "/api/storage/notes/n1",
-        &[("if-match", "7")],
+        &[("if-match", "7"), ("content-type", "application/json")],
         Some(b"{}"),
     );
     let again = String::from_utf8(m.get("/metrics").body).unwrap();
