@@ -197,7 +197,7 @@ fn host_allowed(policy: &GuardPolicy, authority: &str) -> bool {
 
 fn origin_allowed(policy: &GuardPolicy, origin: &str, host: Option<&str>) -> bool {
     let origin = origin.trim().trim_end_matches('/').to_ascii_lowercase();
-    if policy.allowed_origins.iter().any(|o| *o == origin) {
+    if policy.allowed_origins.contains(&origin) {
         return true;
     }
     // "null" (sandboxed frames, file: pages, redirects) and anything without a scheme is

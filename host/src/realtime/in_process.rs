@@ -101,7 +101,7 @@ impl Channels {
         }
         // Entries whose events were trimmed per channel linger until reached; keep the
         // queue from growing past what the rings can hold.
-        if self.order.len() % 1024 == 0
+        if self.order.len().is_multiple_of(1024)
             && self.order.len() > 4 * self.by_name.values().map(|c| c.ring.len()).sum::<usize>()
         {
             let live: std::collections::HashSet<(String, u64)> = self
