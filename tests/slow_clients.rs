@@ -257,7 +257,10 @@ fn idle_connections_over_the_cap_are_refused_until_their_idle_timeout() {
     let served = wait_for(Duration::from_secs(10), || {
         m.get("/api/projects").status == 200
     });
-    assert!(served, "requests were not served after the idle connections closed");
+    assert!(
+        served,
+        "requests were not served after the idle connections closed"
+    );
     create_and_read_project(&m, "Served after the idle flood");
     assert_eq!(m.get("/readyz").status, 200);
 }
@@ -278,7 +281,10 @@ fn a_request_head_sent_byte_by_byte_is_cut_off() {
     );
     create_and_read_project(&m, "Served beside a slow header");
     let seen = slowloris.join().unwrap();
-    assert!(seen.closed, "a never-ending request head kept its connection");
+    assert!(
+        seen.closed,
+        "a never-ending request head kept its connection"
+    );
     assert!(
         !seen.answer.starts_with(b"HTTP/1.1 2"),
         "{}",

@@ -80,7 +80,9 @@ pub fn effective_limit(wanted: usize, open_files_limit: Option<u64>) -> usize {
         return wanted.max(1);
     };
     let room = files.saturating_sub(RESERVED_DESCRIPTORS).max(1);
-    wanted.max(1).min(usize::try_from(room).unwrap_or(usize::MAX))
+    wanted
+        .max(1)
+        .min(usize::try_from(room).unwrap_or(usize::MAX))
 }
 
 /// A stream that keeps its place under the cap for as long as it is open, also after an
