@@ -263,6 +263,61 @@ async fn rmcp_client_drives_a_diamond_project_to_completion() {
     client.cancel().await.ok();
 }
 
+/// POSTs one raw JSON-RPC body to `/mcp`, with the session header when given.
+fn rpc(m: &Marcus, session: Option<&str>, body: &str) -> common::Answer {
+    let mut headers = vec![
+        ("content-type", "application/json"),
+        ("accept", "application/json, text/event-stream"),
+    ];
+    if let Some(sid) = session {
+        headers.push(("mcp-session-id", sid));
+    }
+    m.request("POST", "/mcp", &headers, Some(body.as_bytes()))
+}
+
+/// Initializes a session on `protocol` and returns its id.
+fn session(m: &Marcus, protocol: &str) -> String {
+    let init = rpc(
+        m,
+        None,
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": protocol, "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}).to_string(),
+    );
+    assert_eq!(init.status, 200, "{}", init.text_prefix());
+    assert_eq!(init.json()["result"]["protocolVersion"], protocol);
+    init.header("mcp-session-id")
+        .expect("initialize returns Mcp-Session-Id")
+}
+
+/// The body as text (for ids that must be compared byte for byte).
+fn text(a: &common::Answer) -> String {
+    String::from_utf8(a.body.clone()).unwrap()
+}
+
+/// A session still works: ping and a tool call answer.
+fn still_works(m: &Marcus, sid: &str) {
+    let ping = rpc(
+        m,
+        Some(sid),
+        r#"{"jsonrpc":"2.0","id":"after","method":"ping"}"#,
+    );
+    assert_eq!(ping.status, 200, "{}", ping.text_prefix());
+    assert_eq!(
+        ping.json(),
+        json!({"jsonrpc": "2.0", "id": "after", "result": {}})
+    );
+    let listed = rpc(
+        m,
+        Some(sid),
+        r#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"list_projects","arguments":{}}}"#,
+    );
+    assert_eq!(
+        listed.json()["result"]["isError"],
+        false,
+        "{}",
+        listed.text_prefix()
+    );
+}
+
 #[test]
 fn protocol_edges() {
     let m = Marcus::start(&[]);
@@ -276,12 +331,17 @@ fn protocol_edges() {
     let v = init.json();
     assert_eq!(v["result"]["protocolVersion"], "2025-03-26");
     assert!(v["result"]["capabilities"]["tools"].is_object());
+    let sid = init.header("mcp-session-id").expect("a session id");
 
     // SSE when the client accepts only text/event-stream.
     let sse = m.request(
         "POST",
         "/mcp",
-        &[("accept", "text/event-stream")],
+        &[
+            ("content-type", "application/json"),
+            ("accept", "text/event-stream"),
+            ("mcp-session-id", &sid),
+        ],
         Some(br#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#),
     );
     assert_eq!(sse.status, 200);
@@ -292,13 +352,13 @@ fn protocol_edges() {
         serde_json::from_str(text.trim_start_matches("event: message\ndata: ").trim()).unwrap();
     assert_eq!(data["result"], json!({}));
 
-    let note = m.request(
-        "POST",
-        "/mcp",
-        &[],
-        Some(br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#),
+    let note = rpc(
+        &m,
+        Some(&sid),
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
     );
     assert_eq!(note.status, 202);
+    assert!(note.body.is_empty(), "a notification gets no body");
     assert_eq!(m.get("/mcp").status, 405);
 
     let parse = m.request(
@@ -308,14 +368,15 @@ fn protocol_edges() {
         Some(b"{oops"),
     );
     assert_eq!(parse.json()["error"]["code"], -32700);
-    let unknown = m.post_json(
-        "/mcp",
-        &json!({"jsonrpc": "2.0", "id": 3, "method": "nope"}),
+    let unknown = rpc(
+        &m,
+        Some(&sid),
+        r#"{"jsonrpc": "2.0", "id": 3, "method": "nope"}"#,
     );
     assert_eq!(unknown.json()["error"]["code"], -32601);
-    let bad_tool = m.post_json("/mcp", &json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "nope", "arguments": {}}}));
+    let bad_tool = rpc(&m, Some(&sid), &json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "nope", "arguments": {}}}).to_string());
     assert_eq!(bad_tool.json()["error"]["code"], -32602);
-    let bad_args = m.post_json("/mcp", &json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "register_agent", "arguments": {"agent_id": 7}}})).json();
+    let bad_args = rpc(&m, Some(&sid), &json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "register_agent", "arguments": {"agent_id": 7}}}).to_string()).json();
     assert_eq!(bad_args["result"]["isError"], true);
     assert!(
         bad_args["result"]["structuredContent"]["error"]
@@ -324,18 +385,217 @@ fn protocol_edges() {
             .contains("agent_id"),
         "{bad_args}"
     );
-    let unknown_session = m.request(
-        "POST",
-        "/mcp",
-        &[("mcp-session-id", "mcp-gone")],
-        Some(br#"{"jsonrpc":"2.0","id":6,"method":"ping"}"#),
+    let unknown_session = rpc(
+        &m,
+        Some("mcp-gone"),
+        r#"{"jsonrpc":"2.0","id":6,"method":"ping"}"#,
     );
     assert_eq!(unknown_session.status, 404);
     let bad_version = m.request(
         "POST",
         "/mcp",
-        &[("mcp-protocol-version", "1999-01-01")],
+        &[
+            ("mcp-protocol-version", "1999-01-01"),
+            ("mcp-session-id", &sid),
+        ],
         Some(br#"{"jsonrpc":"2.0","id":7,"method":"ping"}"#),
     );
     assert_eq!(bad_version.status, 400);
+    still_works(&m, &sid);
+}
+
+#[test]
+fn a_request_without_its_session_is_400_and_an_ended_session_404() {
+    let m = Marcus::start(&[]);
+    let sid = session(&m, "2025-06-18");
+    let ping = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+    let missing = rpc(&m, None, ping);
+    assert_eq!(
+        missing.error(),
+        (400, "bad_request".to_string()),
+        "{}",
+        missing.text_prefix()
+    );
+    let call = r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"list_projects","arguments":{}}}"#;
+    assert_eq!(rpc(&m, None, call).status, 400);
+    let note = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+    assert_eq!(rpc(&m, None, note).status, 400);
+    assert_eq!(
+        rpc(&m, Some("mcp-never-issued"), ping).error(),
+        (404, "not_found".to_string())
+    );
+    still_works(&m, &sid);
+
+    let ended = session(&m, "2025-06-18");
+    let deleted = m.request("DELETE", "/mcp", &[("mcp-session-id", &ended)], None);
+    assert_eq!(deleted.status, 200);
+    assert_eq!(rpc(&m, Some(&ended), ping).status, 404);
+    still_works(&m, &sid);
+}
+
+#[test]
+fn ids_are_echoed_exactly_as_sent() {
+    let m = Marcus::start(&[]);
+    let sid = session(&m, "2025-06-18");
+    for id in [
+        "18446744073709551616",
+        "-18446744073709551617",
+        "123456789012345678901234567890",
+        "-0",
+        "1e400",
+        "2.0",
+        "0",
+        r#""text id""#,
+        r#""""#,
+        r#""\u00e9 \"quoted\"""#,
+    ] {
+        let answer = rpc(
+            &m,
+            Some(&sid),
+            &format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"ping"}}"#),
+        );
+        assert_eq!(answer.status, 200, "{id}: {}", answer.text_prefix());
+        let body = text(&answer);
+        assert!(
+            body.contains(&format!(r#""id":{id},"#)),
+            "id {id} came back as {body}"
+        );
+        assert!(body.contains(r#""result":{}"#), "{body}");
+    }
+    // Errors echo the id too.
+    let unknown = rpc(
+        &m,
+        Some(&sid),
+        r#"{"jsonrpc":"2.0","id":18446744073709551616,"method":"nope"}"#,
+    );
+    assert!(
+        text(&unknown).contains(r#""id":18446744073709551616,"#),
+        "{}",
+        text(&unknown)
+    );
+    still_works(&m, &sid);
+}
+
+#[test]
+fn ids_mcp_forbids_are_invalid_requests_with_a_null_id() {
+    let m = Marcus::start(&[]);
+    let sid = session(&m, "2025-06-18");
+    for id in [
+        "{}",
+        r#"{"n":1}"#,
+        "[1]",
+        "true",
+        "false",
+        "null",
+        "1.5",
+        "-2.25e1",
+    ] {
+        let answer = rpc(
+            &m,
+            Some(&sid),
+            &format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"ping"}}"#),
+        );
+        assert_eq!(answer.status, 400, "{id}: {}", answer.text_prefix());
+        let v = answer.json();
+        assert_eq!(v["error"]["code"], -32600, "{id}: {v}");
+        assert_eq!(v["id"], Value::Null, "{id}: {v}");
+        assert_eq!(v["jsonrpc"], "2.0");
+    }
+    still_works(&m, &sid);
+}
+
+#[test]
+fn messages_must_be_well_formed_json_rpc() {
+    let m = Marcus::start(&[]);
+    let sid = session(&m, "2025-06-18");
+    let invalid = |body: &str| {
+        let answer = rpc(&m, Some(&sid), body);
+        assert_eq!(answer.status, 400, "{body}: {}", answer.text_prefix());
+        answer.json()
+    };
+    for body in [
+        r#"{"id":1,"method":"ping"}"#,
+        r#"{"jsonrpc":"1.0","id":1,"method":"ping"}"#,
+        r#"{"jsonrpc":"2.0","id":1,"method":7}"#,
+        r#"{"jsonrpc":"2.0","id":1}"#,
+        r#"{"jsonrpc":"2.0","id":1,"method":"ping","params":"x"}"#,
+        r#"{"jsonrpc":"2.0","id":1,"method":"ping","params":null}"#,
+        r#"{"jsonrpc":"2.0","id":1,"id":2,"method":"ping"}"#,
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized","params":[1]}"#,
+        r#""just a string""#,
+        "42",
+    ] {
+        assert_eq!(invalid(body)["error"]["code"], -32600, "{body}");
+    }
+    // Positional params are valid JSON-RPC but not MCP: Invalid params, with the id.
+    let positional = rpc(
+        &m,
+        Some(&sid),
+        r#"{"jsonrpc":"2.0","id":"p","method":"tools/list","params":[1]}"#,
+    );
+    assert_eq!(positional.status, 200);
+    assert_eq!(positional.json()["error"]["code"], -32602);
+    assert_eq!(positional.json()["id"], "p");
+    // Absent params are fine; an empty object too.
+    for body in [
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#,
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}"#,
+    ] {
+        assert!(
+            rpc(&m, Some(&sid), body).json()["result"]["tools"].is_array(),
+            "{body}"
+        );
+    }
+    // Notifications and client responses are accepted with 202 and no body.
+    for body in [
+        r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}}"#,
+        r#"{"jsonrpc":"2.0","id":"s1","result":{}}"#,
+        r#"{"jsonrpc":"2.0","id":"s2","error":{"code":-1,"message":"no"}}"#,
+    ] {
+        let accepted = rpc(&m, Some(&sid), body);
+        assert_eq!((accepted.status, accepted.body.len()), (202, 0), "{body}");
+    }
+    still_works(&m, &sid);
+}
+
+#[test]
+fn batches_follow_the_negotiated_protocol() {
+    let m = Marcus::start(&[]);
+    let batch = r#"[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"notifications/initialized"},{"jsonrpc":"2.0","id":{},"method":"ping"},{"jsonrpc":"2.0","id":18446744073709551616,"method":"tools/list"}]"#;
+
+    // 2025-06-18 removed JSON-RPC batching.
+    let current = session(&m, "2025-06-18");
+    let refused = rpc(&m, Some(&current), batch);
+    assert_eq!(refused.status, 400, "{}", refused.text_prefix());
+    assert_eq!(refused.json()["error"]["code"], -32600);
+    assert_eq!(refused.json()["id"], Value::Null);
+    still_works(&m, &current);
+
+    // 2025-03-26 allowed it: one response per request, none for the notification.
+    let older = session(&m, "2025-03-26");
+    let answered = rpc(&m, Some(&older), batch);
+    assert_eq!(answered.status, 200, "{}", answered.text_prefix());
+    let body = text(&answered);
+    let responses: Vec<Value> = serde_json::from_str(&body).unwrap();
+    assert_eq!(responses.len(), 3, "{body}");
+    assert_eq!(responses[0]["result"], json!({}));
+    assert_eq!(responses[1]["error"]["code"], -32600);
+    assert_eq!(responses[1]["id"], Value::Null);
+    assert!(body.contains(r#""id":18446744073709551616,"#), "{body}");
+    assert_eq!(rpc(&m, Some(&older), "[]").status, 400);
+    let init_in_batch = rpc(
+        &m,
+        Some(&older),
+        r#"[{"jsonrpc":"2.0","id":5,"method":"initialize","params":{}}]"#,
+    );
+    assert_eq!(init_in_batch.json()[0]["error"]["code"], -32600);
+    let only_notes = rpc(
+        &m,
+        Some(&older),
+        r#"[{"jsonrpc":"2.0","method":"notifications/initialized"}]"#,
+    );
+    assert_eq!((only_notes.status, only_notes.body.len()), (202, 0));
+    // A batch needs a session like any other message.
+    assert_eq!(rpc(&m, None, batch).status, 400);
+    still_works(&m, &older);
 }

@@ -101,6 +101,9 @@ ENVIRONMENT:
   MARCUS_REQUEST_TIMEOUT_MS  same as --request-timeout-ms
   MARCUS_MEMORY_LIMIT_MB     same as --memory-limit-mb
   MARCUS_MAX_CONCURRENT      same as --max-concurrent
+  MARCUS_MAX_CONNECTIONS     same as --max-connections
+  MARCUS_BODY_TIMEOUT_MS     same as --body-timeout-ms
+  MARCUS_HEADER_TIMEOUT_MS   same as --header-timeout-ms
   MARCUS_CACHE_ENTRIES       same as --cache-entries
   MARCUS_SQLITE_SYNC         same as --sqlite-sync (normal | full)
   MARCUS_DEBUG_ROUTES        same as --debug-routes (1/true)
@@ -119,7 +122,17 @@ With no configuration Marcus runs in the solo tier: SQLite at <data-dir>/marcus.
 in-memory cache and in-process events. DATABASE_URL and REDIS_URL switch on the team tier:
 PostgreSQL storage shared by several hosts, a Redis cache layer above memory and Redis
 pub/sub events across hosts. A Redis that is down at start (or later) is picked up as soon
-as it answers; meanwhile the cache serves from memory.")]
+as it answers; meanwhile the cache serves from memory.
+
+SLOW AND IDLE CLIENTS:
+A request body is read in full by the host before the request takes an execution slot,
+within --body-timeout-ms (else 408 request_timeout, connection closed). A connection must
+deliver each request head within --header-timeout-ms of opening or of its previous
+response, so this is also the keep-alive idle timeout. At most --max-connections are open
+at once (lowered to fit the open-files limit, which is raised to the hard limit at start);
+a connection over the cap gets 503 too_many_connections with Retry-After and is closed.
+/healthz is answered by the host without a slot; /readyz answers 503 when storage is down,
+when every slot has been busy for over 2 s, or when the connection cap is reached.")]
 pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port; the chosen URL is printed).
     #[arg(long, env = "MARCUS_LISTEN", default_value = "127.0.0.1:4298")]
@@ -145,6 +158,22 @@ pub struct ServeArgs {
     /// Requests executed at once (each gets a pooled instance slot); others wait.
     #[arg(long, env = "MARCUS_MAX_CONCURRENT", default_value_t = 128)]
     pub max_concurrent: u32,
+
+    /// Client connections open at once; one more is answered 503 too_many_connections and
+    /// closed.
+    #[arg(long, env = "MARCUS_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
+
+    /// Time a request body may take to arrive, in milliseconds (read before the request
+    /// takes a slot); past it the answer is 408 and the connection is closed.
+    #[arg(long, env = "MARCUS_BODY_TIMEOUT_MS", default_value_t = 10_000)]
+    pub body_timeout_ms: u64,
+
+    /// Time a connection may take to deliver a complete request head, in milliseconds,
+    /// counted from its opening or its previous response (so also the keep-alive idle
+    /// timeout); past it the connection is closed.
+    #[arg(long, env = "MARCUS_HEADER_TIMEOUT_MS", default_value_t = 15_000)]
+    pub header_timeout_ms: u64,
 
     /// Entries the in-memory cache keeps (least recently used are evicted).
     #[arg(long, env = "MARCUS_CACHE_ENTRIES", default_value_t = crate::cache::memory::DEFAULT_CAPACITY)]

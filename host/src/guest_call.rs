@@ -6,7 +6,7 @@ use crate::platform::Platform;
 use crate::request_state::RequestState;
 use std::sync::Arc;
 use std::time::Duration;
-use wasmtime::{Store, Trap};
+use wasmtime::{Store, Trap, UpdateDeadline};
 use wasmtime_wasi_http::WasiHttpView as _;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
@@ -23,11 +23,15 @@ pub struct GuestRunner {
     /// Execution deadline per request.
     pub deadline: Duration,
     /// Bounds concurrent instances to the pool's size.
-    pub slots: Arc<tokio::sync::Semaphore>,
+    pub slots: Arc<crate::slots::Slots>,
+    /// How long a request body may take to arrive; it is read before a slot is taken.
+    pub body_timeout: Duration,
 }
 
 impl GuestRunner {
-    /// Runs the component for `req` and returns its response (or a JSON error).
+    /// Runs the component for `req` and returns its response (or a JSON error). The body is
+    /// read in full first (see [`crate::request_body`]), so the app gets it from memory and
+    /// a slow client never holds a slot.
     pub async fn serve(
         self: &Arc<Self>,
         mut req: hyper::Request<hyper::body::Incoming>,
@@ -38,6 +42,14 @@ impl GuestRunner {
         if let Some(too_large) = refuse_oversized(&mut req).await {
             return too_large;
         }
+        let req = match crate::request_body::collect(req, self.body_timeout).await {
+            Ok(buffered) => buffered.map(|body| {
+                http_body_util::BodyExt::map_err(body, |never| -> wasmtime_wasi_http::Error {
+                    match never {}
+                })
+            }),
+            Err(refusal) => return refusal,
+        };
         let response = match self.run(req).await {
             Ok(resp) => resp,
             Err(failure) => {
@@ -96,19 +108,26 @@ impl GuestRunner {
     {
         let permit = self
             .slots
-            .clone()
-            .acquire_owned()
+            .acquire()
             .await
-            .map_err(|_| Failure::internal("the server is shutting down"))?;
+            .ok_or_else(|| Failure::internal("the server is shutting down"))?;
         let mut store = Store::new(
             self.pre.engine(),
             RequestState::new(self.platform.clone(), self.memory_limit_bytes),
         );
         store.limiter(|s| &mut s.limits);
-        let ticks =
-            (self.deadline.as_millis() / crate::engine::EPOCH_TICK.as_millis()).max(1) as u64;
-        store.set_epoch_deadline(ticks);
-        store.epoch_deadline_trap();
+        // At every epoch tick a running guest yields to the executor, so a guest that
+        // computes without pause cannot starve other requests, probes or the accept loop;
+        // past the deadline it is interrupted (a `guest_timeout`).
+        let deadline = std::time::Instant::now() + self.deadline;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            Ok(if std::time::Instant::now() >= deadline {
+                UpdateDeadline::Interrupt
+            } else {
+                UpdateDeadline::Yield(1)
+            })
+        });
 
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let wasi_req = store

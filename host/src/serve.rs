@@ -6,8 +6,10 @@ use crate::cache::layered::LayeredCache;
 use crate::cache::memory::MemoryCache;
 use crate::cache::redis::RedisCache;
 use crate::cli::ServeArgs;
+use crate::connection_cap::{Admission, Admitted, ConnectionCap};
 use crate::engine::{self, EngineLimits, EpochTicker};
 use crate::guest_call::GuestRunner;
+use crate::health::{self, Health};
 use crate::metrics::route_label::route_label;
 use crate::platform::{self, Platform};
 use crate::push::{self, PushSettings};
@@ -19,6 +21,7 @@ use crate::realtime::{RETAIN_EVENTS, RETAIN_MS, RealtimeBackend};
 use crate::redis_link::RedisLink;
 use crate::request_id;
 use crate::request_state::RequestState;
+use crate::slots::Slots;
 use crate::storage::StorageBackend;
 use crate::storage::metered::MeteredStorage;
 use crate::storage::postgres::PostgresStorage;
@@ -29,7 +32,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::signal::unix::{SignalKind, signal};
@@ -49,6 +52,19 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
 
     crate::metrics::install()?;
+    let open_files = crate::fd_limit::raise_to_hard_limit();
+    let connections = ConnectionCap::new(crate::connection_cap::effective_limit(
+        args.max_connections,
+        open_files,
+    ));
+    if connections.limit() < args.max_connections {
+        tracing::warn!(
+            open_files_limit = ?open_files,
+            "the open-files limit allows {} connections, not the {} asked for",
+            connections.limit(),
+            args.max_connections
+        );
+    }
     let storage = open_storage(&args, &data_dir).await?;
     let memory = Arc::new(MemoryCache::new(args.cache_entries));
     let (cache, realtime, _redis_probe): (Arc<dyn CacheBackend>, Arc<dyn RealtimeBackend>, _) =
@@ -146,10 +162,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         platform: platform.clone(),
         memory_limit_bytes,
         deadline: Duration::from_millis(args.request_timeout_ms.max(10)),
-        slots: Arc::new(tokio::sync::Semaphore::new(
-            args.max_concurrent.max(1) as usize
-        )),
+        slots: Slots::new(args.max_concurrent as usize),
+        body_timeout: Duration::from_millis(args.body_timeout_ms.max(1)),
     });
+    let health = Arc::new(Health {
+        platform: platform.clone(),
+        slots: runner.slots.clone(),
+        connections: connections.clone(),
+    });
+    let header_timeout = Duration::from_millis(args.header_timeout_ms.max(1));
+    let mut accept_errors = AcceptErrors::default();
 
     let _jobs = (args.jobs_interval_ms > 0).then(|| {
         crate::jobs::start(
@@ -204,23 +226,43 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 let (stream, peer) = match accepted {
                     Ok(a) => a,
                     Err(e) => {
-                        tracing::warn!("accept failed: {e}");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        accept_errors.pause_after(&e).await;
                         continue;
                     }
                 };
                 let _ = stream.set_nodelay(true);
+                let stream = match connections.admit() {
+                    Admission::Serve(place) => Admitted::new(stream, place),
+                    Admission::Refuse(place) => {
+                        tokio::spawn(crate::over_capacity::refuse(Admitted::new(stream, place), health.clone()));
+                        continue;
+                    }
+                    Admission::Close => {
+                        metrics::counter!("marcus_connections_refused_total", "answer" => "closed").increment(1);
+                        drop(stream);
+                        continue;
+                    }
+                };
                 let runner = runner.clone();
+                let health = health.clone();
                 let platform = platform.clone();
                 let guard = guard.clone();
                 let push_stopped = push_stopped.clone();
                 let mut stopping = push_stopped.clone();
-                let conn = http1::Builder::new().keep_alive(true).serve_connection(
+                // The header timer runs from when hyper waits for a request head (on a new
+                // connection, and after each response), so it also closes idle keep-alive
+                // connections.
+                let conn = http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(header_timeout)
+                    .keep_alive(true)
+                    .serve_connection(
                     TokioIo::new(stream),
                     service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
                         let runner = runner.clone();
                         let platform = platform.clone();
                         let guard = guard.clone();
+                        let health = health.clone();
                         let push_stopped = push_stopped.clone();
                         async move {
                             let started = Instant::now();
@@ -232,9 +274,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                             let mut response = async { if let Some(refusal) = refusal { return refusal; } match req.uri().path() {
                                 "/metrics" => {
                                     crate::metrics::board_gauges::refresh(&*platform.storage).await;
+                                    health.record_gauges();
                                     metrics_response()
                                 }
-                                "/readyz" => readiness(&platform).await,
+                                "/healthz" if method == hyper::Method::GET => health::liveness(),
+                                "/readyz" => health.readiness().await,
                                 push::SSE_PATH => push::sse::serve(&req, platform.realtime.clone(), push_stopped),
                                 push::WEBSOCKET_PATH if platform.push.websocket => {
                                     push::websocket::serve(req, platform.realtime.clone(), push_stopped)
@@ -277,6 +321,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                         }
                     };
                     if let Err(e) = ended {
+                        if e.is_timeout() {
+                            metrics::counter!("marcus_header_timeouts_total").increment(1);
+                        }
                         tracing::debug!(%peer, "connection ended: {e}");
                     }
                 });
@@ -335,28 +382,36 @@ fn metrics_response() -> hyper::Response<HyperOutgoingBody> {
         .expect("static response parts are valid")
 }
 
-/// `GET /readyz`: 200 when storage answers (its schema was brought up to date at start, or
-/// the host would not be running), else 503; each check is listed either way.
-async fn readiness(platform: &Platform) -> hyper::Response<HyperOutgoingBody> {
-    let storage = platform.storage.status().await;
-    let ready = storage.healthy;
-    let body = serde_json::json!({
-        "status": if ready { "ready" } else { "not_ready" },
-        "checks": {
-            "storage": {"backend": storage.name, "healthy": storage.healthy, "detail": storage.detail},
-            "schema": {"healthy": true, "detail": "up to date since start"},
-        }
-    });
-    hyper::Response::builder()
-        .status(if ready { 200 } else { 503 })
-        .header("content-type", "application/json")
-        .body(
-            Full::new(Bytes::from(body.to_string()))
-                .map_err(|never| match never {})
-                .boxed_unsync(),
-        )
-        .expect("static response parts are valid")
+/// Failed accepts (the descriptor table full, EMFILE, is the usual one): each pauses the
+/// accept loop briefly so it never spins, and they are logged at most once a second.
+#[derive(Default)]
+struct AcceptErrors {
+    last_logged: Option<Instant>,
+    since_logged: u64,
 }
+
+impl AcceptErrors {
+    /// Counts and (rate-limited) logs `e`, then waits before the next accept.
+    async fn pause_after(&mut self, e: &std::io::Error) {
+        metrics::counter!("marcus_accept_errors_total").increment(1);
+        self.since_logged += 1;
+        if self
+            .last_logged
+            .is_none_or(|at| at.elapsed() >= Duration::from_secs(1))
+        {
+            tracing::warn!(
+                failures = self.since_logged,
+                "accepting a connection failed: {e}"
+            );
+            self.last_logged = Some(Instant::now());
+            self.since_logged = 0;
+        }
+        tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+    }
+}
+
+/// How long the accept loop waits after a failed accept.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
 fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")

@@ -6,6 +6,7 @@ pub mod board;
 pub mod event_stream;
 pub mod features;
 pub mod jobs;
+pub mod jsonrpc_id;
 pub mod names;
 pub mod read_cache;
 pub mod realtime_limits;

@@ -5,7 +5,9 @@
 //! storage operations and compare-and-swap conflicts in `storage::metered`, cache hits and
 //! misses per layer in the cache backends, push subscribers in `push`, published events and
 //! the lease lifecycle in `realtime::metered`, and tasks by status per project at scrape time
-//! (see [`board_gauges`]).
+//! (see [`board_gauges`]); connection refusals, body and header timeouts and failed
+//! accepts in `serve`, `over_capacity` and `request_body`, open connections and busy slots
+//! at scrape time.
 
 pub mod board_gauges;
 pub mod route_label;
@@ -105,5 +107,29 @@ fn describe() {
     describe_gauge!(
         "marcus_tasks",
         "Tasks by project and status, read from storage at scrape time"
+    );
+    describe_gauge!(
+        "marcus_open_connections",
+        "Client connections open within the cap, at scrape time"
+    );
+    describe_gauge!(
+        "marcus_busy_slots",
+        "Execution slots running a request, at scrape time"
+    );
+    describe_counter!(
+        "marcus_connections_refused_total",
+        "Connections over the cap, by answer (503, or closed when refusals were also full)"
+    );
+    describe_counter!(
+        "marcus_request_body_timeouts_total",
+        "Requests answered 408 because their body did not arrive in time"
+    );
+    describe_counter!(
+        "marcus_header_timeouts_total",
+        "Connections closed because a request head did not arrive in time (idle included)"
+    );
+    describe_counter!(
+        "marcus_accept_errors_total",
+        "Failed accepts (such as a full descriptor table)"
     );
 }

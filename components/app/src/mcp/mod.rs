@@ -4,6 +4,12 @@
 //! client accepts only `text/event-stream`. The server opens no stream of its own, so GET
 //! answers 405 as the specification allows. Sessions are recorded in storage, so any host
 //! process (or instance) can serve any request of a session.
+//!
+//! The rules are applied exactly: every message but `initialize` needs its session's
+//! `Mcp-Session-Id` (400 without, 404 when unknown or ended); ids are strings or integers,
+//! echoed as sent ([`jsonrpc`]); `params` is an object or absent; notifications and client
+//! responses get 202 with no body; batches are accepted only for sessions that negotiated a
+//! protocol that still had them (2025-03-26, 2024-11-05), never on 2025-06-18.
 
 pub mod jsonrpc;
 pub mod session;
@@ -12,6 +18,7 @@ pub mod tools;
 use crate::http_io::{Request, Response};
 use jsonrpc::Incoming;
 use marcus_core::api_error::ApiError;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 /// The newest protocol version, offered when the client asks for one we do not know.
@@ -43,6 +50,14 @@ pub fn handle(req: &Request) -> Result<Response, ApiError> {
     }
 }
 
+/// Protocol versions that still allow JSON-RPC batches (2025-06-18 removed them).
+const BATCHING_PROTOCOLS: &[&str] = &["2025-03-26", "2024-11-05"];
+
+/// POST: one JSON-RPC message (or, for sessions on a protocol before 2025-06-18, a batch).
+///
+/// Only `initialize` may come without `Mcp-Session-Id`: every other message needs the id it
+/// returned (400 without one, 404 for one that is unknown or ended), as the streamable HTTP
+/// transport specifies for servers that issue session ids.
 fn post(req: &Request) -> Result<Response, ApiError> {
     if let Some(v) = req.header("mcp-protocol-version")
         && !SUPPORTED_PROTOCOLS.contains(&v.trim())
@@ -52,66 +67,96 @@ fn post(req: &Request) -> Result<Response, ApiError> {
             SUPPORTED_PROTOCOLS.join(", ")
         )));
     }
-    let body: Value = match serde_json::from_slice(&req.body) {
+    let body: &RawValue = match std::str::from_utf8(&req.body)
+        .map_err(|e| e.to_string())
+        .and_then(|text| serde_json::from_str(text).map_err(|e| e.to_string()))
+    {
         Ok(v) => v,
         Err(e) => {
             let err = jsonrpc::error(
-                Value::Null,
+                &jsonrpc::null_id(),
                 jsonrpc::PARSE_ERROR,
                 &format!("invalid JSON: {e}"),
             );
             return Ok(reply(req, 400, &err, None));
         }
     };
-    let session_header = req.header("mcp-session-id").map(str::to_string);
-    let (messages, batch) = match body {
-        Value::Array(items) if !items.is_empty() => (items, true),
-        Value::Array(_) => {
-            let err = jsonrpc::error(Value::Null, jsonrpc::INVALID_REQUEST, "empty batch");
-            return Ok(reply(req, 400, &err, None));
-        }
-        single => (vec![single], false),
+    let batch = body.get().starts_with('[');
+    let single = (!batch).then(|| jsonrpc::classify(body));
+    if let Some(Incoming::Request { id, method, params }) = &single
+        && method == "initialize"
+    {
+        let (response, sid) = initialize(id, params)?;
+        return Ok(reply(req, 200, &response, Some(sid)));
+    }
+    let Some(session_id) = req.header("mcp-session-id").map(str::to_string) else {
+        return Err(ApiError::bad_request(
+            "this request needs the Mcp-Session-Id header that initialize returned; \
+             only initialize may come without one",
+        ));
     };
-
+    let Some(protocol) = session::protocol_version(&session_id)? else {
+        return Err(ApiError::not_found(format!(
+            "MCP session {session_id} is unknown or ended; initialize a new session"
+        )));
+    };
+    let ctx = crate::tools::ToolCtx {
+        session_id: Some(session_id),
+    };
+    if let Some(message) = single {
+        return Ok(match message {
+            Incoming::Request { id, method, params } => {
+                reply(req, 200, &dispatch(&ctx, &id, &method, params), None)
+            }
+            Incoming::Notification | Incoming::Response => {
+                Response::bytes(202, "application/json", Vec::new())
+            }
+            Incoming::BadParams(err) => reply(req, 200, &err, None),
+            Incoming::Invalid(err) => reply(req, 400, &err, None),
+        });
+    }
+    if !BATCHING_PROTOCOLS.contains(&protocol.as_str()) {
+        let err = jsonrpc::error(
+            &jsonrpc::null_id(),
+            jsonrpc::INVALID_REQUEST,
+            &format!(
+                "this session speaks MCP {protocol}, which has no JSON-RPC batches; send one \
+                 message per POST (batches are accepted on {})",
+                BATCHING_PROTOCOLS.join(" and ")
+            ),
+        );
+        return Ok(reply(req, 400, &err, None));
+    }
+    let messages: Vec<&RawValue> = serde_json::from_str(body.get()).unwrap_or_default();
+    if messages.is_empty() {
+        let err = jsonrpc::error(&jsonrpc::null_id(), jsonrpc::INVALID_REQUEST, "empty batch");
+        return Ok(reply(req, 400, &err, None));
+    }
     let mut responses = Vec::new();
-    let mut new_session = None;
     for message in messages {
         match jsonrpc::classify(message) {
+            Incoming::Request { id, method, .. } if method == "initialize" => {
+                responses.push(jsonrpc::error(
+                    &id,
+                    jsonrpc::INVALID_REQUEST,
+                    "initialize must not be part of a JSON-RPC batch",
+                ));
+            }
             Incoming::Request { id, method, params } => {
-                if method == "initialize" {
-                    let (response, sid) = initialize(id, &params)?;
-                    new_session = Some(sid);
-                    responses.push(response);
-                    continue;
-                }
-                if let Some(sid) = &session_header
-                    && !session::exists(sid)?
-                {
-                    return Err(ApiError::not_found(format!(
-                        "MCP session {sid} is unknown or ended; initialize a new session"
-                    )));
-                }
-                let ctx = crate::tools::ToolCtx {
-                    session_id: session_header.clone(),
-                };
-                responses.push(dispatch(&ctx, id, &method, params));
+                responses.push(dispatch(&ctx, &id, &method, params));
             }
             Incoming::Notification | Incoming::Response => {}
-            Incoming::Invalid(err) => responses.push(err),
+            Incoming::Invalid(err) | Incoming::BadParams(err) => responses.push(err),
         }
     }
     if responses.is_empty() {
         return Ok(Response::bytes(202, "application/json", Vec::new()));
     }
-    let body = if batch {
-        Value::Array(responses)
-    } else {
-        responses.remove(0)
-    };
-    Ok(reply(req, 200, &body, new_session))
+    let body = serde_json::value::to_raw_value(&responses).expect("responses serialize");
+    Ok(reply(req, 200, &body, None))
 }
 
-fn initialize(id: Value, params: &Value) -> Result<(Value, String), ApiError> {
+fn initialize(id: &RawValue, params: &Value) -> Result<(Box<RawValue>, String), ApiError> {
     let requested = params
         .get("protocolVersion")
         .and_then(Value::as_str)
@@ -132,7 +177,12 @@ fn initialize(id: Value, params: &Value) -> Result<(Value, String), ApiError> {
     Ok((jsonrpc::result(id, result), sid))
 }
 
-fn dispatch(ctx: &crate::tools::ToolCtx, id: Value, method: &str, params: Value) -> Value {
+fn dispatch(
+    ctx: &crate::tools::ToolCtx,
+    id: &RawValue,
+    method: &str,
+    params: Value,
+) -> Box<RawValue> {
     match method {
         "ping" => jsonrpc::result(id, json!({})),
         "tools/list" => jsonrpc::result(id, json!({"tools": tools::list()})),
@@ -151,16 +201,17 @@ fn dispatch(ctx: &crate::tools::ToolCtx, id: Value, method: &str, params: Value)
 }
 
 /// JSON, or a single-event SSE stream when the client accepts only `text/event-stream`.
-fn reply(req: &Request, status: u16, body: &Value, session: Option<String>) -> Response {
+fn reply(req: &Request, status: u16, body: &RawValue, session: Option<String>) -> Response {
     let accept = req.header("accept").unwrap_or("");
     let wants_sse = accept.contains("text/event-stream")
         && !accept.contains("application/json")
         && !accept.contains("*/*");
+    let text = body.get();
     let mut response = if wants_sse {
-        let text = format!("event: message\ndata: {body}\n\n");
+        let text = format!("event: message\ndata: {text}\n\n");
         Response::bytes(status, "text/event-stream", text.into_bytes())
     } else {
-        Response::json(status, body)
+        Response::bytes(status, "application/json", text.as_bytes().to_vec())
     };
     if let Some(sid) = session {
         response = response.with_header("mcp-session-id", sid);

@@ -16,12 +16,22 @@ pub fn start(protocol_version: &str, client_info: &Value) -> Result<String, ApiE
     Ok(id)
 }
 
-/// Whether a session id was issued and not ended.
-pub fn exists(id: &str) -> Result<bool, ApiError> {
+/// The protocol version a session negotiated, or `None` when the id was never issued or
+/// the session ended.
+pub fn protocol_version(id: &str) -> Result<Option<String>, ApiError> {
     if marcus_core::names::check_name("session id", id).is_err() {
-        return Ok(false);
+        return Ok(None);
     }
-    Ok(storage::get(COLLECTION, id).map_err(to_api)?.is_some())
+    let Some(doc) = storage::get(COLLECTION, id).map_err(to_api)? else {
+        return Ok(None);
+    };
+    let data: Value = serde_json::from_str(&doc.data).unwrap_or(Value::Null);
+    Ok(Some(
+        data.get("protocol_version")
+            .and_then(Value::as_str)
+            .unwrap_or(super::LATEST_PROTOCOL)
+            .to_string(),
+    ))
 }
 
 /// Ends a session; unknown ids are a 404.
