@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod json_error;
 pub mod metrics;
 pub mod migrate;
+pub mod outbound_http;
 pub mod platform;
 pub mod push;
 pub mod realtime;
