@@ -425,7 +425,12 @@ fn private_destinations_are_refused_at_creation_and_at_delivery_unless_allowed()
 
     // Creation: Redis, the metadata service, loopback in any spelling, private ranges and
     // `localhost` are refused with a clear reason; an allowed address on another port too.
-    let redis_port = team.redis_url.rsplit(':').next().unwrap().trim_end_matches('/');
+    let redis_port = team
+        .redis_url
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches('/');
     for url in [
         format!("http://127.0.0.1:{redis_port}/"),
         "http://169.254.169.254/latest/meta-data/".to_string(),
@@ -443,7 +448,10 @@ fn private_destinations_are_refused_at_creation_and_at_delivery_unless_allowed()
             "{url}: {}",
             refused.text_prefix()
         );
-        let message = refused.json()["error"]["message"].as_str().unwrap().to_string();
+        let message = refused.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_string();
         assert!(message.contains("MARCUS_WEBHOOK_ALLOW"), "{message}");
     }
     let redis_on_a = a.post_json(
@@ -451,7 +459,11 @@ fn private_destinations_are_refused_at_creation_and_at_delivery_unless_allowed()
         &json!({"url": format!("http://127.0.0.1:{redis_port}/")}),
     );
     assert_eq!(redis_on_a.error().0, 400, "the allow-list names ports");
-    assert_eq!(b.get(&hooks).json()["webhooks"], json!([]), "nothing was stored");
+    assert_eq!(
+        b.get(&hooks).json()["webhooks"],
+        json!([]),
+        "nothing was stored"
+    );
 
     // Delivery: A accepted a name that resolves to loopback; B, running the job, refuses it
     // without connecting. The allowed receiver gets its delivery; the closed port fails
@@ -479,7 +491,11 @@ fn private_destinations_are_refused_at_creation_and_at_delivery_unless_allowed()
     );
     let ran = b.post_json("/api/jobs/run", &json!({}));
     assert_eq!(ran.status, 200, "{}", ran.text_prefix());
-    assert_eq!(rx.got("/ok").len(), 1, "the allowed receiver got its delivery");
+    assert_eq!(
+        rx.got("/ok").len(),
+        1,
+        "the allowed receiver got its delivery"
+    );
     let first_attempt = |hook: &Value| {
         let id = hook["id"].as_str().unwrap();
         let log = b.get(&format!("/api/webhooks/{id}/deliveries")).json();
@@ -514,6 +530,12 @@ fn private_destinations_are_refused_at_creation_and_at_delivery_unless_allowed()
     // Both hosts still serve.
     for host in [&a, &b] {
         assert_eq!(host.get("/api/features").status, 200);
-        assert_eq!(host.get(&hooks).json()["webhooks"].as_array().unwrap().len(), 3);
+        assert_eq!(
+            host.get(&hooks).json()["webhooks"]
+                .as_array()
+                .unwrap()
+                .len(),
+            3
+        );
     }
 }

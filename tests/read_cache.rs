@@ -9,8 +9,8 @@ mod common;
 use common::Marcus;
 use common::board::ok;
 use common::team::{PrivateDatabase, PrivateRedis, team, wait_until};
-use std::time::{Duration, Instant};
 use serde_json::{Value, json};
+use std::time::{Duration, Instant};
 
 fn cache_header(m: &Marcus, path: &str, headers: &[(&str, &str)]) -> (u16, String, Value) {
     let a = m.request("GET", path, headers, None);
@@ -240,7 +240,11 @@ fn a_write_during_a_redis_stall_is_seen_on_both_hosts_as_soon_as_redis_wakes() {
         for host in [&a, &b] {
             done_on(host, &project);
             assert_eq!(done_on(host, &project), (done, done));
-            assert_eq!(cache_header(host, &status, &[]).1, "hit", "warm before the stall");
+            assert_eq!(
+                cache_header(host, &status, &[]).1,
+                "hit",
+                "warm before the stall"
+            );
         }
         redis.freeze();
         let frozen = Instant::now();
@@ -250,8 +254,16 @@ fn a_write_during_a_redis_stall_is_seen_on_both_hosts_as_soon_as_redis_wakes() {
         }
         redis.thaw();
         // At once, on both hosts: the write is there.
-        assert_eq!(done_on(&a, &project), (done + 1, done + 1), "writer, stall {stall:?}");
-        assert_eq!(done_on(&b, &project), (done + 1, done + 1), "other host, stall {stall:?}");
+        assert_eq!(
+            done_on(&a, &project),
+            (done + 1, done + 1),
+            "writer, stall {stall:?}"
+        );
+        assert_eq!(
+            done_on(&b, &project),
+            (done + 1, done + 1),
+            "other host, stall {stall:?}"
+        );
         // And stays there while the hosts take Redis back.
         let back = wait_until(Duration::from_secs(10), || {
             [&a, &b].iter().all(|h| {

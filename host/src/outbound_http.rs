@@ -53,7 +53,10 @@ impl wasmtime_wasi_http::WasiHttpHooks for OutboundHttp {
         Box::new(async move {
             use http_body_util::BodyExt;
             let (response, io) = send_vetted(request, options, &allow).await?;
-            Ok((response.map(BodyExt::boxed_unsync), Box::new(io) as IoFuture))
+            Ok((
+                response.map(BodyExt::boxed_unsync),
+                Box::new(io) as IoFuture,
+            ))
         })
     }
 }

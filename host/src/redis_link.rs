@@ -209,8 +209,12 @@ impl RedisLink {
             )
             .await?;
             if !found.is_empty() {
-                answered_in_time(redis::cmd("UNLINK").arg(&found).query_async::<i64>(&mut conn))
-                    .await?;
+                answered_in_time(
+                    redis::cmd("UNLINK")
+                        .arg(&found)
+                        .query_async::<i64>(&mut conn),
+                )
+                .await?;
             }
             if next == 0 {
                 return Ok(());

@@ -279,7 +279,11 @@ impl PrivateRedis {
         let child = self.child.as_ref().expect("the redis-server is running");
         let pid = libc::pid_t::try_from(child.id()).expect("a pid");
         // SAFETY: `kill` only sends a signal to our own child process.
-        assert_eq!(unsafe { libc::kill(pid, signal) }, 0, "signalling redis-server");
+        assert_eq!(
+            unsafe { libc::kill(pid, signal) },
+            0,
+            "signalling redis-server"
+        );
     }
 
     /// Kills the server (an outage, not a shutdown).

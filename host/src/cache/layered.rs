@@ -41,7 +41,10 @@ impl CacheBackend for LayeredCache {
         status.detail = if status.healthy {
             format!("{} above memory", status.detail)
         } else {
-            format!("{}; serving this host's own writes from memory", status.detail)
+            format!(
+                "{}; serving this host's own writes from memory",
+                status.detail
+            )
         };
         status
     }

@@ -64,12 +64,7 @@ fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
 /// or NAT64 (`64:ff9b::a.b.c.d`) address: each reaches that IPv4 host.
 fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     let s = ip.segments();
-    let tail = Ipv4Addr::new(
-        (s[6] >> 8) as u8,
-        s[6] as u8,
-        (s[7] >> 8) as u8,
-        s[7] as u8,
-    );
+    let tail = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
     match s[..6] {
         [0, 0, 0, 0, 0, 0xffff] => Some(tail),
         // `::` and `::1` are IPv6's own unspecified and loopback addresses.
@@ -118,16 +113,14 @@ fn loose_ipv4(host: &str) -> Option<Ipv4Addr> {
     }
     let mut values = Vec::with_capacity(parts.len());
     for part in &parts {
-        let (digits, radix) = if let Some(hex) = part
-            .strip_prefix("0x")
-            .or_else(|| part.strip_prefix("0X"))
-        {
-            (hex, 16)
-        } else if part.len() > 1 && part.starts_with('0') {
-            (&part[1..], 8)
-        } else {
-            (*part, 10)
-        };
+        let (digits, radix) =
+            if let Some(hex) = part.strip_prefix("0x").or_else(|| part.strip_prefix("0X")) {
+                (hex, 16)
+            } else if part.len() > 1 && part.starts_with('0') {
+                (&part[1..], 8)
+            } else {
+                (*part, 10)
+            };
         if digits.is_empty() && radix != 16 {
             return None;
         }
@@ -472,12 +465,22 @@ mod tests {
         assert!(allow.allows_name("HOOKS.internal.", 80));
         assert!(!allow.allows_name("evil-hooks.internal", 80));
         assert!(allow.allows_name("a.b.corp.example", 443));
-        assert!(!allow.allows_name("corp.example", 443), "only names under it");
+        assert!(
+            !allow.allows_name("corp.example", 443),
+            "only names under it"
+        );
         assert!(!allow.allows_name("xcorp.example", 443));
         assert!(!allow.allows_name("a.corp.example", 80));
         assert!(AllowList::parse("").unwrap().is_empty());
         assert_eq!(AllowList::parse(&allow.to_spec()).unwrap(), allow);
-        for bad in ["10.0.0.0/33", "host:0", "host:99999", "[::1", "a b", "::1/129"] {
+        for bad in [
+            "10.0.0.0/33",
+            "host:0",
+            "host:99999",
+            "[::1",
+            "a b",
+            "::1/129",
+        ] {
             assert!(AllowList::parse(bad).is_err(), "{bad}");
         }
     }
@@ -512,7 +515,11 @@ mod tests {
             "http://[::ffff:127.0.0.1]:80/",
         ] {
             let e = check_url_host(url, &none).unwrap_err();
-            assert_eq!((e.status, e.code), (400, "destination_not_allowed"), "{url}");
+            assert_eq!(
+                (e.status, e.code),
+                (400, "destination_not_allowed"),
+                "{url}"
+            );
             assert!(e.message.contains("MARCUS_WEBHOOK_ALLOW"), "{}", e.message);
         }
         assert!(check_url_host("https://hooks.example.com/h", &none).is_ok());
