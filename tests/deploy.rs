@@ -382,6 +382,17 @@ fn the_spin_runtime_config_sets_up_the_stores_spin_toml_uses() {
         }
     }
 
+    // Webhook destinations: Spin refuses loopback and the metadata service's range.
+    let blocked: Vec<&str> = config["outbound_networking"]["block_networks"]
+        .as_array()
+        .expect("[outbound_networking] block_networks")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    for network in ["127.0.0.0/8", "::1/128", "169.254.0.0/16"] {
+        assert!(blocked.contains(&network), "{network} not in {blocked:?}");
+    }
+
     // The cache on the Redis the redis_host grant allows, the same one redis_address names.
     let cache = &config["key_value_store"]["default"];
     assert_eq!(cache["type"].as_str(), Some("redis"));

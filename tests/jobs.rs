@@ -2,19 +2,28 @@
 //! with backoff until a flaky receiver takes them, dead-lettered (visible in the API and
 //! retryable) when a receiver never does; one shared queue worked by two hosts and many
 //! concurrent runners without running a job twice. Team-tier tests run on the machine's
-//! real PostgreSQL and Redis with a receiver on loopback.
+//! real PostgreSQL and Redis with a receiver on loopback (which the operator's allow-list
+//! names: without it, loopback, link-local and private destinations are refused, at
+//! creation and again at delivery, and the delivery log shows only a failure class).
 
 mod common;
 
 use common::Marcus;
 use common::board::ok;
 use common::receiver::{Received, Receiver};
-use common::team::{team, wait_until};
+use common::team::{PrivateRedis, team, wait_until};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use std::collections::HashSet;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The flag naming non-public webhook destinations, and the loopback receivers' address.
+const ALLOW: &str = "--webhook-allow";
+const LOOPBACK: &str = "127.0.0.1";
 
 /// The `v1,` signature a receiver computes with its own HMAC: the Standard Webhooks scheme
 /// over "id.timestamp.body" with `key`.
@@ -65,7 +74,7 @@ fn deliveries_are_signed_retried_with_backoff_and_dead_lettered() {
     let Some(team) = team("webhook deliveries") else {
         return;
     };
-    let m = Marcus::start_env(&["--jobs-interval-ms", "100"], &team.env());
+    let m = Marcus::start_env(&["--jobs-interval-ms", "100", ALLOW, LOOPBACK], &team.env());
     let rx = Receiver::start();
     rx.script("/flaky", &[500, 500, 204]);
     rx.script("/down", &[503]);
@@ -225,8 +234,8 @@ fn two_hosts_and_racing_runners_share_the_queue_without_running_a_job_twice() {
     };
     // Both hosts run the queue on their own timers, and eight clients call the runner
     // directly on both at once.
-    let a = Marcus::start_env(&["--jobs-interval-ms", "50"], &team.env());
-    let b = Marcus::start_env(&["--jobs-interval-ms", "50"], &team.env());
+    let a = Marcus::start_env(&["--jobs-interval-ms", "50", ALLOW, LOOPBACK], &team.env());
+    let b = Marcus::start_env(&["--jobs-interval-ms", "50", ALLOW, LOOPBACK], &team.env());
     let rx = Receiver::start();
     let project = project_with_one_task(&a, "shared");
     subscribe(
@@ -322,7 +331,7 @@ fn webhooks_need_the_team_tier_and_bad_requests_are_refused() {
     let Some(team) = team("webhook validation") else {
         return;
     };
-    let m = Marcus::start_env(&["--jobs-interval-ms", "0"], &team.env());
+    let m = Marcus::start_env(&["--jobs-interval-ms", "0", ALLOW, LOOPBACK], &team.env());
     assert_eq!(
         m.get("/api/features").json()["capabilities"]["webhooks"],
         true
@@ -376,4 +385,157 @@ fn webhooks_need_the_team_tier_and_bad_requests_are_refused() {
         got[0].header("webhook-signature"),
         expected_signature(b"a-secret-of-our-own", &got[0])
     );
+}
+
+/// A TCP listener on loopback that counts the connections it accepts (and answers none).
+fn counting_listener() -> (u16, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            count.fetch_add(1, Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+    (port, accepted)
+}
+
+#[test]
+fn private_destinations_are_refused_at_creation_and_at_delivery_unless_allowed() {
+    let Some(team) = team("webhook destinations") else {
+        return;
+    };
+    let rx = Receiver::start();
+    let rx_port = rx.base.rsplit(':').next().unwrap().to_string();
+    let (trap_port, trap_connections) = counting_listener();
+    let closed_port = PrivateRedis::free_port();
+    // Host A's operator also allowed `localhost` by name; host B allows only the receiver
+    // and one closed port, so what A accepted, B refuses when it delivers.
+    let a_allow = format!("127.0.0.1:{rx_port},127.0.0.1:{closed_port},localhost");
+    let b_allow = format!("127.0.0.1:{rx_port},127.0.0.1:{closed_port}");
+    let a = Marcus::start_env(&["--jobs-interval-ms", "0", ALLOW, &a_allow], &team.env());
+    let b = Marcus::start_env(
+        &["--jobs-interval-ms", "0"],
+        &[team.env(), vec![("MARCUS_WEBHOOK_ALLOW", b_allow.as_str())]].concat(),
+    );
+    let project = project_with_one_task(&a, "destinations");
+    let hooks = format!("/api/projects/{project}/webhooks");
+
+    // Creation: Redis, the metadata service, loopback in any spelling, private ranges and
+    // `localhost` are refused with a clear reason; an allowed address on another port too.
+    let redis_port = team
+        .redis_url
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches('/');
+    for url in [
+        format!("http://127.0.0.1:{redis_port}/"),
+        "http://169.254.169.254/latest/meta-data/".to_string(),
+        "http://[::1]:8080/h".to_string(),
+        "http://2130706433/h".to_string(),
+        "http://[::ffff:127.0.0.1]/h".to_string(),
+        "http://10.0.0.8/h".to_string(),
+        "https://192.168.1.1/h".to_string(),
+        format!("http://localhost:{trap_port}/h"),
+    ] {
+        let refused = b.post_json(&hooks, &json!({ "url": url }));
+        assert_eq!(
+            refused.error(),
+            (400, "destination_not_allowed".to_string()),
+            "{url}: {}",
+            refused.text_prefix()
+        );
+        let message = refused.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(message.contains("MARCUS_WEBHOOK_ALLOW"), "{message}");
+    }
+    let redis_on_a = a.post_json(
+        &hooks,
+        &json!({"url": format!("http://127.0.0.1:{redis_port}/")}),
+    );
+    assert_eq!(redis_on_a.error().0, 400, "the allow-list names ports");
+    assert_eq!(
+        b.get(&hooks).json()["webhooks"],
+        json!([]),
+        "nothing was stored"
+    );
+
+    // Delivery: A accepted a name that resolves to loopback; B, running the job, refuses it
+    // without connecting. The allowed receiver gets its delivery; the closed port fails
+    // with a class, not the transport's words.
+    let events = json!(["tasks_created"]);
+    let trap = subscribe(
+        &a,
+        &project,
+        json!({"url": format!("http://localhost:{trap_port}/h"), "events": events}),
+    );
+    subscribe(
+        &a,
+        &project,
+        json!({"url": format!("{}/ok", rx.base), "events": events}),
+    );
+    let closed = subscribe(
+        &a,
+        &project,
+        json!({"url": format!("http://127.0.0.1:{closed_port}/h"), "events": events}),
+    );
+    ok(
+        &a,
+        "create_tasks",
+        json!({"project_id": project, "tasks": [{"name": "more"}]}),
+    );
+    let ran = b.post_json("/api/jobs/run", &json!({}));
+    assert_eq!(ran.status, 200, "{}", ran.text_prefix());
+    assert_eq!(
+        rx.got("/ok").len(),
+        1,
+        "the allowed receiver got its delivery"
+    );
+    let first_attempt = |hook: &Value| {
+        let id = hook["id"].as_str().unwrap();
+        let log = b.get(&format!("/api/webhooks/{id}/deliveries")).json();
+        log["deliveries"][0]["attempts"][0].clone()
+    };
+    let refused = first_attempt(&trap);
+    assert_eq!(refused["error"], "destination_refused", "{refused}");
+    assert_eq!(refused["status_code"], Value::Null);
+    assert_eq!(
+        trap_connections.load(Ordering::SeqCst),
+        0,
+        "the refused destination saw no connection"
+    );
+    let failed = first_attempt(&closed);
+    assert_eq!(failed["error"], "connection_failed", "{failed}");
+    let jobs = b.get("/api/jobs?kind=webhook-delivery").json();
+    let errors: Vec<&str> = jobs["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|j| j["last_error"].as_str())
+        .collect();
+    assert_eq!(errors.len(), 2, "{jobs}");
+    for e in &errors {
+        assert!(
+            e.ends_with("destination_refused") || e.ends_with("connection_failed"),
+            "a job error carries only the class: {e}"
+        );
+        assert!(!e.contains("os error") && !e.contains("127.0.0.1"), "{e}");
+    }
+
+    // Both hosts still serve.
+    for host in [&a, &b] {
+        assert_eq!(host.get("/api/features").status, 200);
+        assert_eq!(
+            host.get(&hooks).json()["webhooks"]
+                .as_array()
+                .unwrap()
+                .len(),
+            3
+        );
+    }
 }

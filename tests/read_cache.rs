@@ -1,14 +1,16 @@
 //! The read-through cache of project status, health, board and task context: a repeated
 //! read is a hit, a write is never followed by a stale read (on one host, and across two
 //! hosts sharing Redis), a burst of misses computes once, missing ids are cached as
-//! missing until they exist, and `Cache-Control: no-cache` computes afresh.
+//! missing until they exist, and `Cache-Control: no-cache` computes afresh; a write made
+//! while Redis stalls is seen by both hosts at once when it wakes up.
 
 mod common;
 
 use common::Marcus;
 use common::board::ok;
-use common::team::team;
+use common::team::{PrivateDatabase, PrivateRedis, team, wait_until};
 use serde_json::{Value, json};
+use std::time::{Duration, Instant};
 
 fn cache_header(m: &Marcus, path: &str, headers: &[(&str, &str)]) -> (u16, String, Value) {
     let a = m.request("GET", path, headers, None);
@@ -190,4 +192,93 @@ fn missing_ids_are_cached_as_missing_and_no_cache_computes_afresh() {
         metrics.contains("marcus_read_cache_total{route=\"/api/projects/{id}\",result=\"hit\"}"),
         "{metrics}"
     );
+}
+
+/// Done tasks in the status answer and in the task list, as `host` answers them now.
+fn done_on(host: &Marcus, project: &str) -> (u64, u64) {
+    let (status, _, body) = cache_header(host, &format!("/api/projects/{project}"), &[]);
+    assert_eq!(status, 200, "{body}");
+    let (status, _, tasks) = cache_header(
+        host,
+        &format!("/api/projects/{project}/tasks?status=done"),
+        &[],
+    );
+    assert_eq!(status, 200, "{tasks}");
+    (done_count(&body), tasks["count"].as_u64().unwrap())
+}
+
+#[test]
+fn a_write_during_a_redis_stall_is_seen_on_both_hosts_as_soon_as_redis_wakes() {
+    let Some(db) = PrivateDatabase::create("Redis stall") else {
+        return;
+    };
+    let Some(redis) = PrivateRedis::start("Redis stall", PrivateRedis::free_port()) else {
+        return;
+    };
+    let url = redis.url();
+    let env = [
+        ("DATABASE_URL", db.url.as_str()),
+        ("REDIS_URL", url.as_str()),
+        ("MARCUS_REDIS_PREFIX", "stall:"),
+    ];
+    let a = Marcus::start_env(&["--jobs-interval-ms", "0"], &env);
+    let b = Marcus::start_env(&["--jobs-interval-ms", "0"], &env);
+    let project = board(&a, 12);
+    ok(
+        &a,
+        "register_agent",
+        json!({"agent_id": "s", "name": "s", "role": "dev", "project_id": project}),
+    );
+    let status = format!("/api/projects/{project}");
+    // A short stall (the other host may not notice it) and one as long as the reported one
+    // (both hosts notice, and their probes give up on Redis for a while).
+    for (round, stall) in [Duration::from_millis(700), Duration::from_millis(3600)]
+        .into_iter()
+        .enumerate()
+    {
+        let done = round as u64;
+        for host in [&a, &b] {
+            done_on(host, &project);
+            assert_eq!(done_on(host, &project), (done, done));
+            assert_eq!(
+                cache_header(host, &status, &[]).1,
+                "hit",
+                "warm before the stall"
+            );
+        }
+        redis.freeze();
+        let frozen = Instant::now();
+        complete_one(&a, "s");
+        if let Some(rest) = stall.checked_sub(frozen.elapsed()) {
+            std::thread::sleep(rest);
+        }
+        redis.thaw();
+        // At once, on both hosts: the write is there.
+        assert_eq!(
+            done_on(&a, &project),
+            (done + 1, done + 1),
+            "writer, stall {stall:?}"
+        );
+        assert_eq!(
+            done_on(&b, &project),
+            (done + 1, done + 1),
+            "other host, stall {stall:?}"
+        );
+        // And stays there while the hosts take Redis back.
+        let back = wait_until(Duration::from_secs(10), || {
+            [&a, &b].iter().all(|h| {
+                h.get("/api/features").json()["backends"]["cache"]["healthy"] == true
+                    && done_on(h, &project) == (done + 1, done + 1)
+            })
+        });
+        assert!(back.is_some(), "redis not taken back after the stall");
+        for host in [&a, &b] {
+            assert_eq!(done_on(host, &project), (done + 1, done + 1));
+            assert_eq!(
+                cache_header(host, &status, &[]).1,
+                "hit",
+                "the shared cache works again"
+            );
+        }
+    }
 }

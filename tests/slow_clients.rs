@@ -228,7 +228,7 @@ fn idle_connections_over_the_cap_are_refused_until_their_idle_timeout() {
         "{}",
         refused.text_prefix()
     );
-    assert_eq!(refused.header("retry-after").as_deref(), Some("1"));
+    assert_eq!(refused.header("retry-after").as_deref(), Some("2"));
     assert_eq!(m.get("/healthz").status, 200);
     let ready = m.get("/readyz");
     assert_eq!(ready.status, 503, "{}", ready.text_prefix());

@@ -104,6 +104,16 @@ fn postgres_outage_answers_503_then_recovers_without_losing_writes() {
     assert_eq!(refused.error(), (503, "unavailable".to_string()));
     let write = m.put_json("/api/storage/docs/late", &json!({"late": true}));
     assert_eq!(write.error(), (503, "unavailable".to_string()));
+    // Clients are told when to try again, on reads, writes and board routes alike.
+    let board = m.get("/api/projects");
+    assert_eq!(board.error(), (503, "unavailable".to_string()));
+    for answer in [&refused, &write, &board] {
+        let wait = answer.header("retry-after").unwrap_or_default();
+        assert!(
+            wait.parse::<u32>().is_ok_and(|s| (1..=60).contains(&s)),
+            "a 503 without a usable Retry-After: {wait:?}"
+        );
+    }
     let f = features(&m);
     assert_eq!(f["backends"]["storage"]["healthy"], false, "{f}");
 

@@ -116,6 +116,7 @@ ENVIRONMENT:
   MARCUS_SWEEP_INTERVAL_MS   same as --sweep-interval-ms (0 turns the lease sweep off)
   MARCUS_JOBS_INTERVAL_MS    same as --jobs-interval-ms (0: this host runs no queued jobs)
   MARCUS_LOG_FORMAT          same as --log-format (text | json)
+  MARCUS_WEBHOOK_ALLOW       same as --webhook-allow (comma list, e.g. 127.0.0.1:8080,10.0.0.0/8)
   RUST_LOG                   log filter, e.g. info, marcus=debug (default info)
 
 With no configuration Marcus runs in the solo tier: SQLite at <data-dir>/marcus.db, an
@@ -223,7 +224,20 @@ pub struct ServeArgs {
     #[arg(long, env = "MARCUS_JOBS_INTERVAL_MS", default_value_t = 1_000)]
     pub jobs_interval_ms: u64,
 
+    /// Non-public webhook destinations to allow, comma-separated: host names
+    /// (`hooks.internal`, `*.corp.example`), addresses and ranges (`127.0.0.1`, `10.0.0.0/8`,
+    /// `fd00::/8`), each optionally with `:port`. Without an entry, deliveries reach public
+    /// addresses only (never loopback, link-local or private ones).
+    #[arg(long, env = "MARCUS_WEBHOOK_ALLOW", default_value = "", value_parser = parse_allow_list)]
+    pub webhook_allow: marcus_core::webhooks::destination::AllowList,
+
     /// Serve WebSocket push at /api/ws (SSE at /api/events/stream is always on).
     #[arg(long, env = "ENABLE_WEBSOCKETS", default_value_t = true, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     pub websockets: bool,
+}
+
+/// Checks `--webhook-allow` at start, so a typo is a refusal to start rather than a
+/// destination silently refused later.
+fn parse_allow_list(spec: &str) -> Result<marcus_core::webhooks::destination::AllowList, String> {
+    marcus_core::webhooks::destination::AllowList::parse(spec)
 }

@@ -4,12 +4,17 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
-/// A `{"error": {"code", "message"}}` response with `status`.
+/// A `{"error": {"code", "message"}}` response with `status` (a 503 also says when to
+/// retry, by the same rule as the app's).
 pub fn response(status: u16, code: &str, message: &str) -> hyper::Response<HyperOutgoingBody> {
     let body = serde_json::json!({"error": {"code": code, "message": message}}).to_string();
-    hyper::Response::builder()
+    let mut builder = hyper::Response::builder()
         .status(status)
-        .header("content-type", "application/json")
+        .header("content-type", "application/json");
+    if let Some(seconds) = marcus_core::api_error::retry_after(status) {
+        builder = builder.header("retry-after", seconds);
+    }
+    builder
         .body(
             Full::new(Bytes::from(body))
                 .map_err(|never| match never {})

@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod json_error;
 pub mod metrics;
 pub mod migrate;
+pub mod outbound_http;
 pub mod over_capacity;
 pub mod platform;
 pub mod push;

@@ -18,8 +18,6 @@ use tokio::net::TcpStream;
 /// How long a refused connection may take to send its request head.
 pub const REFUSAL_HEADER_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Seconds a refused client is asked to wait (`Retry-After`).
-pub const RETRY_AFTER_SECS: u64 = 1;
 
 /// Answers one request on `stream` with the refusal (or a probe's answer) and closes it.
 pub async fn refuse(stream: Admitted<TcpStream>, health: Arc<Health>) {
@@ -30,21 +28,15 @@ pub async fn refuse(stream: Admitted<TcpStream>, health: Arc<Health>) {
             let response = match req.uri().path() {
                 "/healthz" if req.method() == hyper::Method::GET => health::liveness(),
                 "/readyz" if req.method() == hyper::Method::GET => health.readiness().await,
-                _ => {
-                    let mut refusal = json_error::response(
-                        503,
-                        "too_many_connections",
-                        &format!(
-                            "this server has {} connections open, its limit; retry shortly",
-                            health.connections.limit()
-                        ),
-                    );
-                    refusal.headers_mut().insert(
-                        hyper::header::RETRY_AFTER,
-                        hyper::header::HeaderValue::from(RETRY_AFTER_SECS),
-                    );
-                    refusal
-                }
+                // The 503 carries the Retry-After every 503 carries.
+                _ => json_error::response(
+                    503,
+                    "too_many_connections",
+                    &format!(
+                        "this server has {} connections open, its limit; retry shortly",
+                        health.connections.limit()
+                    ),
+                ),
             };
             Ok::<_, std::convert::Infallible>(response)
         }

@@ -1,5 +1,6 @@
 //! What one request's store holds: WASI contexts, the platform view and resource limits.
 
+use crate::outbound_http::OutboundHttp;
 use crate::platform::{Platform, PlatformView};
 use std::sync::Arc;
 use wasmtime::component::ResourceTable;
@@ -25,7 +26,7 @@ impl RequestState {
         Self {
             wasi: WasiCtx::builder().inherit_stderr().build(),
             http: WasiHttpCtx::new(),
-            hooks: OutboundHttp,
+            hooks: OutboundHttp::new(platform.webhook_allow.clone()),
             table: ResourceTable::new(),
             limits: StoreLimitsBuilder::new()
                 .memory_size(memory_limit_bytes)
@@ -57,12 +58,6 @@ impl WasiHttpView for RequestState {
         }
     }
 }
-
-/// Outgoing HTTP for the app's webhook deliveries: plain and TLS (webpki roots) requests
-/// through wasmtime-wasi-http's client, with the timeouts the guest sets.
-pub struct OutboundHttp;
-
-impl wasmtime_wasi_http::WasiHttpHooks for OutboundHttp {}
 
 /// For hosts whose guests make no outgoing HTTP requests; refusing them keeps the host's attack surface
 /// (and its TLS stack) out of the guest's reach.

@@ -112,6 +112,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if args.debug_routes {
         facts.push(("debug-routes".to_string(), "true".to_string()));
     }
+    if !args.webhook_allow.is_empty() {
+        facts.push((
+            marcus_core::webhooks::destination::ALLOW_FACT.to_string(),
+            args.webhook_allow.to_spec(),
+        ));
+    }
     let platform = Arc::new(Platform {
         storage: storage.clone(),
         cache,
@@ -121,6 +127,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
         facts,
         kubernetes,
+        webhook_allow: Arc::new(args.webhook_allow.clone()),
     });
 
     let memory_limit_bytes = args.memory_limit_mb.max(1) * 1024 * 1024;

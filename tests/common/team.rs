@@ -264,9 +264,34 @@ impl PrivateRedis {
         format!("redis://{}", self.addr())
     }
 
+    /// Stops the server's process without ending it (SIGSTOP): connections stay open and
+    /// commands sent meanwhile wait in the socket, as in a stall.
+    pub fn freeze(&self) {
+        self.signal(libc::SIGSTOP);
+    }
+
+    /// Lets a frozen server run again (SIGCONT).
+    pub fn thaw(&self) {
+        self.signal(libc::SIGCONT);
+    }
+
+    fn signal(&self, signal: libc::c_int) {
+        let child = self.child.as_ref().expect("the redis-server is running");
+        let pid = libc::pid_t::try_from(child.id()).expect("a pid");
+        // SAFETY: `kill` only sends a signal to our own child process.
+        assert_eq!(
+            unsafe { libc::kill(pid, signal) },
+            0,
+            "signalling redis-server"
+        );
+    }
+
     /// Kills the server (an outage, not a shutdown).
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
+            // A frozen process only dies once it runs again.
+            // SAFETY: `kill` only sends a signal to our own child process.
+            unsafe { libc::kill(c.id() as libc::pid_t, libc::SIGCONT) };
             let _ = c.kill();
             let _ = c.wait();
         }

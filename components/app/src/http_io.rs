@@ -228,9 +228,13 @@ impl Response {
         }
     }
 
-    /// The JSON error response for `error`.
+    /// The JSON error response for `error` (with `Retry-After` when it is a 503).
     pub fn error(error: &ApiError) -> Self {
-        Self::json(error.status, &error.body())
+        let response = Self::json(error.status, &error.body());
+        match marcus_core::api_error::retry_after(error.status) {
+            Some(seconds) => response.with_header("retry-after", seconds.to_string()),
+            None => response,
+        }
     }
 
     /// Adds a header.

@@ -2,6 +2,16 @@
 
 use serde_json::{Value, json};
 
+/// Seconds a client is told to wait (`Retry-After`) before retrying a `503`: about as long
+/// as the host takes to notice that a backend is back (its probes run every second).
+pub const RETRY_AFTER_SECONDS: u32 = 2;
+
+/// The `Retry-After` value for a response with `status`: every `503` carries one, so
+/// clients back off instead of hammering a host whose storage is away.
+pub fn retry_after(status: u16) -> Option<u32> {
+    (status == 503).then_some(RETRY_AFTER_SECONDS)
+}
+
 /// An API failure: an HTTP status plus a stable machine-readable code, so clients can
 /// branch on `code` and people can read `message`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +91,17 @@ impl std::error::Error for ApiError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_unavailable_answers_carry_retry_after() {
+        assert_eq!(
+            retry_after(ApiError::unavailable("db down").status),
+            Some(RETRY_AFTER_SECONDS)
+        );
+        for status in [200, 400, 404, 409, 413, 500] {
+            assert_eq!(retry_after(status), None, "{status}");
+        }
+    }
 
     #[test]
     fn body_has_code_and_message() {

@@ -1,10 +1,12 @@
 //! The team tier's cache: Redis above the in-memory cache.
 //!
-//! While Redis answers it is the source of truth shared by every host: a hit is also kept in
-//! memory (with the time it has left), and a miss is a miss — this host's memory is not
-//! consulted, so a key another host deleted is never served stale from here. Writes go to
-//! both layers, Redis best-effort. When Redis stops answering, reads and writes use memory
-//! alone and never fail; the link's probe switches Redis back in when it answers again.
+//! While Redis answers it is the only layer: every host reads and writes the same keys, so
+//! a key another host changed or deleted is never served stale from here. When Redis stops
+//! answering, reads and writes use this host's memory and never fail; memory then holds
+//! only what this host wrote during this outage (it is emptied when an outage begins, since
+//! anything older may have been changed by another host meanwhile). Every key written while
+//! Redis is away is deleted from Redis before this host uses it again (`RedisLink`), so the
+//! first read after Redis returns never sees a value that a write during the outage replaced.
 
 use super::CacheBackend;
 use super::memory::MemoryCache;
@@ -24,6 +26,12 @@ impl LayeredCache {
     pub fn new(redis: RedisCache, memory: Arc<MemoryCache>) -> Self {
         Self { redis, memory }
     }
+
+    /// The memory layer for the current outage (emptied when a new one began).
+    fn memory(&self) -> &MemoryCache {
+        self.memory.enter_epoch(self.redis.outages());
+        &self.memory
+    }
 }
 
 #[async_trait::async_trait]
@@ -33,57 +41,61 @@ impl CacheBackend for LayeredCache {
         status.detail = if status.healthy {
             format!("{} above memory", status.detail)
         } else {
-            format!("{}; serving from memory", status.detail)
+            format!(
+                "{}; serving this host's own writes from memory",
+                status.detail
+            )
         };
         status
     }
 
     async fn get(&self, key: &str) -> CapResult<Option<Vec<u8>>> {
-        match self.redis.get_hit(key).await {
-            Ok(Some(hit)) => {
-                metrics::counter!("marcus_cache_requests_total", "layer" => "redis", "result" => "hit")
+        match self.redis.get(key).await {
+            Ok(found) => {
+                let result = if found.is_some() { "hit" } else { "miss" };
+                metrics::counter!("marcus_cache_requests_total", "layer" => "redis", "result" => result)
                     .increment(1);
-                let ttl_seconds = hit
-                    .ttl_ms
-                    .map(|ms| ms.div_ceil(1000).min(u32::MAX as u64) as u32)
-                    .unwrap_or(super::DEFAULT_TTL_SECONDS);
-                let _ = self.memory.set(key, hit.value.clone(), ttl_seconds).await;
-                Ok(Some(hit.value))
+                Ok(found)
             }
-            Ok(None) => {
-                metrics::counter!("marcus_cache_requests_total", "layer" => "redis", "result" => "miss")
-                    .increment(1);
-                Ok(None)
-            }
-            Err(_) => self.memory.get(key).await,
+            Err(_) => self.memory().get(key).await,
         }
     }
 
     async fn set(&self, key: &str, value: Vec<u8>, ttl_seconds: u32) -> CapResult<()> {
-        let _ = self.redis.set(key, value.clone(), ttl_seconds).await;
-        self.memory.set(key, value, ttl_seconds).await
+        match self.redis.set(key, value.clone(), ttl_seconds).await {
+            Ok(()) => Ok(()),
+            Err(_) => {
+                self.redis.invalidate_when_back(key).await;
+                self.memory().set(key, value, ttl_seconds).await
+            }
+        }
     }
 
-    /// Redis decides for every host; while it is down, this host's memory decides alone.
+    /// Redis decides for every host; while it is away, this host's memory decides alone.
     async fn add(&self, key: &str, value: Vec<u8>, ttl_seconds: u32) -> CapResult<bool> {
         match self.redis.add(key, value.clone(), ttl_seconds).await {
-            Ok(true) => {
-                self.memory.set(key, value, ttl_seconds).await?;
-                Ok(true)
+            Ok(stored) => Ok(stored),
+            Err(_) => {
+                self.redis.invalidate_when_back(key).await;
+                self.memory().add(key, value, ttl_seconds).await
             }
-            Ok(false) => Ok(false),
-            Err(_) => self.memory.add(key, value, ttl_seconds).await,
         }
     }
 
     async fn delete(&self, key: &str) -> CapResult<bool> {
-        let in_redis = self.redis.delete(key).await.unwrap_or(false);
-        let in_memory = self.memory.delete(key).await?;
-        Ok(in_redis || in_memory)
+        match self.redis.delete(key).await {
+            Ok(deleted) => Ok(deleted),
+            Err(_) => {
+                self.redis.invalidate_when_back(key).await;
+                self.memory().delete(key).await
+            }
+        }
     }
 
     async fn clear(&self) -> CapResult<()> {
-        let _ = self.redis.clear().await;
-        self.memory.clear().await
+        if self.redis.clear().await.is_err() {
+            self.redis.invalidate_everything_when_back();
+        }
+        self.memory().clear().await
     }
 }

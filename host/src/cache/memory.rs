@@ -7,6 +7,7 @@ use crate::capability_error::{CapResult, CapabilityError};
 use lru::LruCache;
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Entries kept when nothing else is configured.
@@ -21,6 +22,8 @@ struct Entry {
 pub struct MemoryCache {
     entries: Mutex<LruCache<String, Entry>>,
     capacity: usize,
+    /// The epoch whose entries it holds (see [`MemoryCache::enter_epoch`]).
+    epoch: AtomicU64,
 }
 
 impl MemoryCache {
@@ -32,6 +35,22 @@ impl MemoryCache {
                 NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN),
             )),
             capacity,
+            epoch: AtomicU64::new(0),
+        }
+    }
+
+    /// Empties the cache if `epoch` is newer than the one its entries belong to. The team
+    /// tier's memory layer uses the Redis link's outage count, so one outage's entries are
+    /// never served in the next.
+    pub fn enter_epoch(&self, epoch: u64) {
+        if self.epoch.load(Ordering::SeqCst) >= epoch {
+            return;
+        }
+        if let Ok(mut cache) = self.lock()
+            && self.epoch.load(Ordering::SeqCst) < epoch
+        {
+            cache.clear();
+            self.epoch.store(epoch, Ordering::SeqCst);
         }
     }
 
@@ -117,6 +136,20 @@ mod tests {
         c.set("c", b"3".to_vec(), 60).await.unwrap();
         assert_eq!(c.get("b").await.unwrap(), None, "b was least recently used");
         assert!(c.get("a").await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn a_newer_epoch_starts_empty_and_an_older_one_changes_nothing() {
+        let c = MemoryCache::new(8);
+        c.set("old", b"1".to_vec(), 60).await.unwrap();
+        c.enter_epoch(0);
+        assert!(c.get("old").await.unwrap().is_some());
+        c.enter_epoch(1);
+        assert_eq!(c.get("old").await.unwrap(), None);
+        c.set("new", b"2".to_vec(), 60).await.unwrap();
+        c.enter_epoch(1);
+        c.enter_epoch(0);
+        assert!(c.get("new").await.unwrap().is_some());
     }
 
     #[tokio::test]

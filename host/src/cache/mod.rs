@@ -2,6 +2,7 @@
 
 pub mod layered;
 pub mod memory;
+pub mod pending;
 pub mod redis;
 
 use crate::backend_status::BackendStatus;

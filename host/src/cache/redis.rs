@@ -16,14 +16,6 @@ pub struct RedisCache {
     link: Arc<RedisLink>,
 }
 
-/// A hit with the time it has left, so a lower layer can keep it as long.
-pub struct Hit {
-    /// The cached bytes.
-    pub value: Vec<u8>,
-    /// Milliseconds until expiry (`None` when Redis reports no expiry).
-    pub ttl_ms: Option<u64>,
-}
-
 fn down() -> CapabilityError {
     CapabilityError::Unavailable("redis is not answering".into())
 }
@@ -38,25 +30,19 @@ impl RedisCache {
         self.link.key(&format!("cache:{key}"))
     }
 
-    /// Reads a value and its remaining TTL in one round trip.
-    pub async fn get_hit(&self, key: &str) -> CapResult<Option<Hit>> {
-        let mut conn = self.link.connection().ok_or_else(down)?;
-        let k = self.key(key);
-        let (value, pttl): (Option<Vec<u8>>, i64) = self
-            .link
-            .run(
-                redis::pipe()
-                    .cmd("GET")
-                    .arg(&k)
-                    .cmd("PTTL")
-                    .arg(&k)
-                    .query_async(&mut conn),
-            )
-            .await?;
-        Ok(value.map(|value| Hit {
-            value,
-            ttl_ms: (pttl > 0).then_some(pttl as u64),
-        }))
+    /// Remembers that `key` changed while Redis did not take it (see `RedisLink`).
+    pub async fn invalidate_when_back(&self, key: &str) {
+        self.link.invalidate_when_back(self.key(key)).await;
+    }
+
+    /// Remembers that the whole cache must go when Redis is back.
+    pub fn invalidate_everything_when_back(&self) {
+        self.link.invalidate_everything_when_back();
+    }
+
+    /// How many outages the link has been through.
+    pub fn outages(&self) -> u64 {
+        self.link.outages()
     }
 }
 
@@ -67,7 +53,11 @@ impl CacheBackend for RedisCache {
     }
 
     async fn get(&self, key: &str) -> CapResult<Option<Vec<u8>>> {
-        Ok(self.get_hit(key).await?.map(|h| h.value))
+        let mut conn = self.link.connection().ok_or_else(down)?;
+        let k = self.key(key);
+        self.link
+            .run(redis::cmd("GET").arg(&k).query_async(&mut conn))
+            .await
     }
 
     async fn set(&self, key: &str, value: Vec<u8>, ttl_seconds: u32) -> CapResult<()> {

@@ -28,6 +28,8 @@ pub struct Platform {
     pub facts: Vec<(String, String)>,
     /// A Kubernetes service account is mounted.
     pub kubernetes: bool,
+    /// Non-public destinations the operator lets webhook deliveries reach.
+    pub webhook_allow: Arc<marcus_core::webhooks::destination::AllowList>,
 }
 
 impl Platform {

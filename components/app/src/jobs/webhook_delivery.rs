@@ -57,7 +57,10 @@ pub fn run(job: &Job) -> Result<Value, String> {
         attempt: job.attempts,
         at: started,
         status_code: answer.as_ref().ok().map(|a| a.status),
-        error: answer.as_ref().err().cloned(),
+        error: answer
+            .as_ref()
+            .err()
+            .map(|class| class.as_str().to_string()),
         duration_ms: now_ms().saturating_sub(started),
     };
     let failure = attempt.failure();

@@ -13,6 +13,7 @@ use crate::records::{self, Change, collections};
 use crate::router::only;
 use marcus_core::api_error::ApiError;
 use marcus_core::features;
+use marcus_core::webhooks::destination::{ALLOW_FACT, AllowList};
 use marcus_core::webhooks::signature::{SECRET_BYTES, secret_from_bytes};
 use marcus_core::webhooks::{Delivery, NewWebhook, Webhook};
 use serde_json::json;
@@ -84,7 +85,13 @@ fn create(req: &Request, project_id: &str) -> Result<Response, ApiError> {
         let r = wasip2::random::random::get_random_u64().to_le_bytes();
         chunk.copy_from_slice(&r[..chunk.len()]);
     }
-    let hook = body.into_webhook(new_id("wh"), project_id, secret_from_bytes(&key), now_ms())?;
+    let hook = body.into_webhook(
+        new_id("wh"),
+        project_id,
+        secret_from_bytes(&key),
+        now_ms(),
+        &operator_allow_list(&report),
+    )?;
     records::commit(vec![Change::create(
         collections::WEBHOOKS,
         &hook.id,
@@ -93,6 +100,18 @@ fn create(req: &Request, project_id: &str) -> Result<Response, ApiError> {
     let mut view = hook.public_view();
     view["secret"] = json!(hook.secret);
     Ok(Response::json(201, &json!({"webhook": view})))
+}
+
+/// The destinations the operator allows although they are not public, as the host reports
+/// them (an unreadable list allows nothing: the host checked it at start).
+fn operator_allow_list(report: &capabilities::Report) -> AllowList {
+    report
+        .environment
+        .facts
+        .iter()
+        .find(|(name, _)| name == ALLOW_FACT)
+        .and_then(|(_, spec)| AllowList::parse(spec).ok())
+        .unwrap_or_default()
 }
 
 fn deliveries(req: &Request, id: &str) -> Result<Response, ApiError> {

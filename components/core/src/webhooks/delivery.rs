@@ -14,7 +14,8 @@ pub struct Attempt {
     /// The receiver's HTTP status, if it answered.
     #[serde(default)]
     pub status_code: Option<u16>,
-    /// The transport error, if it did not.
+    /// Why it did not answer: a [`FailureClass`] name, never the transport's own error text
+    /// (which would tell open ports from closed ones on networks the caller cannot see).
     #[serde(default)]
     pub error: Option<String>,
     /// How long it took.
@@ -34,6 +35,31 @@ impl Attempt {
             (Some(s), _) => Some(format!("receiver answered HTTP {s}")),
             (None, Some(e)) => Some(format!("receiver unreachable: {e}")),
             (None, None) => Some("no answer".to_string()),
+        }
+    }
+}
+
+/// Why a delivery got no HTTP answer, as recorded in the delivery log and the job's error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureClass {
+    /// The destination is not public and the operator's allow-list does not name it.
+    DestinationRefused,
+    /// No connection (unknown name, refused, reset, unreachable, not HTTP).
+    ConnectionFailed,
+    /// No connection or no answer within the delivery timeout.
+    Timeout,
+    /// The TLS handshake or the receiver's certificate failed.
+    TlsFailed,
+}
+
+impl FailureClass {
+    /// The class's name in the log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DestinationRefused => "destination_refused",
+            Self::ConnectionFailed => "connection_failed",
+            Self::Timeout => "timeout",
+            Self::TlsFailed => "tls_failed",
         }
     }
 }
@@ -135,12 +161,11 @@ mod tests {
             d.attempts[0].failure().unwrap(),
             "receiver answered HTTP 500"
         );
-        d.record(attempt(2, None, Some("connection refused")), false);
-        assert!(
-            d.attempts[1]
-                .failure()
-                .unwrap()
-                .contains("connection refused")
+        let refused = FailureClass::DestinationRefused.as_str();
+        d.record(attempt(2, None, Some(refused)), false);
+        assert_eq!(
+            d.attempts[1].failure().unwrap(),
+            "receiver unreachable: destination_refused"
         );
         d.record(attempt(3, Some(204), None), false);
         assert_eq!(d.status, "delivered");

@@ -2,8 +2,9 @@
 //! receiver prove a delivery came from this Marcus and is fresh.
 
 pub mod delivery;
+pub mod destination;
 pub mod signature;
 pub mod subscription;
 
-pub use delivery::{Attempt, Delivery};
+pub use delivery::{Attempt, Delivery, FailureClass};
 pub use subscription::{NewWebhook, Webhook};

@@ -1,5 +1,6 @@
 //! A webhook subscription: where a project's events go and which kinds of them.
 
+use super::destination::{self, AllowList};
 use crate::api_error::ApiError;
 use serde::{Deserialize, Serialize};
 
@@ -83,15 +84,17 @@ pub struct NewWebhook {
 
 impl NewWebhook {
     /// Checks the request and builds the subscription; `generated_secret` is used when the
-    /// caller brought none.
+    /// caller brought none, `allow` is the operator's list of non-public destinations.
     pub fn into_webhook(
         self,
         id: String,
         project_id: &str,
         generated_secret: String,
         now: u64,
+        allow: &AllowList,
     ) -> Result<Webhook, ApiError> {
         check_url(&self.url)?;
+        destination::check_url_host(&self.url, allow)?;
         let events = self.events.unwrap_or_else(|| vec!["*".to_string()]);
         if events.is_empty() {
             return Err(ApiError::invalid(
@@ -165,7 +168,13 @@ mod tests {
     fn new(v: serde_json::Value) -> Result<Webhook, ApiError> {
         serde_json::from_value::<NewWebhook>(v)
             .map_err(|e| ApiError::bad_request(e.to_string()))?
-            .into_webhook("wh_1".into(), "p1", "whsec_gen".into(), 5)
+            .into_webhook(
+                "wh_1".into(),
+                "p1",
+                "whsec_gen".into(),
+                5,
+                &AllowList::parse("127.0.0.1").unwrap(),
+            )
     }
 
     #[test]
@@ -201,6 +210,8 @@ mod tests {
                 "max_attempts",
             ),
             (json!({"url": "http://x/h", "secret": "short"}), "secret"),
+            (json!({"url": "http://10.0.0.1/h"}), "private"),
+            (json!({"url": "http://localhost/h"}), "this machine"),
             (
                 json!({"url": "http://x/h", "colour": "red"}),
                 "unknown field",
