@@ -18,7 +18,6 @@ use tokio::net::TcpStream;
 /// How long a refused connection may take to send its request head.
 pub const REFUSAL_HEADER_TIMEOUT: Duration = Duration::from_secs(1);
 
-
 /// Answers one request on `stream` with the refusal (or a probe's answer) and closes it.
 pub async fn refuse(stream: Admitted<TcpStream>, health: Arc<Health>) {
     metrics::counter!("marcus_connections_refused_total", "answer" => "503").increment(1);
