@@ -225,9 +225,13 @@ impl Response {
         }
     }
 
-    /// The JSON error response for `error`.
+    /// The JSON error response for `error` (with `Allow` when it names the methods).
     pub fn error(error: &ApiError) -> Self {
-        Self::json(error.status, &error.body())
+        let response = Self::json(error.status, &error.body());
+        match &error.allow {
+            Some(methods) => response.with_header("allow", methods.clone()),
+            None => response,
+        }
     }
 
     /// Adds a header.

@@ -64,10 +64,11 @@ pub fn only(
     }
 }
 
-/// The 405 error naming the allowed methods.
+/// The 405 error naming the allowed methods, in its message and its `Allow` header.
 pub fn method_not_allowed(method: &str, allowed: &[&str]) -> ApiError {
     ApiError::method_not_allowed(format!(
         "method {method} is not allowed here; use {}",
         allowed.join(" or ")
     ))
+    .with_allow(allowed)
 }

@@ -9,4 +9,5 @@ pub mod jobs;
 pub mod names;
 pub mod read_cache;
 pub mod store;
+pub mod text;
 pub mod webhooks;

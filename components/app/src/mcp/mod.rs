@@ -38,7 +38,7 @@ pub fn handle(req: &Request) -> Result<Response, ApiError> {
         }
         m => Err(crate::router::method_not_allowed(
             m,
-            &["POST", "GET", "DELETE"],
+            &["POST", "DELETE"],
         )),
     }
 }

@@ -244,15 +244,15 @@ fn run(
         }
         Answer::View(view) => (view.run)(&args)?,
     };
-    let status = if route.method == "POST"
+    let status = if created(route) { 201 } else { 200 };
+    Ok(Response::json(status, &result))
+}
+
+/// Whether a route creates something and answers 201 (POST of a `create_` tool), else 200.
+pub fn created(route: &BoardRoute) -> bool {
+    route.method == "POST"
         && route
             .answer
             .tool()
             .is_some_and(|t| t.starts_with("create_"))
-    {
-        201
-    } else {
-        200
-    };
-    Ok(Response::json(status, &result))
 }
