@@ -213,6 +213,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                             let request_id = request_id::ensure(&mut req);
                             let span = tracing::info_span!("request", id = %request_id, %method, %route);
                             let mut response = async { match req.uri().path() {
+                                path @ ("/metrics" | "/readyz") if req.method() != hyper::Method::GET => {
+                                    json_error::method_not_allowed(path, "GET")
+                                }
                                 "/metrics" => {
                                     crate::metrics::board_gauges::refresh(&*platform.storage).await;
                                     metrics_response()

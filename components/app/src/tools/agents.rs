@@ -38,7 +38,7 @@ pub const STATUS: ToolSpec = ToolSpec {
 pub const LIST: ToolSpec = ToolSpec {
     name: "list_registered_agents",
     description: "Every registered agent with its skills, status and current task.",
-    input_schema: || json!({"type": "object", "properties": {"project_id": opt_id()}}),
+    input_schema: || json!({"type": "object", "properties": {"project_id": described(opt_text(), "Only agents whose default project this is")}}),
     run: list,
 };
 

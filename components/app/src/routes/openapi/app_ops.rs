@@ -57,9 +57,10 @@ pub fn operations() -> Vec<Operation> {
             .fails(400, &["bad_request"])
             .fails(404, &["project_not_found"]),
         Operation::new("POST", "/mcp", "mcp", "MCP (streamable HTTP): one JSON-RPC message or a batch")
-            .header("Mcp-Session-Id", false, session_header.clone(), "The session from initialize")
+            .header("Mcp-Session-Id", false, json!({"type": "string"}), "The session from initialize (an unknown one answers 404 to requests)")
             .header("MCP-Protocol-Version", false, json!({"type": "string", "enum": SUPPORTED_PROTOCOLS}), "Protocol version")
-            .json_body(true, json!({"description": "A JSON-RPC 2.0 message or a non-empty array of them"}))
+            .json_body(true, json!({"description": "A JSON-RPC 2.0 message or a non-empty array of them",
+                                    "not": {"type": "array", "maxItems": 0}}))
             .answers_media(200, "JSON-RPC response(s); a one-event SSE stream when the client accepts only text/event-stream", &[
                 ("application/json", json!({})),
                 ("text/event-stream", json!({"type": "string"})),

@@ -17,7 +17,12 @@ const TOOL_404: &[&str] = &[
     "blocker_not_found",
     "no_project",
 ];
-const TOOL_409: &[&str] = &["conflict", "not_task_holder", "stale_completion"];
+const TOOL_409: &[&str] = &[
+    "conflict",
+    "not_task_holder",
+    "stale_completion",
+    "project_ambiguous",
+];
 const TOOL_413: &[&str] = &["artifact_too_large"];
 const TOOL_503: &[&str] = &["contention"];
 

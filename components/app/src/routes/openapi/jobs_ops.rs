@@ -44,7 +44,8 @@ pub fn operations() -> Vec<Operation> {
                 "Keep the periodic lease sweep queued at this interval (0: off)",
             )
             .answers(200, "What each job did", object_with(&[("ran", count()), ("jobs", json!({"type": "array"}))]))
-            .fails(400, &["bad_request"]),
+            .fails(400, &["bad_request"])
+            .fails(409, &["conflict"]),
         Operation::new(
             "POST",
             &format!("/api/jobs/{}", lease_sweep::NAME),

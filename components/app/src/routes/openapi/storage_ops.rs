@@ -25,8 +25,8 @@ fn version_header() -> Value {
 
 fn storage() -> Vec<Operation> {
     let docs = json!({"type": "array", "items": document_ref()});
-    let item = |name: &str| {
-        Operation::new("GET", "/api/storage/{collection}/{id}", "storage", name)
+    let item = |method: &str, name: &str| {
+        Operation::new(method, "/api/storage/{collection}/{id}", "storage", name)
             .path_param("id", document_id())
     };
     let op_on = |method: &str, op: &str, summary: &str| {
@@ -40,33 +40,26 @@ fn storage() -> Vec<Operation> {
             "Collection names",
             object_with(&[("collections", json!({"type": "array", "items": {"type": "string"}}))]),
         ),
-        item("Read a document")
+        item("GET", "Read a document")
             .answers(200, "The document (ETag: its version)", document_ref())
             .fails(400, BAD)
             .fails(403, RESERVED)
             .fails(404, &["not_found"]),
-        {
-            let mut put = item("Write a document (If-Match / If-None-Match)");
-            put.method = "put".into();
-            put.header("If-Match", false, version_header(), "Write only over this version")
+        item("PUT", "Write a document (If-Match / If-None-Match)")
+            .header("If-Match", false, version_header(), "Write only over this version")
                 .header("If-None-Match", false, json!({"type": "string", "enum": ["*"]}), "Write only if absent")
                 .json_body(true, json!({"description": "Any JSON value"}))
                 .answers(200, "The stored document (ETag: its version)", document_ref())
                 .fails(400, BAD)
                 .fails(403, RESERVED)
-                .fails(409, &["conflict"])
-        },
-        {
-            let mut delete = item("Delete a document");
-            delete.method = "delete".into();
-            delete
+                .fails(409, &["conflict"]),
+        item("DELETE", "Delete a document")
                 .header("If-Match", false, version_header(), "Delete only this version")
                 .answers(200, "Deleted", object_with(&[("deleted", json!({"const": true}))]))
                 .fails(400, BAD)
                 .fails(403, RESERVED)
                 .fails(404, &["not_found"])
-                .fails(409, &["conflict"])
-        },
+                .fails(409, &["conflict"]),
         op_on("POST", "_query", "Equality query, a page at a time")
             .json_body(false, json!({"type": "object", "properties": {
                 "where": filters(), "limit": page_limit(),
