@@ -13,12 +13,16 @@ pub fn route(request: &Request) -> Response {
 }
 
 fn dispatch(req: &Request) -> Result<Response, ApiError> {
-    let segments: Vec<&str> = req
+    // Segments are split first and decoded after, so an escaped `/` stays inside its segment
+    // (where the names rule refuses it).
+    let decoded: Vec<String> = req
         .path
         .trim_end_matches('/')
         .split('/')
         .filter(|s| !s.is_empty())
+        .map(crate::http_io::percent_decode_path)
         .collect();
+    let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
     let method = req.method.as_str();
     match segments.as_slice() {
         [] => routes::dashboard::index(req),

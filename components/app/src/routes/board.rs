@@ -180,7 +180,7 @@ pub const ROUTES: &[BoardRoute] = &[
     },
 ];
 
-/// Matches `segments` against a route path, returning its parameters.
+/// Matches (decoded) `segments` against a route path, returning its parameters.
 fn matches(path: &str, segments: &[&str]) -> Option<Vec<(String, String)>> {
     let pattern: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     if pattern.len() != segments.len() {
@@ -189,7 +189,7 @@ fn matches(path: &str, segments: &[&str]) -> Option<Vec<(String, String)>> {
     let mut params = Vec::new();
     for (p, s) in pattern.iter().zip(segments) {
         if let Some(name) = p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-            params.push((name.to_string(), crate::http_io::percent_decode(s)));
+            params.push((name.to_string(), (*s).to_string()));
         } else if p != s {
             return None;
         }

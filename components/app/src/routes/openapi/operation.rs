@@ -115,8 +115,12 @@ impl Operation {
         self
     }
 
-    /// A JSON request body.
-    pub fn json_body(mut self, required: bool, schema: Value) -> Self {
+    /// A JSON request body. An optional object body may also be JSON `null`: the routes read
+    /// it as no body at all.
+    pub fn json_body(mut self, required: bool, mut schema: Value) -> Self {
+        if !required && schema["type"] == "object" {
+            schema["type"] = json!(["object", "null"]);
+        }
         self.op.insert(
             "requestBody".into(),
             json!({"required": required, "content": {"application/json": {"schema": schema}}}),

@@ -32,7 +32,8 @@ pub fn operations() -> Vec<Operation> {
             .fails(403, &["feature_unavailable"])
             .fails(404, &["not_found"]),
         Operation::new("GET", "/api/projects/{project_id}/webhooks", "webhooks", "A project's subscriptions")
-            .answers(200, "Subscriptions (no secrets)", object_with(&[("webhooks", json!({"type": "array", "items": hook.clone()}))])),
+            .answers(200, "Subscriptions (no secrets)", object_with(&[("webhooks", json!({"type": "array", "items": hook.clone()}))]))
+            .fails(404, &["project_not_found"]),
         Operation::new("GET", "/api/webhooks/{id}", "webhooks", "One subscription")
             .answers(200, "The subscription (no secret)", object_with(&[("webhook", hook)]))
             .fails(404, &["not_found"]),
