@@ -21,7 +21,7 @@ const CLI: &str = "schemathesis";
 const PINNED_VERSION: &str = "4.32.5";
 /// Generated cases per operation and phase: keeps the run within about three minutes on
 /// two shared cores.
-const MAX_EXAMPLES: &str = "10";
+const MAX_EXAMPLES: &str = "30";
 /// A fixed seed, so a failure is reproducible with the same command.
 const SEED: &str = "1313";
 /// The suite's Schemathesis settings (one narrowing, explained there).
@@ -51,7 +51,9 @@ fn the_openapi_document_holds_for_generated_requests() {
         return;
     };
     if version != PINNED_VERSION {
-        eprintln!("note: schemathesis {version} installed; the suite is pinned to {PINNED_VERSION}");
+        eprintln!(
+            "note: schemathesis {version} installed; the suite is pinned to {PINNED_VERSION}"
+        );
     }
     let m = Marcus::start(&[]);
     let report = tempfile::tempdir().expect("report dir");
@@ -81,7 +83,9 @@ fn the_openapi_document_holds_for_generated_requests() {
         .lines()
         .filter(|l| {
             let l = l.trim_start();
-            l.starts_with("API Operations:") || l.starts_with("Test Phases:") || l.starts_with("Test cases:")
+            l.starts_with("API Operations:")
+                || l.starts_with("Test Phases:")
+                || l.starts_with("Test cases:")
         })
         .collect();
     eprintln!(

@@ -295,7 +295,13 @@ mod tests {
         ];
         let names: Vec<String> = all
             .iter()
-            .map(|s| serde_json::to_value(s).unwrap().as_str().unwrap().to_string())
+            .map(|s| {
+                serde_json::to_value(s)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
             .collect();
         assert_eq!(names, TaskStatus::NAMES);
     }

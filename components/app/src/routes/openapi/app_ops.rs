@@ -16,16 +16,32 @@ pub fn operations() -> Vec<Operation> {
             .answers_media(304, "Not modified (If-None-Match)", &[])
     };
     let asset = |method: &str| {
-        Operation::new(method, "/assets/{asset}", "dashboard", "Dashboard stylesheet and script")
-            .without_backends()
-            .path_param("asset", json!({"type": "string", "enum": ["dashboard.css", "dashboard.js"]}))
-            .query("v", json!({"type": "string"}), "Content version: the current one makes the answer cacheable for a year")
-            .answers_media(200, "The file", &[
+        Operation::new(
+            method,
+            "/assets/{asset}",
+            "dashboard",
+            "Dashboard stylesheet and script",
+        )
+        .without_backends()
+        .path_param(
+            "asset",
+            json!({"type": "string", "enum": ["dashboard.css", "dashboard.js"]}),
+        )
+        .query(
+            "v",
+            json!({"type": "string"}),
+            "Content version: the current one makes the answer cacheable for a year",
+        )
+        .answers_media(
+            200,
+            "The file",
+            &[
                 ("text/css", json!({"type": "string"})),
                 ("text/javascript", json!({"type": "string"})),
-            ])
-            .answers_media(304, "Not modified (If-None-Match)", &[])
-            .fails(404, &["not_found"])
+            ],
+        )
+        .answers_media(304, "Not modified (If-None-Match)", &[])
+        .fails(404, &["not_found"])
     };
     let session_header = json!({"type": "string", "minLength": 1, "maxLength": marcus_core::names::MAX_NAME_LEN,
                                 "pattern": marcus_core::names::NAME_PATTERN});

@@ -45,7 +45,10 @@ pub fn operations() -> Vec<Operation> {
 
 /// The properties of `schema` (a tool's object schema).
 fn properties(schema: &Value) -> Map<String, Value> {
-    schema["properties"].as_object().cloned().unwrap_or_default()
+    schema["properties"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// A body or query schema for what stays of the tool's arguments once the path gave `taken`.
@@ -135,7 +138,11 @@ fn board_operation(route: &BoardRoute) -> Operation {
             } else {
                 let required: Vec<String> = rest["required"]
                     .as_array()
-                    .map(|r| r.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+                    .map(|r| {
+                        r.iter()
+                            .filter_map(|v| v.as_str().map(String::from))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 for (arg, schema) in properties(&rest) {
                     let q = query_schema(&schema);

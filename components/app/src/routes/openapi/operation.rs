@@ -96,21 +96,24 @@ impl Operation {
 
     /// An optional query parameter.
     pub fn query(mut self, name: &str, schema: Value, description: &str) -> Self {
-        self.params().push(json!({"name": name, "in": "query", "required": false,
+        self.params()
+            .push(json!({"name": name, "in": "query", "required": false,
             "schema": schema, "description": description}));
         self
     }
 
     /// A required query parameter.
     pub fn required_query(mut self, name: &str, schema: Value, description: &str) -> Self {
-        self.params().push(json!({"name": name, "in": "query", "required": true,
+        self.params()
+            .push(json!({"name": name, "in": "query", "required": true,
             "schema": schema, "description": description}));
         self
     }
 
     /// A request header.
     pub fn header(mut self, name: &str, required: bool, schema: Value, description: &str) -> Self {
-        self.params().push(json!({"name": name, "in": "header", "required": required,
+        self.params()
+            .push(json!({"name": name, "in": "header", "required": required,
             "schema": schema, "description": description}));
         self
     }
@@ -146,7 +149,12 @@ impl Operation {
     }
 
     /// An answer in other media types (`(media type, schema)` pairs; none for no body).
-    pub fn answers_media(mut self, status: u16, description: &str, media: &[(&str, Value)]) -> Self {
+    pub fn answers_media(
+        mut self,
+        status: u16,
+        description: &str,
+        media: &[(&str, Value)],
+    ) -> Self {
         let mut response = json!({"description": description});
         if !media.is_empty() {
             let content: Map<String, Value> = media
@@ -205,7 +213,11 @@ fn operation_id(method: &str, path: &str) -> String {
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
-    let tail = tail.split('_').filter(|s| !s.is_empty()).collect::<Vec<_>>().join("_");
+    let tail = tail
+        .split('_')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("_");
     if tail.is_empty() {
         format!("{}_root", method.to_ascii_lowercase())
     } else {
@@ -218,7 +230,9 @@ fn reason(status: u16) -> &'static str {
         400 => "Bad request",
         403 => "Forbidden",
         404 => "Not found",
-        405 => "Method not allowed on this path (for another method than this one; `Allow` lists the path's methods)",
+        405 => {
+            "Method not allowed on this path (for another method than this one; `Allow` lists the path's methods)"
+        }
         409 => "Conflict",
         413 => "Payload too large",
         415 => "Unsupported media type",

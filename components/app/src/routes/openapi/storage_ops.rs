@@ -30,9 +30,14 @@ fn storage() -> Vec<Operation> {
             .path_param("id", document_id())
     };
     let op_on = |method: &str, op: &str, summary: &str| {
-        Operation::new(method, &format!("/api/storage/{{collection}}/{op}"), "storage", summary)
-            .fails(400, BAD)
-            .fails(403, RESERVED)
+        Operation::new(
+            method,
+            &format!("/api/storage/{{collection}}/{op}"),
+            "storage",
+            summary,
+        )
+        .fails(400, BAD)
+        .fails(403, RESERVED)
     };
     vec![
         Operation::new("GET", "/api/storage", "storage", "Collections").answers(
@@ -93,17 +98,41 @@ fn cache() -> Vec<Operation> {
         Operation::new(method, "/api/cache/{key}", "cache", summary).fails(400, BAD)
     };
     vec![
-        Operation::new("DELETE", "/api/cache", "cache", "Clear the cache")
-            .answers(200, "Cleared", object_with(&[("cleared", json!({"const": true}))])),
+        Operation::new("DELETE", "/api/cache", "cache", "Clear the cache").answers(
+            200,
+            "Cleared",
+            object_with(&[("cleared", json!({"const": true}))]),
+        ),
         key("GET", "Read a cached value")
-            .answers_media(200, "The value's bytes", &[("application/octet-stream", json!({"type": "string", "format": "binary"}))])
+            .answers_media(
+                200,
+                "The value's bytes",
+                &[(
+                    "application/octet-stream",
+                    json!({"type": "string", "format": "binary"}),
+                )],
+            )
             .fails(404, &["not_found"]),
         key("PUT", "Cache the body's bytes")
-            .query("ttl", int_range(1, u32::MAX as u64), "Seconds to keep it (none: until evicted)")
-            .json_body(false, json!({"description": "The value (stored as the body's bytes)"}))
-            .answers(200, "Stored", object_with(&[("stored", json!({"const": true}))])),
-        key("DELETE", "Remove a cached value")
-            .answers(200, "Whether it was cached", object_with(&[("deleted", json!({"type": "boolean"}))])),
+            .query(
+                "ttl",
+                int_range(1, u32::MAX as u64),
+                "Seconds to keep it (none: until evicted)",
+            )
+            .json_body(
+                false,
+                json!({"description": "The value (stored as the body's bytes)"}),
+            )
+            .answers(
+                200,
+                "Stored",
+                object_with(&[("stored", json!({"const": true}))]),
+            ),
+        key("DELETE", "Remove a cached value").answers(
+            200,
+            "Whether it was cached",
+            object_with(&[("deleted", json!({"type": "boolean"}))]),
+        ),
     ]
 }
 
@@ -113,10 +142,25 @@ fn realtime() -> Vec<Operation> {
     };
     vec![
         channel("GET", "Poll a channel")
-            .query("since", count(), "Events after this sequence number (0: from the oldest retained)")
-            .query("limit", int_range(1, MAX_POLL as u64), "Most events returned (100 when absent)")
-            .answers(200, "Events", event_page(object_with(&[
-                ("seq", count()), ("payload", json!({})), ("published_at", count())]))),
+            .query(
+                "since",
+                count(),
+                "Events after this sequence number (0: from the oldest retained)",
+            )
+            .query(
+                "limit",
+                int_range(1, MAX_POLL as u64),
+                "Most events returned (100 when absent)",
+            )
+            .answers(
+                200,
+                "Events",
+                event_page(object_with(&[
+                    ("seq", count()),
+                    ("payload", json!({})),
+                    ("published_at", count()),
+                ])),
+            ),
         channel("POST", "Publish the JSON body on a channel")
             .json_body(true, json!({"description": "Any JSON value"}))
             .answers(200, "Its sequence number", object_with(&[("seq", count())])),
