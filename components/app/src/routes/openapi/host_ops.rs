@@ -13,6 +13,7 @@ pub fn operations() -> Vec<Operation> {
     vec![
         Operation::new("GET", "/readyz", "operations", "Readiness: storage answers")
             .served_by(ServedBy::Host)
+            .without_backends()
             .answers(200, "Ready", object_with(&[("status", json!({"const": "ready"})), ("checks", json!({"type": "object"}))]))
             .answers(503, "Not ready (each check says why)", object_with(&[("status", json!({"const": "not_ready"})), ("checks", json!({"type": "object"}))])),
         Operation::new("GET", "/metrics", "operations", "Prometheus metrics (text exposition format)")

@@ -169,21 +169,25 @@ impl Operation {
 
     /// An error answer with the codes it carries.
     pub fn fails(mut self, status: u16, codes: &[&str]) -> Self {
-        let key = status.to_string();
-        let existing = self
-            .responses()
-            .get(&key)
-            .and_then(|r| r["description"].as_str())
-            .map(str::to_string);
         let listed = format!("`{}`", codes.join("`, `"));
-        let description = match existing {
-            Some(d) => format!("{d}, {listed}"),
-            None => format!("{} ({listed})", reason(status)),
-        };
-        self.responses().insert(
-            key,
-            json!({"description": description, "content": {"application/json": {"schema": error_ref()}}}),
-        );
+        let error = json!({"application/json": {"schema": error_ref()}});
+        match self.responses().get_mut(&status.to_string()) {
+            // Another answer with this status: its codes are added, its body stays described.
+            Some(existing) => {
+                let d = existing["description"].as_str().unwrap_or("").to_string();
+                existing["description"] = json!(format!("{d}, {listed}"));
+                if existing.get("content").is_none() {
+                    existing["content"] = error;
+                }
+            }
+            None => {
+                let description = format!("{} ({listed})", reason(status));
+                self.responses().insert(
+                    status.to_string(),
+                    json!({"description": description, "content": error}),
+                );
+            }
+        }
         self
     }
 
