@@ -231,7 +231,8 @@ fn openapi_document_matches_the_routes() {
                 a.status, 405,
                 "{method} {concrete} is documented but not routed"
             );
-            if a.status == 404 {
+            // HEAD answers carry no body to read the message from.
+            if a.status == 404 && method != "HEAD" {
                 let message = a.json()["error"]["message"]
                     .as_str()
                     .unwrap_or("")

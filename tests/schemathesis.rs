@@ -56,7 +56,6 @@ fn the_openapi_document_holds_for_generated_requests() {
         );
     }
     let m = Marcus::start(&[]);
-    let report = tempfile::tempdir().expect("report dir");
     let mut cmd = Command::new(CLI);
     cmd.arg("--config-file")
         .arg(CONFIG)
@@ -67,10 +66,7 @@ fn the_openapi_document_holds_for_generated_requests() {
         .args(["--seed", SEED])
         .args(["--workers", "2"])
         .args(["--request-timeout", "20"])
-        .args(["--no-color"])
-        .args(["--report", "junit"])
-        .arg("--report-dir")
-        .arg(report.path());
+        .args(["--no-color"]);
     for path in STREAMING_PATHS {
         cmd.args(["--exclude-path", path]);
     }
@@ -79,18 +75,17 @@ fn the_openapi_document_holds_for_generated_requests() {
     let elapsed = started.elapsed();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let summary: Vec<&str> = stdout
-        .lines()
-        .filter(|l| {
-            let l = l.trim_start();
-            l.starts_with("API Operations:")
-                || l.starts_with("Test Phases:")
-                || l.starts_with("Test cases:")
-        })
-        .collect();
+    let lines: Vec<&str> = stdout.lines().map(str::trim).collect();
+    let tested = lines.iter().find(|l| l.starts_with("Tested:")).copied();
+    let cases = lines
+        .iter()
+        .position(|l| *l == "Test cases:")
+        .and_then(|i| lines.get(i + 1))
+        .copied();
     eprintln!(
-        "schemathesis {version}: {} in {:.0} s",
-        summary.join("; "),
+        "schemathesis {version}: operations {}, test cases {} in {:.0} s",
+        tested.unwrap_or("?"),
+        cases.unwrap_or("?"),
         elapsed.as_secs_f64()
     );
     assert!(
@@ -99,7 +94,7 @@ fn the_openapi_document_holds_for_generated_requests() {
         out.status.code()
     );
     assert!(
-        !summary.is_empty(),
+        tested.is_some() && cases.is_some(),
         "schemathesis printed no summary:\n{stdout}\n{stderr}"
     );
     // The run left the server serving.
