@@ -56,8 +56,12 @@ fn the_openapi_document_holds_for_generated_requests() {
         );
     }
     let m = Marcus::start(&[]);
+    // Schemathesis keeps a crash cache in `.schemathesis/` under its working directory: a
+    // private one keeps it out of the repository and every run starting from nothing.
+    let workdir = tempfile::tempdir().expect("schemathesis working directory");
     let mut cmd = Command::new(CLI);
-    cmd.arg("--config-file")
+    cmd.current_dir(workdir.path())
+        .arg("--config-file")
         .arg(CONFIG)
         .arg("run")
         .arg(format!("{}/api/openapi.json", m.url))
