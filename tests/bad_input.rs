@@ -59,6 +59,7 @@ fn unknown_routes_and_methods() {
         (a.status, a.error_code().as_str()),
         (405, "method_not_allowed")
     );
+    assert_eq!(a.header("allow").as_deref(), Some("GET, PUT, DELETE"));
     let a = m.request(
         "POST",
         "/api/features",
@@ -66,6 +67,24 @@ fn unknown_routes_and_methods() {
         Some(b"{}"),
     );
     assert_eq!(a.status, 405);
+    assert_eq!(a.header("allow").as_deref(), Some("GET"));
+    // The host's own routes say the same.
+    let a = m.request(
+        "POST",
+        "/metrics",
+        &[("content-type", "application/json")],
+        Some(b"{}"),
+    );
+    assert_eq!((a.status, a.header("allow").as_deref()), (405, Some("GET")));
+    let a = m.request("DELETE", "/api/projects", &[], None);
+    assert_eq!(
+        (a.status, a.header("allow").as_deref()),
+        (405, Some("GET, POST"))
+    );
+    // An escaped name in the path is the name.
+    let a = m.put_json("/api/storage/c/a%3Ab", &json!(1));
+    assert_eq!(a.status, 200, "{}", a.text_prefix());
+    assert_eq!(m.get("/api/storage/c/a:b").json()["id"], "a:b");
 }
 
 #[test]

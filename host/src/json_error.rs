@@ -23,6 +23,19 @@ pub fn response(status: u16, code: &str, message: &str) -> hyper::Response<Hyper
         .expect("static response parts are valid")
 }
 
+/// A 405 naming the methods `path` supports, in the message and the `Allow` header.
+pub fn method_not_allowed(path: &str, allow: &str) -> hyper::Response<HyperOutgoingBody> {
+    let mut response = response(
+        405,
+        "method_not_allowed",
+        &format!("use {allow} for {path}"),
+    );
+    if let Ok(value) = hyper::header::HeaderValue::from_str(allow) {
+        response.headers_mut().insert(hyper::header::ALLOW, value);
+    }
+    response
+}
+
 /// An empty body, for responses such as a protocol switch.
 pub fn empty_body() -> HyperOutgoingBody {
     http_body_util::Empty::<Bytes>::new()

@@ -279,6 +279,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                             let span = tracing::info_span!("request", id = %request_id, %method, %route);
                             let refusal = crate::browser_guard::refuse(&guard, &req);
                             let mut response = async { if let Some(refusal) = refusal { return refusal; } match req.uri().path() {
+                                path @ ("/metrics" | "/readyz") if req.method() != hyper::Method::GET => {
+                                    json_error::method_not_allowed(path, "GET")
+                                }
                                 "/metrics" => {
                                     crate::metrics::board_gauges::refresh(&*platform.storage).await;
                                     health.record_gauges();

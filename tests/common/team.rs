@@ -19,7 +19,8 @@ pub fn redis_url() -> String {
     std::env::var("MARCUS_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
-fn in_ci() -> bool {
+/// Whether this run is CI (`CI` set and not 0/false), where a missing tool is a failure.
+pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
 

@@ -166,8 +166,18 @@ fn parse_query(query: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Decodes `%XX` escapes and `+` as space; invalid escapes stay as they are.
+/// Decodes a query component: `%XX` escapes and `+` as space; invalid escapes stay as
+/// they are.
 pub fn percent_decode(s: &str) -> String {
+    decode(s, true)
+}
+
+/// Decodes a path segment: `%XX` escapes only (a `+` in a path is a plus sign).
+pub fn percent_decode_path(s: &str) -> String {
+    decode(s, false)
+}
+
+fn decode(s: &str, plus_is_space: bool) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -186,7 +196,7 @@ pub fn percent_decode(s: &str) -> String {
                     }
                 }
             }
-            b'+' => {
+            b'+' if plus_is_space => {
                 out.push(b' ');
                 i += 1;
             }
@@ -228,9 +238,13 @@ impl Response {
         }
     }
 
-    /// The JSON error response for `error` (with `Retry-After` when it is a 503).
+    /// The JSON error response for `error` (with `Allow` when it names the methods, and
+    /// `Retry-After` when it is a 503).
     pub fn error(error: &ApiError) -> Self {
-        let response = Self::json(error.status, &error.body());
+        let mut response = Self::json(error.status, &error.body());
+        if let Some(methods) = &error.allow {
+            response = response.with_header("allow", methods.clone());
+        }
         match marcus_core::api_error::retry_after(error.status) {
             Some(seconds) => response.with_header("retry-after", seconds.to_string()),
             None => response,
@@ -285,5 +299,6 @@ mod tests {
         assert_eq!(percent_decode("a%20b+c"), "a b c");
         assert_eq!(percent_decode("100%"), "100%");
         assert_eq!(percent_decode("%zz"), "%zz");
+        assert_eq!(percent_decode_path("a%3Ab+c"), "a:b+c");
     }
 }

@@ -13,12 +13,16 @@ pub fn route(request: &Request) -> Response {
 }
 
 fn dispatch(req: &Request) -> Result<Response, ApiError> {
-    let segments: Vec<&str> = req
+    // Segments are split first and decoded after, so an escaped `/` stays inside its segment
+    // (where the names rule refuses it).
+    let decoded: Vec<String> = req
         .path
         .trim_end_matches('/')
         .split('/')
         .filter(|s| !s.is_empty())
+        .map(crate::http_io::percent_decode_path)
         .collect();
+    let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
     let method = req.method.as_str();
     match segments.as_slice() {
         [] => routes::dashboard::index(req),
@@ -64,10 +68,11 @@ pub fn only(
     }
 }
 
-/// The 405 error naming the allowed methods.
+/// The 405 error naming the allowed methods, in its message and its `Allow` header.
 pub fn method_not_allowed(method: &str, allowed: &[&str]) -> ApiError {
     ApiError::method_not_allowed(format!(
         "method {method} is not allowed here; use {}",
         allowed.join(" or ")
     ))
+    .with_allow(allowed)
 }

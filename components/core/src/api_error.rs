@@ -22,6 +22,8 @@ pub struct ApiError {
     pub code: &'static str,
     /// Human-readable explanation.
     pub message: String,
+    /// For 405: the methods the resource supports, sent as the `Allow` header (RFC 9110).
+    pub allow: Option<String>,
 }
 
 impl ApiError {
@@ -31,6 +33,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            allow: None,
         }
     }
 
@@ -52,6 +55,12 @@ impl ApiError {
     /// Known route, unsupported method.
     pub fn method_not_allowed(message: impl Into<String>) -> Self {
         Self::new(405, "method_not_allowed", message)
+    }
+
+    /// Names the methods the resource supports (the `Allow` header of a 405).
+    pub fn with_allow(mut self, methods: &[&str]) -> Self {
+        self.allow = Some(methods.join(", "));
+        self
     }
 
     /// A compare-and-swap precondition failed; nothing was written.

@@ -10,7 +10,7 @@ pub const KEEPALIVE_FRAME: &str = ": keep-alive\n\n";
 /// What a stream request asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamRequest {
-    /// The channel (1-200 bytes).
+    /// The channel (a name: 1-200 of `A-Z a-z 0-9 _ - . :`).
     pub channel: String,
     /// Replay the retained events after this sequence number first (`Last-Event-ID` wins
     /// over `?since=`); `None` starts at the channel's end.
@@ -51,12 +51,9 @@ pub fn parse_request(
     Ok(StreamRequest { channel, since })
 }
 
-/// Channel names as the realtime API accepts them: 1-200 bytes.
+/// Channel names as the realtime API accepts them: the names rule.
 pub fn check_channel(channel: &str) -> Result<(), String> {
-    if channel.is_empty() || channel.len() > 200 {
-        return Err("channel must be 1-200 bytes long".into());
-    }
-    Ok(())
+    crate::names::check_name("channel", channel).map_err(|e| e.message)
 }
 
 /// One event as an SSE message; multi-line payloads become several `data:` lines.

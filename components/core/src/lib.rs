@@ -13,4 +13,5 @@ pub mod realtime_limits;
 pub mod report_headers;
 pub mod request_guard;
 pub mod store;
+pub mod text;
 pub mod webhooks;

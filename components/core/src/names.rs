@@ -8,6 +8,13 @@ use crate::api_error::ApiError;
 /// Longest accepted name, in bytes.
 pub const MAX_NAME_LEN: usize = 200;
 
+/// [`check_name`]'s alphabet as a JSON Schema `pattern` (with `minLength` 1 and `maxLength`
+/// [`MAX_NAME_LEN`]), so the OpenAPI document states the rule the validator applies.
+pub const NAME_PATTERN: &str = "^[A-Za-z0-9_.:-]+$";
+
+/// [`check_document_id`]'s rule as a JSON Schema `pattern`: a name not starting with `_`.
+pub const DOCUMENT_ID_PATTERN: &str = "^[A-Za-z0-9.:-][A-Za-z0-9_.:-]*$";
+
 /// Checks a name against the safe alphabet `A-Z a-z 0-9 _ - . :`.
 pub fn check_name(kind: &str, name: &str) -> Result<(), ApiError> {
     if name.is_empty() {
@@ -61,6 +68,47 @@ mod tests {
         assert!(e.message.contains("'/'"), "{}", e.message);
         assert!(check_name("id", "a b").is_err());
         assert!(check_name("id", "é").is_err());
+    }
+
+    /// The documented patterns accept exactly the characters the validators accept.
+    #[test]
+    fn patterns_match_the_validators() {
+        let class = |pattern: &str| -> Vec<char> {
+            let inner = &pattern[pattern.rfind('[').unwrap() + 1..pattern.rfind(']').unwrap()];
+            let mut chars = Vec::new();
+            let bytes: Vec<char> = inner.chars().collect();
+            let mut i = 0;
+            while i < bytes.len() {
+                if i + 2 < bytes.len() && bytes[i + 1] == '-' {
+                    chars.extend(bytes[i]..=bytes[i + 2]);
+                    i += 3;
+                } else {
+                    chars.push(bytes[i]);
+                    i += 1;
+                }
+            }
+            chars
+        };
+        let name_chars = class(NAME_PATTERN);
+        for c in (0u8..128).map(char::from) {
+            let one = c.to_string();
+            assert_eq!(
+                check_name("n", &one).is_ok(),
+                name_chars.contains(&c),
+                "{c:?}"
+            );
+            assert_eq!(
+                check_document_id(&format!("a{c}")).is_ok(),
+                name_chars.contains(&c),
+                "{c:?}"
+            );
+            assert_eq!(
+                check_document_id(&one).is_ok(),
+                name_chars.contains(&c) && c != '_',
+                "{c:?}"
+            );
+        }
+        assert!(DOCUMENT_ID_PATTERN.starts_with("^[A-Za-z0-9.:-]"));
     }
 
     #[test]

@@ -27,11 +27,7 @@ pub fn serve(
     shutdown: watch::Receiver<bool>,
 ) -> hyper::Response<HyperOutgoingBody> {
     if req.method() != hyper::Method::GET {
-        return crate::json_error::response(
-            405,
-            "method_not_allowed",
-            "use GET for /api/events/stream",
-        );
+        return crate::json_error::method_not_allowed(super::SSE_PATH, "GET");
     }
     let query: Vec<(String, String)> =
         form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())

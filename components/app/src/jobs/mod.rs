@@ -22,9 +22,9 @@ use marcus_core::jobs::{Job, JobStatus};
 use serde_json::{Value, json};
 
 /// Most jobs one `run` call takes on.
-const MAX_RUN_LIMIT: usize = 100;
+pub const MAX_RUN_LIMIT: usize = 100;
 /// Most jobs one listing returns.
-const MAX_LIST_LIMIT: usize = 500;
+pub const MAX_LIST_LIMIT: usize = 500;
 
 /// Dispatches `/api/jobs/...`.
 pub fn handle(req: &Request, rest: &[&str]) -> Result<Response, ApiError> {

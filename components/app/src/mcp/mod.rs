@@ -43,10 +43,7 @@ pub fn handle(req: &Request) -> Result<Response, ApiError> {
             session::end(id)?;
             Ok(Response::json(200, &json!({"ended": true})))
         }
-        m => Err(crate::router::method_not_allowed(
-            m,
-            &["POST", "GET", "DELETE"],
-        )),
+        m => Err(crate::router::method_not_allowed(m, &["POST", "DELETE"])),
     }
 }
 

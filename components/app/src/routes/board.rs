@@ -180,7 +180,7 @@ pub const ROUTES: &[BoardRoute] = &[
     },
 ];
 
-/// Matches `segments` against a route path, returning its parameters.
+/// Matches (decoded) `segments` against a route path, returning its parameters.
 fn matches(path: &str, segments: &[&str]) -> Option<Vec<(String, String)>> {
     let pattern: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     if pattern.len() != segments.len() {
@@ -189,7 +189,7 @@ fn matches(path: &str, segments: &[&str]) -> Option<Vec<(String, String)>> {
     let mut params = Vec::new();
     for (p, s) in pattern.iter().zip(segments) {
         if let Some(name) = p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-            params.push((name.to_string(), crate::http_io::percent_decode(s)));
+            params.push((name.to_string(), (*s).to_string()));
         } else if p != s {
             return None;
         }
@@ -244,15 +244,15 @@ fn run(
         }
         Answer::View(view) => (view.run)(&args)?,
     };
-    let status = if route.method == "POST"
+    let status = if created(route) { 201 } else { 200 };
+    Ok(Response::json(status, &result))
+}
+
+/// Whether a route creates something and answers 201 (POST of a `create_` tool), else 200.
+pub fn created(route: &BoardRoute) -> bool {
+    route.method == "POST"
         && route
             .answer
             .tool()
             .is_some_and(|t| t.starts_with("create_"))
-    {
-        201
-    } else {
-        200
-    };
-    Ok(Response::json(status, &result))
 }

@@ -6,22 +6,24 @@ use crate::platform_error::to_api;
 use marcus_core::api_error::ApiError;
 use serde_json::{Value, json};
 
+/// Events one poll returns unless `?limit=` says otherwise.
+pub const DEFAULT_LIMIT: usize = 100;
+/// Most events one poll returns.
+pub const MAX_LIMIT: usize = 1000;
+
 /// Events of `project:<id>` after `since`.
 pub fn project_events(req: &Request, project_id: &str) -> Result<Response, ApiError> {
     if req.method != "GET" {
         return Err(crate::router::method_not_allowed(&req.method, &["GET"]));
     }
     crate::tools::projects::load(project_id)?;
-    let num = |name: &str, default: u64| -> Result<u64, ApiError> {
-        match req.query_param(name) {
-            None => Ok(default),
-            Some(v) => v.parse().map_err(|_| {
-                ApiError::bad_request(format!("{name} must be a non-negative integer"))
-            }),
-        }
+    let since = match req.query_param("since") {
+        None => 0,
+        Some(v) => v.parse::<u64>().map_err(|_| {
+            ApiError::bad_request(format!("since must be a non-negative integer, got {v:?}"))
+        })?,
     };
-    let since = num("since", 0)?;
-    let limit = num("limit", 100)?.clamp(1, 1000) as u32;
+    let limit = req.limit(DEFAULT_LIMIT, MAX_LIMIT)? as u32;
     let batch = realtime::poll(&format!("project:{project_id}"), since, limit).map_err(to_api)?;
     let events: Vec<Value> = batch
         .events

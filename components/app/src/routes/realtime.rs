@@ -9,7 +9,7 @@ use marcus_core::names::check_name;
 use serde_json::{Value, json};
 
 /// Largest page a poll may ask for.
-const MAX_POLL: u32 = 1000;
+pub const MAX_POLL: u32 = 1000;
 
 /// `POST` publishes the JSON body; `GET ?since=&limit=` polls.
 pub fn handle(req: &Request, channel: &str) -> Result<Response, ApiError> {

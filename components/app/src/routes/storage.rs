@@ -9,9 +9,10 @@ use marcus_core::api_error::ApiError;
 use marcus_core::names::{check_document_id, check_name};
 use serde_json::{Map, Value, json};
 
-/// Default and maximum page sizes for `_query` and `_scan`.
+/// Page size of `_query` and `_scan` when the body names none.
 const DEFAULT_LIMIT: u32 = 100;
-const MAX_LIMIT: u32 = 1000;
+/// Largest page `_query` and `_scan` return.
+pub const MAX_LIMIT: u32 = 1000;
 
 /// Dispatches the storage routes below `/api/storage`.
 pub fn handle(req: &Request, rest: &[&str]) -> Result<Response, ApiError> {

@@ -18,11 +18,15 @@ use marcus_core::webhooks::signature::{SECRET_BYTES, secret_from_bytes};
 use marcus_core::webhooks::{Delivery, NewWebhook, Webhook};
 use serde_json::json;
 
+/// Most deliveries one listing returns.
+pub const MAX_DELIVERIES: usize = 500;
+
 /// `/api/projects/{id}/webhooks`.
 pub fn for_project(req: &Request, project_id: &str) -> Result<Response, ApiError> {
     match req.method.as_str() {
         "POST" => create(req, project_id),
         "GET" => {
+            crate::tools::projects::load(project_id)?;
             let hooks: Vec<_> = records::query_all::<Webhook>(
                 collections::WEBHOOKS,
                 &[("project_id", json!(project_id))],
@@ -116,7 +120,7 @@ fn operator_allow_list(report: &capabilities::Report) -> AllowList {
 
 fn deliveries(req: &Request, id: &str) -> Result<Response, ApiError> {
     load(id)?;
-    let limit = req.limit(50, 500)?;
+    let limit = req.limit(50, MAX_DELIVERIES)?;
     let mut all: Vec<Delivery> = records::query_all::<Delivery>(
         collections::WEBHOOK_DELIVERIES,
         &[("webhook_id", json!(id))],

@@ -1,5 +1,6 @@
 //! Agent tools: `register_agent`, `get_agent_status`, `list_registered_agents`.
 
+use super::arg_schemas::{described, id, opt_id, opt_string_list, opt_text, text};
 use super::{ToolCtx, ToolSpec, args};
 use crate::events::BoardEvent;
 use crate::ids::now_ms;
@@ -14,12 +15,12 @@ pub const REGISTER: ToolSpec = ToolSpec {
     name: "register_agent",
     description: "Register an agent (or update its name, role, skills). Call once before requesting tasks.",
     input_schema: || {
-        json!({"type": "object", "required": ["agent_id", "name", "role"], "properties": {
-            "agent_id": {"type": "string", "description": "Unique id chosen by the agent"},
-            "name": {"type": "string"},
-            "role": {"type": "string", "description": "e.g. Backend Developer"},
-            "skills": {"type": "array", "items": {"type": "string"}},
-            "project_id": {"type": "string", "description": "Default project for this agent"}
+        json!({"type": "object", "required": ["agent_id", "name"], "properties": {
+            "agent_id": described(id(), "Unique id chosen by the agent"),
+            "name": text(),
+            "role": described(opt_text(), "e.g. Backend Developer"),
+            "skills": opt_string_list(),
+            "project_id": described(opt_id(), "Default project for this agent")
         }})
     },
     run: register,
@@ -29,7 +30,7 @@ pub const REGISTER: ToolSpec = ToolSpec {
 pub const STATUS: ToolSpec = ToolSpec {
     name: "get_agent_status",
     description: "An agent's status, current task and completed count.",
-    input_schema: || json!({"type": "object", "required": ["agent_id"], "properties": {"agent_id": {"type": "string"}}}),
+    input_schema: || json!({"type": "object", "required": ["agent_id"], "properties": {"agent_id": id()}}),
     run: status,
 };
 
@@ -37,7 +38,7 @@ pub const STATUS: ToolSpec = ToolSpec {
 pub const LIST: ToolSpec = ToolSpec {
     name: "list_registered_agents",
     description: "Every registered agent with its skills, status and current task.",
-    input_schema: || json!({"type": "object", "properties": {"project_id": {"type": "string"}}}),
+    input_schema: || json!({"type": "object", "properties": {"project_id": described(opt_text(), "Only agents whose default project this is")}}),
     run: list,
 };
 

@@ -1,12 +1,13 @@
 //! Typed access to tool arguments with errors that name the field.
 
 use marcus_core::api_error::ApiError;
+use marcus_core::text::is_blank;
 use serde_json::{Map, Value};
 
-/// A required string argument.
+/// A required string argument that is not blank.
 pub fn req_str(args: &Map<String, Value>, field: &str) -> Result<String, ApiError> {
     match args.get(field) {
-        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
+        Some(Value::String(s)) if !is_blank(s) => Ok(s.clone()),
         Some(Value::String(_)) => Err(ApiError::invalid(format!("{field} must not be empty"))),
         None | Some(Value::Null) => Err(ApiError::invalid(format!("{field} is required"))),
         Some(_) => Err(ApiError::invalid(format!("{field} must be a string"))),

@@ -1,5 +1,6 @@
 //! Health tools: `check_board_health`, `get_optimal_agent_count`.
 
+use super::arg_schemas::opt_id;
 use super::{ToolCtx, ToolSpec, scope};
 use crate::ids::now_ms;
 use crate::records::{self, collections};
@@ -12,7 +13,7 @@ use serde_json::{Map, Value, json};
 pub const CHECK: ToolSpec = ToolSpec {
     name: "check_board_health",
     description: "Board problems (cycles, bottlenecks, long chains, stale leases, skill mismatch, idle or overloaded agents, gridlock) with a 0-100 score.",
-    input_schema: || json!({"type": "object", "properties": {"project_id": {"type": "string"}}}),
+    input_schema: || json!({"type": "object", "properties": {"project_id": opt_id()}}),
     run: check,
 };
 
@@ -20,7 +21,7 @@ pub const CHECK: ToolSpec = ToolSpec {
 pub const OPTIMAL: ToolSpec = ToolSpec {
     name: "get_optimal_agent_count",
     description: "How many agents this project can use, by the critical-path method.",
-    input_schema: || json!({"type": "object", "properties": {"project_id": {"type": "string"}}}),
+    input_schema: || json!({"type": "object", "properties": {"project_id": opt_id()}}),
     run: optimal,
 };
 

@@ -1,6 +1,7 @@
 //! What tasks leave for later ones: `log_decision`, `log_artifact`, `get_task_context`,
 //! `check_task_dependencies`.
 
+use super::arg_schemas::{described, id, opt_text, text};
 use super::{ToolCtx, ToolSpec, args, work};
 use crate::events::BoardEvent;
 use crate::ids::{new_id, now_ms};
@@ -20,9 +21,9 @@ pub const LOG_DECISION: ToolSpec = ToolSpec {
     description: "Record an architectural or implementation decision; later tasks that depend on this one see it in get_task_context.",
     input_schema: || {
         json!({"type": "object", "required": ["agent_id", "task_id", "decision"], "properties": {
-            "agent_id": {"type": "string"},
-            "task_id": {"type": "string"},
-            "decision": {"type": "string"}
+            "agent_id": text(),
+            "task_id": id(),
+            "decision": text()
         }})
     },
     run: log_decision,
@@ -34,13 +35,13 @@ pub const LOG_ARTIFACT: ToolSpec = ToolSpec {
     description: "Store a file-like output of a task (spec, API, design, code...) in Marcus, so dependent tasks can read it without a shared disk.",
     input_schema: || {
         json!({"type": "object", "required": ["task_id", "filename", "content", "artifact_type"], "properties": {
-            "task_id": {"type": "string"},
-            "filename": {"type": "string"},
-            "content": {"type": "string", "description": "At most 512 KiB"},
-            "artifact_type": {"type": "string", "description": "specification, api, design, architecture, documentation, reference, code, test, ..."},
-            "description": {"type": "string"},
-            "agent_id": {"type": "string"},
-            "project_root": {"type": "string", "description": "Accepted for compatibility; content is stored by Marcus"}
+            "task_id": id(),
+            "filename": text(),
+            "content": {"type": "string", "description": format!("At most {MAX_ARTIFACT_BYTES} bytes of UTF-8 (413 artifact_too_large beyond)")},
+            "artifact_type": described(text(), "specification, api, design, architecture, documentation, reference, code, test, ..."),
+            "description": opt_text(),
+            "agent_id": opt_text(),
+            "project_root": described(opt_text(), "Accepted for compatibility; content is stored by Marcus")
         }})
     },
     run: log_artifact,
@@ -50,7 +51,7 @@ pub const LOG_ARTIFACT: ToolSpec = ToolSpec {
 pub const CONTEXT: ToolSpec = ToolSpec {
     name: "get_task_context",
     description: "A task with the artifacts and decisions of its dependencies (direct ones in full; transitive ones marked reference_only) and who depends on it.",
-    input_schema: || json!({"type": "object", "required": ["task_id"], "properties": {"task_id": {"type": "string"}}}),
+    input_schema: || json!({"type": "object", "required": ["task_id"], "properties": {"task_id": id()}}),
     run: task_context,
 };
 
@@ -58,7 +59,7 @@ pub const CONTEXT: ToolSpec = ToolSpec {
 pub const CHECK_DEPENDENCIES: ToolSpec = ToolSpec {
     name: "check_task_dependencies",
     description: "Which dependencies of a task are done and which still block it, and which tasks wait for it.",
-    input_schema: || json!({"type": "object", "required": ["task_id"], "properties": {"task_id": {"type": "string"}}}),
+    input_schema: || json!({"type": "object", "required": ["task_id"], "properties": {"task_id": id()}}),
     run: check_dependencies,
 };
 

@@ -2,6 +2,7 @@
 //! taking the tool's JSON arguments and returning its JSON result.
 
 pub mod agents;
+pub mod arg_schemas;
 pub mod args;
 pub mod board_health;
 pub mod knowledge;

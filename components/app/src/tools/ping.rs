@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 pub const SPEC: ToolSpec = ToolSpec {
     name: "ping",
     description: "Check that Marcus is reachable; echoes an optional message.",
-    input_schema: || json!({"type": "object", "properties": {"echo": {"type": "string"}}}),
+    input_schema: || json!({"type": "object", "properties": {"echo": super::arg_schemas::opt_text()}}),
     run,
 };
 

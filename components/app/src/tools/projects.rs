@@ -1,13 +1,14 @@
 //! Project tools: `create_project`, `create_tasks`, `list_projects`, `select_project`,
 //! `get_project_status`, `get_all_board_tasks`.
 
+use super::arg_schemas::{described, given, opt_choice, opt_count, opt_id, opt_text, text};
 use super::{ToolCtx, ToolSpec, args, scope};
 use crate::events::BoardEvent;
 use crate::ids::{new_id, now_ms};
 use crate::records::{self, Change, Versioned, collections};
 use marcus_core::api_error::ApiError;
 use marcus_core::board::graph::{self, NewTask};
-use marcus_core::board::model::{Project, Task};
+use marcus_core::board::model::{Project, Task, TaskStatus};
 use marcus_core::board::{annotate, health};
 use serde_json::{Map, Value, json};
 
@@ -15,14 +16,15 @@ use serde_json::{Map, Value, json};
 const MAX_TASKS_PER_CALL: usize = 5000;
 
 fn task_item_schema() -> Value {
-    json!({"type": "object", "required": ["name"], "properties": {
-        "name": {"type": "string"},
-        "description": {"type": "string"},
-        "priority": {"type": "string", "enum": ["low", "medium", "high", "urgent"]},
-        "labels": {"type": "array", "items": {"type": "string"}},
-        "dependencies": {"type": "array", "items": {"type": "string"}, "description": "Names or ids of tasks that must be done first"},
-        "estimated_hours": {"type": "number"},
-        "acceptance_criteria": {"type": "array", "items": {"type": "string"}}
+    let list = json!({"type": ["array", "null"], "items": {"type": "string"}});
+    json!({"type": "object", "required": ["name"], "additionalProperties": false, "properties": {
+        "name": described(text(), "Unique within the project"),
+        "description": opt_text(),
+        "priority": described(opt_choice(&["low", "medium", "high", "urgent"]), "Read in any case; medium when absent"),
+        "labels": list.clone(),
+        "dependencies": described(list.clone(), "Names or ids of tasks that must be done first"),
+        "estimated_hours": {"type": ["number", "null"], "minimum": 0},
+        "acceptance_criteria": list.clone()
     }})
 }
 
@@ -32,11 +34,11 @@ pub const CREATE_PROJECT: ToolSpec = ToolSpec {
     description: "Create a project, optionally with its tasks (dependencies by name or id; the whole graph is validated, nothing is half-written).",
     input_schema: || {
         json!({"type": "object", "required": ["project_name"], "properties": {
-            "project_name": {"type": "string"},
-            "description": {"type": "string"},
-            "tasks": {"type": "array", "items": task_item_schema()},
-            "options": {"type": "object", "properties": {
-                "lease_seconds": {"type": "integer", "minimum": 1, "description": "Lease length at assignment (default 180)"}
+            "project_name": text(),
+            "description": opt_text(),
+            "tasks": {"type": ["array", "null"], "maxItems": MAX_TASKS_PER_CALL, "items": task_item_schema()},
+            "options": {"type": ["object", "null"], "properties": {
+                "lease_seconds": described(opt_count(1), "Lease length at assignment (default 180)")
             }}
         }})
     },
@@ -49,8 +51,8 @@ pub const CREATE_TASKS: ToolSpec = ToolSpec {
     description: "Add tasks to a project; dependencies may name existing tasks or tasks in the same call.",
     input_schema: || {
         json!({"type": "object", "required": ["tasks"], "properties": {
-            "project_id": {"type": "string"},
-            "tasks": {"type": "array", "items": task_item_schema()}
+            "project_id": opt_id(),
+            "tasks": {"type": "array", "minItems": 1, "maxItems": MAX_TASKS_PER_CALL, "items": task_item_schema()}
         }})
     },
     run: create_tasks,
@@ -70,10 +72,10 @@ pub const SELECT: ToolSpec = ToolSpec {
     description: "Choose the project that project-scoped calls of this MCP session (or this agent) default to.",
     input_schema: || {
         json!({"type": "object", "properties": {
-            "project_id": {"type": "string"},
-            "project_name": {"type": "string"},
-            "agent_id": {"type": "string", "description": "Also make it this agent's default project"}
-        }})
+            "project_id": opt_id(),
+            "project_name": opt_text(),
+            "agent_id": described(opt_id(), "Also make it this agent's default project")
+        }, "anyOf": [given("project_id"), given("project_name")]})
     },
     run: select_project,
 };
@@ -82,7 +84,7 @@ pub const SELECT: ToolSpec = ToolSpec {
 pub const STATUS: ToolSpec = ToolSpec {
     name: "get_project_status",
     description: "Completion, counts by status, velocity and ETA of a project.",
-    input_schema: || json!({"type": "object", "properties": {"project_id": {"type": "string"}}}),
+    input_schema: || json!({"type": "object", "properties": {"project_id": opt_id()}}),
     run: project_status,
 };
 
@@ -92,8 +94,8 @@ pub const ALL_TASKS: ToolSpec = ToolSpec {
     description: "Every task of a project with its status, holder and dependencies.",
     input_schema: || {
         json!({"type": "object", "properties": {
-            "project_id": {"type": "string"},
-            "status": {"type": "string", "enum": ["todo", "in_progress", "blocked", "done"]}
+            "project_id": opt_id(),
+            "status": opt_choice(TaskStatus::NAMES)
         }})
     },
     run: all_tasks,
@@ -140,7 +142,12 @@ fn parse_new_tasks(a: &Map<String, Value>) -> Result<Vec<NewTask>, ApiError> {
 fn create_project(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError> {
     let name = args::req_str(a, "project_name")?;
     let description = args::opt_str(a, "description")?.unwrap_or_default();
-    let lease_seconds = match a.get("options").and_then(|o| o.get("lease_seconds")) {
+    let options = match a.get("options") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(o)) => Some(o),
+        Some(_) => return Err(ApiError::invalid("options must be an object")),
+    };
+    let lease_seconds = match options.and_then(|o| o.get("lease_seconds")) {
         None | Some(Value::Null) => None,
         Some(v) => Some(v.as_u64().filter(|s| *s >= 1).ok_or_else(|| {
             ApiError::invalid("options.lease_seconds must be a positive integer")
@@ -333,6 +340,14 @@ fn project_status(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiErr
 fn all_tasks(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError> {
     let project_id = scope::project_id(ctx, a, None)?;
     let filter = args::opt_str(a, "status")?;
+    if let Some(f) = &filter
+        && !TaskStatus::NAMES.contains(&f.as_str())
+    {
+        return Err(ApiError::invalid(format!(
+            "status must be one of {}, got {f:?}",
+            TaskStatus::NAMES.join(", ")
+        )));
+    }
     let tasks: Vec<Task> = tasks_of(&project_id)?
         .into_iter()
         .map(|v| v.value)

@@ -33,7 +33,10 @@ pub fn project_id(
             "no_project",
             "no project exists yet; create one with create_project",
         )),
-        _ => Err(ApiError::invalid(
+        // The call is well formed; what the board holds makes it ambiguous, hence 409.
+        _ => Err(ApiError::new(
+            409,
+            "project_ambiguous",
             "project_id is required: several projects exist (see list_projects, or select_project for this session)",
         )),
     }

@@ -5,6 +5,7 @@
 //! task write is compare-and-swap on the version read: of two racing claims (in this
 //! process or another one on the same database) exactly one lands; the other re-reads.
 
+use super::arg_schemas::{described, given, id, opt_choice, opt_count, opt_id, opt_text, text};
 use super::{ToolCtx, ToolSpec, agents, args, scope};
 use crate::events::BoardEvent;
 use crate::ids::{new_id, now_ms};
@@ -13,6 +14,11 @@ use marcus_core::api_error::ApiError;
 use marcus_core::board::model::{Agent, AgentStatus, Blocker, ProgressEntry, Task, TaskStatus};
 use marcus_core::board::{annotate, lease, scheduler};
 use serde_json::{Map, Value, json};
+
+/// The statuses `report_task_progress` accepts.
+const PROGRESS_STATUSES: &[&str] = &["in_progress", "completed", "blocked"];
+/// Blocker severities.
+const SEVERITIES: &[&str] = &["low", "medium", "high"];
 
 /// How often a lost compare-and-swap race is retried before giving up.
 const MAX_ATTEMPTS: usize = 16;
@@ -25,8 +31,8 @@ pub const REQUEST_NEXT: ToolSpec = ToolSpec {
     description: "Get the next ready task for this agent (highest priority, best skill match, most critical). Without a ready task the answer says when to ask again (retry_after_seconds) and why.",
     input_schema: || {
         json!({"type": "object", "required": ["agent_id"], "properties": {
-            "agent_id": {"type": "string"},
-            "project_id": {"type": "string"}
+            "agent_id": id(),
+            "project_id": opt_id()
         }})
     },
     run: request_next,
@@ -38,12 +44,12 @@ pub const REPORT_PROGRESS: ToolSpec = ToolSpec {
     description: "Report progress on the task you hold; renews its lease. status: in_progress, completed (finishes the task) or blocked.",
     input_schema: || {
         json!({"type": "object", "required": ["agent_id", "task_id", "status"], "properties": {
-            "agent_id": {"type": "string"},
-            "task_id": {"type": "string"},
-            "status": {"type": "string", "enum": ["in_progress", "completed", "blocked"]},
-            "progress": {"type": "integer", "minimum": 0, "maximum": 100},
-            "message": {"type": "string"},
-            "lease_token": {"type": "integer", "description": "Fencing token from request_next_task (optional)"}
+            "agent_id": id(),
+            "task_id": id(),
+            "status": {"type": "string", "enum": PROGRESS_STATUSES},
+            "progress": {"type": ["number", "null"], "minimum": 0, "maximum": 100, "description": "Percent done, rounded to a whole number"},
+            "message": opt_text(),
+            "lease_token": described(opt_count(0), "Fencing token from request_next_task (optional)")
         }})
     },
     run: report_progress,
@@ -55,11 +61,11 @@ pub const REPORT_BLOCKER: ToolSpec = ToolSpec {
     description: "Report that the task you hold is blocked; the task stops and its lease is released until the blocker is resolved.",
     input_schema: || {
         json!({"type": "object", "required": ["agent_id", "task_id", "blocker_description"], "properties": {
-            "agent_id": {"type": "string"},
-            "task_id": {"type": "string"},
-            "blocker_description": {"type": "string"},
-            "severity": {"type": "string", "enum": ["low", "medium", "high"]},
-            "lease_token": {"type": "integer"}
+            "agent_id": id(),
+            "task_id": id(),
+            "blocker_description": text(),
+            "severity": described(opt_choice(SEVERITIES), "medium when absent"),
+            "lease_token": opt_count(0)
         }})
     },
     run: report_blocker,
@@ -71,11 +77,11 @@ pub const RESOLVE_BLOCKER: ToolSpec = ToolSpec {
     description: "Resolve a blocker (by blocker_id, or every open blocker of task_id); the task returns to the pool.",
     input_schema: || {
         json!({"type": "object", "required": ["resolution"], "properties": {
-            "blocker_id": {"type": "string"},
-            "task_id": {"type": "string"},
-            "resolution": {"type": "string"},
-            "resolved_by": {"type": "string"}
-        }})
+            "blocker_id": opt_id(),
+            "task_id": opt_id(),
+            "resolution": text(),
+            "resolved_by": opt_text()
+        }, "anyOf": [given("blocker_id"), given("task_id")]})
     },
     run: resolve_blocker,
 };
@@ -86,9 +92,9 @@ pub const UNASSIGN: ToolSpec = ToolSpec {
     description: "Return an in-progress or blocked task to the pool, releasing its holder.",
     input_schema: || {
         json!({"type": "object", "required": ["task_id"], "properties": {
-            "task_id": {"type": "string"},
-            "agent_id": {"type": "string"},
-            "reason": {"type": "string"}
+            "task_id": id(),
+            "agent_id": opt_text(),
+            "reason": opt_text()
         }})
     },
     run: unassign,
@@ -408,7 +414,7 @@ fn report_progress(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiE
     let message = args::opt_str(a, "message")?.unwrap_or_default();
     let token = token_arg(a)?;
     let progress = progress_arg(a)?;
-    if !matches!(status.as_str(), "in_progress" | "completed" | "blocked") {
+    if !PROGRESS_STATUSES.contains(&status.as_str()) {
         return Err(ApiError::invalid(format!(
             "status must be in_progress, completed or blocked, got {status:?}"
         )));
@@ -498,7 +504,7 @@ fn report_blocker(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiEr
     let task_id = args::req_str(a, "task_id")?;
     let description = args::req_str(a, "blocker_description")?;
     let severity = args::opt_str(a, "severity")?.unwrap_or_else(|| "medium".into());
-    if !matches!(severity.as_str(), "low" | "medium" | "high") {
+    if !SEVERITIES.contains(&severity.as_str()) {
         return Err(ApiError::invalid(format!(
             "severity must be low, medium or high, got {severity:?}"
         )));

@@ -21,6 +21,11 @@ pub enum TaskStatus {
     Done,
 }
 
+impl TaskStatus {
+    /// Every status by its API name, in life order: filters and schemas list exactly these.
+    pub const NAMES: &'static [&'static str] = &["todo", "in_progress", "blocked", "done"];
+}
+
 /// How urgent a task is; higher goes first.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
@@ -274,4 +279,30 @@ pub struct Artifact {
     pub size_bytes: u64,
     /// When.
     pub timestamp: Millis,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_names_are_the_serialized_names() {
+        let all = [
+            TaskStatus::Todo,
+            TaskStatus::InProgress,
+            TaskStatus::Blocked,
+            TaskStatus::Done,
+        ];
+        let names: Vec<String> = all
+            .iter()
+            .map(|s| {
+                serde_json::to_value(s)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(names, TaskStatus::NAMES);
+    }
 }

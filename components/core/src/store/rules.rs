@@ -9,6 +9,9 @@ pub fn check_json(data: &str) -> Result<(), StoreError> {
         .map_err(|e| StoreError::Invalid(format!("document data is not valid JSON: {e}")))
 }
 
+/// [`check_field`]'s rule as a JSON Schema `pattern` (with `maxLength` 200).
+pub const FIELD_PATTERN: &str = "^[A-Za-z0-9_-]+$";
+
 /// Filter field names: letters, digits, `_` and `-`, because they are written into SQL.
 pub fn check_field(field: &str) -> Result<(), StoreError> {
     if field.is_empty()

@@ -1,0 +1,106 @@
+//! The OpenAPI document against the real server: Schemathesis (the property-based API
+//! tester) generates requests from `/api/openapi.json` for every operation and runs all of
+//! its default checks on the answers: no server errors, only documented status codes,
+//! content types and response schemas, schema-valid requests accepted, invalid ones refused,
+//! 405 with `Allow` for undocumented methods. A route that drifts from its description fails
+//! here with Schemathesis' report.
+//!
+//! Install the pinned version with `python3 -m pip install schemathesis==4.32.5` (`.ci/run`
+//! does). Without it the suite prints `SKIPPED: schemathesis (not installed)` and passes,
+//! except under CI, where it fails.
+
+mod common;
+
+use common::Marcus;
+use std::process::Command;
+use std::time::Instant;
+
+/// The CLI the suite drives.
+const CLI: &str = "schemathesis";
+/// The version `.ci/run` installs; another one may report differently.
+const PINNED_VERSION: &str = "4.32.5";
+/// Generated cases per operation and phase: keeps the run within about three minutes on
+/// two shared cores.
+const MAX_EXAMPLES: &str = "30";
+/// A fixed seed, so a failure is reproducible with the same command.
+const SEED: &str = "1313";
+/// The suite's Schemathesis settings (one narrowing, explained there).
+const CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/schemathesis.toml");
+/// Streams that never end by themselves; documented, but not for a request-response tester.
+const STREAMING_PATHS: &[&str] = &["/api/events/stream", "/api/ws"];
+
+/// The CLI's version, or `None` when it is not installed.
+fn installed_version() -> Option<String> {
+    let out = Command::new(CLI).arg("--version").output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    Some(text.trim().rsplit(' ').next().unwrap_or("").to_string())
+}
+
+#[test]
+fn the_openapi_document_holds_for_generated_requests() {
+    let Some(version) = installed_version() else {
+        if common::team::in_ci() {
+            panic!(
+                "schemathesis is not installed, and CI requires it (python3 -m pip install schemathesis=={PINNED_VERSION})"
+            );
+        }
+        eprintln!("SKIPPED: schemathesis (not installed)");
+        return;
+    };
+    if version != PINNED_VERSION {
+        eprintln!(
+            "note: schemathesis {version} installed; the suite is pinned to {PINNED_VERSION}"
+        );
+    }
+    let m = Marcus::start(&[]);
+    // Schemathesis keeps a crash cache in `.schemathesis/` under its working directory: a
+    // private one keeps it out of the repository and every run starting from nothing.
+    let workdir = tempfile::tempdir().expect("schemathesis working directory");
+    let mut cmd = Command::new(CLI);
+    cmd.current_dir(workdir.path())
+        .arg("--config-file")
+        .arg(CONFIG)
+        .arg("run")
+        .arg(format!("{}/api/openapi.json", m.url))
+        .args(["--url", &m.url])
+        .args(["--max-examples", MAX_EXAMPLES])
+        .args(["--seed", SEED])
+        .args(["--workers", "2"])
+        .args(["--request-timeout", "20"])
+        .args(["--no-color"]);
+    for path in STREAMING_PATHS {
+        cmd.args(["--exclude-path", path]);
+    }
+    let started = Instant::now();
+    let out = cmd.output().expect("running schemathesis");
+    let elapsed = started.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stdout.lines().map(str::trim).collect();
+    let tested = lines.iter().find(|l| l.starts_with("Tested:")).copied();
+    let cases = lines
+        .iter()
+        .position(|l| *l == "Test cases:")
+        .and_then(|i| lines.get(i + 1))
+        .copied();
+    eprintln!(
+        "schemathesis {version}: operations {}, test cases {} in {:.0} s",
+        tested.unwrap_or("?"),
+        cases.unwrap_or("?"),
+        elapsed.as_secs_f64()
+    );
+    assert!(
+        out.status.success(),
+        "schemathesis found problems (exit {:?}):\n{stdout}\n{stderr}",
+        out.status.code()
+    );
+    assert!(
+        tested.is_some() && cases.is_some(),
+        "schemathesis printed no summary:\n{stdout}\n{stderr}"
+    );
+    // The run left the server serving.
+    assert_eq!(m.get("/healthz").status, 200);
+}
