@@ -395,6 +395,7 @@ fn protocol_edges() {
         "POST",
         "/mcp",
         &[
+            ("content-type", "application/json"),
             ("mcp-protocol-version", "1999-01-01"),
             ("mcp-session-id", &sid),
         ],
