@@ -36,7 +36,7 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the board: MCP at /mcp, the JSON API under /api.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Copy all data between SQLite and PostgreSQL, then verify it.
     Migrate(MigrateArgs),
 }
