@@ -9,18 +9,17 @@ mod spin_support;
 
 use common::team::PrivateDatabase;
 use sha2::{Digest, Sha256};
+use spin_support::app_requests::{ADAPTER, APP, app, host, read_until, request, serve};
 use spin_support::manifest::{self, built, load, resolve, template_names};
 use spin_support::test_host::exports::marcus::platform::{realtime, storage};
-use spin_support::test_host::{Instance, PlatformError, RECORDING_REDIS, SpinStores, TestHost};
+use spin_support::test_host::{Instance, PlatformError, RECORDING_REDIS, SpinStores};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::OnceLock;
 use std::time::Duration;
 use storage::{Expect, FieldFilter, Write};
 use wit_parser::{FunctionKind, Resolve, WorldItem};
 
-const ADAPTER: &str = env!("MARCUS_SPIN_ADAPTER_WASM");
 const WORKER: &str = env!("MARCUS_SPIN_WORKER_WASM");
-const APP: &str = env!("MARCUS_APP_WASM");
 const BUILD_COMMAND: &str = env!("MARCUS_COMPONENT_BUILD_COMMAND");
 /// The Redis channel the adapter announces events on and the worker's trigger listens to.
 const EVENTS_CHANNEL: &str = "marcus-events";
@@ -446,11 +445,6 @@ fn spin_serves_the_very_app_file_the_native_host_embeds() {
 
 // ---------------------------------------------------------------------------------------
 // The platform contract against the adapter (mirrors tests/contract.rs).
-
-fn host() -> &'static TestHost {
-    static HOST: OnceLock<TestHost> = OnceLock::new();
-    HOST.get_or_init(|| TestHost::new(ADAPTER))
-}
 
 /// The platform as one adapter instance exports it.
 struct Platform(Instance);
@@ -1165,84 +1159,6 @@ fn worker_runs_the_shared_job_queue_with_the_apps_job_code() {
 
 // ---------------------------------------------------------------------------------------
 // The app itself on the adapter, over wasi:http, as `spin up` composes them.
-
-fn app() -> &'static wasmtime::component::Component {
-    static APP_COMPONENT: OnceLock<wasmtime::component::Component> = OnceLock::new();
-    APP_COMPONENT.get_or_init(|| host().compile(APP))
-}
-
-fn request(
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> hyper::Request<http_body_util::Full<bytes::Bytes>> {
-    let mut builder = hyper::Request::builder()
-        .method(method)
-        .uri(format!("http://localhost{path}"));
-    for (name, value) in headers {
-        builder = builder.header(*name, *value);
-    }
-    if !body.is_empty() {
-        builder = builder.header("content-length", body.len());
-        if !headers
-            .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
-        {
-            builder = builder.header("content-type", "application/json");
-        }
-    }
-    builder
-        .body(http_body_util::Full::new(bytes::Bytes::from(
-            body.to_string(),
-        )))
-        .unwrap()
-}
-
-/// Reads a response body until `done` holds for what arrived, or the time is up.
-fn read_until(
-    body: &mut wasmtime_wasi_http::p2::body::HyperOutgoingBody,
-    within: Duration,
-    done: impl Fn(&str) -> bool,
-) -> String {
-    use http_body_util::BodyExt;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap();
-    let deadline = std::time::Instant::now() + within;
-    let mut text = String::new();
-    runtime.block_on(async {
-        while !done(&text) {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            match tokio::time::timeout(left, body.frame()).await {
-                Ok(Some(Ok(frame))) => {
-                    if let Ok(data) = frame.into_data() {
-                        text.push_str(&String::from_utf8_lossy(&data));
-                    }
-                }
-                Ok(None) | Ok(Some(Err(_))) | Err(_) => break,
-            }
-        }
-    });
-    text
-}
-
-fn serve(
-    stores: &SpinStores,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> (u16, String) {
-    let response = host().serve_app(app(), stores, request(method, path, headers, body));
-    let status = response.status().as_u16();
-    let mut body = response.into_body();
-    (
-        status,
-        read_until(&mut body, Duration::from_secs(10), |_| false),
-    )
-}
 
 #[test]
 fn the_app_on_spin_refuses_foreign_origins_and_non_json_bodies() {

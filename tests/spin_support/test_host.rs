@@ -1,6 +1,8 @@
 //! A small wasmtime host that exists only for the tests. It implements the few Spin
 //! interfaces the Spin adapter imports — SQLite on rusqlite (one shared connection, as Spin
-//! does), outbound PostgreSQL on the `postgres` driver, key-value in memory, variables from
+//! does), outbound PostgreSQL on the `postgres` driver (as Spin 4 behaves: every open a new
+//! server connection, closed with its instance; statements in order; a query that yields no
+//! rows is a failure, since it never answers on Spin), key-value in memory, variables from
 //! a map, and a Redis that records publishes —
 //! so the adapter's `marcus:platform` exports can be checked without a Spin binary. Like
 //! Spin's component dependencies, it can also link another component's `marcus:platform`
@@ -9,6 +11,7 @@
 
 use rusqlite::types::Value as SqlValue;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Func, HasSelf, Linker, Resource, ResourceTable, Val};
@@ -31,6 +34,8 @@ wasmtime::component::bindgen!({
     },
 });
 
+// Not every suite that links this host names platform errors.
+#[allow(unused_imports)]
 pub use exports::marcus::platform::types::Error as PlatformError;
 use fermyon::spin2_0_0::{key_value, redis, sqlite, variables};
 use spin::postgres::postgres as pg;
@@ -43,6 +48,10 @@ pub struct KvHandle;
 pub struct PgHandle(postgres::Client);
 /// An open Redis connection handle, remembering its address.
 pub struct RedisHandle(String);
+
+/// How long a request may take before the suite calls it stuck: Spin gives a guest no
+/// deadline, so a request that never answers must fail the test instead of hanging it.
+pub const APP_ANSWERS_WITHIN: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The Redis address the stand-in accepts; any other is refused as Spin would refuse an
 /// unreachable one.
@@ -66,6 +75,15 @@ pub struct SpinStores {
     pub grant_sqlite: bool,
     /// Whether the manifest grants the key-value store.
     pub grant_kv: bool,
+    /// Requests served to the app, and PostgreSQL connections opened, over the stores' life.
+    counters: Arc<Counters>,
+}
+
+/// What the suites count to check how the adapter uses Spin.
+#[derive(Default)]
+struct Counters {
+    requests: AtomicUsize,
+    postgres_opens: AtomicUsize,
 }
 
 impl SpinStores {
@@ -78,7 +96,18 @@ impl SpinStores {
             variables: HashMap::new(),
             grant_sqlite: true,
             grant_kv: true,
+            counters: Arc::default(),
         }
+    }
+
+    /// HTTP requests served to the app over these stores.
+    pub fn requests_served(&self) -> usize {
+        self.counters.requests.load(Ordering::SeqCst)
+    }
+
+    /// `spin:postgres` connections opened over these stores (each a new server connection).
+    pub fn postgres_connections_opened(&self) -> usize {
+        self.counters.postgres_opens.load(Ordering::SeqCst)
     }
 }
 
@@ -197,6 +226,7 @@ impl TestHost {
         stores: &SpinStores,
         request: hyper::Request<http_body_util::Full<bytes::Bytes>>,
     ) -> hyper::Response<HyperOutgoingBody> {
+        stores.counters.requests.fetch_add(1, Ordering::SeqCst);
         let (tx, rx) = tokio::sync::oneshot::channel();
         let (engine, adapter, app) = (self.engine.clone(), self.adapter.clone(), app.clone());
         let stores = stores.clone();
@@ -224,9 +254,19 @@ impl TestHost {
                 .wasi_http_incoming_handler()
                 .call_handle(&mut store, req, out);
         });
-        rx.blocking_recv()
-            .expect("the app set a response")
-            .expect("the app answered without an error code")
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        match runtime.block_on(async { tokio::time::timeout(APP_ANSWERS_WITHIN, rx).await }) {
+            Ok(Ok(Ok(response))) => response,
+            Ok(Ok(Err(code))) => panic!("the app answered with the error code {code:?}"),
+            Ok(Err(_)) => panic!("the app ended without setting a response (a trap)"),
+            Err(_) => panic!(
+                "the app did not answer within {APP_ANSWERS_WITHIN:?}; Spin sets no deadline, \
+                 so this request would hang there until the client gives up"
+            ),
+        }
     }
 
     /// Compiles a component with this host's engine.
@@ -577,6 +617,13 @@ fn pg_error(e: postgres::Error) -> pg::Error {
 
 impl pg::HostConnection for InstanceState {
     fn open(&mut self, address: String) -> Result<Resource<PgHandle>, pg::Error> {
+        // A new server connection per open, as Spin's pool hands each open its own: nothing
+        // is shared between two opens, and it closes when the guest drops it or the instance
+        // ends.
+        self.stores
+            .counters
+            .postgres_opens
+            .fetch_add(1, Ordering::SeqCst);
         let client = postgres::Client::connect(&address, postgres::NoTls)
             .map_err(|e| pg::Error::ConnectionFailed(e.to_string()))?;
         self.table
@@ -602,6 +649,12 @@ impl pg::HostConnection for InstanceState {
             .map_err(|e| pg::Error::Other(e.to_string()))?
             .0;
         let rows = client.query(&statement, &refs).map_err(pg_error)?;
+        // Spin 4's `query` takes its column list from the first row and waits for it, so a
+        // statement that yields no rows never answers there: fail loudly instead of hanging.
+        assert!(
+            !rows.is_empty(),
+            "spin:postgres query yielded no rows, which never answers on Spin: {statement}"
+        );
         let columns = rows
             .first()
             .map(|r| {

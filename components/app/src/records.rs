@@ -130,6 +130,17 @@ pub fn query_all<T: DeserializeOwned>(
             }
         }
         match page.next_cursor {
+            // Ids come in ascending order, so a cursor that does not move forward would
+            // repeat the same page forever.
+            Some(c)
+                if cursor
+                    .as_ref()
+                    .is_some_and(|before| c.as_str() <= before.as_str()) =>
+            {
+                return Err(ApiError::internal(format!(
+                    "storage paged {collection} with a cursor that does not advance ({c:?})"
+                )));
+            }
             Some(c) => cursor = Some(c),
             None => return Ok(out),
         }

@@ -23,9 +23,9 @@ fn backend(capability: &str, name: &str, healthy: bool, detail: String) -> Backe
 fn storage() -> Backend {
     if let Some(url) = settings::configured(settings::DATABASE_URL) {
         let location = settings::without_credentials(&url);
-        // Opening connects and, once per instance, reads the schema version: proof enough,
-        // without a count over a large table on every report.
-        return match PostgresDocuments::open(&url) {
+        // The request's connection, opened and (once per instance) schema-checked: proof
+        // enough, without a count over a large table on every report.
+        return match PostgresDocuments::for_this_request(&url) {
             Ok(_) => backend("storage", "postgres", true, location),
             Err(e) => backend("storage", "postgres", false, format!("{location}: {e:?}")),
         };

@@ -8,6 +8,7 @@ use crate::postgres_storage::PostgresDocuments;
 use crate::settings;
 use crate::sqlite_storage::SqliteDocuments;
 use marcus_core::store::rules;
+use std::rc::Rc;
 
 /// Versioned documents with compare-and-swap; arguments are already checked.
 pub trait DocumentStore {
@@ -42,11 +43,12 @@ pub trait DocumentStore {
     fn stats(&self) -> Result<StorageStats, Error>;
 }
 
-/// The configured backend: PostgreSQL when `database_url` is set, else Spin SQLite.
-pub fn open() -> Result<Box<dyn DocumentStore>, Error> {
+/// The configured backend: PostgreSQL when `database_url` is set (the request's one
+/// connection), else Spin SQLite.
+pub fn open() -> Result<Rc<dyn DocumentStore>, Error> {
     match settings::configured(settings::DATABASE_URL) {
-        Some(url) => Ok(Box::new(PostgresDocuments::open(&url)?)),
-        None => Ok(Box::new(SqliteDocuments::open()?)),
+        Some(url) => Ok(PostgresDocuments::for_this_request(&url)?),
+        None => Ok(Rc::new(SqliteDocuments::open()?)),
     }
 }
 

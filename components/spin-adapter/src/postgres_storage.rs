@@ -9,7 +9,8 @@ use crate::bindings::storage::{Document, FieldFilter, Page, StorageStats, Write}
 use crate::document_store::{DocumentStore, conflict, holds};
 use crate::field_filters;
 use crate::settings;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 /// Schema version this adapter writes and understands (the native host's as well).
 const SCHEMA_VERSION: i64 = 1;
@@ -19,12 +20,19 @@ const COLUMNS: &str = "collection, id, data::text, version, created_at, updated_
 
 thread_local! {
     static SCHEMA_CHECKED: Cell<bool> = const { Cell::new(false) };
+    /// This instance's connection. Spin makes a new instance for every request and gives
+    /// every open its own server connection, so this is one connection per request instead
+    /// of one per storage call.
+    static THIS_REQUEST: RefCell<Option<Rc<PostgresDocuments>>> = const { RefCell::new(None) };
 }
 
 /// The PostgreSQL backend.
 pub struct PostgresDocuments {
     conn: Connection,
     location: String,
+    /// Set when a statement failed: the connection's state is unknown (a broken link, a
+    /// transaction that did not end), so the next call opens a new one.
+    failed: Cell<bool>,
 }
 
 fn s(v: &str) -> ParameterValue {
@@ -35,35 +43,45 @@ fn n(v: u64) -> ParameterValue {
     ParameterValue::Int64(v as i64)
 }
 
-fn text(row: &[DbValue], i: usize) -> Result<String, Error> {
-    match row.get(i) {
-        Some(DbValue::Str(v)) => Ok(v.clone()),
+/// One result row, by column name.
+type Row = serde_json::Map<String, serde_json::Value>;
+
+fn text(row: &Row, column: &str) -> Result<String, Error> {
+    match row.get(column) {
+        Some(serde_json::Value::String(v)) => Ok(v.clone()),
         other => Err(Error::Internal(format!(
-            "postgres: unexpected value in column {i}: {other:?}"
+            "postgres: unexpected value in column {column}: {other:?}"
         ))),
     }
 }
 
-fn int(row: &[DbValue], i: usize) -> Result<u64, Error> {
-    match row.get(i) {
-        Some(DbValue::Int64(v)) => Ok(*v as u64),
-        Some(DbValue::Int32(v)) => Ok(*v as u64),
-        Some(DbValue::DbNull) => Ok(0),
+fn int(row: &Row, column: &str) -> Result<u64, Error> {
+    match row.get(column) {
+        Some(serde_json::Value::Number(v)) if v.is_u64() => Ok(v.as_u64().unwrap_or(0)),
+        Some(serde_json::Value::Null) => Ok(0),
         other => Err(Error::Internal(format!(
-            "postgres: unexpected value in column {i}: {other:?}"
+            "postgres: unexpected value in column {column}: {other:?}"
         ))),
     }
 }
 
-fn document(row: &[DbValue]) -> Result<Document, Error> {
+fn document(row: &Row) -> Result<Document, Error> {
     Ok(Document {
-        collection: text(row, 0)?,
-        id: text(row, 1)?,
-        data: text(row, 2)?,
-        version: int(row, 3)?,
-        created_at: int(row, 4)?,
-        updated_at: int(row, 5)?,
+        collection: text(row, "collection")?,
+        id: text(row, "id")?,
+        data: text(row, "data")?,
+        version: int(row, "version")?,
+        created_at: int(row, "created_at")?,
+        updated_at: int(row, "updated_at")?,
     })
+}
+
+/// `statement` rewritten to answer exactly one row: its rows as one JSON array. Spin's
+/// `query` (4.x) never returns for a statement that yields no rows (it waits for the column
+/// list a first row would bring), so no statement may reach it that can yield none. A
+/// data-modifying statement works too, as a `WITH` query.
+fn one_row(statement: &str) -> String {
+    format!("WITH q AS ({statement}) SELECT COALESCE(json_agg(q), '[]'::json)::text FROM q")
 }
 
 /// SQL condition and parameters for equality filters numbered from `$first`: the shared
@@ -78,11 +96,29 @@ fn filter_sql(
 }
 
 impl PostgresDocuments {
+    /// The request's connection to `url`, opened on first use (and again after a failed
+    /// statement); the schema is checked once per instance.
+    pub fn for_this_request(url: &str) -> Result<Rc<Self>, Error> {
+        if let Some(store) = THIS_REQUEST.with_borrow(|s| s.clone())
+            && !store.failed.get()
+        {
+            return Ok(store);
+        }
+        THIS_REQUEST.set(None);
+        let store = Rc::new(Self::open(url)?);
+        THIS_REQUEST.set(Some(store.clone()));
+        Ok(store)
+    }
+
     /// Connects to `url` and makes sure the schema is there, once per instance.
-    pub fn open(url: &str) -> Result<Self, Error> {
+    fn open(url: &str) -> Result<Self, Error> {
         let location = settings::without_credentials(url);
         let conn = Connection::open(url).map_err(|e| Self::error(&location, e))?;
-        let store = Self { conn, location };
+        let store = Self {
+            conn,
+            location,
+            failed: Cell::new(false),
+        };
         if !SCHEMA_CHECKED.get() {
             store.ensure_schema()?;
             SCHEMA_CHECKED.set(true);
@@ -102,21 +138,39 @@ impl PostgresDocuments {
         }
     }
 
-    fn rows(&self, sql: &str, params: &[ParameterValue]) -> Result<Vec<Vec<DbValue>>, Error> {
-        self.conn
-            .query(sql, params)
-            .map(|set| set.rows)
-            .map_err(|e| Self::error(&self.location, e))
+    /// The rows of a query (or of a statement with `RETURNING`), by column name.
+    fn rows(&self, sql: &str, params: &[ParameterValue]) -> Result<Vec<Row>, Error> {
+        let set = self.conn.query(&one_row(sql), params).map_err(|e| {
+            self.failed.set(true);
+            Self::error(&self.location, e)
+        })?;
+        let json = match set.rows.first().and_then(|r| r.first()) {
+            Some(DbValue::Str(json)) => json,
+            other => {
+                return Err(Error::Internal(format!(
+                    "postgres: a query answered {other:?} instead of its rows as JSON"
+                )));
+            }
+        };
+        let rows: Vec<serde_json::Value> = serde_json::from_str(json)
+            .map_err(|e| Error::Internal(format!("postgres: rows as JSON: {e}")))?;
+        rows.into_iter()
+            .map(|r| match r {
+                serde_json::Value::Object(row) => Ok(row),
+                other => Err(Error::Internal(format!("postgres: a row as {other}"))),
+            })
+            .collect()
     }
 
-    fn first(&self, sql: &str, params: &[ParameterValue]) -> Result<Option<Vec<DbValue>>, Error> {
+    fn first(&self, sql: &str, params: &[ParameterValue]) -> Result<Option<Row>, Error> {
         Ok(self.rows(sql, params)?.into_iter().next())
     }
 
     fn execute(&self, sql: &str, params: &[ParameterValue]) -> Result<u64, Error> {
-        self.conn
-            .execute(sql, params)
-            .map_err(|e| Self::error(&self.location, e))
+        self.conn.execute(sql, params).map_err(|e| {
+            self.failed.set(true);
+            Self::error(&self.location, e)
+        })
     }
 
     fn ensure_schema(&self) -> Result<(), Error> {
@@ -127,8 +181,11 @@ impl PostgresDocuments {
             )
             .ok()
             .flatten()
-            .and_then(|row| text(&row, 0).ok())
+            .and_then(|row| text(&row, "value").ok())
             .and_then(|v| v.parse::<i64>().ok());
+        // A missing table is an answer here (an empty database), and leaves no
+        // transaction behind: the connection is fine.
+        self.failed.set(false);
         if current == Some(SCHEMA_VERSION) {
             return Ok(());
         }
@@ -159,7 +216,7 @@ impl PostgresDocuments {
                 "SELECT value FROM marcus_meta WHERE key = 'schema_version'",
                 &[],
             )?
-            .and_then(|row| text(&row, 0).ok())
+            .and_then(|row| text(&row, "value").ok())
             .and_then(|v| v.parse::<i64>().ok());
         if let Some(v) = version
             && v > SCHEMA_VERSION
@@ -184,7 +241,7 @@ impl PostgresDocuments {
             "SELECT version FROM documents WHERE collection = $1 AND id = $2",
             &[s(collection), s(id)],
         )?
-        .map(|row| int(&row, 0))
+        .map(|row| int(&row, "version"))
         .transpose()
     }
 
@@ -227,7 +284,7 @@ impl PostgresDocuments {
                 )?
             }
         };
-        row.as_deref().map(document).transpose()
+        row.as_ref().map(document).transpose()
     }
 
     fn put_all(&self, writes: &[Write], now: u64) -> Result<Vec<Document>, Error> {
@@ -251,7 +308,7 @@ impl DocumentStore for PostgresDocuments {
             &format!("SELECT {COLUMNS} FROM documents WHERE collection = $1 AND id = $2"),
             &[s(collection), s(id)],
         )?
-        .as_deref()
+        .as_ref()
         .map(document)
         .transpose()
     }
@@ -329,6 +386,8 @@ impl DocumentStore for PostgresDocuments {
             .iter()
             .map(|row| document(row))
             .collect::<Result<Vec<_>, _>>()?;
+        // An aggregate keeps no order of its own; ids are unique and collate as bytes.
+        documents.sort_by(|a, b| a.id.cmp(&b.id));
         let next_cursor = marcus_core::store::page::finish_page(&mut documents, limit, |d| &d.id);
         Ok(Page {
             documents,
@@ -341,10 +400,10 @@ impl DocumentStore for PostgresDocuments {
         let mut params = vec![s(collection)];
         params.extend(fparams);
         let row = self.first(
-            &format!("SELECT COUNT(*) FROM documents WHERE collection = $1{cond}"),
+            &format!("SELECT COUNT(*) AS count FROM documents WHERE collection = $1{cond}"),
             &params,
         )?;
-        Ok(row.map(|r| int(&r, 0)).transpose()?.unwrap_or(0))
+        Ok(row.map(|r| int(&r, "count")).transpose()?.unwrap_or(0))
     }
 
     fn list_collections(&self) -> Result<Vec<String>, Error> {
@@ -353,8 +412,12 @@ impl DocumentStore for PostgresDocuments {
             &[],
         )?
         .iter()
-        .map(|r| text(r, 0))
-        .collect()
+        .map(|r| text(r, "collection"))
+        .collect::<Result<Vec<_>, _>>()
+        .map(|mut names| {
+            names.sort();
+            names
+        })
     }
 
     fn scan(
@@ -371,16 +434,20 @@ impl DocumentStore for PostgresDocuments {
         )?
         .iter()
         .map(|row| document(row))
-        .collect()
+        .collect::<Result<Vec<_>, _>>()
+        .map(|mut documents| {
+            documents.sort_by(|a, b| a.id.cmp(&b.id));
+            documents
+        })
     }
 
     fn stats(&self) -> Result<StorageStats, Error> {
         let row = self.first(
-            "SELECT COUNT(*), pg_total_relation_size('documents') FROM documents",
+            "SELECT COUNT(*) AS documents, pg_total_relation_size('documents') AS size_bytes FROM documents",
             &[],
         )?;
         let (documents, size_bytes) = match row {
-            Some(r) => (int(&r, 0)?, int(&r, 1)?),
+            Some(r) => (int(&r, "documents")?, int(&r, "size_bytes")?),
             None => (0, 0),
         };
         Ok(StorageStats {
