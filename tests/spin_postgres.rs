@@ -11,12 +11,9 @@ mod spin_support;
 use common::Marcus;
 use common::team::PrivateDatabase;
 use serde_json::{Value, json};
-use spin_support::app_requests::{serve, serve_with_headers};
+use spin_support::app_requests::serve;
+use spin_support::board_walk::{Serves, assert_each_task_assigned_once_in, diamond_walk, ok, race};
 use spin_support::test_host::SpinStores;
-use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
 
 const SUITE: &str = "Spin adapter with PostgreSQL";
 
@@ -27,101 +24,6 @@ fn spin_on(db: &PrivateDatabase) -> SpinStores {
         .variables
         .insert("database_url".into(), db.url.clone());
     stores
-}
-
-/// A server that answers the board's JSON tools: a native host or a Spin application.
-#[derive(Clone, Copy)]
-enum Front<'a> {
-    Native(&'a Marcus),
-    Spin(&'a SpinStores),
-}
-
-impl Front<'_> {
-    /// Calls `/api/tools/{name}`; (status, JSON body).
-    fn tool(&self, name: &str, args: Value) -> (u16, Value) {
-        let path = format!("/api/tools/{name}");
-        let (status, body) = match self {
-            Front::Native(m) => {
-                let a = m.post_json(&path, &args);
-                (a.status, String::from_utf8_lossy(&a.body).into_owned())
-            }
-            Front::Spin(stores) => serve(stores, "POST", &path, &[], &args.to_string()),
-        };
-        let value = serde_json::from_str(&body)
-            .unwrap_or_else(|e| panic!("{name} answered {status} with non-JSON ({e}): {body}"));
-        (status, value)
-    }
-
-    /// Calls a tool that must answer 200.
-    fn ok(&self, name: &str, args: Value) -> Value {
-        let (status, body) = self.tool(name, args);
-        assert_eq!(status, 200, "{name}: {body}");
-        body
-    }
-}
-
-/// An MCP session with the app on Spin.
-struct McpSession<'a> {
-    stores: &'a SpinStores,
-    id: String,
-    next: u64,
-}
-
-impl<'a> McpSession<'a> {
-    /// `initialize` and `notifications/initialized`, as any MCP client starts.
-    fn open(stores: &'a SpinStores) -> Self {
-        let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-            "protocolVersion": "2025-06-18", "capabilities": {},
-            "clientInfo": {"name": "spin-postgres-suite", "version": "1"}}});
-        let (status, headers, body) = serve_with_headers(
-            stores,
-            "POST",
-            "/mcp",
-            &[("accept", "application/json, text/event-stream")],
-            &init.to_string(),
-        );
-        assert_eq!(status, 200, "initialize: {body}");
-        let id = headers
-            .iter()
-            .find(|(n, _)| n == "mcp-session-id")
-            .map(|(_, v)| v.clone())
-            .expect("initialize returns Mcp-Session-Id");
-        let session = Self {
-            stores,
-            id,
-            next: 1,
-        };
-        let (status, _) =
-            session.post(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
-        assert_eq!(status, 202);
-        session
-    }
-
-    fn post(&self, message: &Value) -> (u16, String) {
-        serve(
-            self.stores,
-            "POST",
-            "/mcp",
-            &[
-                ("accept", "application/json, text/event-stream"),
-                ("mcp-session-id", &self.id),
-                ("mcp-protocol-version", "2025-06-18"),
-            ],
-            &message.to_string(),
-        )
-    }
-
-    /// `tools/call`; the structured result, which must not be an error.
-    fn call(&mut self, name: &str, arguments: Value) -> Value {
-        self.next += 1;
-        let (status, body) = self.post(&json!({"jsonrpc": "2.0", "id": self.next,
-            "method": "tools/call", "params": {"name": name, "arguments": arguments}}));
-        assert_eq!(status, 200, "{name}: {body}");
-        let answer: Value = serde_json::from_str(&body).unwrap();
-        let result = &answer["result"];
-        assert_eq!(result["isError"], false, "{name}: {body}");
-        result["structuredContent"].clone()
-    }
 }
 
 /// Documents of `collection` in the database, read with SQL beside Marcus.
@@ -149,52 +51,6 @@ fn sqlite_documents(stores: &SpinStores) -> i64 {
         }
     })
     .unwrap()
-}
-
-/// Create a diamond (api → ui, docs → release), register two agents, and walk it over MCP
-/// until every task is done; returns the project id.
-fn diamond_walk(stores: &SpinStores) -> String {
-    let mut mcp = McpSession::open(stores);
-    let created = mcp.call(
-        "create_project",
-        json!({"project_name": "diamond", "tasks": [
-            {"name": "api"},
-            {"name": "ui", "dependencies": ["api"]},
-            {"name": "docs", "dependencies": ["api"]},
-            {"name": "release", "dependencies": ["ui", "docs"]}]}),
-    );
-    let project = created["project_id"].as_str().unwrap().to_string();
-    for agent in ["ada", "bob"] {
-        mcp.call(
-            "register_agent",
-            json!({"agent_id": agent, "name": agent, "role": "dev", "project_id": project}),
-        );
-    }
-    let mut done = Vec::new();
-    for _round in 0..10 {
-        for agent in ["ada", "bob"] {
-            let next = mcp.call("request_next_task", json!({"agent_id": agent}));
-            if next["success"] != true {
-                continue;
-            }
-            let task = next["task"]["id"].as_str().unwrap().to_string();
-            let finished = mcp.call(
-                "report_task_progress",
-                json!({"agent_id": agent, "task_id": task, "status": "completed", "progress": 100}),
-            );
-            assert_eq!(finished["status"], "done", "{finished}");
-            done.push(next["task"]["name"].as_str().unwrap().to_string());
-        }
-        if done.len() == 4 {
-            break;
-        }
-    }
-    assert_eq!(done.len(), 4, "the walk finished: {done:?}");
-    assert_eq!(done[0], "api", "dependencies first: {done:?}");
-    assert_eq!(done[3], "release", "dependencies first: {done:?}");
-    let status = mcp.call("get_project_status", json!({"project_id": project}));
-    assert_eq!(status["status"]["completion_percentage"], 100.0, "{status}");
-    project
 }
 
 #[test]
@@ -225,7 +81,11 @@ fn from_an_empty_database_features_and_the_walk_answer_and_documents_land_in_pos
 
     // A native host on the same database reads the board the Spin application wrote.
     let native = Marcus::start_env(&[], &[("DATABASE_URL", &db.url)]);
-    let tasks = Front::Native(&native).ok("get_all_board_tasks", json!({"project_id": project}));
+    let tasks = ok(
+        &native,
+        "get_all_board_tasks",
+        json!({"project_id": project}),
+    );
     let statuses: Vec<&str> = tasks["tasks"]
         .as_array()
         .unwrap()
@@ -241,7 +101,8 @@ fn on_a_database_a_native_host_created_the_walk_answers() {
         return;
     };
     let native = Marcus::start_env(&[], &[("DATABASE_URL", &db.url)]);
-    let made = Front::Native(&native).ok(
+    let made = ok(
+        &native,
         "create_project",
         json!({"project_name": "native", "tasks": [{"name": "n1"}]}),
     );
@@ -251,20 +112,25 @@ fn on_a_database_a_native_host_created_the_walk_answers() {
     diamond_walk(&stores);
 
     // The Spin application sees and finishes the native host's project, and back.
-    let spin = Front::Spin(&stores);
     let project = made["project_id"].as_str().unwrap();
-    spin.ok(
+    ok(
+        &stores,
         "register_agent",
         json!({"agent_id": "cy", "name": "cy", "role": "dev", "project_id": project}),
     );
-    let next = spin.ok("request_next_task", json!({"agent_id": "cy"}));
+    let next = ok(&stores, "request_next_task", json!({"agent_id": "cy"}));
     assert_eq!(next["task"]["name"], "n1", "{next}");
     let task = next["task"]["id"].as_str().unwrap();
-    spin.ok(
+    ok(
+        &stores,
         "report_task_progress",
         json!({"agent_id": "cy", "task_id": task, "status": "completed", "progress": 100}),
     );
-    let seen = Front::Native(&native).ok("get_project_status", json!({"project_id": project}));
+    let seen = ok(
+        &native,
+        "get_project_status",
+        json!({"project_id": project}),
+    );
     assert_eq!(seen["status"]["completion_percentage"], 100.0, "{seen}");
 }
 
@@ -308,88 +174,8 @@ fn two_spin_applications_and_a_native_host_race_eight_agents_without_a_double_cl
         }
     });
     let native = Marcus::start_env(&[], &[("DATABASE_URL", &db.url)]);
-    let fronts = [
-        Front::Spin(&east),
-        Front::Spin(&west),
-        Front::Native(&native),
-    ];
-    const TASKS: usize = 48;
-    let tasks: Vec<Value> = (0..TASKS)
-        .map(|i| {
-            let deps = if i >= 8 {
-                vec![format!("t{}", i - 8)]
-            } else {
-                vec![]
-            };
-            json!({"name": format!("t{i}"), "dependencies": deps})
-        })
-        .collect();
-    let created = fronts[0].ok(
-        "create_project",
-        json!({"project_name": "race", "tasks": tasks}),
-    );
-    let project = created["project_id"].as_str().unwrap().to_string();
-
-    let completed = AtomicUsize::new(0);
-    let claims: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
-    let deadline = Instant::now() + Duration::from_secs(240);
-    std::thread::scope(|s| {
-        for n in 0..8 {
-            let (front, completed, claims, project) =
-                (fronts[n % 3], &completed, &claims, &project);
-            s.spawn(move || {
-                let agent = format!("agent-{n}");
-                front.ok(
-                    "register_agent",
-                    json!({"agent_id": agent, "name": agent, "role": "dev", "project_id": project}),
-                );
-                while completed.load(Ordering::SeqCst) < TASKS {
-                    assert!(Instant::now() < deadline, "the race did not finish in time");
-                    let next = front.ok("request_next_task", json!({"agent_id": agent}));
-                    if next["success"] != true {
-                        std::thread::sleep(Duration::from_millis(30));
-                        continue;
-                    }
-                    assert_eq!(next["already_assigned"], false, "{agent} got a second task");
-                    let task = next["task"]["id"].as_str().unwrap().to_string();
-                    claims.lock().unwrap().push((task.clone(), agent.clone()));
-                    let done = front.ok(
-                        "report_task_progress",
-                        json!({"agent_id": agent, "task_id": task, "status": "completed", "progress": 100}),
-                    );
-                    assert_eq!(done["status"], "done", "{done}");
-                    completed.fetch_add(1, Ordering::SeqCst);
-                }
-            });
-        }
-    });
-    let claims = claims.into_inner().unwrap();
-    let distinct: HashSet<&String> = claims.iter().map(|(t, _)| t).collect();
-    assert_eq!(claims.len(), TASKS, "each task claimed once");
-    assert_eq!(distinct.len(), TASKS, "no task went to two agents");
-
-    // PostgreSQL's own record agrees: one assignment per task, completed by its holder.
-    let events = db.query_text(&format!(
-        "SELECT data::text FROM documents WHERE collection = 'events' AND data ->> 'project_id' = '{project}'"
-    ));
-    let mut assigned: HashMap<String, Vec<String>> = HashMap::new();
-    let mut finished: HashMap<String, Vec<String>> = HashMap::new();
-    for line in events.lines() {
-        let e: Value = serde_json::from_str(line).unwrap();
-        let (task, agent) = (
-            e["task_id"].as_str().unwrap_or("").to_string(),
-            e["agent_id"].as_str().unwrap_or("").to_string(),
-        );
-        match e["kind"].as_str() {
-            Some("task_assigned") => assigned.entry(task).or_default().push(agent),
-            Some("task_completed") => finished.entry(task).or_default().push(agent),
-            _ => {}
-        }
-    }
-    assert_eq!(assigned.len(), TASKS);
-    for (task, agents) in &assigned {
-        assert_eq!(agents.len(), 1, "{task} assigned {} times", agents.len());
-        assert_eq!(finished.get(task), Some(agents), "completed by its holder");
-    }
+    let servers: [&dyn Serves; 3] = [&east, &west, &native];
+    let project = race(&servers, 8, 48);
+    assert_each_task_assigned_once_in(&db, &project, 48);
     assert_eq!(sqlite_documents(&east) + sqlite_documents(&west), 0);
 }
