@@ -7,12 +7,14 @@
 mod common;
 mod spin_support;
 
+use common::Marcus;
 use common::team::{PrivateDatabase, wait_until};
 use serde_json::Value;
 use spin_support::board_walk::{
     AtUrl, Serves, assert_each_task_assigned_once_in, diamond_walk, race,
 };
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -28,6 +30,15 @@ fn spin_binary() -> Option<PathBuf> {
     std::env::split_paths(&path)
         .map(|dir| dir.join("spin"))
         .find(|candidate| candidate.is_file())
+}
+
+/// Says plainly that the suite did not run (on the real stderr, which the harness does not
+/// capture). A Spin binary is optional everywhere, CI included: none can be installed there.
+fn skip_without_spin() {
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED: {SUITE} (no Spin binary: set MARCUS_SPIN_BIN or put spin on the PATH)"
+    );
 }
 
 /// A `spin up` of the project's `spin.toml`, stopped on drop.
@@ -56,6 +67,8 @@ impl SpinUp {
                 value,
             );
         }
+        // Its own process group: `spin up` runs the trigger as a child process.
+        cmd.process_group(0);
         let mut child = cmd.spawn().expect("starting spin up");
         let stdout = child.stdout.take().unwrap();
         std::thread::spawn(move || {
@@ -82,19 +95,19 @@ impl SpinUp {
 
 impl Drop for SpinUp {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        if let Ok(pid) = i32::try_from(self.child.id()) {
+            // SAFETY: kill(2) on the process group of our own, not yet reaped child.
+            unsafe { libc::kill(-pid, libc::SIGKILL) };
+        }
         let _ = self.child.wait();
     }
 }
 
-#[test]
-fn features_the_walk_and_an_eight_agent_race_answer_on_postgres_from_an_empty_database() {
+/// `spin up` with storage in `db`, or `None` (and a skip message) without a Spin binary.
+fn spin_on(db: &PrivateDatabase) -> Option<SpinUp> {
     let Some(spin) = spin_binary() else {
-        eprintln!("skipped: {SUITE} (no Spin binary: set MARCUS_SPIN_BIN or put spin on PATH)");
-        return;
-    };
-    let Some(db) = PrivateDatabase::create(SUITE) else {
-        return;
+        skip_without_spin();
+        return None;
     };
     // Spin's outbound grant in spin.toml names the `postgres://` scheme.
     let url = format!(
@@ -108,7 +121,28 @@ fn features_the_walk_and_an_eight_agent_race_answer_on_postgres_from_an_empty_da
         .and_then(|rest| rest.split('/').next())
         .unwrap()
         .to_string();
-    let up = SpinUp::start(&spin, &[("database_url", &url), ("database_host", &host)]);
+    Some(SpinUp::start(
+        &spin,
+        &[("database_url", &url), ("database_host", &host)],
+    ))
+}
+
+fn documents_in(db: &PrivateDatabase, collection: &str) -> usize {
+    db.query_text(&format!(
+        "SELECT COUNT(*)::text FROM documents WHERE collection = '{collection}'"
+    ))
+    .parse()
+    .unwrap()
+}
+
+#[test]
+fn features_the_walk_and_an_eight_agent_race_answer_on_postgres_from_an_empty_database() {
+    let Some(db) = PrivateDatabase::create(SUITE) else {
+        return;
+    };
+    let Some(up) = spin_on(&db) else {
+        return;
+    };
     let server = AtUrl(up.url.clone());
 
     let (status, _, features) = server.exchange("GET", "/api/features", &[], "");
@@ -125,9 +159,32 @@ fn features_the_walk_and_an_eight_agent_race_answer_on_postgres_from_an_empty_da
     let servers: [&dyn Serves; 1] = [&server];
     let project = race(&servers, 8, 48);
     assert_each_task_assigned_once_in(&db, &project, 48);
-    let tasks: usize = db
-        .query_text("SELECT COUNT(*)::text FROM documents WHERE collection = 'tasks'")
-        .parse()
-        .unwrap();
-    assert_eq!(tasks, 4 + 48, "every task landed in PostgreSQL");
+    assert_eq!(
+        documents_in(&db, "tasks"),
+        4 + 48,
+        "every task landed in PostgreSQL"
+    );
+}
+
+#[test]
+fn spin_and_a_native_host_share_a_database_the_native_host_created() {
+    let Some(db) = PrivateDatabase::create(SUITE) else {
+        return;
+    };
+    if spin_binary().is_none() {
+        skip_without_spin();
+        return;
+    }
+    let native = Marcus::start_env(&[], &[("DATABASE_URL", &db.url)]);
+    assert_eq!(native.get("/api/features").status, 200);
+    let Some(up) = spin_on(&db) else {
+        return;
+    };
+    let server = AtUrl(up.url.clone());
+    let (status, _, put) = server.exchange("PUT", "/api/storage/notes/n1", &[], r#"{"k":1}"#);
+    assert_eq!(status, 200, "{put}");
+    diamond_walk(&server);
+    let servers: [&dyn Serves; 2] = [&server, &native];
+    let project = race(&servers, 8, 48);
+    assert_each_task_assigned_once_in(&db, &project, 48);
 }

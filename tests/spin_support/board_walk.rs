@@ -18,30 +18,17 @@ pub type Exchange = (u16, Vec<(String, String)>, String);
 /// Something that answers HTTP requests the way Marcus does.
 pub trait Serves: Sync {
     /// Sends one request with a JSON body (when not empty).
-    fn exchange(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str)
-    -> Exchange;
+    fn exchange(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Exchange;
 }
 
 impl Serves for SpinStores {
-    fn exchange(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &str,
-    ) -> Exchange {
+    fn exchange(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Exchange {
         serve_with_headers(self, method, path, headers, body)
     }
 }
 
 impl Serves for Marcus {
-    fn exchange(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &str,
-    ) -> Exchange {
+    fn exchange(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Exchange {
         let mut all = headers.to_vec();
         let body = (!body.is_empty()).then(|| {
             all.push(("content-type", "application/json"));
@@ -57,13 +44,7 @@ impl Serves for Marcus {
 pub struct AtUrl(pub String);
 
 impl Serves for AtUrl {
-    fn exchange(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &str,
-    ) -> Exchange {
+    fn exchange(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Exchange {
         let agent = ureq::AgentBuilder::new()
             .timeout(Duration::from_secs(30))
             .build();
@@ -74,7 +55,8 @@ impl Serves for AtUrl {
         let result = if body.is_empty() {
             req.call()
         } else {
-            req.set("content-type", "application/json").send_string(body)
+            req.set("content-type", "application/json")
+                .send_string(body)
         };
         let resp = match result {
             Ok(r) | Err(ureq::Error::Status(_, r)) => r,

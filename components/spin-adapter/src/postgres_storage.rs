@@ -203,6 +203,9 @@ impl PostgresDocuments {
 
     fn create_schema(&self) -> Result<(), Error> {
         self.execute("SET LOCAL client_min_messages = warning", &[])?;
+        // Spin gives a request no deadline: a schema lock held by a stuck writer must end
+        // this wait with an error, not hold the request forever.
+        self.execute("SET LOCAL lock_timeout = '15s'", &[])?;
         self.execute(
             "SELECT pg_advisory_xact_lock($1)",
             &[ParameterValue::Int64(SCHEMA_LOCK)],
