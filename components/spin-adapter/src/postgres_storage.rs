@@ -387,7 +387,7 @@ impl DocumentStore for PostgresDocuments {
         let mut documents = self
             .rows(&sql, &params)?
             .iter()
-            .map(|row| document(row))
+            .map(document)
             .collect::<Result<Vec<_>, _>>()?;
         // An aggregate keeps no order of its own; ids are unique and collate as bytes.
         documents.sort_by(|a, b| a.id.cmp(&b.id));
@@ -436,7 +436,7 @@ impl DocumentStore for PostgresDocuments {
             &[s(collection), s(after.unwrap_or("")), n(limit as u64)],
         )?
         .iter()
-        .map(|row| document(row))
+        .map(document)
         .collect::<Result<Vec<_>, _>>()
         .map(|mut documents| {
             documents.sort_by(|a, b| a.id.cmp(&b.id));
