@@ -120,12 +120,13 @@ pub struct HealthIssue {
 }
 
 /// The board's health: issues and a 0-100 score (100 minus 30 per critical, 20 per high,
-/// 10 per medium and 5 per low issue, never below 0).
+/// 10 per medium and 5 per low issue, never below 0); "healthy" needs a score of 80 and no
+/// high or critical issue.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BoardHealth {
     /// 100 = nothing wrong.
     pub score: u8,
-    /// healthy (>= 80), warning (>= 50), critical.
+    /// healthy (>= 80 and nothing high or critical), warning (>= 50), critical.
     pub status: String,
     /// Everything found.
     pub issues: Vec<HealthIssue>,
@@ -167,8 +168,8 @@ fn chain_lengths(tasks: &[Task]) -> HashMap<String, usize> {
 /// Inspects the board for the problems that stall agents: cycles (critical), bottlenecks
 /// (unfinished tasks with >= 3 dependents, medium), chains of more than 5 unfinished tasks
 /// (low), stale leases (medium), ready tasks no agent has the skills for (low), idle agents
-/// while tasks are ready (low), agents holding several live leases (high) and gridlock
-/// (todo tasks, none ready, none in progress; critical).
+/// while tasks are ready (low), agents holding several live leases (high), blocked tasks
+/// (high) and gridlock (todo tasks, none ready, none in progress; critical).
 pub fn board_health(tasks: &[Task], agents: &[Agent], now: Millis) -> BoardHealth {
     let name = |id: &str| {
         tasks
@@ -295,6 +296,23 @@ pub fn board_health(tasks: &[Task], agents: &[Agent], now: Millis) -> BoardHealt
         found.agent_ids = vec![agent.to_string()];
         issues.push(found);
     }
+    let blocked: Vec<&Task> = tasks
+        .iter()
+        .filter(|t| t.status == TaskStatus::Blocked)
+        .collect();
+    if !blocked.is_empty() {
+        let names: Vec<&str> = blocked.iter().map(|t| t.name.as_str()).collect();
+        issues.push(issue(
+            "blocked_task",
+            "high",
+            format!(
+                "{} task(s) blocked, waiting for a decision: {}",
+                blocked.len(),
+                names.join(", ")
+            ),
+            blocked.iter().map(|t| t.id.clone()).collect(),
+        ));
+    }
     let todo = tasks.iter().any(|t| t.status == TaskStatus::Todo);
     let working = tasks.iter().any(|t| t.status == TaskStatus::InProgress);
     if todo && ready.is_empty() && !working {
@@ -336,9 +354,14 @@ pub fn board_health(tasks: &[Task], agents: &[Agent], now: Millis) -> BoardHealt
         })
         .sum();
     let score = 100u32.saturating_sub(penalty) as u8;
+    // A board with a high or critical issue (a blocked task, say) is never "healthy",
+    // whatever its score.
+    let serious = issues
+        .iter()
+        .any(|i| matches!(i.severity.as_str(), "critical" | "high"));
     BoardHealth {
         score,
-        status: if score >= 80 {
+        status: if score >= 80 && !serious {
             "healthy"
         } else if score >= 50 {
             "warning"
@@ -490,6 +513,19 @@ mod tests {
         let h = board_health(&diamond(), &[], 0);
         assert_eq!((h.score, h.status.as_str()), (100, "healthy"));
         assert!(h.issues.is_empty(), "{:?}", h.issues);
+    }
+
+    #[test]
+    fn a_blocked_task_is_never_healthy() {
+        let mut tasks = diamond();
+        tasks[1].status = TaskStatus::Blocked;
+        let h = board_health(&tasks, &[], 0);
+        let blocked: Vec<&HealthIssue> =
+            h.issues.iter().filter(|i| i.kind == "blocked_task").collect();
+        assert_eq!(blocked.len(), 1, "{:?}", h.issues);
+        assert_eq!(blocked[0].task_ids, vec![tasks[1].id.clone()]);
+        assert_eq!(blocked[0].severity, "high");
+        assert_eq!((h.score, h.status.as_str()), (80, "warning"));
     }
 
     #[test]
@@ -670,13 +706,14 @@ mod tests {
         let mut stuck = task("stuck", &[], 1.0);
         stuck.status = TaskStatus::Blocked;
         let h = board_health(&[stuck, task("next", &["stuck"], 1.0)], &[], 0);
-        assert_eq!(kinds(&h), vec!["gridlock"]);
+        assert_eq!(kinds(&h), vec!["blocked_task", "gridlock"]);
+        assert_eq!(h.issues[0].task_ids, vec!["stuck"]);
         assert!(
-            h.issues[0].message.contains("stuck"),
+            h.issues[1].message.contains("stuck"),
             "{}",
-            h.issues[0].message
+            h.issues[1].message
         );
-        assert_eq!(h.issues[0].task_ids, vec!["next"]);
+        assert_eq!(h.issues[1].task_ids, vec!["next"]);
         // Work in progress is no gridlock.
         let held = lease::assign(&task("a", &[], 1.0), "ag", 0, 100);
         let h = board_health(&[held, task("b", &["a"], 1.0)], &[], 0);
