@@ -28,6 +28,8 @@ pub fn schedule_after(events: &[BoardEvent]) {
         .filter(|e| MOVING_EVENTS.contains(&e.kind.as_str()))
         .filter_map(|e| e.project_id.clone())
         .collect();
+    // One job per project, however its events interleave with another project's.
+    projects.sort_unstable();
     projects.dedup();
     for project in projects {
         let mut job = Job::new(
