@@ -520,8 +520,11 @@ mod tests {
         let mut tasks = diamond();
         tasks[1].status = TaskStatus::Blocked;
         let h = board_health(&tasks, &[], 0);
-        let blocked: Vec<&HealthIssue> =
-            h.issues.iter().filter(|i| i.kind == "blocked_task").collect();
+        let blocked: Vec<&HealthIssue> = h
+            .issues
+            .iter()
+            .filter(|i| i.kind == "blocked_task")
+            .collect();
         assert_eq!(blocked.len(), 1, "{:?}", h.issues);
         assert_eq!(blocked[0].task_ids, vec![tasks[1].id.clone()]);
         assert_eq!(blocked[0].severity, "high");
