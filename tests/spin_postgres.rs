@@ -9,10 +9,12 @@ mod common;
 mod spin_support;
 
 use common::Marcus;
+use common::board::race_through_chains;
+use common::serves::{Serves, ok};
 use common::team::PrivateDatabase;
 use serde_json::{Value, json};
 use spin_support::app_requests::serve;
-use spin_support::board_walk::{Serves, assert_each_task_assigned_once_in, diamond_walk, ok, race};
+use spin_support::board_walk::{assert_each_task_assigned_once_in, diamond_walk};
 use spin_support::test_host::SpinStores;
 
 const SUITE: &str = "Spin adapter with PostgreSQL";
@@ -175,7 +177,7 @@ fn two_spin_applications_and_a_native_host_race_eight_agents_without_a_double_cl
     });
     let native = Marcus::start_env(&[], &[("DATABASE_URL", &db.url)]);
     let servers: [&dyn Serves; 3] = [&east, &west, &native];
-    let project = race(&servers, 8, 48);
+    let project = race_through_chains(&servers, 8, 48, 8).project;
     assert_each_task_assigned_once_in(&db, &project, 48);
     assert_eq!(sqlite_documents(&east) + sqlite_documents(&west), 0);
 }

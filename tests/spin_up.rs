@@ -8,11 +8,11 @@ mod common;
 mod spin_support;
 
 use common::Marcus;
+use common::board::race_through_chains;
+use common::serves::{AtUrl, Serves};
 use common::team::{PrivateDatabase, wait_until};
 use serde_json::Value;
-use spin_support::board_walk::{
-    AtUrl, Serves, assert_each_task_assigned_once_in, diamond_walk, race,
-};
+use spin_support::board_walk::{assert_each_task_assigned_once_in, diamond_walk};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -157,7 +157,7 @@ fn features_the_walk_and_an_eight_agent_race_answer_on_postgres_from_an_empty_da
 
     diamond_walk(&server);
     let servers: [&dyn Serves; 1] = [&server];
-    let project = race(&servers, 8, 48);
+    let project = race_through_chains(&servers, 8, 48, 8).project;
     assert_each_task_assigned_once_in(&db, &project, 48);
     assert_eq!(
         documents_in(&db, "tasks"),
@@ -168,13 +168,13 @@ fn features_the_walk_and_an_eight_agent_race_answer_on_postgres_from_an_empty_da
 
 #[test]
 fn spin_and_a_native_host_share_a_database_the_native_host_created() {
-    let Some(db) = PrivateDatabase::create(SUITE) else {
-        return;
-    };
     if spin_binary().is_none() {
         skip_without_spin();
         return;
     }
+    let Some(db) = PrivateDatabase::create(SUITE) else {
+        return;
+    };
     let native = Marcus::start_env(&[], &[("DATABASE_URL", &db.url)]);
     assert_eq!(native.get("/api/features").status, 200);
     let Some(up) = spin_on(&db) else {
@@ -185,6 +185,6 @@ fn spin_and_a_native_host_share_a_database_the_native_host_created() {
     assert_eq!(status, 200, "{put}");
     diamond_walk(&server);
     let servers: [&dyn Serves; 2] = [&server, &native];
-    let project = race(&servers, 8, 48);
+    let project = race_through_chains(&servers, 8, 48, 8).project;
     assert_each_task_assigned_once_in(&db, &project, 48);
 }

@@ -1,5 +1,6 @@
 //! Board helpers shared by the suites: tool calls over the JSON API and the two-process race.
 
+use super::serves::{self, Serves};
 use super::{Answer, Marcus};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
@@ -49,27 +50,41 @@ pub fn all_docs(m: &Marcus, collection: &str, filter: Value) -> Vec<Value> {
     }
 }
 
-/// 32 agents, half on each server, race through 500 tasks (ten chains of 50); checks that
-/// every task was claimed once, completed by its holder, after its dependency, as the
-/// durable event log records it. Returns the project id.
-pub fn thirty_two_agents_complete_500_tasks(a: &Marcus, b: &Marcus) -> String {
-    let tasks: Vec<Value> = (0..500)
+/// A race's project and its tasks' names by id.
+pub struct Race {
+    /// The project raced through.
+    pub project: String,
+    /// Task names by id.
+    pub names: HashMap<String, String>,
+}
+
+/// `agents` agents, spread over `servers` in turn, race through `tasks` tasks in chains
+/// (task i depends on task i - `chains`), each completing what it claims; asserts no agent
+/// was handed a second task while holding one and that each claim and completion happened
+/// once per task.
+pub fn race_through_chains(
+    servers: &[&dyn Serves],
+    agents: usize,
+    tasks: usize,
+    chains: usize,
+) -> Race {
+    let specs: Vec<Value> = (0..tasks)
         .map(|i| {
-            let deps = if i >= 50 {
-                vec![format!("t{}", i - 50)]
+            let deps = if i >= chains {
+                vec![format!("t{}", i - chains)]
             } else {
                 vec![]
             };
             json!({"name": format!("t{i}"), "dependencies": deps, "estimated_hours": 1})
         })
         .collect();
-    let created = ok(
-        a,
+    let created = serves::ok(
+        servers[0],
         "create_project",
-        json!({"project_name": "race", "tasks": tasks}),
+        json!({"project_name": "race", "tasks": specs}),
     );
     let project = created["project_id"].as_str().unwrap().to_string();
-    let id_to_name: HashMap<String, String> = created["tasks"]
+    let names: HashMap<String, String> = created["tasks"]
         .as_array()
         .unwrap()
         .iter()
@@ -85,19 +100,15 @@ pub fn thirty_two_agents_complete_500_tasks(a: &Marcus, b: &Marcus) -> String {
     let claims: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
     let deadline = Instant::now() + Duration::from_secs(300);
     std::thread::scope(|s| {
-        for n in 0..32 {
-            let (server, completed, claims, project) = (
-                if n % 2 == 0 { a } else { b },
-                &completed,
-                &claims,
-                &project,
-            );
+        for n in 0..agents {
+            let (server, completed, claims, project) =
+                (servers[n % servers.len()], &completed, &claims, &project);
             s.spawn(move || {
                 let agent = format!("agent-{n}");
-                ok(server, "register_agent", json!({"agent_id": agent, "name": agent, "role": "dev", "project_id": project}));
-                while completed.load(Ordering::SeqCst) < 500 {
+                serves::ok(server, "register_agent", json!({"agent_id": agent, "name": agent, "role": "dev", "project_id": project}));
+                while completed.load(Ordering::SeqCst) < tasks {
                     assert!(Instant::now() < deadline, "race did not finish in time");
-                    let next = ok(server, "request_next_task", json!({"agent_id": agent}));
+                    let next = serves::ok(server, "request_next_task", json!({"agent_id": agent}));
                     if next["success"] != true {
                         std::thread::sleep(Duration::from_millis(40));
                         continue;
@@ -105,18 +116,28 @@ pub fn thirty_two_agents_complete_500_tasks(a: &Marcus, b: &Marcus) -> String {
                     assert_eq!(next["already_assigned"], false, "{agent} was handed a second task while holding one");
                     let task_id = next["task"]["id"].as_str().unwrap().to_string();
                     claims.lock().unwrap().push((task_id.clone(), agent.clone()));
-                    let done = ok(server, "report_task_progress", json!({"agent_id": agent, "task_id": task_id, "status": "completed", "progress": 100}));
+                    let done = serves::ok(server, "report_task_progress", json!({"agent_id": agent, "task_id": task_id, "status": "completed", "progress": 100}));
                     assert_eq!(done["status"], "done");
                     completed.fetch_add(1, Ordering::SeqCst);
                 }
             });
         }
     });
-
     let claims = claims.into_inner().unwrap();
-    assert_eq!(claims.len(), 500, "each task claimed once");
+    assert_eq!(claims.len(), tasks, "each task claimed once");
     let claimed: HashSet<&String> = claims.iter().map(|(t, _)| t).collect();
-    assert_eq!(claimed.len(), 500, "no task went to two agents");
+    assert_eq!(claimed.len(), tasks, "no task went to two agents");
+    Race { project, names }
+}
+
+/// 32 agents, half on each server, race through 500 tasks (ten chains of 50); checks that
+/// every task was claimed once, completed by its holder, after its dependency, as the
+/// durable event log records it. Returns the project id.
+pub fn thirty_two_agents_complete_500_tasks(a: &Marcus, b: &Marcus) -> String {
+    let Race {
+        project,
+        names: id_to_name,
+    } = race_through_chains(&[a, b], 32, 500, 50);
 
     // The durable event log agrees: one assignment and one completion per task, by the same agent.
     let events = all_docs(a, "events", json!({"project_id": project}));

@@ -4,6 +4,7 @@
 
 pub mod board;
 pub mod receiver;
+pub mod serves;
 pub mod sse;
 pub mod team;
 

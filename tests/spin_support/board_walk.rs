@@ -1,95 +1,18 @@
 //! The board walks the Spin suites run against any server: the stand-in host, a native
-//! `marcus serve` and a real `spin up`. A diamond walked over MCP, and agents racing
-//! through chains of tasks over the JSON tools with every claim recorded.
+//! `marcus serve` and a real `spin up`. A diamond walked over MCP, and the record a race
+//! (`common::board::race_through_chains`) leaves in PostgreSQL.
 
 use super::app_requests::serve_with_headers;
 use super::test_host::SpinStores;
-use crate::common::Marcus;
+use crate::common::serves::{Exchange, Serves};
 use crate::common::team::PrivateDatabase;
 use serde_json::{Value, json};
-use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
-
-/// One HTTP exchange: (status, headers in lower case, body).
-pub type Exchange = (u16, Vec<(String, String)>, String);
-
-/// Something that answers HTTP requests the way Marcus does.
-pub trait Serves: Sync {
-    /// Sends one request with a JSON body (when not empty).
-    fn exchange(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Exchange;
-}
+use std::collections::HashMap;
 
 impl Serves for SpinStores {
     fn exchange(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Exchange {
         serve_with_headers(self, method, path, headers, body)
     }
-}
-
-impl Serves for Marcus {
-    fn exchange(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Exchange {
-        let mut all = headers.to_vec();
-        let body = (!body.is_empty()).then(|| {
-            all.push(("content-type", "application/json"));
-            body.as_bytes()
-        });
-        let a = self.request(method, path, &all, body);
-        let text = String::from_utf8_lossy(&a.body).into_owned();
-        (a.status, a.headers, text)
-    }
-}
-
-/// A server at a base URL (a real `spin up`).
-pub struct AtUrl(pub String);
-
-impl Serves for AtUrl {
-    fn exchange(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Exchange {
-        let agent = ureq::AgentBuilder::new()
-            .timeout(Duration::from_secs(30))
-            .build();
-        let mut req = agent.request(method, &format!("{}{path}", self.0));
-        for (k, v) in headers {
-            req = req.set(k, v);
-        }
-        let result = if body.is_empty() {
-            req.call()
-        } else {
-            req.set("content-type", "application/json")
-                .send_string(body)
-        };
-        let resp = match result {
-            Ok(r) | Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("{method} {path}: {e} (a request that never answers times out)"),
-        };
-        let status = resp.status();
-        let headers = resp
-            .headers_names()
-            .into_iter()
-            .filter_map(|n| Some((n.to_ascii_lowercase(), resp.header(&n)?.to_string())))
-            .collect();
-        (status, headers, resp.into_string().unwrap_or_default())
-    }
-}
-
-/// Calls `/api/tools/{name}`; (status, JSON body).
-pub fn tool(server: &dyn Serves, name: &str, args: Value) -> (u16, Value) {
-    let (status, _, body) = server.exchange(
-        "POST",
-        &format!("/api/tools/{name}"),
-        &[],
-        &args.to_string(),
-    );
-    let value = serde_json::from_str(&body)
-        .unwrap_or_else(|e| panic!("{name} answered {status} with non-JSON ({e}): {body}"));
-    (status, value)
-}
-
-/// Calls a tool that must answer 200.
-pub fn ok(server: &dyn Serves, name: &str, args: Value) -> Value {
-    let (status, body) = tool(server, name, args);
-    assert_eq!(status, 200, "{name}: {body}");
-    body
 }
 
 /// An MCP session (streamable HTTP at `/mcp`).
@@ -198,68 +121,6 @@ pub fn diamond_walk(server: &dyn Serves) -> String {
     assert_eq!(done[3], "release", "dependencies first: {done:?}");
     let status = mcp.call("get_project_status", json!({"project_id": project}));
     assert_eq!(status["status"]["completion_percentage"], 100.0, "{status}");
-    project
-}
-
-/// `agents` agents, spread over `servers` in turn, race through `tasks` tasks in chains of
-/// eight; asserts no task went to two agents and each was completed by its holder. Returns
-/// the project id.
-pub fn race(servers: &[&dyn Serves], agents: usize, tasks: usize) -> String {
-    let specs: Vec<Value> = (0..tasks)
-        .map(|i| {
-            let deps = if i >= 8 {
-                vec![format!("t{}", i - 8)]
-            } else {
-                vec![]
-            };
-            json!({"name": format!("t{i}"), "dependencies": deps})
-        })
-        .collect();
-    let created = ok(
-        servers[0],
-        "create_project",
-        json!({"project_name": "race", "tasks": specs}),
-    );
-    let project = created["project_id"].as_str().unwrap().to_string();
-    let completed = AtomicUsize::new(0);
-    let claims: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    let deadline = Instant::now() + Duration::from_secs(240);
-    std::thread::scope(|s| {
-        for n in 0..agents {
-            let (server, completed, claims, project) =
-                (servers[n % servers.len()], &completed, &claims, &project);
-            s.spawn(move || {
-                let agent = format!("agent-{n}");
-                ok(
-                    server,
-                    "register_agent",
-                    json!({"agent_id": agent, "name": agent, "role": "dev", "project_id": project}),
-                );
-                while completed.load(Ordering::SeqCst) < tasks {
-                    assert!(Instant::now() < deadline, "the race did not finish in time");
-                    let next = ok(server, "request_next_task", json!({"agent_id": agent}));
-                    if next["success"] != true {
-                        std::thread::sleep(Duration::from_millis(30));
-                        continue;
-                    }
-                    assert_eq!(next["already_assigned"], false, "{agent} got a second task");
-                    let task = next["task"]["id"].as_str().unwrap().to_string();
-                    claims.lock().unwrap().push(task.clone());
-                    let done = ok(
-                        server,
-                        "report_task_progress",
-                        json!({"agent_id": agent, "task_id": task, "status": "completed", "progress": 100}),
-                    );
-                    assert_eq!(done["status"], "done", "{done}");
-                    completed.fetch_add(1, Ordering::SeqCst);
-                }
-            });
-        }
-    });
-    let claims = claims.into_inner().unwrap();
-    let distinct: HashSet<&String> = claims.iter().collect();
-    assert_eq!(claims.len(), tasks, "each task claimed once");
-    assert_eq!(distinct.len(), tasks, "no task went to two agents");
     project
 }
 

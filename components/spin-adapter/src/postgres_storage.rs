@@ -57,8 +57,8 @@ fn text(row: &Row, column: &str) -> Result<String, Error> {
 
 fn int(row: &Row, column: &str) -> Result<u64, Error> {
     match row.get(column) {
-        Some(serde_json::Value::Number(v)) if v.is_u64() => Ok(v.as_u64().unwrap_or(0)),
         Some(serde_json::Value::Null) => Ok(0),
+        Some(serde_json::Value::Number(v)) if let Some(v) = v.as_u64() => Ok(v),
         other => Err(Error::Internal(format!(
             "postgres: unexpected value in column {column}: {other:?}"
         ))),
