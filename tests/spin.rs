@@ -109,7 +109,7 @@ fn spin_platform() -> &'static HashMap<String, BTreeSet<String>> {
     PLATFORM.get_or_init(|| {
         let mut resolve = Resolve::default();
         let (pkg, _) = resolve
-            .push_dir(manifest::workspace().join("components/spin-adapter/spin-sdk-5.2-wit"))
+            .push_dir(manifest::workspace().join("tests/fixtures/spin-sdk-5.2-wit"))
             .expect("parsing spin-sdk 5.2's WIT");
         let mut offered = HashMap::new();
         let worlds = [
