@@ -163,6 +163,117 @@ fn metrics_scrape_is_valid_and_counts_what_happened() {
     );
 }
 
+/// The metric families a scrape describes (`# TYPE` lines).
+fn families(scrape: &str) -> std::collections::BTreeSet<String> {
+    scrape
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn every_family_is_exported_from_the_first_scrape_at_zero() {
+    let m = Marcus::start(&[]);
+    let first = String::from_utf8(m.get("/metrics").body).unwrap();
+    // Traffic of every kind, a refused browser request and a conflict among it.
+    traffic(&m);
+    m.request(
+        "PUT",
+        "/api/storage/notes/n1",
+        &[("if-match", "7"), ("content-type", "application/json")],
+        Some(b"{}"),
+    );
+    m.request(
+        "POST",
+        "/api/projects",
+        &[("origin", "https://elsewhere.example")],
+        Some(b"{}"),
+    );
+    let later = String::from_utf8(m.get("/metrics").body).unwrap();
+    let at_start = families(&first);
+    let after_traffic = families(&later);
+    let late: Vec<&String> = after_traffic.difference(&at_start).collect();
+    assert!(
+        late.is_empty(),
+        "families that appeared only after traffic: {late:?}\n{first}"
+    );
+    assert!(at_start.len() >= 20, "{at_start:?}");
+    // Series whose labels are known at start are there, at zero, before anything moved them.
+    for series in [
+        "marcus_leases_total{event=\"granted\"}",
+        "marcus_leases_total{event=\"expired\"}",
+        "marcus_requests_refused_total{reason=\"origin_not_allowed\"}",
+        "marcus_jobs_total{job=\"project-health\",outcome=\"dead\"}",
+        "marcus_storage_cas_conflicts_total{backend=\"sqlite\"}",
+        "marcus_storage_errors_total{backend=\"sqlite\",operation=\"put_many\",kind=\"unavailable\"}",
+        "marcus_cache_requests_total{layer=\"memory\",result=\"miss\"}",
+        "marcus_read_cache_total{route=\"/mcp\",result=\"shared\"}",
+        "marcus_push_subscribers{transport=\"websocket\"}",
+        "marcus_realtime_events_published_total{backend=\"in-process\"}",
+        "marcus_connections_refused_total{answer=\"503\"}",
+        "marcus_header_timeouts_total",
+        "marcus_webhook_destinations_refused_total",
+    ] {
+        assert_eq!(
+            sample(&first, &format!("{series} ")),
+            Some(0.0),
+            "{series} in\n{first}"
+        );
+    }
+    assert!(
+        first.contains(
+            "marcus_http_request_duration_seconds_count{route=\"/metrics\",method=\"GET\"} 0"
+        ),
+        "{first}"
+    );
+    // And they count: the refusal and the conflict moved their series.
+    assert_eq!(
+        sample(
+            &later,
+            "marcus_requests_refused_total{reason=\"origin_not_allowed\"} "
+        ),
+        Some(1.0),
+        "{later}"
+    );
+    assert_eq!(
+        sample(
+            &later,
+            "marcus_storage_cas_conflicts_total{backend=\"sqlite\"} "
+        ),
+        Some(1.0),
+        "{later}"
+    );
+    let Some(promtool) = which("promtool") else {
+        skip(
+            "promtool check of the first scrape",
+            "promtool (Debian package prometheus)",
+        );
+        return;
+    };
+    let mut child = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(first.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn which(program: &str) -> Option<std::path::PathBuf> {
     std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)

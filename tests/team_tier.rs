@@ -294,11 +294,13 @@ fn redis_appears_goes_away_and_comes_back_without_a_failed_request() {
 /// Runs `marcus serve` expecting it to refuse to start; returns its stderr.
 fn refused_start(env: &[(&str, &str)]) -> String {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_marcus"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
-        .env_remove("DATABASE_URL")
-        .env_remove("REDIS_URL")
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_marcus"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path());
+    for var in marcus_host::launcher::settings_variables() {
+        cmd.env_remove(var);
+    }
+    let out = cmd
         .envs(env.iter().copied())
         .stdin(Stdio::null())
         .output()

@@ -84,13 +84,7 @@ impl Options {
                 .context("the bench executable has no parent directory")?
                 .join("marcus"),
         };
-        if !path.is_file() {
-            bail!(
-                "marcus binary not found at {}; build it first with \
-                 `cargo build --release -p marcus-host` (or pass --marcus PATH)",
-                path.display()
-            );
-        }
+        marcus_host::launcher::require_binary(&path)?;
         Ok(path)
     }
 }

@@ -2,6 +2,7 @@
 //! tests and benchmarks.
 
 pub mod backend_status;
+pub mod backends;
 pub mod browser_guard;
 pub mod cache;
 pub mod capability_error;
@@ -15,6 +16,7 @@ pub mod guest_call;
 pub mod health;
 pub mod jobs;
 pub mod json_error;
+pub mod launcher;
 pub mod metrics;
 pub mod migrate;
 pub mod outbound_http;
@@ -27,5 +29,6 @@ pub mod request_body;
 pub mod request_id;
 pub mod request_state;
 pub mod serve;
+pub mod server;
 pub mod slots;
 pub mod storage;

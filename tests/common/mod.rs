@@ -8,11 +8,12 @@ pub mod serves;
 pub mod sse;
 pub mod team;
 
+use marcus_host::launcher::{Launch, Launched};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
+use std::process::ExitStatus;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long the binary may take to print its start-up line.
@@ -24,7 +25,7 @@ const EXIT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A running `marcus serve`.
 pub struct Marcus {
-    child: Option<Child>,
+    process: Option<Launched>,
     /// Base URL, e.g. `http://127.0.0.1:43117`.
     pub url: String,
     /// The data directory.
@@ -129,78 +130,26 @@ impl Marcus {
         Self::spawn(Some(data_dir), extra, &[])
     }
 
-    /// Starts marcus with `--data-dir` when given, extra arguments and environment variables.
-    /// The variables that pick backends or a data directory are cleared first.
+    /// Starts marcus with `--data-dir` when given, extra arguments and environment variables,
+    /// through the launcher the benchmarks use too (it clears every setting variable first).
     pub fn spawn(data_dir: Option<&Path>, extra: &[&str], env: &[(&str, &str)]) -> Self {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_marcus"));
-        cmd.arg("serve").arg("--listen").arg("127.0.0.1:0");
+        let mut launch = Launch::new(env!("CARGO_BIN_EXE_marcus")).args(extra.iter().copied());
         if let Some(dir) = data_dir {
-            cmd.arg("--data-dir").arg(dir);
+            launch = launch.data_dir(dir);
         }
-        for var in [
-            "DATABASE_URL",
-            "REDIS_URL",
-            "ENABLE_WEBSOCKETS",
-            "MARCUS_HOME",
-            "MARCUS_LISTEN",
-            "MARCUS_COMPONENT",
-            "MARCUS_REQUEST_TIMEOUT_MS",
-            "MARCUS_CACHE_ENTRIES",
-            "MARCUS_DEBUG_ROUTES",
-            "MARCUS_REDIS_PREFIX",
-        ] {
-            cmd.env_remove(var);
+        for (k, v) in env {
+            launch = launch.env(k, v);
         }
-        cmd.env("RUST_LOG", "warn");
-        cmd.args(extra).envs(env.iter().copied());
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawning marcus");
-
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        let mut err_pipe = child.stderr.take().expect("stderr");
-        let sink = stderr.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = err_pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        });
-
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            let mut line = String::new();
-            let _ = reader.read_line(&mut line);
-            let _ = tx.send(line);
-            // Keep draining so the child never blocks on a full pipe.
-            let _ = std::io::copy(&mut reader, &mut std::io::sink());
-        });
-
-        // From here on, Drop kills the child whatever happens.
-        let mut m = Self {
-            child: Some(child),
-            url: String::new(),
+        let process = launch
+            .start(STARTUP_TIMEOUT)
+            .unwrap_or_else(|e| panic!("starting marcus: {e:#}"));
+        Self {
+            url: process.url.clone(),
+            stderr: process.stderr_handle(),
+            process: Some(process),
             data_dir: data_dir.map(Path::to_path_buf).unwrap_or_default(),
-            stderr,
             _temp: None,
-        };
-        let line = rx.recv_timeout(STARTUP_TIMEOUT).unwrap_or_else(|_| {
-            panic!("marcus printed no start-up line within {STARTUP_TIMEOUT:?}")
-        });
-        m.url = line
-            .split("listening on ")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap_or_else(|| panic!("unexpected start-up line: {line:?}"))
-            .to_string();
-        m
+        }
     }
 
     /// What the process wrote to stderr so far.
@@ -299,14 +248,14 @@ impl Marcus {
 
     /// The process id of the running server.
     pub fn pid(&self) -> u32 {
-        self.child.as_ref().expect("running").id()
+        self.process.as_ref().expect("running").pid()
     }
 
     /// Kills the process with SIGKILL (no shutdown at all) and reaps it.
     pub fn kill9(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            c.kill().expect("kill -9");
-            c.wait().expect("wait");
+        if let Some(mut p) = self.process.take() {
+            p.child.kill().expect("kill -9");
+            p.child.wait().expect("wait");
         }
     }
 
@@ -331,7 +280,8 @@ impl Marcus {
 
     /// Waits (at most 30 s) for the server to exit and returns its status.
     pub fn wait_exit(&mut self) -> ExitStatus {
-        let mut c = self.child.take().expect("running");
+        let mut p = self.process.take().expect("running");
+        let c = &mut p.child;
         let deadline = Instant::now() + EXIT_TIMEOUT;
         while Instant::now() < deadline {
             if let Some(status) = c.try_wait().expect("try_wait") {
@@ -347,10 +297,8 @@ impl Marcus {
 
 impl Drop for Marcus {
     fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        // Dropping the process kills it.
+        self.process.take();
         if std::thread::panicking() {
             let text = self.stderr_text();
             if !text.is_empty() {

@@ -66,14 +66,14 @@ pub fn through(
         return compute();
     }
     if BYPASS.with(Cell::get) {
-        note("bypass");
+        note(rules::BYPASS);
         return compute();
     }
     let project = match scope(tool, args) {
         Ok(Scope::Project(p)) => p,
         Ok(Scope::None) => return compute(),
         Ok(Scope::MissingTask(task_id)) => {
-            note("miss");
+            note(rules::MISS);
             let result = compute();
             if let Some(missing @ Entry::Missing(..)) = Entry::of(&result) {
                 let _ = cache::set(
@@ -85,7 +85,7 @@ pub fn through(
             return result;
         }
         Err(cached_missing) => {
-            note("hit");
+            note(rules::HIT);
             return Err(cached_missing);
         }
     };
@@ -96,7 +96,7 @@ pub fn through(
         &Value::Object(args.clone()),
     );
     if let Some(entry) = lookup(&key) {
-        note("hit");
+        note(rules::HIT);
         return entry.into_result();
     }
     let flight = rules::flight_key(&key);
@@ -106,28 +106,28 @@ pub fn through(
         // lookup and our claim.
         if let Some(entry) = lookup(&key) {
             let _ = cache::delete(&flight);
-            note("hit");
+            note(rules::HIT);
             return entry.into_result();
         }
     } else {
         for _ in 0..WAIT_STEPS {
             sleep(WAIT_STEP);
             if let Some(entry) = lookup(&key) {
-                note("shared");
+                note(rules::SHARED);
                 return entry.into_result();
             }
             if !matches!(cache::get(&flight), Ok(Some(_))) {
                 // The computation ended: its answer was stored just before the claim went,
                 // unless it was not cacheable.
                 if let Some(entry) = lookup(&key) {
-                    note("shared");
+                    note(rules::SHARED);
                     return entry.into_result();
                 }
                 break;
             }
         }
     }
-    note("miss");
+    note(rules::MISS);
     let result = compute();
     if let Some(entry) = Entry::of(&result) {
         let ttl = rules::jittered_ttl(entry.ttl(), crate::ids::unit_random());

@@ -13,7 +13,7 @@ use serde_json::json;
 use std::collections::BTreeMap;
 
 /// The job kind that delivers one event to one subscription.
-pub const DELIVERY_JOB: &str = "webhook-delivery";
+pub const DELIVERY_JOB: &str = marcus_core::jobs::kinds::WEBHOOK_DELIVERY;
 
 /// The delivery jobs and log records owed for `events`.
 pub fn deliveries_for(events: &[BoardEvent]) -> Result<Vec<Change>, ApiError> {

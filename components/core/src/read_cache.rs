@@ -13,6 +13,16 @@ pub const CACHED_TOOLS: &[&str] = &[
     "get_all_board_tasks",
     "get_task_context",
 ];
+/// A read answered from the cache.
+pub const HIT: &str = "hit";
+/// A read computed and then cached.
+pub const MISS: &str = "miss";
+/// A read that waited for another request computing the same answer.
+pub const SHARED: &str = "shared";
+/// A read computed without the cache (asked for fresh data).
+pub const BYPASS: &str = "bypass";
+/// How a cached read can end, for counting them from the start.
+pub const OUTCOMES: [&str; 4] = [HIT, MISS, SHARED, BYPASS];
 /// Lifetime of a cached answer, before jitter (writes invalidate sooner).
 pub const TTL_SECONDS: u32 = 30;
 /// Lifetime of a cached "no such id".

@@ -81,6 +81,15 @@ pub struct RequestFacts<'a> {
     pub has_body: bool,
 }
 
+/// A Host header this server does not serve (DNS rebinding).
+pub const HOST_NOT_ALLOWED: &str = "host_not_allowed";
+/// A browser page of another site.
+pub const ORIGIN_NOT_ALLOWED: &str = "origin_not_allowed";
+/// A state-changing body a form could send without a preflight.
+pub const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported_media_type";
+/// Every reason [`check`] refuses with, for counting refusals from the start.
+pub const REFUSALS: [&str; 3] = [HOST_NOT_ALLOWED, ORIGIN_NOT_ALLOWED, UNSUPPORTED_MEDIA_TYPE];
+
 /// Refuses a request a browser page on another site (or behind a rebound DNS name) could
 /// have sent; `Ok` for everything else.
 pub fn check(policy: &GuardPolicy, request: &RequestFacts<'_>) -> Result<(), ApiError> {
@@ -89,7 +98,7 @@ pub fn check(policy: &GuardPolicy, request: &RequestFacts<'_>) -> Result<(), Api
     {
         return Err(ApiError::new(
             403,
-            "host_not_allowed",
+            HOST_NOT_ALLOWED,
             format!(
                 "Host {host:?} is not served here: this Marcus listens on loopback and serves \
                  only loopback names (add the name to --allowed-hosts to serve it)"
@@ -101,7 +110,7 @@ pub fn check(policy: &GuardPolicy, request: &RequestFacts<'_>) -> Result<(), Api
     {
         return Err(ApiError::new(
             403,
-            "origin_not_allowed",
+            ORIGIN_NOT_ALLOWED,
             format!(
                 "requests from origin {origin:?} are refused: only this server's own pages may \
                  call it from a browser (add the origin to --allowed-origins to allow it)"
@@ -111,7 +120,7 @@ pub fn check(policy: &GuardPolicy, request: &RequestFacts<'_>) -> Result<(), Api
     if changes_state(request.method) && request.has_body && !is_json(request.content_type) {
         return Err(ApiError::new(
             415,
-            "unsupported_media_type",
+            UNSUPPORTED_MEDIA_TYPE,
             format!(
                 "{} with a body needs Content-Type: application/json (or application/octet-stream \
                  for a cache value), got {}",

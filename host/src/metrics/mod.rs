@@ -10,7 +10,11 @@
 //! at scrape time.
 
 pub mod board_gauges;
+pub mod families;
 pub mod route_label;
+
+use families::Kind;
+pub use families::Startup;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
@@ -37,99 +41,42 @@ pub fn install() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The current metrics in the Prometheus text format (empty before [`install`]).
+/// The current metrics in the Prometheus text format (empty before [`install`]), every
+/// family included: those without a series yet are described without samples.
 pub fn render() -> String {
-    HANDLE.get().map(|h| h.render()).unwrap_or_default()
+    let Some(handle) = HANDLE.get() else {
+        return String::new();
+    };
+    let mut text = handle.render();
+    text.push_str(&families::describe_missing(&text));
+    text
 }
 
 fn describe() {
     use metrics::{describe_counter, describe_gauge, describe_histogram};
-    describe_counter!(
-        "marcus_http_requests_total",
-        "HTTP requests by route template, method and status"
-    );
-    describe_histogram!(
-        "marcus_http_request_duration_seconds",
-        "HTTP request latency by route template and method"
-    );
-    describe_histogram!(
-        "marcus_component_instantiation_seconds",
-        "Time to instantiate the app component for one request"
-    );
-    describe_histogram!(
-        "marcus_storage_operation_duration_seconds",
-        "Storage operation latency by backend and operation"
-    );
-    describe_counter!(
-        "marcus_storage_errors_total",
-        "Failed storage operations by backend, operation and error kind"
-    );
-    describe_counter!(
-        "marcus_storage_cas_conflicts_total",
-        "Compare-and-swap preconditions that failed (each one is a retry for the caller)"
-    );
-    describe_counter!(
-        "marcus_cache_requests_total",
-        "Cache reads by layer and result (hit or miss)"
-    );
-    describe_gauge!(
-        "marcus_push_subscribers",
-        "Open push streams by transport (sse, websocket)"
-    );
-    describe_counter!(
-        "marcus_realtime_events_published_total",
-        "Events published by realtime backend"
-    );
-    describe_counter!(
-        "marcus_leases_total",
-        "Task leases by event: granted, renewed, expired"
-    );
-    describe_counter!(
-        "marcus_jobs_total",
-        "Queued jobs this host ran, by kind and outcome (succeeded, retried, dead)"
-    );
-    describe_counter!(
-        "marcus_job_runs_total",
-        "Job-runner ticks by outcome (ok, failed)"
-    );
-    describe_counter!(
-        "marcus_read_cache_total",
-        "Cached board reads by route and result (hit, miss, shared, bypass)"
-    );
-    describe_counter!(
-        "marcus_requests_refused_total",
-        "Requests refused before serving by reason (origin_not_allowed, host_not_allowed, unsupported_media_type)"
-    );
-    describe_counter!(
-        "marcus_unreadable_documents_total",
-        "Stored documents a board read skipped because they do not parse, by collection"
-    );
-    describe_gauge!(
-        "marcus_tasks",
-        "Tasks by project and status, read from storage at scrape time"
-    );
-    describe_gauge!(
-        "marcus_open_connections",
-        "Client connections open within the cap, at scrape time"
-    );
-    describe_gauge!(
-        "marcus_busy_slots",
-        "Execution slots running a request, at scrape time"
-    );
-    describe_counter!(
-        "marcus_connections_refused_total",
-        "Connections over the cap, by answer (503, or closed when refusals were also full)"
-    );
-    describe_counter!(
-        "marcus_request_body_timeouts_total",
-        "Requests answered 408 because their body did not arrive in time"
-    );
-    describe_counter!(
-        "marcus_header_timeouts_total",
-        "Connections closed because a request head did not arrive in time (idle included)"
-    );
-    describe_counter!(
-        "marcus_accept_errors_total",
-        "Failed accepts (such as a full descriptor table)"
-    );
+    for f in families::FAMILIES {
+        match f.kind {
+            Kind::Counter => describe_counter!(f.name, f.help),
+            Kind::Gauge => describe_gauge!(f.name, f.help),
+            Kind::Histogram => describe_histogram!(f.name, f.help),
+        }
+    }
+}
+
+/// Registers, at zero, every series whose labels are known once the backends are chosen, so
+/// the first scrape already shows them.
+pub fn zero_from_start(startup: &Startup) {
+    for (name, pairs) in families::zero_series(startup) {
+        let labels: Vec<metrics::Label> = pairs
+            .into_iter()
+            .map(|(k, v)| metrics::Label::new(k, v))
+            .collect();
+        match families::find(name).map(|f| f.kind) {
+            Some(Kind::Counter) => metrics::counter!(name, labels).increment(0),
+            Some(Kind::Gauge) => metrics::gauge!(name, labels).increment(0.0),
+            // A histogram handle alone makes an empty histogram (all buckets at zero).
+            Some(Kind::Histogram) => drop(metrics::histogram!(name, labels)),
+            None => {}
+        }
+    }
 }

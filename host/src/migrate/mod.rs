@@ -8,13 +8,13 @@
 //! running the same command again recognises its own partial copy, finishes it without
 //! duplicates and verifies it.
 
-pub mod endpoint;
 pub mod progress;
 pub mod verify;
 
+use crate::backends::storage_choice::StorageChoice;
 use crate::cli::MigrateArgs;
+use crate::storage::sqlite::SyncMode;
 use crate::storage::{ImportMode, ImportOutcome, StorageBackend};
-use endpoint::Endpoint;
 use progress::{CollectionProgress, Style};
 use serde_json::json;
 use std::time::Instant;
@@ -35,9 +35,9 @@ struct CollectionReport {
 pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
     let data_dir = crate::data_dir::resolve(args.data_dir.clone())?;
     let database_url = std::env::var("DATABASE_URL").ok();
-    let from = Endpoint::parse(&args.from, &data_dir, database_url.as_deref())
+    let from = StorageChoice::parse(&args.from, &data_dir, database_url.as_deref())
         .map_err(|e| anyhow::anyhow!("--from: {e}"))?;
-    let to = Endpoint::parse(&args.to, &data_dir, database_url.as_deref())
+    let to = StorageChoice::parse(&args.to, &data_dir, database_url.as_deref())
         .map_err(|e| anyhow::anyhow!("--to: {e}"))?;
     if from.describe() == to.describe() {
         anyhow::bail!("--from and --to are the same store ({})", from.describe());
@@ -61,7 +61,7 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("source {}: {e:#}", from.describe()))?;
     let target = to
-        .open_target()
+        .open(SyncMode::Normal)
         .await
         .map_err(|e| anyhow::anyhow!("target {}: {e:#}", to.describe()))?;
 

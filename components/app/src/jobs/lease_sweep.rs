@@ -11,7 +11,7 @@ use marcus_core::board::model::Task;
 use serde_json::{Value, json};
 
 /// The job's name in `POST /api/jobs/{name}` and its kind in the queue.
-pub const NAME: &str = "lease-sweep";
+pub const NAME: &str = marcus_core::jobs::kinds::LEASE_SWEEP;
 /// The job kind the runner dispatches on.
 pub const KIND: &str = NAME;
 

@@ -10,7 +10,7 @@ use marcus_core::jobs::Job;
 use serde_json::{Map, Value, json};
 
 /// The job kind.
-pub const KIND: &str = "project-health";
+pub const KIND: &str = marcus_core::jobs::kinds::PROJECT_HEALTH;
 /// Event kinds after which status and health are recomputed.
 const MOVING_EVENTS: &[&str] = &[
     "task_completed",

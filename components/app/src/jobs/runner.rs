@@ -7,7 +7,7 @@ use super::{lease_sweep, project_health, queue, webhook_delivery};
 use crate::ids::now_ms;
 use crate::records::Versioned;
 use marcus_core::api_error::ApiError;
-use marcus_core::jobs::{Job, JobStatus};
+use marcus_core::jobs::{Job, JobStatus, kinds};
 use serde_json::{Value, json};
 
 /// Id of the periodic lease-expiry sweep: one per board, shared by every runner.
@@ -44,13 +44,13 @@ fn finish(claimed: &Versioned<Job>, result: Result<Value, String>) -> Result<Val
     let now = now_ms();
     let job = &claimed.value;
     let (next, outcome, detail) = match result {
-        Ok(detail) => (job.succeeded(now), "succeeded", detail),
+        Ok(detail) => (job.succeeded(now), kinds::SUCCEEDED, detail),
         Err(error) => {
             let next = job.failed(now, &error, crate::ids::unit_random());
             let outcome = if next.status == JobStatus::Dead {
-                "dead"
+                kinds::DEAD
             } else {
-                "retried"
+                kinds::RETRIED
             };
             (next, outcome, json!({"error": error}))
         }

@@ -12,7 +12,7 @@ use crate::ids::{new_id, now_ms};
 use crate::records::{self, Change, Versioned, collections};
 use marcus_core::api_error::ApiError;
 use marcus_core::board::model::{Agent, AgentStatus, Blocker, ProgressEntry, Task, TaskStatus};
-use marcus_core::board::{annotate, lease, scheduler};
+use marcus_core::board::{annotate, lease, ranking, scheduler};
 use serde_json::{Map, Value, json};
 
 /// The statuses `report_task_progress` accepts.
@@ -214,8 +214,8 @@ fn request_next(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError
             .filter(|v| !lost.contains(&v.value.id))
             .map(|v| v.value.clone())
             .collect();
-        let ranked = annotate::ranked_candidates(&agent.value, &candidates, now);
-        let Some(pick) = annotate::contended_pick(
+        let ranked = ranking::ranked(&agent.value, &candidates, now);
+        let Some(pick) = ranking::contended_pick(
             &ranked,
             &agent_id,
             if lost.is_empty() { 0 } else { attempt },

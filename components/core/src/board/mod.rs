@@ -10,6 +10,7 @@ pub mod health;
 pub mod lease;
 pub mod model;
 pub mod queue;
+pub mod ranking;
 pub mod risk;
 pub mod scheduler;
 pub mod timeline;

@@ -5,9 +5,9 @@
 
 use super::graph::critical_path_weight;
 use super::model::{Blocker, Millis, Priority, Task, TaskStatus};
+use super::ranking::hand_out_order;
 use super::scheduler::ready_tasks;
 use serde::Serialize;
-use std::cmp::Ordering;
 use std::collections::HashMap;
 
 /// A ready task and its place in the hand-out order.
@@ -130,24 +130,14 @@ pub struct TaskQueue {
     pub recently_done: Vec<DoneEntry>,
 }
 
-/// Orders ready tasks the way the scheduler does for an agent whose skills match none of
-/// them: priority, then critical-path weight, then age, then id.
-fn hand_out_order(a: &Task, b: &Task, weight: &HashMap<String, f64>) -> Ordering {
-    let w = |t: &Task| weight.get(&t.id).copied().unwrap_or(0.0);
-    b.priority
-        .cmp(&a.priority)
-        .then_with(|| w(b).partial_cmp(&w(a)).unwrap_or(Ordering::Equal))
-        .then_with(|| a.created_at.cmp(&b.created_at))
-        .then_with(|| a.id.cmp(&b.id))
-}
-
 /// Builds the queue of `tasks` at `now`; `blockers` may hold any blockers of the project
 /// (resolved ones are ignored).
 pub fn task_queue(tasks: &[Task], blockers: &[Blocker], now: Millis) -> TaskQueue {
     let by_id: HashMap<&str, &Task> = tasks.iter().map(|t| (t.id.as_str(), t)).collect();
     let weight = critical_path_weight(tasks);
     let mut ready = ready_tasks(tasks, now);
-    ready.sort_by(|a, b| hand_out_order(a, b, &weight));
+    // The scheduler's order for an agent whose skills match none of the tasks.
+    ready.sort_by(|a, b| hand_out_order(None, a, b, |t| weight.get(&t.id).copied().unwrap_or(0.0)));
     let ready_ids: Vec<&str> = ready.iter().map(|t| t.id.as_str()).collect();
     let ready_entries = ready
         .iter()

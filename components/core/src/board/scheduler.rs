@@ -1,11 +1,12 @@
 //! Which task an agent gets next, and when to ask again if none is ready.
 //!
 //! One task per agent is the caller's rule: it hands an agent's live task back before
-//! asking [`pick_next`] for another.
+//! asking [`pick_next`] for another. The order itself is [`ranking`]'s.
 
-use super::graph::{critical_path_weight, find_cycles};
+use super::annotate::annotate;
+use super::graph::find_cycles;
 use super::model::{Agent, Millis, Task, TaskStatus};
-use std::cmp::Ordering;
+use super::ranking;
 use std::collections::{HashMap, HashSet};
 
 /// Whether `t` can be handed out now: todo and unleased (or in progress under an expired
@@ -32,37 +33,12 @@ pub fn ready_tasks(tasks: &[Task], now: Millis) -> Vec<&Task> {
         .collect()
 }
 
-/// How many of a task's labels the agent has as skills (case-insensitive).
-pub fn skill_match(agent: &Agent, task: &Task) -> usize {
-    task.labels
-        .iter()
-        .filter(|l| agent.skills.iter().any(|s| s.eq_ignore_ascii_case(l)))
-        .count()
-}
-
-/// The task `agent` should get: priority, then skill match, then critical-path weight,
-/// then age, then id; the same inputs always give the same answer.
+/// The task `agent` should get from the whole board: the board annotated as storage holds
+/// it, then the first of [`ranking::ranked`]; the same inputs always give the same answer.
 pub fn pick_next(agent: &Agent, tasks: &[Task], now: Millis) -> Option<String> {
-    let ready = ready_tasks(tasks, now);
-    if ready.is_empty() {
-        return None;
-    }
-    let weight = critical_path_weight(tasks);
-    ready
-        .into_iter()
-        .min_by(|a, b| {
-            b.priority
-                .cmp(&a.priority)
-                .then_with(|| skill_match(agent, b).cmp(&skill_match(agent, a)))
-                .then_with(|| {
-                    let wa = weight.get(&a.id).copied().unwrap_or(0.0);
-                    let wb = weight.get(&b.id).copied().unwrap_or(0.0);
-                    wb.partial_cmp(&wa).unwrap_or(Ordering::Equal)
-                })
-                .then_with(|| a.created_at.cmp(&b.created_at))
-                .then_with(|| a.id.cmp(&b.id))
-        })
-        .map(|t| t.id.clone())
+    let mut board = tasks.to_vec();
+    annotate(&mut board);
+    ranking::ranked(agent, &board, now).into_iter().next()
 }
 
 /// The longest wait suggested to a polling agent, in seconds.
@@ -226,6 +202,7 @@ mod tests {
     use crate::board::graph::tests::task;
     use crate::board::lease;
     use crate::board::model::{Lease, Priority};
+    use crate::board::ranking::skill_match;
 
     fn agent(skills: &[&str]) -> Agent {
         Agent {

@@ -3,6 +3,7 @@
 //! compare-and-swap by the caller, so two runners never both hold a claim.
 
 pub mod backoff;
+pub mod kinds;
 pub mod record;
 
 pub use record::{Job, JobStatus};

@@ -1,4 +1,6 @@
-//! Where `marcus migrate` reads from and writes to: `sqlite[:PATH]` or `postgres[:URL]`.
+//! Which store holds the documents: a SQLite file or a PostgreSQL database. `marcus serve`
+//! picks one from its settings (`DATABASE_URL`, else the data directory's `marcus.db`) and
+//! `marcus migrate` from its `--from`/`--to` arguments; both open it here.
 
 use crate::storage::StorageBackend;
 use crate::storage::postgres::PostgresStorage;
@@ -6,16 +8,28 @@ use crate::storage::sqlite::{SqliteStorage, SyncMode};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// A parsed endpoint.
+/// The SQLite file's name in the data directory.
+pub const SQLITE_FILE: &str = "marcus.db";
+
+/// A store.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Endpoint {
+pub enum StorageChoice {
     /// A SQLite file.
     Sqlite(PathBuf),
     /// A PostgreSQL database URL.
     Postgres(String),
 }
 
-impl Endpoint {
+impl StorageChoice {
+    /// The server's store: PostgreSQL at `database_url` when set, else the data directory's
+    /// SQLite file.
+    pub fn from_settings(database_url: Option<&str>, data_dir: &Path) -> Self {
+        match database_url {
+            Some(url) => Self::Postgres(url.to_string()),
+            None => Self::Sqlite(data_dir.join(SQLITE_FILE)),
+        }
+    }
+
     /// Parses `sqlite`, `sqlite:PATH`, `postgres`, `postgres:URL` (or a bare
     /// `postgresql://` / `postgres://` URL). Bare `sqlite` is the data dir's database and bare
     /// `postgres` is `DATABASE_URL`.
@@ -29,7 +43,7 @@ impl Endpoint {
             None => (text, None),
         };
         match (kind, rest) {
-            ("sqlite", None) => Ok(Self::Sqlite(data_dir.join("marcus.db"))),
+            ("sqlite", None) => Ok(Self::Sqlite(data_dir.join(SQLITE_FILE))),
             ("sqlite", Some(path)) if !path.is_empty() => Ok(Self::Sqlite(PathBuf::from(path))),
             ("postgres" | "postgresql", None) => match database_url {
                 Some(url) if is_url(url) => Ok(Self::Postgres(url.to_string())),
@@ -80,15 +94,24 @@ impl Endpoint {
         })
     }
 
-    /// Opens the store as a target, creating its schema when it has none.
-    pub async fn open_target(&self) -> anyhow::Result<Arc<dyn StorageBackend>> {
+    /// The backend's name in metrics and reports.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Opens the store, creating its schema when it has none; a SQLite file commits with
+    /// `sync`. PostgreSQL must answer now.
+    pub async fn open(&self, sync: SyncMode) -> anyhow::Result<Arc<dyn StorageBackend>> {
         Ok(match self {
             Self::Sqlite(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir)?;
                 }
-                Arc::new(SqliteStorage::open(path, SyncMode::Normal).map_err(|e| {
-                    anyhow::anyhow!("opening the SQLite target {}: {e}", path.display())
+                Arc::new(SqliteStorage::open(path, sync).map_err(|e| {
+                    anyhow::anyhow!("opening the SQLite database {}: {e}", path.display())
                 })?)
             }
             Self::Postgres(url) => Arc::new(PostgresStorage::connect(url).await?),
@@ -104,28 +127,28 @@ mod tests {
     fn endpoints_and_their_defaults() {
         let dir = Path::new("/data");
         assert_eq!(
-            Endpoint::parse("sqlite", dir, None).unwrap(),
-            Endpoint::Sqlite("/data/marcus.db".into())
+            StorageChoice::parse("sqlite", dir, None).unwrap(),
+            StorageChoice::Sqlite("/data/marcus.db".into())
         );
         assert_eq!(
-            Endpoint::parse("sqlite:/tmp/x.db", dir, None).unwrap(),
-            Endpoint::Sqlite("/tmp/x.db".into())
+            StorageChoice::parse("sqlite:/tmp/x.db", dir, None).unwrap(),
+            StorageChoice::Sqlite("/tmp/x.db".into())
         );
         assert_eq!(
-            Endpoint::parse("postgres", dir, Some("postgres://h/db")).unwrap(),
-            Endpoint::Postgres("postgres://h/db".into())
+            StorageChoice::parse("postgres", dir, Some("postgres://h/db")).unwrap(),
+            StorageChoice::Postgres("postgres://h/db".into())
         );
         assert_eq!(
-            Endpoint::parse("postgres:postgresql://h/db", dir, None).unwrap(),
-            Endpoint::Postgres("postgresql://h/db".into())
+            StorageChoice::parse("postgres:postgresql://h/db", dir, None).unwrap(),
+            StorageChoice::Postgres("postgresql://h/db".into())
         );
-        assert!(Endpoint::parse("postgres", dir, None).is_err());
-        let mongo = Endpoint::parse("mongodb://h/db", dir, None).unwrap_err();
+        assert!(StorageChoice::parse("postgres", dir, None).is_err());
+        let mongo = StorageChoice::parse("mongodb://h/db", dir, None).unwrap_err();
         assert!(
             mongo
                 .to_string()
                 .contains("sqlite[:PATH] or postgres[:URL]")
         );
-        assert!(Endpoint::parse("postgres:mysql://h", dir, None).is_err());
+        assert!(StorageChoice::parse("postgres:mysql://h", dir, None).is_err());
     }
 }

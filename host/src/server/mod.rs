@@ -1,0 +1,225 @@
+//! The HTTP server: accepts connections within the cap, answers the host's own paths (see
+//! [`host_routes`]) and hands every other request to the app, then drains in-flight requests
+//! when `shutdown` resolves. It takes a bound listener and a shutdown future, so `serve` and
+//! tests drive the same code.
+
+pub mod accept_errors;
+pub mod host_routes;
+pub mod request_metrics;
+
+use crate::connection_cap::{Admission, Admitted, ConnectionCap};
+use crate::guest_call::GuestRunner;
+use crate::health::{self, Health};
+use crate::metrics::route_label::route_label;
+use crate::platform::Platform;
+use crate::{json_error, push, request_id};
+use accept_errors::AcceptErrors;
+use bytes::Bytes;
+use host_routes::{HostRoute, host_route};
+use http_body_util::{BodyExt, Full};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use marcus_core::request_guard::GuardPolicy;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tracing::Instrument as _;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+
+/// How long in-flight requests may take to finish after shutdown begins.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// What every request of a server shares.
+pub struct Server {
+    /// Runs the app component.
+    pub runner: Arc<GuestRunner>,
+    /// Probes and scrape-time gauges.
+    pub health: Arc<Health>,
+    /// The backends.
+    pub platform: Arc<Platform>,
+    /// The browser protections' policy.
+    pub guard: Arc<GuardPolicy>,
+    /// The connection cap.
+    pub connections: Arc<ConnectionCap>,
+    /// How long a request head may take to arrive (idle keep-alive connections included).
+    pub header_timeout: Duration,
+}
+
+type Response = hyper::Response<HyperOutgoingBody>;
+
+impl Server {
+    /// Serves `listener` until `shutdown` resolves, then stops accepting, ends the push
+    /// streams and waits (at most [`SHUTDOWN_GRACE`]) for in-flight requests.
+    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+        let server = Arc::new(self);
+        let mut accept_errors = AcceptErrors::default();
+        // Every connection task holds a sender; when all are gone, shutdown is complete.
+        let (open_connections, mut all_closed) = tokio::sync::mpsc::channel::<()>(1);
+        // Long-lived push streams end when this flips, so shutdown does not wait on them.
+        let (stop_push, push_stopped) = tokio::sync::watch::channel(false);
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let (stream, peer) = match accepted {
+                        Ok(a) => a,
+                        Err(e) => {
+                            accept_errors.pause_after(&e).await;
+                            continue;
+                        }
+                    };
+                    let _ = stream.set_nodelay(true);
+                    let stream = match server.connections.admit() {
+                        Admission::Serve(place) => Admitted::new(stream, place),
+                        Admission::Refuse(place) => {
+                            tokio::spawn(crate::over_capacity::refuse(
+                                Admitted::new(stream, place),
+                                server.health.clone(),
+                            ));
+                            continue;
+                        }
+                        Admission::Close => {
+                            metrics::counter!("marcus_connections_refused_total", "answer" => "closed")
+                                .increment(1);
+                            drop(stream);
+                            continue;
+                        }
+                    };
+                    let open = open_connections.clone();
+                    tokio::spawn(server.clone().connection(stream, peer, push_stopped.clone(), open));
+                }
+                _ = shutdown.as_mut() => break,
+            }
+        }
+        drop(listener);
+        let _ = stop_push.send(true);
+        drop(open_connections);
+        if tokio::time::timeout(SHUTDOWN_GRACE, all_closed.recv())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "in-flight requests still running after {SHUTDOWN_GRACE:?}; closing anyway"
+            );
+        }
+    }
+
+    /// Serves one connection until it ends or shutdown begins (then it finishes its request
+    /// and closes).
+    async fn connection(
+        self: Arc<Self>,
+        stream: Admitted<tokio::net::TcpStream>,
+        peer: std::net::SocketAddr,
+        push_stopped: tokio::sync::watch::Receiver<bool>,
+        _open: tokio::sync::mpsc::Sender<()>,
+    ) {
+        let mut stopping = push_stopped.clone();
+        let server = self.clone();
+        // The header timer runs from when hyper waits for a request head (on a new
+        // connection, and after each response), so it also closes idle keep-alive
+        // connections.
+        let conn = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.header_timeout)
+            .keep_alive(true)
+            .serve_connection(
+                TokioIo::new(stream),
+                service_fn(move |req| {
+                    let server = server.clone();
+                    let push_stopped = push_stopped.clone();
+                    async move {
+                        Ok::<_, std::convert::Infallible>(server.request(req, push_stopped).await)
+                    }
+                }),
+            )
+            .with_upgrades();
+        let mut conn = std::pin::pin!(conn);
+        let ended = tokio::select! {
+            ended = conn.as_mut() => ended,
+            _ = stopping.changed() => {
+                conn.as_mut().graceful_shutdown();
+                conn.await
+            }
+        };
+        if let Err(e) = ended {
+            if e.is_timeout() {
+                metrics::counter!("marcus_header_timeouts_total").increment(1);
+            }
+            tracing::debug!(%peer, "connection ended: {e}");
+        }
+    }
+
+    /// Answers one request: the browser protections, then a host route or the app; every
+    /// answer gets the request id, the security headers and its metrics.
+    async fn request(
+        &self,
+        mut req: hyper::Request<hyper::body::Incoming>,
+        push_stopped: tokio::sync::watch::Receiver<bool>,
+    ) -> Response {
+        let started = Instant::now();
+        let method = req.method().clone();
+        let route = route_label(req.uri().path());
+        let request_id = request_id::ensure(&mut req);
+        let span = tracing::info_span!("request", id = %request_id, %method, %route);
+        let refusal = crate::browser_guard::refuse(&self.guard, &req);
+        let mut response = async {
+            if let Some(refusal) = refusal {
+                return refusal;
+            }
+            match host_route(&method, req.uri().path()) {
+                Some(route) => self.host(route, req, push_stopped).await,
+                None => self.runner.serve(req).await,
+            }
+        }
+        .instrument(span)
+        .await;
+        request_id::echo(&mut response, &request_id);
+        crate::browser_guard::secure(&mut response);
+        request_metrics::record(&route, &method, started, &response);
+        response
+    }
+
+    /// Answers a path the host owns.
+    async fn host(
+        &self,
+        route: HostRoute,
+        req: hyper::Request<hyper::body::Incoming>,
+        push_stopped: tokio::sync::watch::Receiver<bool>,
+    ) -> Response {
+        let realtime = self.platform.realtime.clone();
+        match route {
+            HostRoute::WrongMethod => json_error::method_not_allowed(req.uri().path(), "GET"),
+            HostRoute::Metrics => {
+                crate::metrics::board_gauges::refresh(&*self.platform.storage).await;
+                self.health.record_gauges();
+                metrics_response()
+            }
+            HostRoute::Liveness => health::liveness(),
+            HostRoute::Readiness => self.health.readiness().await,
+            HostRoute::EventStream => push::sse::serve(&req, realtime, push_stopped),
+            HostRoute::WebSocket if self.platform.push.websocket => {
+                push::websocket::serve(req, realtime, push_stopped)
+            }
+            HostRoute::WebSocket => json_error::response(
+                404,
+                "not_found",
+                "websockets are turned off on this host (ENABLE_WEBSOCKETS=0); use /api/events/stream",
+            ),
+        }
+    }
+}
+
+/// `GET /metrics`: the Prometheus text format.
+fn metrics_response() -> Response {
+    hyper::Response::builder()
+        .status(200)
+        .header("content-type", "text/plain; version=0.0.4; charset=utf-8")
+        .body(
+            Full::new(Bytes::from(crate::metrics::render()))
+                .map_err(|never| match never {})
+                .boxed_unsync(),
+        )
+        .expect("static response parts are valid")
+}
