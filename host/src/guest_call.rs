@@ -140,6 +140,7 @@ impl GuestRunner {
             .http()
             .new_response_outparam(sender)
             .map_err(|e| Failure::internal(&format!("preparing the response: {e}")))?;
+        let report = store.data().platform.report.clone();
         let pre = self.pre.clone();
         let task = tokio::task::spawn(async move {
             let _permit = permit;
@@ -153,7 +154,12 @@ impl GuestRunner {
                 .await
         });
         match receiver.await {
-            Ok(Ok(resp)) => Ok(buffer_small_body(resp).await),
+            Ok(Ok(mut resp)) => {
+                // The app reports while it computes, before it sends the response head.
+                let told = report.lock().map(|r| r.clone()).unwrap_or_default();
+                resp.extensions_mut().insert(told);
+                Ok(buffer_small_body(resp).await)
+            }
             Ok(Err(code)) => Err(Failure::internal(&format!(
                 "the app answered with an error: {code:?}"
             ))),

@@ -35,7 +35,10 @@ impl RequestState {
                 .memories(16)
                 .trap_on_grow_failure(false)
                 .build(),
-            platform: PlatformView { platform },
+            platform: PlatformView {
+                platform,
+                report: Default::default(),
+            },
         }
     }
 }

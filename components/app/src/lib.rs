@@ -16,6 +16,7 @@ mod outbound_http;
 mod platform_error;
 mod read_cache;
 mod records;
+mod request_report;
 mod router;
 mod routes;
 mod tools;
@@ -54,20 +55,8 @@ impl wasip2::exports::http::incoming_handler::Guest for App {
                             .header("cache-control")
                             .is_some_and(|v| v.to_ascii_lowercase().contains("no-cache")),
                     );
-                    let mut response = router::route(&request);
-                    let skipped = records::unreadable_skipped();
-                    if !skipped.is_empty() {
-                        response = response.with_header(
-                            marcus_core::report_headers::UNREADABLE,
-                            skipped.join(" "),
-                        );
-                    }
-                    match read_cache::outcome() {
-                        Some(outcome) => {
-                            response.with_header("x-marcus-cache", outcome.to_string())
-                        }
-                        None => response,
-                    }
+                    let response = router::route(&request);
+                    request_report::tell_host(response)
                 }
             },
             Err(error) => http_io::Response::error(&error),

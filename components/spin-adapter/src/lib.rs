@@ -17,12 +17,13 @@ mod field_filters;
 mod kv_cache;
 mod postgres_storage;
 mod redis_fanout;
+mod request_report;
 mod settings;
 mod sqlite_db;
 mod sqlite_storage;
 mod storage_export;
 
-/// The exported implementation of all four platform interfaces.
+/// The exported implementation of the platform's interfaces.
 struct Adapter;
 
 bindings::export!(Adapter with_types_in bindings);

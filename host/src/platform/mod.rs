@@ -5,6 +5,7 @@ mod bindings;
 mod cache_glue;
 mod capabilities_glue;
 mod realtime_glue;
+pub mod report_glue;
 mod storage_glue;
 
 use crate::backend_status::BackendStatus;
@@ -56,6 +57,9 @@ pub fn detect_kubernetes() -> bool {
 pub struct PlatformView {
     /// The shared backends.
     pub platform: Arc<Platform>,
+    /// What the app reports about this request; shared with the runner, which reads it once
+    /// the response head is there while the guest may still stream the body.
+    pub report: Arc<std::sync::Mutex<report_glue::RequestReport>>,
 }
 
 fn to_wit(e: CapabilityError) -> bindings::marcus::platform::types::Error {
@@ -71,7 +75,7 @@ fn to_wit(e: CapabilityError) -> bindings::marcus::platform::types::Error {
 
 impl bindings::marcus::platform::types::Host for PlatformView {}
 
-/// Links the four interfaces into `linker`, reading the view from the store data.
+/// Links the platform's interfaces into `linker`, reading the view from the store data.
 pub fn add_to_linker<T: Send + 'static>(
     linker: &mut wasmtime::component::Linker<T>,
     get: fn(&mut T) -> &mut PlatformView,

@@ -1,14 +1,11 @@
 //! What each answered request adds to the metrics: its count and latency by route template,
-//! and what the app reported doing beside the answer (documents it skipped as unreadable,
-//! the read cache's outcome).
+//! and what the app reported doing beside the answer through `request-report` (documents it
+//! skipped as unreadable, the read cache's outcome).
 
+use crate::platform::report_glue::RequestReport;
 use hyper::Method;
 use std::time::Instant;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
-
-/// The response header in which the app names a cached read's outcome (hit, miss, shared,
-/// bypass).
-pub const CACHE_OUTCOME: &str = "x-marcus-cache";
 
 /// Records one answered request.
 pub fn record(
@@ -17,25 +14,24 @@ pub fn record(
     started: Instant,
     response: &hyper::Response<HyperOutgoingBody>,
 ) {
-    let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok());
-    if let Some(skipped) = header(marcus_core::report_headers::UNREADABLE) {
-        for doc in skipped.split_whitespace() {
+    if let Some(report) = response.extensions().get::<RequestReport>() {
+        for doc in &report.unreadable {
             let collection = doc.split('/').next().unwrap_or("").to_string();
             metrics::counter!("marcus_unreadable_documents_total", "collection" => collection)
                 .increment(1);
             tracing::warn!(
-                document = doc,
+                document = %doc,
                 "a board read skipped an unreadable document"
             );
         }
-    }
-    if let Some(outcome) = header(CACHE_OUTCOME) {
-        metrics::counter!(
-            "marcus_read_cache_total",
-            "route" => route.to_string(),
-            "result" => outcome.to_string()
-        )
-        .increment(1);
+        if let Some(outcome) = report.read_cache {
+            metrics::counter!(
+                "marcus_read_cache_total",
+                "route" => route.to_string(),
+                "result" => outcome
+            )
+            .increment(1);
+        }
     }
     let status = response.status().as_u16().to_string();
     metrics::counter!(
