@@ -19,6 +19,7 @@ mod records;
 mod router;
 mod routes;
 mod tools;
+mod unit_of_work;
 mod views;
 mod webhook_fanout;
 
