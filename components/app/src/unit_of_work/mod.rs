@@ -5,6 +5,8 @@
 //! write owes runs once: the read cache forgets what it touched, then live readers hear of
 //! the announced event (in that order, so a reader woken by the event reads fresh data).
 
+pub mod raw;
+
 use crate::bindings::storage::{self, Write};
 use crate::events::{self, BoardEvent};
 use crate::jobs::project_health::schedule;
