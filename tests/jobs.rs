@@ -1,7 +1,8 @@
 //! Background jobs and webhooks: deliveries signed so a receiver can verify them, retried
 //! with backoff until a flaky receiver takes them, dead-lettered (visible in the API and
 //! retryable) when a receiver never does; one shared queue worked by two hosts and many
-//! concurrent runners without running a job twice. Team-tier tests run on the machine's
+//! concurrent runners without running a job twice; a health recompute joins the write that
+//! owes it and never makes it fail, pending or running. Team-tier tests run on the machine's
 //! real PostgreSQL and Redis with a receiver on loopback (which the operator's allow-list
 //! names: without it, loopback, link-local and private destinations are refused, at
 //! creation and again at delivery, and the delivery log shows only a failure class).
@@ -538,4 +539,106 @@ fn private_destinations_are_refused_at_creation_and_at_delivery_unless_allowed()
             3
         );
     }
+}
+
+/// The stored job document `id` (through the raw storage API, which `--debug-routes` opens
+/// to the board's collections) and its version.
+fn stored_job(m: &Marcus, id: &str) -> (Value, u64) {
+    let doc = m.get(&format!("/api/storage/jobs/{id}"));
+    assert_eq!(doc.status, 200, "{}", doc.text_prefix());
+    let doc = doc.json();
+    (doc["data"].clone(), doc["version"].as_u64().unwrap())
+}
+
+#[test]
+fn a_pending_or_running_health_recompute_never_fails_a_write_and_a_later_change_runs_it_again() {
+    // No runner of its own: the test runs the queue itself and plays a runner that holds the
+    // job through the raw storage API.
+    let m = Marcus::start(&["--jobs-interval-ms", "0", "--debug-routes"]);
+    let project = project_with_one_task(&m, "recompute");
+    let id = format!("project-health-{project}");
+    ok(
+        &m,
+        "register_agent",
+        json!({"agent_id": "a1", "name": "a1", "role": "dev", "project_id": project}),
+    );
+    let next = ok(&m, "request_next_task", json!({"agent_id": "a1"}));
+    let task = next["task"]["id"].as_str().unwrap().to_string();
+    let blocked = ok(
+        &m,
+        "report_blocker",
+        json!({"agent_id": "a1", "task_id": task, "blocker_description": "waiting"}),
+    );
+    let (queued, _) = stored_job(&m, &id);
+    assert_eq!(
+        queued["status"], "queued",
+        "a blocked task owes a recompute: {queued}"
+    );
+
+    // Another change that moves the status while one is pending: it lands, one job stays.
+    ok(
+        &m,
+        "resolve_blocker",
+        json!({"blocker_id": blocked["blocker_id"], "resolution": "arrived"}),
+    );
+    let listed = m
+        .get(&format!(
+            "/api/jobs?kind=project-health&project_id={project}"
+        ))
+        .json();
+    assert_eq!(listed["total"], 1, "one recompute per project: {listed}");
+
+    // A runner claims it and is still running it when the board changes again.
+    let (mut held, version) = stored_job(&m, &id);
+    held["status"] = json!("running");
+    held["attempts"] = json!(1);
+    held["lease_until"] = json!(4_102_444_800_000u64);
+    let claim = m.request(
+        "PUT",
+        &format!("/api/storage/jobs/{id}"),
+        &[
+            ("content-type", "application/json"),
+            ("if-match", &version.to_string()),
+        ],
+        Some(held.to_string().as_bytes()),
+    );
+    assert_eq!(claim.status, 200, "{}", claim.text_prefix());
+    let claimed_version = claim.json()["version"].as_u64().unwrap();
+    let next = ok(&m, "request_next_task", json!({"agent_id": "a1"}));
+    assert_eq!(next["task"]["id"], task.as_str(), "{next}");
+    ok(
+        &m,
+        "report_task_progress",
+        json!({"agent_id": "a1", "task_id": task, "status": "completed", "progress": 100}),
+    );
+    let (again, _) = stored_job(&m, &id);
+    assert_eq!(
+        (&again["status"], &again["attempts"]),
+        (&json!("queued"), &json!(0)),
+        "the change queued the recompute again: {again}"
+    );
+
+    // The runner's finish (removing the job it claimed) loses its compare-and-swap and
+    // leaves the new recompute queued.
+    let finish = m.request(
+        "DELETE",
+        &format!("/api/storage/jobs/{id}"),
+        &[("if-match", &claimed_version.to_string())],
+        None,
+    );
+    assert_eq!(finish.error().0, 409, "{}", finish.text_prefix());
+    assert_eq!(stored_job(&m, &id).0["status"], "queued");
+
+    // The recompute runs, leaves, and the status it computed is the cached answer.
+    let ran = m.post_json("/api/jobs/run", &json!({})).json();
+    let outcome = ran["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["id"] == id.as_str())
+        .unwrap_or_else(|| panic!("the recompute ran: {ran}"));
+    assert_eq!(outcome["outcome"], "succeeded", "{ran}");
+    assert_eq!(m.get(&format!("/api/jobs/{id}")).error().0, 404);
+    let status = m.get(&format!("/api/projects/{project}"));
+    assert_eq!(status.header("x-marcus-cache").as_deref(), Some("hit"));
 }

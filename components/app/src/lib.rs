@@ -20,6 +20,7 @@ mod request_report;
 mod router;
 mod routes;
 mod tools;
+mod unit_of_work;
 mod views;
 mod webhook_fanout;
 

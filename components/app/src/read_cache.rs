@@ -2,7 +2,8 @@
 //! task context), shared by the JSON API and MCP.
 //!
 //! - Keys carry the project's generation; every committed write to a project gives it a new
-//!   one ([`invalidate_after`]), so no read after a write's answer sees older data.
+//!   one ([`invalidate_after`], run by the unit of work after every commit), so no read
+//!   after a write's answer sees older data.
 //! - Single-flight: on a miss, one request (on any host sharing the cache) claims the
 //!   computation with `cache.add`; the others wait briefly for its result.
 //! - TTLs are jittered; a not-found answer is cached too (shorter), and a task's negative
@@ -196,11 +197,12 @@ fn generation(project: &str) -> String {
 }
 
 /// After a committed change: new generations for every project it touched, and removal of
-/// negative entries for tasks it created.
+/// negative entries for tasks it created. The unit of work calls it once per committed
+/// write (board or raw), so the rule lives here and nowhere else.
 pub fn invalidate_after(writes: &[Write]) {
     let mut projects = BTreeSet::new();
     for w in writes {
-        let (collection, id, data) = records::write_parts(w);
+        let (collection, id, data) = (w.collection.as_str(), w.id.as_str(), &w.data);
         match collection {
             collections::JOBS | collections::WEBHOOK_DELIVERIES | collections::WEBHOOKS => {
                 continue;

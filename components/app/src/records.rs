@@ -1,5 +1,6 @@
 //! Typed records over the storage capability: every board record is one JSON document,
-//! read with its version so writes can be compare-and-swap.
+//! read with its version so writes can be compare-and-swap. This module knows storage only;
+//! a board write is committed, with what it owes, by [`crate::unit_of_work`].
 
 use crate::bindings::storage::{self, Expect, FieldFilter, Write};
 use crate::platform_error::to_api;
@@ -198,28 +199,15 @@ impl Change {
     ) -> Result<Self, ApiError> {
         Self::put(collection, id, value, Expect::Version(version))
     }
-}
 
-/// Applies changes atomically: all or none. A lost race is `conflict`. Events among them
-/// bring their webhook deliveries into the same change, so an event is never recorded
-/// without them; afterwards the cached reads they affect are invalidated.
-pub fn commit(changes: Vec<Change>) -> Result<(), ApiError> {
-    let mut writes: Vec<Write> = changes.into_iter().map(|c| c.write).collect();
-    let events = crate::events::recorded_in(&writes);
-    let deliveries = crate::webhook_fanout::deliveries_for(&events)?;
-    writes.extend(deliveries.into_iter().map(|c| c.write));
-    storage::put_many(&writes).map_err(to_api)?;
-    crate::read_cache::invalidate_after(&writes);
-    crate::jobs::project_health::schedule_after(&events);
-    Ok(())
+    /// The storage write, for the unit of work that joins every change of a board write
+    /// into one `put_many`.
+    pub fn into_write(self) -> Write {
+        self.write
+    }
 }
 
 /// Deletes `collection/id` if it is still at `version`; `false` when it was gone already.
 pub fn delete(collection: &str, id: &str, version: Option<u64>) -> Result<bool, ApiError> {
     storage::delete(collection, id, version).map_err(to_api)
-}
-
-/// The collection, id and JSON text of a pending write, for code that reacts to writes.
-pub fn write_parts(write: &Write) -> (&str, &str, &str) {
-    (&write.collection, &write.id, &write.data)
 }

@@ -5,6 +5,7 @@
 use crate::events::BoardEvent;
 use crate::ids::now_ms;
 use crate::records::{self, Change, collections};
+use crate::unit_of_work;
 use marcus_core::api_error::ApiError;
 use marcus_core::board::lease;
 use marcus_core::board::model::Task;
@@ -32,15 +33,9 @@ pub fn run() -> Result<Value, ApiError> {
             Some(&task.value.id),
             json!({"recovery_note": returned.recovery_note, "by": NAME}),
         );
-        let changes = vec![
-            Change::update(collections::TASKS, &task.value.id, &returned, task.version)?,
-            event.change()?,
-        ];
-        match records::commit(changes) {
-            Ok(()) => {
-                event.publish();
-                expired.push(task.value.id.clone());
-            }
+        let change = Change::update(collections::TASKS, &task.value.id, &returned, task.version)?;
+        match unit_of_work::commit_and_announce(vec![change], &event) {
+            Ok(()) => expired.push(task.value.id.clone()),
             // Claimed, renewed or swept elsewhere in the meantime: nothing to do.
             Err(e) if e.code == "conflict" => {}
             Err(e) => return Err(e),

@@ -3,6 +3,7 @@
 //! worker) look at the same due job, exactly one claim succeeds.
 
 use crate::records::{self, Change, Versioned, collections};
+use crate::unit_of_work;
 use marcus_core::api_error::ApiError;
 use marcus_core::jobs::{Job, JobStatus};
 use serde_json::json;
@@ -29,7 +30,7 @@ pub fn claim(job: &Versioned<Job>, now: u64) -> Result<Option<Versioned<Job>>, A
 /// Replaces a job read at `version` with `next`; `None` when it changed in between.
 pub fn swap(version: u64, next: Job) -> Result<Option<Versioned<Job>>, ApiError> {
     let change = Change::update(collections::JOBS, &next.id, &next, version)?;
-    match records::commit(vec![change]) {
+    match unit_of_work::commit(vec![change]) {
         Ok(()) => Ok(Some(Versioned {
             version: version + 1,
             value: next,
@@ -42,7 +43,7 @@ pub fn swap(version: u64, next: Job) -> Result<Option<Versioned<Job>>, ApiError>
 /// Adds a job unless one with its id exists (singleton jobs use fixed ids); answers whether
 /// it was added.
 pub fn enqueue_once(job: &Job) -> Result<bool, ApiError> {
-    match records::commit(vec![Change::create(collections::JOBS, &job.id, job)?]) {
+    match unit_of_work::commit(vec![Change::create(collections::JOBS, &job.id, job)?]) {
         Ok(()) => Ok(true),
         Err(e) if e.code == "conflict" => Ok(false),
         Err(e) => Err(e),

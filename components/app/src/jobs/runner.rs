@@ -34,7 +34,7 @@ pub fn run_due(limit: usize, sweep_every_ms: Option<u64>) -> Result<Value, ApiEr
 fn run_one(job: &Job) -> Result<Value, String> {
     match job.kind.as_str() {
         lease_sweep::KIND => lease_sweep::run().map_err(|e| e.message),
-        project_health::KIND => project_health::run(job),
+        project_health::KIND => project_health::recompute::run(job),
         webhook_delivery::KIND => webhook_delivery::run(job),
         other => Err(format!("no handler for job kind {other:?}")),
     }

@@ -1,10 +1,12 @@
-//! `/api/storage`: versioned JSON documents over the storage capability.
+//! `/api/storage`: versioned JSON documents over the storage capability. Reads go to storage
+//! directly; writes go through [`raw`], which runs what every committed write owes.
 
 use crate::bindings::storage::{self, Document, Expect, FieldFilter, Write};
 use crate::http_io::{Request, Response};
 use crate::platform_error::to_api;
 use crate::records::collections;
 use crate::router::method_not_allowed;
+use crate::unit_of_work::raw;
 use marcus_core::api_error::ApiError;
 use marcus_core::names::{check_document_id, check_name};
 use serde_json::{Map, Value, json};
@@ -129,13 +131,7 @@ fn put(req: &Request, collection: &str, id: &str) -> Result<Response, ApiError> 
     }
     let data = req.json()?;
     let expect = precondition(req)?;
-    let doc = storage::put(collection, id, &data.to_string(), expect).map_err(to_api)?;
-    crate::read_cache::invalidate_after(&[Write {
-        collection: collection.to_string(),
-        id: id.to_string(),
-        data: doc.data.clone(),
-        expect: Expect::Any,
-    }]);
+    let doc = raw::put(collection, id, &data.to_string(), expect)?;
     Ok(Response::json(200, &document_json(&doc))
         .with_header("etag", format!("\"{}\"", doc.version)))
 }
@@ -150,17 +146,7 @@ fn delete(req: &Request, collection: &str, id: &str) -> Result<Response, ApiErro
             ));
         }
     };
-    // What the document said (its project) tells the read cache what the delete affects.
-    let before = storage::get(collection, id).ok().flatten();
-    if storage::delete(collection, id, expected).map_err(to_api)? {
-        if let Some(doc) = before {
-            crate::read_cache::invalidate_after(&[Write {
-                collection: collection.to_string(),
-                id: id.to_string(),
-                data: doc.data,
-                expect: Expect::Any,
-            }]);
-        }
+    if raw::delete(collection, id, expected)? {
         Ok(Response::json(200, &json!({"deleted": true})))
     } else {
         Err(ApiError::not_found(format!(
@@ -313,8 +299,7 @@ fn batch(req: &Request) -> Result<Response, ApiError> {
             expect,
         });
     }
-    let docs = storage::put_many(&writes).map_err(to_api)?;
-    crate::read_cache::invalidate_after(&writes);
+    let docs = raw::put_many(&writes)?;
     let docs: Vec<Value> = docs.iter().map(document_json).collect();
     Ok(Response::json(200, &json!({"documents": docs})))
 }

@@ -96,7 +96,7 @@ fn create(req: &Request, project_id: &str) -> Result<Response, ApiError> {
         now_ms(),
         &operator_allow_list(&report),
     )?;
-    records::commit(vec![Change::create(
+    crate::unit_of_work::commit(vec![Change::create(
         collections::WEBHOOKS,
         &hook.id,
         &hook,

@@ -5,6 +5,7 @@ use super::{ToolCtx, ToolSpec, args};
 use crate::events::BoardEvent;
 use crate::ids::now_ms;
 use crate::records::{self, Change, Versioned, collections::AGENTS};
+use crate::unit_of_work;
 use marcus_core::api_error::ApiError;
 use marcus_core::board::model::{Agent, Task};
 use marcus_core::names::check_name;
@@ -102,8 +103,7 @@ fn register(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError> {
         None,
         json!({"name": agent.name, "role": agent.role, "skills": agent.skills}),
     );
-    records::commit(vec![change, event.change()?])?;
-    event.publish();
+    unit_of_work::commit_and_announce(vec![change], &event)?;
     Ok(json!({
         "success": true,
         "message": format!("Agent {} registered successfully", agent.name),

@@ -6,6 +6,7 @@ use super::{ToolCtx, ToolSpec, args, work};
 use crate::events::BoardEvent;
 use crate::ids::{new_id, now_ms};
 use crate::records::{self, Change, collections};
+use crate::unit_of_work;
 use marcus_core::api_error::ApiError;
 use marcus_core::board::context;
 use marcus_core::board::graph;
@@ -83,11 +84,14 @@ fn log_decision(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiErro
         Some(&task_id),
         json!({"decision_id": decision.id}),
     );
-    records::commit(vec![
-        Change::create(collections::DECISIONS, &decision.id, &decision)?,
-        event.change()?,
-    ])?;
-    event.publish();
+    unit_of_work::commit_and_announce(
+        vec![Change::create(
+            collections::DECISIONS,
+            &decision.id,
+            &decision,
+        )?],
+        &event,
+    )?;
     Ok(json!({"success": true, "decision_id": decision.id, "decision": decision}))
 }
 
@@ -130,11 +134,14 @@ fn log_artifact(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiErro
         Some(&task_id),
         json!({"artifact_id": artifact.id, "filename": artifact.filename}),
     );
-    records::commit(vec![
-        Change::create(collections::ARTIFACTS, &artifact.id, &artifact)?,
-        event.change()?,
-    ])?;
-    event.publish();
+    unit_of_work::commit_and_announce(
+        vec![Change::create(
+            collections::ARTIFACTS,
+            &artifact.id,
+            &artifact,
+        )?],
+        &event,
+    )?;
     Ok(json!({
         "success": true,
         "artifact_id": artifact.id,

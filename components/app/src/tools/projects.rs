@@ -6,6 +6,7 @@ use super::{ToolCtx, ToolSpec, args, scope};
 use crate::events::BoardEvent;
 use crate::ids::{new_id, now_ms};
 use crate::records::{self, Change, Versioned, collections};
+use crate::unit_of_work;
 use marcus_core::api_error::ApiError;
 use marcus_core::board::graph::{self, NewTask};
 use marcus_core::board::model::{Project, Task, TaskStatus};
@@ -179,9 +180,7 @@ fn create_project(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiEr
     for t in &tasks {
         changes.push(Change::create(collections::TASKS, &t.id, t)?);
     }
-    changes.push(event.change()?);
-    records::commit(changes)?;
-    event.publish();
+    unit_of_work::commit_and_announce(changes, &event)?;
     Ok(json!({
         "success": true,
         "project_id": project.id,
@@ -236,9 +235,7 @@ fn create_tasks(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError
     for t in &tasks {
         changes.push(Change::create(collections::TASKS, &t.id, t)?);
     }
-    changes.push(event.change()?);
-    records::commit(changes)?;
-    event.publish();
+    unit_of_work::commit_and_announce(changes, &event)?;
     Ok(json!({
         "success": true,
         "project_id": project_id,
@@ -297,7 +294,7 @@ fn select_project(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiErr
             let agent = super::agents::load(&agent_id)?;
             let mut rec = agent.value.clone();
             rec.project_id = Some(project.id.clone());
-            match records::commit(vec![Change::update(
+            match unit_of_work::commit(vec![Change::update(
                 collections::AGENTS,
                 &agent_id,
                 &rec,

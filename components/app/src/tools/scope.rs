@@ -68,7 +68,7 @@ pub fn select_for_session(ctx: &ToolCtx, project_id: &str) -> Result<bool, ApiEr
             m.insert("project_id".into(), Value::String(project_id.to_string()));
         }
         let change = records::Change::update(SESSIONS, sid, &session.value, session.version)?;
-        match records::commit(vec![change]) {
+        match crate::unit_of_work::commit(vec![change]) {
             Ok(()) => return Ok(true),
             Err(e) if e.code == "conflict" => continue,
             Err(e) => return Err(e),

@@ -10,6 +10,7 @@ use super::{ToolCtx, ToolSpec, agents, args, scope};
 use crate::events::BoardEvent;
 use crate::ids::{new_id, now_ms};
 use crate::records::{self, Change, Versioned, collections};
+use crate::unit_of_work;
 use marcus_core::api_error::ApiError;
 use marcus_core::board::model::{Agent, AgentStatus, Blocker, ProgressEntry, Task, TaskStatus};
 use marcus_core::board::{annotate, lease, ranking, scheduler};
@@ -286,6 +287,8 @@ fn request_next(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError
                 Some(&task.id),
                 json!({"recovery_note": expired.recovery_note}),
             );
+            // Logged only: the assignment announced with this change tells live readers
+            // the task moved.
             changes.push(event.change()?);
             task = expired;
         }
@@ -314,12 +317,8 @@ fn request_next(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError
             &agent_rec,
             agent.version,
         )?);
-        changes.push(event.change()?);
-        match records::commit(changes) {
-            Ok(()) => {
-                event.publish();
-                return Ok(assigned_answer(&assigned, &deps, false));
-            }
+        match unit_of_work::commit_and_announce(changes, &event) {
+            Ok(()) => return Ok(assigned_answer(&assigned, &deps, false)),
             Err(e) if e.code == "conflict" => {
                 last_conflict = e.message;
                 lost.push(pick);
@@ -364,7 +363,7 @@ fn touch_agent(agent: Versioned<Agent>, now: u64) {
     let mut a = agent.value;
     a.last_seen = now;
     if let Ok(change) = Change::update(collections::AGENTS, &a.id.clone(), &a, agent.version) {
-        let _ = records::commit(vec![change]);
+        let _ = unit_of_work::commit(vec![change]);
     }
 }
 
@@ -466,7 +465,6 @@ fn report_progress(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiE
         let mut changes = vec![
             Change::update(collections::TASKS, &task_id, &updated, task.version)?,
             Change::create(collections::PROGRESS, &new_id("prg"), &entry)?,
-            event.change()?,
         ];
         if status == "completed" {
             changes.push(agent_release(&agent, &task_id, true, now)?);
@@ -486,8 +484,7 @@ fn report_progress(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiE
                 }
             }
         }
-        records::commit(changes)?;
-        event.publish();
+        unit_of_work::commit_and_announce(changes, &event)?;
         Ok(json!({
             "success": true,
             "message": if status == "completed" { "Task completed" } else { "Progress recorded; lease renewed" },
@@ -538,10 +535,8 @@ fn report_blocker(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiEr
             Change::update(collections::TASKS, &task_id, &blocked, task.version)?,
             Change::create(collections::BLOCKERS, &blocker.id, &blocker)?,
             agent_release(&agent, &task_id, false, now)?,
-            event.change()?,
         ];
-        records::commit(changes)?;
-        event.publish();
+        unit_of_work::commit_and_announce(changes, &event)?;
         Ok(json!({
             "success": true,
             "message": "Blocker recorded; the task is blocked until resolve_blocker or unassign_task",
@@ -622,9 +617,7 @@ fn resolve_blocker(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiE
             Some(&task_id),
             json!({"blocker_ids": resolved_ids, "resolution": resolution}),
         );
-        changes.push(event.change()?);
-        records::commit(changes)?;
-        event.publish();
+        unit_of_work::commit_and_announce(changes, &event)?;
         Ok(json!({
             "success": true,
             "message": "Blocker resolved; the task is back in the pool",
@@ -661,9 +654,7 @@ fn unassign(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError> {
             Some(&task_id),
             json!({"reason": reason}),
         );
-        changes.push(event.change()?);
-        records::commit(changes)?;
-        event.publish();
+        unit_of_work::commit_and_announce(changes, &event)?;
         Ok(json!({
             "success": true,
             "message": format!("Task {task_id} returned to the pool"),
