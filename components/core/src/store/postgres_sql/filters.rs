@@ -1,22 +1,8 @@
-//! Equality filters and field indexes as PostgreSQL SQL, plus the schema: one copy for the
-//! native host's backend and the Spin adapter's.
+//! Equality filters on top-level JSON fields as PostgreSQL SQL: exact JSON equality that the
+//! GIN index and the field indexes can serve.
 
-use super::StoreError;
-use super::rules::check_field;
-
-/// The statements that create the schema (each runs as its own statement).
-pub const SCHEMA: [&str; 2] = [
-    "CREATE TABLE IF NOT EXISTS documents (
-        collection TEXT COLLATE \"C\" NOT NULL,
-        id TEXT COLLATE \"C\" NOT NULL,
-        data JSONB NOT NULL,
-        version BIGINT NOT NULL,
-        created_at BIGINT NOT NULL,
-        updated_at BIGINT NOT NULL,
-        PRIMARY KEY (collection, id)
-    )",
-    "CREATE INDEX IF NOT EXISTS documents_data ON documents USING GIN (data jsonb_path_ops)",
-];
+use crate::store::StoreError;
+use crate::store::rules::check_field;
 
 /// SQL condition and text parameters for `(field, JSON value)` filters, numbered from
 /// `$first`. `data @> {...}` lets the GIN index find candidates; `data -> field = value`
@@ -51,44 +37,6 @@ pub fn filter_sql(
     Ok((sql, params))
 }
 
-/// `documents_by_<fields>`, within PostgreSQL's 63-byte identifier limit (long combinations
-/// end in a hash of the full list instead).
-pub fn index_name(fields: &[&str]) -> String {
-    let plain: String = format!("documents_by_{}", fields.join("__"))
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if plain.len() <= 63 {
-        return plain;
-    }
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in fields.join(",").bytes() {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{}_{h:016x}", &plain[..63 - 17])
-}
-
-/// The B-tree expression index on (collection, each field, id) that serves an equality
-/// query on exactly these fields; `None` without fields or with an unsafe one.
-pub fn field_index(fields: &[&str]) -> Option<String> {
-    if fields.is_empty() || fields.iter().any(|f| check_field(f).is_err()) {
-        return None;
-    }
-    let columns: Vec<String> = fields.iter().map(|f| format!("(data -> '{f}')")).collect();
-    Some(format!(
-        "CREATE INDEX IF NOT EXISTS {} ON documents (collection, {}, id)",
-        index_name(fields),
-        columns.join(", ")
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,33 +50,5 @@ mod tests {
         );
         assert_eq!(params, vec!["\"todo\"", "3", r#"{"n":3,"status":"todo"}"#]);
         assert!(filter_sql(&[("a' OR '1", "1")], 1).is_err());
-    }
-
-    #[test]
-    fn index_names_fit_postgres_identifiers() {
-        assert_eq!(
-            index_name(&["project_id", "status"]),
-            "documents_by_project_id__status"
-        );
-        assert_eq!(index_name(&["a-b"]), "documents_by_a_b");
-        let long = index_name(&[
-            "a_really_long_field_name",
-            "another_long_field",
-            "third_one",
-        ]);
-        assert_eq!(long.len(), 63);
-        assert_ne!(
-            long,
-            index_name(&[
-                "a_really_long_field_name",
-                "another_long_field",
-                "third_two"
-            ])
-        );
-        assert!(
-            field_index(&["status"])
-                .unwrap()
-                .contains("(collection, (data -> 'status'), id)")
-        );
     }
 }
