@@ -41,6 +41,8 @@ pub struct PostgresStorage {
     location: String,
     /// Field combinations that have an expression index (see `ensure_field_index`).
     indexed_fields: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Held while this host creates a field index: one creation at a time per host.
+    index_creation: tokio::sync::Mutex<()>,
 }
 
 /// Classifies a driver error: connection trouble is `unavailable` (retry later), bad data is
@@ -58,6 +60,15 @@ fn classify(e: tokio_postgres::Error) -> CapabilityError {
         };
     }
     CapabilityError::Unavailable(format!("postgres: {e}"))
+}
+
+/// What the server said about a failed statement (its message and SQLSTATE), rather than
+/// the driver's bare "db error".
+fn server_message(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
 }
 
 /// Failing to get a connection is always `unavailable`, whatever the server said (a
@@ -179,6 +190,7 @@ impl PostgresStorage {
             pool,
             location,
             indexed_fields: Default::default(),
+            index_creation: Default::default(),
         })
     }
 
@@ -190,42 +202,61 @@ impl PostgresStorage {
     /// time a combination of fields is queried, like the SQLite backend does. The GIN index
     /// answers any containment, but the planner rates it poorly and walks the primary key
     /// instead; an index on exactly the expressions the query compares is a direct lookup,
-    /// already in id order. Another host creating the same index at the same moment is fine.
+    /// already in id order. Creation never races: within this host one creation runs at a
+    /// time (a burst of first queries waits for it instead of holding a pooled connection
+    /// each), and across hosts the transaction holds the shared field index lock.
     async fn ensure_field_index(&self, filters: &[FieldFilter]) {
         let fields: Vec<&str> = filters.iter().map(|f| f.field.as_str()).collect();
         let key = fields.join(",");
-        // The usual case (index known) only looks; no lock is held while an index is built,
-        // so queries on other fields never wait for it.
-        let known = |set: &std::collections::HashSet<String>| {
-            set.contains(&key) || set.len() >= MAX_FIELD_INDEXES
+        // The usual case (index known) only looks; queries on indexed fields never wait.
+        let known = || {
+            self.indexed_fields
+                .lock()
+                .map(|set| set.contains(&key) || set.len() >= MAX_FIELD_INDEXES)
+                .unwrap_or(true)
         };
-        if self
-            .indexed_fields
-            .lock()
-            .map(|s| known(&s))
-            .unwrap_or(true)
-        {
+        if known() {
             return;
         }
-        let Some(sql) = field_indexes::field_index(&fields) else {
+        let Some(steps) = field_indexes::create_field_index(&fields) else {
             return;
         };
-        let created = match self.client().await {
-            Ok(client) => client.batch_execute(&sql).await.map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
-        match created {
-            // A concurrent creation (here or on another host) ends in a duplicate-name error;
-            // the index exists either way.
-            Ok(()) => {}
-            Err(e) if e.contains("already exists") || e.contains("duplicate key") => {}
-            Err(e) => {
-                tracing::warn!("creating an index for {key}: {e}");
-                return;
+        let _turn = self.index_creation.lock().await;
+        // Another query may have created it while this one waited its turn.
+        if known() {
+            return;
+        }
+        match self.create_field_index(&steps).await {
+            Ok(()) => {
+                if let Ok(mut set) = self.indexed_fields.lock() {
+                    set.insert(key);
+                }
             }
+            Err(message) => tracing::warn!("creating an index for {key}: {message}"),
         }
-        if let Ok(mut set) = self.indexed_fields.lock() {
-            set.insert(key);
+    }
+
+    /// Runs an index creation's statements in one transaction; an index found to exist
+    /// already (an older host creating it outside the lock) is success.
+    async fn create_field_index(&self, steps: &[statement::Statement]) -> Result<(), String> {
+        let mut client = self.client().await.map_err(|e| e.to_string())?;
+        let created = async {
+            let tx = client.transaction().await?;
+            for step in steps {
+                execute(&tx, step).await?;
+            }
+            tx.commit().await
+        }
+        .await;
+        match created {
+            Ok(()) => Ok(()),
+            Err(e)
+                if e.code()
+                    .is_some_and(|c| field_indexes::index_exists_error(c.code())) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(server_message(&e)),
         }
     }
 }
