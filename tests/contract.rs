@@ -1,15 +1,21 @@
-//! The platform contract, run unchanged on every backend: storage on SQLite and on
-//! PostgreSQL, cache and realtime on memory/in-process and on Redis. Each test gets a fresh
+//! The platform contract, run unchanged on every backend. Storage: the native host on SQLite
+//! and on PostgreSQL, and the Spin adapter on Spin SQLite and on outbound PostgreSQL (the app
+//! served with the adapter linked in, by the stand-in host of `tests/spin_support`), all over
+//! the same HTTP API. Cache and realtime: memory/in-process and Redis. Each test gets a fresh
 //! server and, for the team backends, a private database and Redis key prefix.
 
 mod common;
+mod spin_support;
 
 use common::Marcus;
+use common::serves::{Serves, answer};
 use common::team::{PrivateDatabase, shared_redis};
 use serde_json::{Value, json};
+use spin_support::test_host::SpinStores;
 use std::time::Duration;
 
-/// Runs each storage contract test against SQLite and against PostgreSQL.
+/// Runs each storage contract test against the four storage backends. The PostgreSQL ones
+/// check first that storage really is PostgreSQL, so a test never passes on the wrong store.
 macro_rules! storage_contract {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -19,7 +25,20 @@ macro_rules! storage_contract {
             $(#[test] fn $name() {
                 let Some(db) = super::PrivateDatabase::create("storage contract on PostgreSQL") else { return };
                 let m = super::Marcus::start_env(&[], &[("DATABASE_URL", &db.url)]);
+                super::storage_is_postgres(&m);
                 super::$name(&m);
+            })*
+        }
+        mod spin_sqlite {
+            $(#[test] fn $name() { super::$name(&super::SpinStores::new()); })*
+        }
+        mod spin_postgres {
+            $(#[test] fn $name() {
+                let Some(db) = super::PrivateDatabase::create("storage contract on the Spin adapter with PostgreSQL") else { return };
+                let mut stores = super::SpinStores::new();
+                stores.variables.insert("database_url".into(), db.url.clone());
+                super::storage_is_postgres(&stores);
+                super::$name(&stores);
             })*
         }
     };
@@ -57,98 +76,152 @@ shared_state_contract!(
     realtime_publish_poll_and_retention,
 );
 
-fn storage_round_trip_and_versions(m: &Marcus) {
-    let a = m.put_json("/api/storage/notes/t1", &json!({"status": "todo", "n": 1}));
-    assert_eq!(a.status, 200);
+fn get(s: &dyn Serves, path: &str) -> common::Answer {
+    answer(s, "GET", path, &[], "")
+}
+
+fn put(s: &dyn Serves, path: &str, body: &Value) -> common::Answer {
+    answer(s, "PUT", path, &[], &body.to_string())
+}
+
+fn post(s: &dyn Serves, path: &str, body: &Value) -> common::Answer {
+    answer(s, "POST", path, &[], &body.to_string())
+}
+
+/// The message of a JSON error answer.
+fn message(a: &common::Answer) -> String {
+    a.json()["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn storage_is_postgres(s: &dyn Serves) {
+    let features = get(s, "/api/features").json();
+    assert_eq!(
+        features["backends"]["storage"]["name"], "postgres",
+        "{features}"
+    );
+}
+
+fn storage_round_trip_and_versions(s: &dyn Serves) {
+    let a = put(
+        s,
+        "/api/storage/notes/t1",
+        &json!({"status": "todo", "n": 1}),
+    );
+    assert_eq!(a.status, 200, "{}", a.text_prefix());
     let doc = a.json();
     assert_eq!(doc["version"], 1);
     assert_eq!(doc["data"], json!({"status": "todo", "n": 1}));
     let created = doc["created_at"].as_u64().unwrap();
 
     std::thread::sleep(Duration::from_millis(5));
-    let b = m
-        .put_json("/api/storage/notes/t1", &json!({"status": "done", "n": 2}))
-        .json();
+    let b = put(
+        s,
+        "/api/storage/notes/t1",
+        &json!({"status": "done", "n": 2}),
+    )
+    .json();
     assert_eq!(b["version"], 2);
     assert_eq!(b["created_at"].as_u64().unwrap(), created);
     assert!(b["updated_at"].as_u64().unwrap() > created);
 
-    let got = m.get("/api/storage/notes/t1");
+    // The next request (on Spin, a new instance) sees the same database.
+    let got = get(s, "/api/storage/notes/t1");
     assert_eq!(got.status, 200);
-    assert_eq!(got.json()["data"], json!({"status": "done", "n": 2}));
+    let got = got.json();
+    assert_eq!(got["data"], json!({"status": "done", "n": 2}));
+    assert_eq!(got["version"], 2);
     assert_eq!(
-        m.get("/api/storage/notes/missing").error_code(),
+        get(s, "/api/storage/notes/missing").error_code(),
         "not_found"
     );
 }
 
-fn compare_and_swap_conflicts_change_nothing(m: &Marcus) {
-    m.put_json("/api/storage/c/d", &json!({"v": 1}));
-    m.put_json("/api/storage/c/d", &json!({"v": 2}));
-    let stale = m.request(
+fn compare_and_swap_conflicts_change_nothing(s: &dyn Serves) {
+    put(s, "/api/storage/c/d", &json!({"v": 1}));
+    put(s, "/api/storage/c/d", &json!({"v": 2}));
+    let stale = answer(
+        s,
         "PUT",
         "/api/storage/c/d",
-        &[("if-match", "1"), ("content-type", "application/json")],
-        Some(br#"{"v": 99}"#),
+        &[("if-match", "1")],
+        r#"{"v": 99}"#,
     );
     assert_eq!(stale.status, 409);
     assert_eq!(stale.error_code(), "conflict");
-    assert_eq!(m.get("/api/storage/c/d").json()["data"], json!({"v": 2}));
+    assert!(
+        message(&stale).contains("version 2"),
+        "{}",
+        stale.text_prefix()
+    );
+    assert_eq!(get(s, "/api/storage/c/d").json()["data"], json!({"v": 2}));
 
-    let ok = m.request(
+    let ok = answer(
+        s,
         "PUT",
         "/api/storage/c/d",
-        &[("if-match", "2"), ("content-type", "application/json")],
-        Some(br#"{"v": 3}"#),
+        &[("if-match", "2")],
+        r#"{"v": 3}"#,
     );
     assert_eq!(ok.status, 200);
     assert_eq!(ok.json()["version"], 3);
 
-    let exists = m.request(
+    let exists = answer(
+        s,
         "PUT",
         "/api/storage/c/d",
-        &[("if-none-match", "*"), ("content-type", "application/json")],
-        Some(b"{}"),
+        &[("if-none-match", "*")],
+        "{}",
     );
     assert_eq!(exists.status, 409);
-    let fresh = m.request(
+    let fresh = answer(
+        s,
         "PUT",
         "/api/storage/c/new",
-        &[("if-none-match", "*"), ("content-type", "application/json")],
-        Some(b"{}"),
+        &[("if-none-match", "*")],
+        "{}",
     );
     assert_eq!(fresh.status, 200);
+    assert_eq!(fresh.json()["version"], 1);
+    let ghost = answer(s, "PUT", "/api/storage/c/ghost", &[("if-match", "1")], "{}");
+    assert_eq!(ghost.error_code(), "conflict");
+    assert_eq!(get(s, "/api/storage/c/ghost").status, 404);
 
-    let wrong_delete = m.request("DELETE", "/api/storage/c/d", &[("if-match", "1")], None);
+    let wrong_delete = answer(s, "DELETE", "/api/storage/c/d", &[("if-match", "1")], "");
     assert_eq!(wrong_delete.status, 409);
-    assert_eq!(m.get("/api/storage/c/d").status, 200);
-    let delete = m.request("DELETE", "/api/storage/c/d", &[("if-match", "3")], None);
+    assert_eq!(get(s, "/api/storage/c/d").status, 200);
+    let delete = answer(s, "DELETE", "/api/storage/c/d", &[("if-match", "3")], "");
     assert_eq!(delete.json(), json!({"deleted": true}));
-    assert_eq!(m.get("/api/storage/c/d").status, 404);
-    assert_eq!(m.delete("/api/storage/c/d").status, 404);
+    assert_eq!(get(s, "/api/storage/c/d").status, 404);
+    assert_eq!(answer(s, "DELETE", "/api/storage/c/d", &[], "").status, 404);
+    let unconditional = answer(s, "DELETE", "/api/storage/c/new", &[], "");
+    assert_eq!(unconditional.json(), json!({"deleted": true}));
 }
 
-fn query_count_scan_and_collections(m: &Marcus) {
+fn query_count_scan_and_collections(s: &dyn Serves) {
     for i in 0..25 {
         let status = if i % 2 == 0 { "todo" } else { "done" };
-        let a = m.put_json(
+        let a = put(
+            s,
             &format!("/api/storage/items/i{i:02}"),
             &json!({"status": status, "n": i % 5, "flag": i == 3}),
         );
         assert_eq!(a.status, 200);
     }
-    m.put_json("/api/storage/other/x", &json!({"status": "todo"}));
+    put(s, "/api/storage/other/x", &json!({"status": "todo"}));
 
     // Paging with a cursor sees every document once, in id order.
     let mut seen = Vec::new();
     let mut cursor = Value::Null;
     loop {
-        let page = m
-            .post_json(
-                "/api/storage/items/_query",
-                &json!({"limit": 10, "cursor": cursor}),
-            )
-            .json();
+        let page = post(
+            s,
+            "/api/storage/items/_query",
+            &json!({"limit": 10, "cursor": cursor}),
+        )
+        .json();
         for d in page["documents"].as_array().unwrap() {
             seen.push(d["id"].as_str().unwrap().to_string());
         }
@@ -160,16 +233,14 @@ fn query_count_scan_and_collections(m: &Marcus) {
     let expected: Vec<String> = (0..25).map(|i| format!("i{i:02}")).collect();
     assert_eq!(seen, expected);
 
-    let todo = m
-        .post_json(
-            "/api/storage/items/_query",
-            &json!({"where": {"status": "todo"}, "limit": 100}),
-        )
-        .json();
+    let todo = post(
+        s,
+        "/api/storage/items/_query",
+        &json!({"where": {"status": "todo"}, "limit": 100}),
+    )
+    .json();
     assert_eq!(todo["documents"].as_array().unwrap().len(), 13);
-    let n3 = m
-        .post_json("/api/storage/items/_query", &json!({"where": {"n": 3}}))
-        .json();
+    let n3 = post(s, "/api/storage/items/_query", &json!({"where": {"n": 3}})).json();
     let ids: Vec<&str> = n3["documents"]
         .as_array()
         .unwrap()
@@ -177,39 +248,29 @@ fn query_count_scan_and_collections(m: &Marcus) {
         .map(|d| d["id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, vec!["i03", "i08", "i13", "i18", "i23"]);
+    let count = |filter: Value| {
+        post(s, "/api/storage/items/_count", &json!({"where": filter})).json()["count"].clone()
+    };
     // Types must match: the string "3" is not the number 3, true is not 1.
-    let s3 = m
-        .post_json("/api/storage/items/_count", &json!({"where": {"n": "3"}}))
-        .json();
-    assert_eq!(s3["count"], 0);
-    let flag = m
-        .post_json(
-            "/api/storage/items/_count",
-            &json!({"where": {"flag": true}}),
-        )
-        .json();
-    assert_eq!(flag["count"], 1);
-    let both = m
-        .post_json(
-            "/api/storage/items/_count",
-            &json!({"where": {"status": "done", "n": 3}}),
-        )
-        .json();
-    assert_eq!(both["count"], 3);
+    assert_eq!(count(json!({"n": "3"})), 0);
+    assert_eq!(count(json!({"flag": true})), 1);
+    assert_eq!(count(json!({"flag": 1})), 0);
+    assert_eq!(count(json!({"status": "done", "n": 3})), 3);
+    assert_eq!(count(json!({"missing": null})), 0);
     assert_eq!(
-        m.post_json("/api/storage/items/_count", &json!({})).json()["count"],
+        post(s, "/api/storage/items/_count", &json!({})).json()["count"],
         25
     );
 
     let mut scanned = Vec::new();
     let mut after = Value::Null;
     loop {
-        let batch = m
-            .post_json(
-                "/api/storage/items/_scan",
-                &json!({"after": after, "limit": 7}),
-            )
-            .json();
+        let batch = post(
+            s,
+            "/api/storage/items/_scan",
+            &json!({"after": after, "limit": 7}),
+        )
+        .json();
         let docs = batch["documents"].as_array().unwrap().clone();
         if docs.is_empty() {
             break;
@@ -223,13 +284,14 @@ fn query_count_scan_and_collections(m: &Marcus) {
     }
     assert_eq!(scanned, expected);
 
-    let cols = m.get("/api/storage").json();
+    let cols = get(s, "/api/storage").json();
     assert_eq!(cols["collections"], json!(["items", "other"]));
 }
 
-fn batch_is_all_or_nothing(m: &Marcus) {
-    m.put_json("/api/storage/b/existing", &json!({"v": 1}));
-    let bad = m.post_json(
+fn batch_is_all_or_nothing(s: &dyn Serves) {
+    put(s, "/api/storage/b/existing", &json!({"v": 1}));
+    let bad = post(
+        s,
         "/api/storage/_batch",
         &json!({"writes": [
             {"collection": "b", "id": "new1", "data": {"v": 1}, "expect": "absent"},
@@ -237,40 +299,59 @@ fn batch_is_all_or_nothing(m: &Marcus) {
         ]}),
     );
     assert_eq!(bad.status, 409);
-    assert_eq!(m.get("/api/storage/b/new1").status, 404);
+    assert!(
+        message(&bad).contains("b/existing"),
+        "{}",
+        bad.text_prefix()
+    );
+    assert_eq!(get(s, "/api/storage/b/new1").status, 404);
     assert_eq!(
-        m.get("/api/storage/b/existing").json()["data"],
+        get(s, "/api/storage/b/existing").json()["data"],
         json!({"v": 1})
     );
 
-    let good = m.post_json(
+    let good = post(
+        s,
         "/api/storage/_batch",
         &json!({"writes": [
             {"collection": "b", "id": "new1", "data": {"v": 1}, "expect": "absent"},
-            {"collection": "b", "id": "existing", "data": {"v": 2}, "expect": 1}
+            {"collection": "b", "id": "existing", "data": {"v": 2}, "expect": 1},
+            {"collection": "b", "id": "any", "data": {"v": 3}}
         ]}),
     );
-    assert_eq!(good.status, 200);
-    assert_eq!(good.json()["documents"].as_array().unwrap().len(), 2);
-    assert_eq!(m.get("/api/storage/b/existing").json()["version"], 2);
+    assert_eq!(good.status, 200, "{}", good.text_prefix());
+    let written: Vec<(String, u64)> = good.json()["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["id"].as_str().unwrap().to_string(),
+                d["version"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let in_order = [("new1", 1), ("existing", 2), ("any", 1)].map(|(id, v)| (id.to_string(), v));
+    assert_eq!(written, in_order, "every write, in the order given");
+    assert_eq!(get(s, "/api/storage/b/existing").json()["version"], 2);
 }
 
-fn concurrent_compare_and_swap_has_exactly_one_winner(m: &Marcus) {
+fn concurrent_compare_and_swap_has_exactly_one_winner(s: &dyn Serves) {
     assert_eq!(
-        m.put_json("/api/storage/race/doc", &json!({"owner": null}))
-            .status,
+        put(s, "/api/storage/race/doc", &json!({"owner": null})).status,
         200
     );
-    let statuses: Vec<u16> = std::thread::scope(|s| {
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..16)
             .map(|i| {
-                s.spawn(move || {
+                scope.spawn(move || {
                     let body = json!({"owner": i}).to_string();
-                    m.request(
+                    answer(
+                        s,
                         "PUT",
                         "/api/storage/race/doc",
-                        &[("if-match", "1"), ("content-type", "application/json")],
-                        Some(body.as_bytes()),
+                        &[("if-match", "1")],
+                        &body,
                     )
                     .status
                 })
@@ -288,7 +369,7 @@ fn concurrent_compare_and_swap_has_exactly_one_winner(m: &Marcus) {
         15,
         "{statuses:?}"
     );
-    assert_eq!(m.get("/api/storage/race/doc").json()["version"], 2);
+    assert_eq!(get(s, "/api/storage/race/doc").json()["version"], 2);
 }
 
 fn cache_hits_ttl_delete_and_clear(m: &Marcus) {

@@ -173,6 +173,72 @@ fn postgres_equality_queries_use_an_index() {
 }
 
 #[test]
+fn concurrent_first_queries_on_two_hosts_create_field_indexes_without_a_warning() {
+    let Some(db) =
+        PrivateDatabase::create("PostgreSQL field indexes under concurrent first queries")
+    else {
+        return;
+    };
+    let hosts = [
+        Marcus::start_env(&[], &[("DATABASE_URL", &db.url)]),
+        Marcus::start_env(&[], &[("DATABASE_URL", &db.url)]),
+    ];
+    let r = hosts[0].put_json(
+        "/api/storage/items/i1",
+        &json!({"s00": 1, "k00": 1, "m00": 1}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text_prefix());
+    // Field combinations no host has queried yet, each asked for several times at once on
+    // both hosts; field names sorted, so each combination's index name is known here.
+    let combinations: Vec<Vec<String>> = (0..8)
+        .flat_map(|i| {
+            [
+                vec![format!("s{i:02}")],
+                vec![format!("k{i:02}"), format!("m{i:02}")],
+            ]
+        })
+        .collect();
+    const ASKS_PER_HOST: usize = 3;
+    let start = std::sync::Barrier::new(2 * combinations.len() * ASKS_PER_HOST);
+    std::thread::scope(|s| {
+        for host in &hosts {
+            for fields in &combinations {
+                for _ in 0..ASKS_PER_HOST {
+                    let start = &start;
+                    s.spawn(move || {
+                        let filter: serde_json::Map<String, Value> =
+                            fields.iter().map(|f| (f.clone(), json!(1))).collect();
+                        start.wait();
+                        let r = host.post_json(
+                            "/api/storage/items/_query",
+                            &json!({"where": filter, "limit": 10}),
+                        );
+                        assert_eq!(r.status, 200, "{fields:?}: {}", r.text_prefix());
+                        let found = r.json()["documents"].as_array().unwrap().len();
+                        assert_eq!(found, usize::from(fields[0].ends_with("00")), "{fields:?}");
+                    });
+                }
+            }
+        }
+    });
+    for host in &hosts {
+        let stderr = host.stderr_text();
+        assert!(
+            !stderr.contains("creating an index"),
+            "index creation warned:\n{stderr}"
+        );
+    }
+    let indexes = db.query_text(
+        "SELECT indexname::text FROM pg_indexes WHERE tablename = 'documents' ORDER BY 1",
+    );
+    let indexes: Vec<&str> = indexes.lines().collect();
+    for fields in &combinations {
+        let name = format!("documents_by_{}", fields.join("__"));
+        assert!(indexes.contains(&name.as_str()), "{name} in {indexes:?}");
+    }
+}
+
+#[test]
 fn redis_appears_goes_away_and_comes_back_without_a_failed_request() {
     let port = PrivateRedis::free_port();
     let url = format!("redis://127.0.0.1:{port}");

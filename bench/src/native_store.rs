@@ -1,8 +1,13 @@
-//! The native baseline's storage: a SQLite file with Marcus's `documents` schema, read the
-//! way Marcus's SQLite backend reads it (WAL, a few read-only connections, cached statements).
+//! The native baseline's storage: a SQLite file with Marcus's `documents` schema (the shared
+//! SQLite dialect's statements), read the way Marcus's SQLite backend reads it (WAL, a few
+//! read-only connections, cached statements, the same read statement).
 
 use anyhow::Context;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use marcus_core::store::sqlite_sql::{documents, schema};
+use marcus_core::store::statement::{SqlValue, Statement};
+use marcus_core::store::{Document, ImportMode};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params_from_iter};
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,29 +16,40 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Read-only connections in the pool, as many as Marcus's SQLite backend keeps.
 const READERS: usize = 4;
 
+/// A shared statement's parameters as rusqlite values.
+fn bound(statement: &Statement) -> rusqlite::ParamsFromIter<Vec<Value>> {
+    params_from_iter(
+        statement
+            .params
+            .iter()
+            .map(|p| match p {
+                SqlValue::Integer(i) => Value::Integer(*i),
+                SqlValue::Real(r) => Value::Real(*r),
+                SqlValue::Text(t) => Value::Text(t.clone()),
+            })
+            .collect(),
+    )
+}
+
 /// Creates the database at `path` with Marcus's schema and writes one document at version 1.
 pub fn seed(path: &Path, collection: &str, id: &str, data_json: &str) -> anyhow::Result<()> {
     let conn = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS documents (
-            collection TEXT NOT NULL,
-            id TEXT NOT NULL,
-            data TEXT NOT NULL,
-            version INTEGER NOT NULL,
-            created_at INTEGER NOT NULL,
-            updated_at INTEGER NOT NULL,
-            PRIMARY KEY (collection, id)
-        ) WITHOUT ROWID;
-        CREATE INDEX IF NOT EXISTS documents_collection ON documents (collection);",
-    )?;
-    let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() as i64;
-    conn.execute(
-        "INSERT OR REPLACE INTO documents (collection, id, data, version, created_at, updated_at)
-         VALUES (?1, ?2, ?3, 1, ?4, ?4)",
-        params![collection, id, data_json, now],
-    )?;
+    for statement in schema::SCHEMA {
+        conn.execute_batch(statement)?;
+    }
+    let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() as u64;
+    let doc = Document {
+        collection: collection.into(),
+        id: id.into(),
+        data: data_json.into(),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let insert = documents::import(&doc, ImportMode::Overwrite);
+    conn.execute(&insert.sql, bound(&insert))?;
     Ok(())
 }
 
@@ -70,17 +86,16 @@ impl DocumentReader {
             .find_map(|i| self.readers[(start + i) % n].try_lock().ok())
             .map_or_else(|| self.readers[start % n].lock(), Ok)
             .map_err(|_| anyhow::anyhow!("reader lock poisoned"))?;
+        let read = documents::get(collection, id);
+        // Columns as `documents::COLUMNS` lists them: collection, id, data, version, times.
         let row = guard
-            .prepare_cached(
-                "SELECT data, version, created_at, updated_at FROM documents
-                 WHERE collection = ?1 AND id = ?2",
-            )?
-            .query_row(params![collection, id], |r| {
+            .prepare_cached(&read.sql)?
+            .query_row(bound(&read), |r| {
                 Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(2)?,
                     r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, i64>(5)?,
                 ))
             })
             .optional()?;

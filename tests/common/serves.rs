@@ -1,7 +1,7 @@
 //! One way to put a request to any server the suites drive (a native `marcus`, a URL, the
 //! Spin stand-in), and the board tools over it, so a walk or a race is written once.
 
-use super::Marcus;
+use super::{Answer, Marcus};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -56,6 +56,29 @@ impl Serves for AtUrl {
             .filter_map(|n| Some((n.to_ascii_lowercase(), resp.header(&n)?.to_string())))
             .collect();
         (status, headers, resp.into_string().unwrap_or_default())
+    }
+}
+
+/// Sends one request (a JSON body when not empty) to any server and returns the reply as an
+/// [`Answer`], so a suite written against Marcus's answers runs on every server unchanged.
+pub fn answer(
+    server: &dyn Serves,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Answer {
+    let (status, headers, body) = server.exchange(method, path, headers, body);
+    let content_type = headers
+        .iter()
+        .find(|(name, _)| name == "content-type")
+        .map(|(_, v)| v.split(';').next().unwrap_or("").trim().to_string())
+        .unwrap_or_default();
+    Answer {
+        status,
+        content_type,
+        body: body.into_bytes(),
+        headers,
     }
 }
 

@@ -3,6 +3,13 @@
 //! one oversized publish, or a channel of them, must never grow a host's memory without
 //! bound or make a poll answer too large for the app's memory cap.
 
+/// Events a channel keeps (the newest), on every host: a reader further behind resumes from
+/// the oldest kept, the same way on each.
+pub const RETAIN_EVENTS: usize = 1000;
+
+/// Age in milliseconds (one hour) past which an event is no longer kept.
+pub const RETAIN_MS: u64 = 60 * 60 * 1000;
+
 /// Largest payload of one event, in bytes; a larger publish is refused (413 on the API).
 pub const MAX_EVENT_BYTES: usize = 64 * 1024;
 

@@ -7,6 +7,7 @@ use crate::postgres_storage::PostgresDocuments;
 use crate::redis_fanout;
 use crate::settings;
 use crate::sqlite_db::{DATABASE, Db};
+use marcus_core::realtime_limits;
 
 /// How long one SSE stream from the app lasts on Spin before the browser reconnects.
 pub const SSE_STREAM_SECONDS: u32 = 25;
@@ -54,9 +55,13 @@ fn cache() -> Backend {
 }
 
 fn realtime(log_healthy: bool) -> Backend {
-    let log = "event log in Spin SQLite (1000 events / 1 h per channel)";
+    let log = format!(
+        "event log in Spin SQLite ({} events / {} h per channel)",
+        realtime_limits::RETAIN_EVENTS,
+        realtime_limits::RETAIN_MS / 3_600_000
+    );
     match redis_fanout::probe() {
-        None => backend("realtime", "sqlite-log", log_healthy, log.into()),
+        None => backend("realtime", "sqlite-log", log_healthy, log),
         Some((redis_ok, detail)) => backend(
             "realtime",
             "sqlite-log+redis",

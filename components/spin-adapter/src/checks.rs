@@ -2,8 +2,8 @@
 //! sees the native host's refusals word for word, and the wall clock.
 
 use crate::bindings::Error;
-use crate::bindings::storage::Expect;
-use marcus_core::store::StoreError;
+use crate::bindings::storage::{Expect, Write};
+use marcus_core::store::{StoreError, WriteRef};
 
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
@@ -20,6 +20,16 @@ pub fn expect(e: Expect) -> marcus_core::store::Expect {
         Expect::Any => marcus_core::store::Expect::Any,
         Expect::Absent => marcus_core::store::Expect::Absent,
         Expect::Version(v) => marcus_core::store::Expect::Version(v),
+    }
+}
+
+/// A WIT write as the shared statement builders take it.
+pub fn write_ref(w: &Write) -> WriteRef<'_> {
+    WriteRef {
+        collection: &w.collection,
+        id: &w.id,
+        data: &w.data,
+        expect: expect(w.expect),
     }
 }
 

@@ -54,15 +54,13 @@ pub fn open() -> Result<Rc<dyn DocumentStore>, Error> {
 
 /// Whether a precondition holds for a document at `current` (`None` = absent).
 pub fn holds(expect: Expect, current: Option<u64>) -> bool {
-    rules::check_expect("", "", checks::expect(expect), current).is_ok()
+    rules::holds(checks::expect(expect), current)
 }
 
-/// The conflict error for a precondition that did not hold, in the native host's words.
+/// The conflict error of a conditional write that changed nothing, given the version read
+/// after it: the shared rule, so the words are the native host's.
 pub fn conflict(collection: &str, id: &str, expect: Expect, current: Option<u64>) -> Error {
-    match rules::check_expect(collection, id, checks::expect(expect), current) {
-        Err(e) => e.into(),
-        Ok(()) => Error::Conflict(format!("{collection}/{id} changed concurrently")),
-    }
+    rules::unmet_precondition(collection, id, checks::expect(expect), current).into()
 }
 
 /// Collection, id and data of one write.

@@ -2,21 +2,20 @@
 //! sequence number of the channel (the primary key makes a concurrent append of the same
 //! number fail, and the publisher retries: compare-and-swap), polling reads the log.
 //!
-//! Retention matches the native host: the newest 1000 events of a channel, none older than
-//! an hour. The newest event row is kept past its hour (hidden from polls) so a quiet
-//! channel never restarts its numbering.
+//! Retention is the native host's (`realtime_limits::RETAIN_EVENTS` newest events of a
+//! channel, none older than `RETAIN_MS`); the table is the SQLite dialect's
+//! `REALTIME_EVENTS`. The newest event row is kept past its age (hidden from polls) so a
+//! quiet channel never restarts its numbering.
 
 use crate::bindings::Error;
 use crate::bindings::realtime::{Batch, Event, Guest};
 use crate::checks;
 use crate::redis_fanout;
 use crate::sqlite_db::{Db, i, int, t, text};
-use marcus_core::realtime_limits;
+use marcus_core::realtime_limits::{self, RETAIN_MS};
 
-/// Events kept per channel.
-pub const RETAIN_EVENTS: u64 = 1000;
-/// Oldest event kept, in milliseconds (one hour).
-pub const RETAIN_MS: u64 = 60 * 60 * 1000;
+/// Events kept per channel, in the log's sequence arithmetic.
+const RETAIN_EVENTS: u64 = realtime_limits::RETAIN_EVENTS as u64;
 /// Appends attempted before a publish gives up under contention.
 const APPEND_ATTEMPTS: usize = 8;
 

@@ -1,22 +1,27 @@
 //! Storage on PostgreSQL through Spin's outbound PostgreSQL (`spin:postgres`), used when the
-//! `database_url` variable is set. Same schema and statements as the native PostgreSQL
-//! backend, so Spin instances and native hosts can share one database: each single write is
-//! one conditional statement, a batch is one transaction on the connection.
+//! `database_url` variable is set. The shared PostgreSQL dialect's schema and statements (the
+//! native PostgreSQL backend's), so Spin instances and native hosts can share one database:
+//! each single write is one conditional statement, a batch is one transaction on the
+//! connection.
+//!
+//! Field indexes are not created here: a Spin instance lives for one request, so it would
+//! have to look them up on every request; the GIN index serves the filters, and a database
+//! shared with a native host gets the indexes from the host.
 
 use crate::bindings::Error;
 use crate::bindings::postgres::{self, Connection, DbValue, ParameterValue};
 use crate::bindings::storage::{Document, FieldFilter, Page, StorageStats, Write};
-use crate::document_store::{DocumentStore, conflict, holds};
-use crate::field_filters;
+use crate::checks::write_ref;
+use crate::document_store::{DocumentStore, conflict};
+use crate::field_filters::pairs;
 use crate::settings;
+use marcus_core::store::page::finish_page;
+use marcus_core::store::postgres_sql::{documents, schema};
+use marcus_core::store::rules;
+use marcus_core::store::schema_version::{self, SCHEMA_VERSION};
+use marcus_core::store::statement::{SqlValue, Statement};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-
-/// Schema version this adapter writes and understands (the native host's as well).
-const SCHEMA_VERSION: i64 = 1;
-/// Lock id that serialises schema creation, the native host's.
-const SCHEMA_LOCK: i64 = 0x6d61_7263_7573;
-const COLUMNS: &str = "collection, id, data::text, version, created_at, updated_at";
 
 thread_local! {
     static SCHEMA_CHECKED: Cell<bool> = const { Cell::new(false) };
@@ -35,12 +40,13 @@ pub struct PostgresDocuments {
     failed: Cell<bool>,
 }
 
-fn s(v: &str) -> ParameterValue {
-    ParameterValue::Str(v.to_string())
-}
-
-fn n(v: u64) -> ParameterValue {
-    ParameterValue::Int64(v as i64)
+/// A shared statement's parameter as Spin's value.
+fn parameter(value: &SqlValue) -> ParameterValue {
+    match value {
+        SqlValue::Integer(i) => ParameterValue::Int64(*i),
+        SqlValue::Real(r) => ParameterValue::Floating64(*r),
+        SqlValue::Text(t) => ParameterValue::Str(t.clone()),
+    }
 }
 
 /// One result row, by column name.
@@ -82,17 +88,6 @@ fn document(row: &Row) -> Result<Document, Error> {
 /// data-modifying statement works too, as a `WITH` query.
 fn one_row(statement: &str) -> String {
     format!("WITH q AS ({statement}) SELECT COALESCE(json_agg(q), '[]'::json)::text FROM q")
-}
-
-/// SQL condition and parameters for equality filters numbered from `$first`: the shared
-/// builder's SQL, the native backend's exactly.
-fn filter_sql(
-    filters: &[FieldFilter],
-    first: usize,
-) -> Result<(String, Vec<ParameterValue>), Error> {
-    let (sql, params) =
-        marcus_core::store::postgres_sql::filter_sql(&field_filters::pairs(filters), first)?;
-    Ok((sql, params.iter().map(|p| s(p)).collect()))
 }
 
 impl PostgresDocuments {
@@ -138,12 +133,16 @@ impl PostgresDocuments {
         }
     }
 
-    /// The rows of a query (or of a statement with `RETURNING`), by column name.
-    fn rows(&self, sql: &str, params: &[ParameterValue]) -> Result<Vec<Row>, Error> {
-        let set = self.conn.query(&one_row(sql), params).map_err(|e| {
-            self.failed.set(true);
-            Self::error(&self.location, e)
-        })?;
+    /// The rows of a statement (a query, or a write with `RETURNING`), by column name.
+    fn rows(&self, statement: &Statement) -> Result<Vec<Row>, Error> {
+        let params: Vec<ParameterValue> = statement.params.iter().map(parameter).collect();
+        let set = self
+            .conn
+            .query(&one_row(&statement.sql), &params)
+            .map_err(|e| {
+                self.failed.set(true);
+                Self::error(&self.location, e)
+            })?;
         let json = match set.rows.first().and_then(|r| r.first()) {
             Some(DbValue::Str(json)) => json,
             other => {
@@ -162,211 +161,122 @@ impl PostgresDocuments {
             .collect()
     }
 
-    fn first(&self, sql: &str, params: &[ParameterValue]) -> Result<Option<Row>, Error> {
-        Ok(self.rows(sql, params)?.into_iter().next())
+    fn first(&self, statement: &Statement) -> Result<Option<Row>, Error> {
+        Ok(self.rows(statement)?.into_iter().next())
     }
 
-    fn execute(&self, sql: &str, params: &[ParameterValue]) -> Result<u64, Error> {
-        self.conn.execute(sql, params).map_err(|e| {
+    /// Runs a statement for its effect only (Spin's `execute` answers without rows).
+    fn execute(&self, statement: &Statement) -> Result<u64, Error> {
+        let params: Vec<ParameterValue> = statement.params.iter().map(parameter).collect();
+        self.conn.execute(&statement.sql, &params).map_err(|e| {
             self.failed.set(true);
             Self::error(&self.location, e)
         })
     }
 
+    fn recorded_schema_version(&self) -> Result<Option<i64>, Error> {
+        let recorded = self
+            .first(&schema::read_schema_version())?
+            .and_then(|row| text(&row, "value").ok());
+        Ok(schema_version::recorded(recorded.as_deref()))
+    }
+
     fn ensure_schema(&self) -> Result<(), Error> {
-        let current = self
-            .first(
-                "SELECT value FROM marcus_meta WHERE key = 'schema_version'",
-                &[],
-            )
-            .ok()
-            .flatten()
-            .and_then(|row| text(&row, "value").ok())
-            .and_then(|v| v.parse::<i64>().ok());
+        let current = self.recorded_schema_version().ok().flatten();
         // A missing table is an answer here (an empty database), and leaves no
         // transaction behind: the connection is fine.
         self.failed.set(false);
         if current == Some(SCHEMA_VERSION) {
             return Ok(());
         }
-        self.execute("BEGIN", &[])?;
+        self.execute(&Statement::plain("BEGIN"))?;
         let created = self.create_schema();
         let end = if created.is_ok() {
             "COMMIT"
         } else {
             "ROLLBACK"
         };
-        let ended = self.execute(end, &[]);
+        let ended = self.execute(&Statement::plain(end));
         created?;
         ended.map(|_| ())
     }
 
     fn create_schema(&self) -> Result<(), Error> {
-        self.execute("SET LOCAL client_min_messages = warning", &[])?;
         // Spin gives a request no deadline: a schema lock held by a stuck writer must end
         // this wait with an error, not hold the request forever.
-        self.execute("SET LOCAL lock_timeout = '15s'", &[])?;
-        self.execute(
-            "SELECT pg_advisory_xact_lock($1)",
-            &[ParameterValue::Int64(SCHEMA_LOCK)],
-        )?;
-        self.execute(
-            "CREATE TABLE IF NOT EXISTS marcus_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-            &[],
-        )?;
-        let version = self
-            .first(
-                "SELECT value FROM marcus_meta WHERE key = 'schema_version'",
-                &[],
-            )?
-            .and_then(|row| text(&row, "value").ok())
-            .and_then(|v| v.parse::<i64>().ok());
-        if let Some(v) = version
-            && v > SCHEMA_VERSION
-        {
-            return Err(Error::Unavailable(format!(
-                "database schema version {v} is newer than this adapter understands ({SCHEMA_VERSION}); upgrade marcus"
-            )));
+        self.execute(&Statement::plain("SET LOCAL lock_timeout = '15s'"))?;
+        for step in schema::start_upgrade() {
+            self.execute(&step)?;
         }
-        for statement in marcus_core::store::postgres_sql::SCHEMA {
-            self.execute(statement, &[])?;
+        schema_version::refuse_newer(self.recorded_schema_version()?)
+            .map_err(Error::Unavailable)?;
+        for step in schema::finish_upgrade() {
+            self.execute(&step)?;
         }
-        self.execute(
-            "INSERT INTO marcus_meta (key, value) VALUES ('schema_version', $1)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            &[s(&SCHEMA_VERSION.to_string())],
-        )?;
         Ok(())
     }
 
     fn version_of(&self, collection: &str, id: &str) -> Result<Option<u64>, Error> {
-        self.first(
-            "SELECT version FROM documents WHERE collection = $1 AND id = $2",
-            &[s(collection), s(id)],
-        )?
-        .map(|row| int(&row, "version"))
-        .transpose()
+        self.first(&documents::version_of(collection, id))?
+            .map(|row| int(&row, "version"))
+            .transpose()
     }
 
-    /// One conditional statement; `None` when the precondition failed.
-    fn put_one(&self, w: &Write, now: u64) -> Result<Option<Document>, Error> {
-        use crate::bindings::storage::Expect;
-        let base = [s(&w.collection), s(&w.id), s(&w.data), n(now)];
-        let row = match w.expect {
-            Expect::Any => self.first(
-                &format!(
-                    "INSERT INTO documents (collection, id, data, version, created_at, updated_at)
-                     VALUES ($1, $2, $3::text::jsonb, 1, $4, $4)
-                     ON CONFLICT (collection, id) DO UPDATE SET
-                       data = excluded.data, version = documents.version + 1,
-                       updated_at = excluded.updated_at
-                     RETURNING {COLUMNS}"
-                ),
-                &base,
-            )?,
-            Expect::Absent => self.first(
-                &format!(
-                    "INSERT INTO documents (collection, id, data, version, created_at, updated_at)
-                     VALUES ($1, $2, $3::text::jsonb, 1, $4, $4)
-                     ON CONFLICT (collection, id) DO NOTHING
-                     RETURNING {COLUMNS}"
-                ),
-                &base,
-            )?,
-            Expect::Version(v) => {
-                let mut params = base.to_vec();
-                params.push(n(v));
-                self.first(
-                    &format!(
-                        "UPDATE documents SET data = $3::text::jsonb, version = version + 1,
-                           updated_at = $4
-                         WHERE collection = $1 AND id = $2 AND version = $5
-                         RETURNING {COLUMNS}"
-                    ),
-                    &params,
-                )?
+    /// One write as its conditional statement; a write that changed nothing is the conflict
+    /// the version read next explains.
+    fn put_one(&self, w: &Write, now: u64) -> Result<Document, Error> {
+        match self.first(&documents::put(write_ref(w), now))? {
+            Some(row) => document(&row),
+            None => {
+                let current = self.version_of(&w.collection, &w.id)?;
+                Err(conflict(&w.collection, &w.id, w.expect, current))
             }
-        };
-        row.as_ref().map(document).transpose()
+        }
     }
 
     fn put_all(&self, writes: &[Write], now: u64) -> Result<Vec<Document>, Error> {
-        let mut docs = Vec::with_capacity(writes.len());
-        for w in writes {
-            match self.put_one(w, now)? {
-                Some(doc) => docs.push(doc),
-                None => {
-                    let current = self.version_of(&w.collection, &w.id)?;
-                    return Err(conflict(&w.collection, &w.id, w.expect, current));
-                }
-            }
-        }
-        Ok(docs)
+        writes.iter().map(|w| self.put_one(w, now)).collect()
     }
 }
 
 impl DocumentStore for PostgresDocuments {
     fn get(&self, collection: &str, id: &str) -> Result<Option<Document>, Error> {
-        self.first(
-            &format!("SELECT {COLUMNS} FROM documents WHERE collection = $1 AND id = $2"),
-            &[s(collection), s(id)],
-        )?
-        .as_ref()
-        .map(document)
-        .transpose()
+        self.first(&documents::get(collection, id))?
+            .as_ref()
+            .map(document)
+            .transpose()
     }
 
     fn put(&self, w: &Write, now: u64) -> Result<Document, Error> {
-        match self.put_one(w, now)? {
-            Some(doc) => Ok(doc),
-            None => {
-                let current = self.version_of(&w.collection, &w.id)?;
-                let expect = if holds(w.expect, current) {
-                    // It held on a second look: another writer changed it in between.
-                    crate::bindings::storage::Expect::Any
-                } else {
-                    w.expect
-                };
-                Err(conflict(&w.collection, &w.id, expect, current))
-            }
-        }
+        self.put_one(w, now)
     }
 
     fn put_many(&self, writes: &[Write], now: u64) -> Result<Vec<Document>, Error> {
-        self.execute("BEGIN", &[])?;
+        self.execute(&Statement::plain("BEGIN"))?;
         match self.put_all(writes, now) {
             Ok(docs) => {
-                self.execute("COMMIT", &[])?;
+                self.execute(&Statement::plain("COMMIT"))?;
                 Ok(docs)
             }
             Err(e) => {
-                let _ = self.execute("ROLLBACK", &[]);
+                let _ = self.execute(&Statement::plain("ROLLBACK"));
                 Err(e)
             }
         }
     }
 
     fn delete(&self, collection: &str, id: &str, expected: Option<u64>) -> Result<bool, Error> {
-        let deleted = match expected {
-            None => self.first(
-                "DELETE FROM documents WHERE collection = $1 AND id = $2 RETURNING version",
-                &[s(collection), s(id)],
-            )?,
-            Some(v) => self.first(
-                "DELETE FROM documents WHERE collection = $1 AND id = $2 AND version = $3 RETURNING version",
-                &[s(collection), s(id), n(v)],
-            )?,
-        };
-        match (deleted, expected) {
-            (Some(_), _) => Ok(true),
-            (None, None) => Ok(false),
-            (None, Some(want)) => match self.version_of(collection, id)? {
-                None => Ok(false),
-                Some(have) => Err(Error::Conflict(format!(
-                    "{collection}/{id} is at version {have}, not {want}"
-                ))),
-            },
+        if self
+            .first(&documents::delete(collection, id, expected))?
+            .is_some()
+        {
+            return Ok(true);
         }
+        let current = match expected {
+            Some(_) => self.version_of(collection, id)?,
+            None => None,
+        };
+        Ok(rules::missed_delete(collection, id, expected, current)?)
     }
 
     fn query(
@@ -376,22 +286,15 @@ impl DocumentStore for PostgresDocuments {
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Page, Error> {
-        let (cond, fparams) = filter_sql(filters, 3)?;
-        let mut params = vec![s(collection), s(cursor.unwrap_or(""))];
-        params.extend(fparams);
-        params.push(n(limit as u64 + 1));
-        let sql = format!(
-            "SELECT {COLUMNS} FROM documents WHERE collection = $1 AND id > $2{cond} ORDER BY id LIMIT ${}",
-            params.len()
-        );
+        let statement = documents::query(collection, &pairs(filters), limit, cursor)?;
         let mut documents = self
-            .rows(&sql, &params)?
+            .rows(&statement)?
             .iter()
             .map(document)
             .collect::<Result<Vec<_>, _>>()?;
         // An aggregate keeps no order of its own; ids are unique and collate as bytes.
         documents.sort_by(|a, b| a.id.cmp(&b.id));
-        let next_cursor = marcus_core::store::page::finish_page(&mut documents, limit, |d| &d.id);
+        let next_cursor = finish_page(&mut documents, limit, |d| &d.id);
         Ok(Page {
             documents,
             next_cursor,
@@ -399,28 +302,19 @@ impl DocumentStore for PostgresDocuments {
     }
 
     fn count(&self, collection: &str, filters: &[FieldFilter]) -> Result<u64, Error> {
-        let (cond, fparams) = filter_sql(filters, 2)?;
-        let mut params = vec![s(collection)];
-        params.extend(fparams);
-        let row = self.first(
-            &format!("SELECT COUNT(*) AS count FROM documents WHERE collection = $1{cond}"),
-            &params,
-        )?;
+        let row = self.first(&documents::count(collection, &pairs(filters))?)?;
         Ok(row.map(|r| int(&r, "count")).transpose()?.unwrap_or(0))
     }
 
     fn list_collections(&self) -> Result<Vec<String>, Error> {
-        self.rows(
-            "SELECT DISTINCT collection FROM documents ORDER BY collection",
-            &[],
-        )?
-        .iter()
-        .map(|r| text(r, "collection"))
-        .collect::<Result<Vec<_>, _>>()
-        .map(|mut names| {
-            names.sort();
-            names
-        })
+        self.rows(&Statement::plain(documents::LIST_COLLECTIONS))?
+            .iter()
+            .map(|r| text(r, "collection"))
+            .collect::<Result<Vec<_>, _>>()
+            .map(|mut names| {
+                names.sort();
+                names
+            })
     }
 
     fn scan(
@@ -429,26 +323,18 @@ impl DocumentStore for PostgresDocuments {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Document>, Error> {
-        self.rows(
-            &format!(
-                "SELECT {COLUMNS} FROM documents WHERE collection = $1 AND id > $2 ORDER BY id LIMIT $3"
-            ),
-            &[s(collection), s(after.unwrap_or("")), n(limit as u64)],
-        )?
-        .iter()
-        .map(document)
-        .collect::<Result<Vec<_>, _>>()
-        .map(|mut documents| {
-            documents.sort_by(|a, b| a.id.cmp(&b.id));
-            documents
-        })
+        self.rows(&documents::scan(collection, after, limit))?
+            .iter()
+            .map(document)
+            .collect::<Result<Vec<_>, _>>()
+            .map(|mut documents| {
+                documents.sort_by(|a, b| a.id.cmp(&b.id));
+                documents
+            })
     }
 
     fn stats(&self) -> Result<StorageStats, Error> {
-        let row = self.first(
-            "SELECT COUNT(*) AS documents, pg_total_relation_size('documents') AS size_bytes FROM documents",
-            &[],
-        )?;
+        let row = self.first(&Statement::plain(documents::STATS))?;
         let (documents, size_bytes) = match row {
             Some(r) => (int(&r, "documents")?, int(&r, "size_bytes")?),
             None => (0, 0),

@@ -1,4 +1,5 @@
-//! The Spin SQLite database `default` and Marcus's schema in it.
+//! The Spin SQLite database `default` and Marcus's schema in it (the shared SQLite dialect's,
+//! plus the realtime event log's table).
 //!
 //! Spin serves every instance of an app from one shared SQLite connection, so a transaction
 //! spread over several `execute` calls could interleave with another request's statements.
@@ -6,10 +7,10 @@
 
 use crate::bindings::Error;
 use crate::bindings::sqlite::{self, Connection, Value};
+use marcus_core::store::schema_version::{self, SCHEMA_VERSION};
+use marcus_core::store::sqlite_sql::schema;
+use marcus_core::store::statement::{SqlValue, Statement};
 use std::cell::Cell;
-
-/// Schema version this adapter writes and understands (the native host's as well).
-pub const SCHEMA_VERSION: i64 = 1;
 
 /// The Spin database label Marcus uses.
 pub const DATABASE: &str = "default";
@@ -69,52 +70,44 @@ impl Db {
         Ok(self.rows(sql, params)?.into_iter().next())
     }
 
+    /// Runs a shared statement and returns its rows.
+    pub fn all(&self, statement: &Statement) -> Result<Vec<Vec<Value>>, Error> {
+        let params: Vec<Value> = statement
+            .params
+            .iter()
+            .map(|p| match p {
+                SqlValue::Integer(i) => Value::Integer(*i),
+                SqlValue::Real(r) => Value::Real(*r),
+                SqlValue::Text(t) => Value::Text(t.clone()),
+            })
+            .collect();
+        self.rows(&statement.sql, &params)
+    }
+
+    /// Runs a shared statement and returns its first row, if any.
+    pub fn one(&self, statement: &Statement) -> Result<Option<Vec<Value>>, Error> {
+        Ok(self.all(statement)?.into_iter().next())
+    }
+
     fn ensure_schema(&self) -> Result<(), Error> {
-        let current = self
-            .first(
-                "SELECT value FROM marcus_meta WHERE key = 'schema_version'",
-                &[],
-            )
+        let recorded = self
+            .one(&schema::read_schema_version())
             .ok()
             .flatten()
-            .and_then(|row| text(&row, 0).ok())
-            .and_then(|v| v.parse::<i64>().ok());
-        match current {
-            Some(v) if v == SCHEMA_VERSION => return Ok(()),
-            Some(v) if v > SCHEMA_VERSION => {
-                return Err(Error::Unavailable(format!(
-                    "database schema version {v} is newer than this adapter understands ({SCHEMA_VERSION}); upgrade marcus"
-                )));
-            }
-            _ => {}
+            .and_then(|row| text(&row, 0).ok());
+        let recorded = schema_version::recorded(recorded.as_deref());
+        if recorded == Some(SCHEMA_VERSION) {
+            return Ok(());
         }
-        for statement in [
-            "CREATE TABLE IF NOT EXISTS marcus_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-            "CREATE TABLE IF NOT EXISTS documents (
-                collection TEXT NOT NULL,
-                id TEXT NOT NULL,
-                data TEXT NOT NULL,
-                version INTEGER NOT NULL,
-                created_at INTEGER NOT NULL,
-                updated_at INTEGER NOT NULL,
-                PRIMARY KEY (collection, id)
-            ) WITHOUT ROWID",
-            "CREATE INDEX IF NOT EXISTS documents_collection ON documents (collection)",
-            "CREATE TABLE IF NOT EXISTS realtime_events (
-                channel TEXT NOT NULL,
-                seq INTEGER NOT NULL,
-                payload TEXT NOT NULL,
-                published_at INTEGER NOT NULL,
-                PRIMARY KEY (channel, seq)
-            ) WITHOUT ROWID",
-        ] {
+        schema_version::refuse_newer(recorded).map_err(Error::Unavailable)?;
+        let tables = [schema::META_TABLE]
+            .into_iter()
+            .chain(schema::SCHEMA)
+            .chain([schema::REALTIME_EVENTS]);
+        for statement in tables {
             self.rows(statement, &[])?;
         }
-        self.rows(
-            "INSERT INTO marcus_meta (key, value) VALUES ('schema_version', ?)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            &[Value::Text(SCHEMA_VERSION.to_string())],
-        )?;
+        self.one(&schema::record_schema_version())?;
         Ok(())
     }
 }

@@ -1,19 +1,19 @@
-//! Storage on Spin SQLite: the native SQLite backend's schema and versioned
-//! compare-and-swap, each write a single atomic statement.
+//! Storage on Spin SQLite: the shared SQLite dialect's statements (the native SQLite
+//! backend's), each write a single atomic statement, a batch included.
 
 use crate::bindings::Error;
 use crate::bindings::sqlite::Value;
-use crate::bindings::storage::{Document, Expect, FieldFilter, Page, StorageStats, Write};
+use crate::bindings::storage::{Document, FieldFilter, Page, StorageStats, Write};
+use crate::checks::write_ref;
 use crate::document_store::{DocumentStore, conflict, holds};
-use crate::field_filters;
-use crate::sqlite_db::{Db, i, int, t, text};
+use crate::field_filters::pairs;
+use crate::sqlite_db::{Db, int, text};
+use marcus_core::store::MAX_FIELD_INDEXES;
+use marcus_core::store::page::finish_page;
+use marcus_core::store::sqlite_sql::{batch, documents, field_indexes};
+use marcus_core::store::statement::Statement;
 use std::cell::RefCell;
 use std::collections::HashSet;
-
-const COLUMNS: &str = "collection, id, data, version, created_at, updated_at";
-
-/// Most field combinations that get an automatic expression index.
-const MAX_FIELD_INDEXES: usize = 32;
 
 thread_local! {
     /// Expression indexes known to exist, read once per instance.
@@ -32,6 +32,7 @@ impl SqliteDocuments {
     }
 }
 
+/// A row of `documents::COLUMNS`.
 fn document(row: &[Value]) -> Result<Document, Error> {
     Ok(Document {
         collection: text(row, 0)?,
@@ -43,90 +44,52 @@ fn document(row: &[Value]) -> Result<Document, Error> {
     })
 }
 
+fn documents_of(rows: Vec<Vec<Value>>) -> Result<Vec<Document>, Error> {
+    rows.iter().map(|row| document(row)).collect()
+}
+
 fn version_of(db: &Db, collection: &str, id: &str) -> Result<Option<u64>, Error> {
     Ok(db
-        .first(
-            "SELECT version FROM documents WHERE collection = ? AND id = ?",
-            &[t(collection), t(id)],
-        )?
+        .one(&documents::version_of(collection, id))?
         .map(|row| int(&row, 0))
         .transpose()?
         .map(|v| v as u64))
 }
 
-/// One conditional write as one statement; `None` when the precondition failed.
-fn put_one(db: &Db, w: &Write, now: u64) -> Result<Option<Document>, Error> {
-    let returning = format!(" RETURNING {COLUMNS}");
-    let row = match w.expect {
-        Expect::Any => db.first(
-            &format!(
-                "INSERT INTO documents ({COLUMNS}) VALUES (?, ?, ?, 1, ?, ?)
-                 ON CONFLICT (collection, id) DO UPDATE SET
-                   data = excluded.data, version = documents.version + 1,
-                   updated_at = excluded.updated_at{returning}"
-            ),
-            &[t(&w.collection), t(&w.id), t(&w.data), i(now), i(now)],
-        )?,
-        Expect::Absent => db.first(
-            &format!(
-                "INSERT INTO documents ({COLUMNS}) VALUES (?, ?, ?, 1, ?, ?)
-                 ON CONFLICT (collection, id) DO NOTHING{returning}"
-            ),
-            &[t(&w.collection), t(&w.id), t(&w.data), i(now), i(now)],
-        )?,
-        Expect::Version(v) => db.first(
-            &format!(
-                "UPDATE documents SET data = ?, version = version + 1, updated_at = ?
-                 WHERE collection = ? AND id = ? AND version = ?{returning}"
-            ),
-            &[t(&w.data), i(now), t(&w.collection), t(&w.id), i(v)],
-        )?,
-    };
-    row.as_deref().map(document).transpose()
-}
-
-/// The expression index for `filters` as an `INDEXED BY` clause, creating it on first use.
-fn index_hint(db: &Db, filters: &[FieldFilter]) -> String {
-    let Some((name, create)) = field_filters::index_for(filters) else {
-        return String::new();
-    };
+/// The expression index for `filters`, creating it on first use; `None` when none serves.
+fn field_index(db: &Db, filters: &[FieldFilter]) -> Option<String> {
+    let fields: Vec<&str> = filters.iter().map(|f| f.field.as_str()).collect();
+    let (name, create) = field_indexes::field_index(&fields)?;
     FIELD_INDEXES.with(|known| {
         let mut known = known.borrow_mut();
         let known = known.get_or_insert_with(|| {
-            db.rows(
-                "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'documents_by_%'",
-                &[],
-            )
-            .map(|rows| rows.iter().filter_map(|r| text(r, 0).ok()).collect())
-            .unwrap_or_default()
+            db.rows(field_indexes::EXISTING_FIELD_INDEXES, &[])
+                .map(|rows| rows.iter().filter_map(|r| text(r, 0).ok()).collect())
+                .unwrap_or_default()
         });
         if known.contains(&name) {
-            return format!(" INDEXED BY {name}");
+            return Some(name);
         }
         if known.len() >= MAX_FIELD_INDEXES || db.rows(&create, &[]).is_err() {
-            return String::new();
+            return None;
         }
-        let hint = format!(" INDEXED BY {name}");
-        known.insert(name);
-        hint
+        known.insert(name.clone());
+        Some(name)
     })
 }
 
 impl DocumentStore for SqliteDocuments {
     fn get(&self, collection: &str, id: &str) -> Result<Option<Document>, Error> {
         self.db
-            .first(
-                &format!("SELECT {COLUMNS} FROM documents WHERE collection = ? AND id = ?"),
-                &[t(collection), t(id)],
-            )?
+            .one(&documents::get(collection, id))?
             .as_deref()
             .map(document)
             .transpose()
     }
 
     fn put(&self, w: &Write, now: u64) -> Result<Document, Error> {
-        match put_one(&self.db, w, now)? {
-            Some(doc) => Ok(doc),
+        match self.db.one(&documents::put(write_ref(w), now))? {
+            Some(row) => document(&row),
             None => {
                 let current = version_of(&self.db, &w.collection, &w.id)?;
                 Err(conflict(&w.collection, &w.id, w.expect, current))
@@ -134,49 +97,12 @@ impl DocumentStore for SqliteDocuments {
         }
     }
 
-    /// All writes in one `INSERT … SELECT` whose rows exist only when every precondition
-    /// holds, so SQLite applies the whole batch or none of it.
+    /// All writes in the dialect's single batch statement, so SQLite applies the whole
+    /// batch or none of it even on Spin's shared connection.
     fn put_many(&self, writes: &[Write], now: u64) -> Result<Vec<Document>, Error> {
         let db = &self.db;
-        let mut params = Vec::with_capacity(writes.len() * 6 + 2);
-        let mut rows = Vec::with_capacity(writes.len());
-        for (pos, w) in writes.iter().enumerate() {
-            let (kind, version) = match w.expect {
-                Expect::Any => ("any", 0),
-                Expect::Absent => ("absent", 0),
-                Expect::Version(v) => ("version", v),
-            };
-            rows.push("(?, ?, ?, ?, ?, ?)");
-            params.extend([
-                i(pos as u64),
-                t(&w.collection),
-                t(&w.id),
-                t(&w.data),
-                t(kind),
-                i(version),
-            ]);
-        }
-        params.extend([i(now), i(now)]);
-        let sql = format!(
-            "WITH batch (pos, collection, id, data, kind, want) AS (VALUES {}),
-             checked AS (
-               SELECT b.*, d.version AS have, d.created_at AS created,
-                 (b.kind = 'any'
-                  OR (b.kind = 'absent' AND d.version IS NULL)
-                  OR (b.kind = 'version' AND d.version = b.want)) AS ok
-               FROM batch b LEFT JOIN documents d
-                 ON d.collection = b.collection AND d.id = b.id)
-             INSERT INTO documents ({COLUMNS})
-             SELECT collection, id, data, COALESCE(have, 0) + 1, COALESCE(created, ?), ?
-             FROM checked
-             WHERE NOT EXISTS (SELECT 1 FROM checked WHERE NOT ok)
-             ON CONFLICT (collection, id) DO UPDATE SET
-               data = excluded.data, version = excluded.version,
-               updated_at = excluded.updated_at
-             RETURNING {COLUMNS}",
-            rows.join(", ")
-        );
-        let written = db.rows(&sql, &params)?;
+        let refs: Vec<_> = writes.iter().map(write_ref).collect();
+        let written = db.all(&batch::put_all(&refs, now))?;
         if written.len() != writes.len() {
             for w in writes {
                 let current = version_of(db, &w.collection, &w.id)?;
@@ -186,12 +112,14 @@ impl DocumentStore for SqliteDocuments {
             }
             // Every precondition holds on a second look: another writer moved in between.
             let first = &writes[0];
-            return Err(conflict(&first.collection, &first.id, Expect::Any, None));
+            return Err(conflict(
+                &first.collection,
+                &first.id,
+                crate::bindings::storage::Expect::Any,
+                None,
+            ));
         }
-        let mut docs = written
-            .iter()
-            .map(|row| document(row))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut docs = documents_of(written)?;
         // RETURNING order is unspecified: answer in the order the writes were given.
         let position = |d: &Document| {
             writes
@@ -204,26 +132,19 @@ impl DocumentStore for SqliteDocuments {
 
     fn delete(&self, collection: &str, id: &str, expected: Option<u64>) -> Result<bool, Error> {
         let db = &self.db;
-        let deleted = match expected {
-            None => db.first(
-                "DELETE FROM documents WHERE collection = ? AND id = ? RETURNING version",
-                &[t(collection), t(id)],
-            )?,
-            Some(v) => db.first(
-                "DELETE FROM documents WHERE collection = ? AND id = ? AND version = ? RETURNING version",
-                &[t(collection), t(id), i(v)],
-            )?,
-        };
-        match (deleted, expected) {
-            (Some(_), _) => Ok(true),
-            (None, None) => Ok(false),
-            (None, Some(want)) => match version_of(db, collection, id)? {
-                None => Ok(false),
-                Some(have) => Err(Error::Conflict(format!(
-                    "{collection}/{id} is at version {have}, not {want}"
-                ))),
-            },
+        if db
+            .one(&documents::delete(collection, id, expected))?
+            .is_some()
+        {
+            return Ok(true);
         }
+        let current = match expected {
+            Some(_) => version_of(db, collection, id)?,
+            None => None,
+        };
+        Ok(marcus_core::store::rules::missed_delete(
+            collection, id, expected, current,
+        )?)
     }
 
     fn query(
@@ -233,23 +154,19 @@ impl DocumentStore for SqliteDocuments {
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Page, Error> {
-        let (cond, fparams) = field_filters::sql(filters)?;
-        let db = &self.db;
-        let hint = index_hint(db, filters);
-        let mut params = vec![t(collection), t(cursor.unwrap_or(""))];
-        params.extend(fparams);
-        params.push(i(limit as u64 + 1));
-        let mut documents = db
-            .rows(
-                &format!(
-                    "SELECT {COLUMNS} FROM documents{hint} WHERE collection = ? AND id > ?{cond} ORDER BY id LIMIT ?"
-                ),
-                &params,
-            )?
-            .iter()
-            .map(|row| document(row))
-            .collect::<Result<Vec<_>, _>>()?;
-        let next_cursor = marcus_core::store::page::finish_page(&mut documents, limit, |d| &d.id);
+        let filters_as_pairs = pairs(filters);
+        // Built first: a malformed filter is refused before any index is made for it.
+        documents::query(collection, &filters_as_pairs, limit, cursor, None)?;
+        let index = field_index(&self.db, filters);
+        let statement = documents::query(
+            collection,
+            &filters_as_pairs,
+            limit,
+            cursor,
+            index.as_deref(),
+        )?;
+        let mut documents = documents_of(self.db.all(&statement)?)?;
+        let next_cursor = finish_page(&mut documents, limit, |d| &d.id);
         Ok(Page {
             documents,
             next_cursor,
@@ -257,24 +174,17 @@ impl DocumentStore for SqliteDocuments {
     }
 
     fn count(&self, collection: &str, filters: &[FieldFilter]) -> Result<u64, Error> {
-        let (cond, fparams) = field_filters::sql(filters)?;
-        let db = &self.db;
-        let hint = index_hint(db, filters);
-        let mut params = vec![t(collection)];
-        params.extend(fparams);
-        let row = db.first(
-            &format!("SELECT COUNT(*) FROM documents{hint} WHERE collection = ?{cond}"),
-            &params,
-        )?;
+        let filters_as_pairs = pairs(filters);
+        documents::count(collection, &filters_as_pairs, None)?;
+        let index = field_index(&self.db, filters);
+        let statement = documents::count(collection, &filters_as_pairs, index.as_deref())?;
+        let row = self.db.one(&statement)?;
         Ok(row.map(|r| int(&r, 0)).transpose()?.unwrap_or(0) as u64)
     }
 
     fn list_collections(&self) -> Result<Vec<String>, Error> {
         self.db
-            .rows(
-                "SELECT DISTINCT collection FROM documents ORDER BY collection",
-                &[],
-            )?
+            .all(&Statement::plain(documents::LIST_COLLECTIONS))?
             .iter()
             .map(|r| text(r, 0))
             .collect()
@@ -286,16 +196,7 @@ impl DocumentStore for SqliteDocuments {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Document>, Error> {
-        self.db
-            .rows(
-                &format!(
-                    "SELECT {COLUMNS} FROM documents WHERE collection = ? AND id > ? ORDER BY id LIMIT ?"
-                ),
-                &[t(collection), t(after.unwrap_or("")), i(limit as u64)],
-            )?
-            .iter()
-            .map(|row| document(row))
-            .collect()
+        documents_of(self.db.all(&documents::scan(collection, after, limit))?)
     }
 
     fn stats(&self) -> Result<StorageStats, Error> {
@@ -307,12 +208,10 @@ impl DocumentStore for SqliteDocuments {
                 .transpose()?
                 .unwrap_or(0) as u64)
         };
-        let documents = count("SELECT COUNT(*) FROM documents")?;
-        let pages = count("PRAGMA page_count")?;
-        let page_size = count("PRAGMA page_size")?;
+        let [documents, pages, page_size] = documents::STATS;
         Ok(StorageStats {
-            documents,
-            size_bytes: pages * page_size,
+            documents: count(documents)?,
+            size_bytes: count(pages)? * count(page_size)?,
         })
     }
 }

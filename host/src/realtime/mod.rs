@@ -8,10 +8,9 @@ pub mod redis;
 use crate::backend_status::BackendStatus;
 use crate::capability_error::CapResult;
 
-/// Events kept per channel.
-pub const RETAIN_EVENTS: usize = 1000;
-/// Oldest event kept, in milliseconds (one hour).
-pub const RETAIN_MS: u64 = 60 * 60 * 1000;
+/// Events kept per channel and their age limit: the same on every host (the Spin adapter's
+/// event log keeps exactly as many).
+pub use marcus_core::realtime_limits::{RETAIN_EVENTS, RETAIN_MS};
 
 /// One published event.
 #[derive(Debug, Clone, PartialEq, Eq)]

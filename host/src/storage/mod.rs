@@ -10,22 +10,8 @@ pub mod sqlite;
 use crate::backend_status::BackendStatus;
 use crate::capability_error::CapResult;
 
-/// A stored document; `data` is JSON text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Document {
-    /// Collection name.
-    pub collection: String,
-    /// Id within the collection.
-    pub id: String,
-    /// JSON text.
-    pub data: String,
-    /// Starts at 1, grows by one per write.
-    pub version: u64,
-    /// Milliseconds since the Unix epoch.
-    pub created_at: u64,
-    /// Milliseconds since the Unix epoch.
-    pub updated_at: u64,
-}
+/// A stored document; `data` is JSON text (the contract's own type, shared by every host).
+pub use marcus_core::store::Document;
 
 /// A write precondition (the contract's own type, shared by every host).
 pub use marcus_core::store::Expect;
@@ -42,6 +28,20 @@ pub struct Write {
     /// Precondition.
     pub expect: Expect,
 }
+
+impl Write {
+    /// The write as the shared statement builders take it.
+    pub fn borrowed(&self) -> WriteRef<'_> {
+        WriteRef {
+            collection: &self.collection,
+            id: &self.id,
+            data: &self.data,
+            expect: self.expect,
+        }
+    }
+}
+
+pub use marcus_core::store::WriteRef;
 
 /// Equality on a top-level field; `value` is JSON text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,14 +71,7 @@ pub struct StorageStats {
 }
 
 /// How an import treats a document whose id already exists in the target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ImportMode {
-    /// Keep the target's document: identical ones count as skipped, different ones as
-    /// conflicts (nothing is written for them).
-    Merge,
-    /// Replace the target's document with the imported one.
-    Overwrite,
-}
+pub use marcus_core::store::ImportMode;
 
 /// What one import batch did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

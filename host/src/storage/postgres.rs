@@ -5,6 +5,8 @@
 //! the index every collection read walks; `data JSONB` has a GIN index (`jsonb_path_ops`) for
 //! containment, and each combination of queried fields gets an expression index. Compare-and-swap is a single
 //! conditional statement per write, so several hosts on one database never lose an update.
+//! Every statement comes from the shared dialect module (`marcus_core::store::postgres_sql`),
+//! the Spin adapter's as well, so hosts of both kinds can share one database.
 //! Connections come from a pool; a connection the server dropped is replaced on next use,
 //! so a database that went away answers `unavailable` and recovers by itself.
 
@@ -17,20 +19,17 @@ use crate::capability_error::{CapResult, CapabilityError};
 use deadpool_postgres::GenericClient;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
 use marcus_core::store::page::finish_page;
-use marcus_core::store::{postgres_sql, rules};
+use marcus_core::store::postgres_sql::{documents, field_indexes, schema};
+use marcus_core::store::statement::{self, SqlValue};
+use marcus_core::store::{MAX_FIELD_INDEXES, rules, schema_version};
 use std::time::Duration;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
-
-/// Schema version this binary writes and understands.
-pub const SCHEMA_VERSION: i64 = 1;
 
 /// Connections kept per host process.
 const POOL_SIZE: usize = 16;
 /// How long a request waits for a connection (or for a new one to open).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Lock id that serialises schema upgrades of hosts starting at the same moment.
-const SCHEMA_LOCK: i64 = 0x6d61_7263_7573;
 
 /// URL schemes this backend accepts.
 pub const SCHEMES: [&str; 2] = ["postgresql://", "postgres://"];
@@ -42,10 +41,9 @@ pub struct PostgresStorage {
     location: String,
     /// Field combinations that have an expression index (see `ensure_field_index`).
     indexed_fields: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Held while this host creates a field index: one creation at a time per host.
+    index_creation: tokio::sync::Mutex<()>,
 }
-
-/// Most field combinations that get an automatic expression index.
-const MAX_FIELD_INDEXES: usize = 32;
 
 /// Classifies a driver error: connection trouble is `unavailable` (retry later), bad data is
 /// `invalid`, the rest `internal`.
@@ -62,6 +60,15 @@ fn classify(e: tokio_postgres::Error) -> CapabilityError {
         };
     }
     CapabilityError::Unavailable(format!("postgres: {e}"))
+}
+
+/// What the server said about a failed statement (its message and SQLSTATE), rather than
+/// the driver's bare "db error".
+fn server_message(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
 }
 
 /// Failing to get a connection is always `unavailable`, whatever the server said (a
@@ -126,7 +133,7 @@ impl PostgresStorage {
                 storage.location
             );
         }
-        refuse_newer_schema(&**client)
+        refuse_newer_schema(&client)
             .await
             .map_err(|e| anyhow::anyhow!("PostgreSQL at {}: {e}", storage.location))?;
         drop(client);
@@ -183,6 +190,7 @@ impl PostgresStorage {
             pool,
             location,
             indexed_fields: Default::default(),
+            index_creation: Default::default(),
         })
     }
 
@@ -194,94 +202,146 @@ impl PostgresStorage {
     /// time a combination of fields is queried, like the SQLite backend does. The GIN index
     /// answers any containment, but the planner rates it poorly and walks the primary key
     /// instead; an index on exactly the expressions the query compares is a direct lookup,
-    /// already in id order. Another host creating the same index at the same moment is fine.
+    /// already in id order. Creation never races: within this host one creation runs at a
+    /// time (a burst of first queries waits for it instead of holding a pooled connection
+    /// each), and across hosts the transaction holds the shared field index lock.
     async fn ensure_field_index(&self, filters: &[FieldFilter]) {
         let fields: Vec<&str> = filters.iter().map(|f| f.field.as_str()).collect();
         let key = fields.join(",");
-        // The usual case (index known) only looks; no lock is held while an index is built,
-        // so queries on other fields never wait for it.
-        let known = |set: &std::collections::HashSet<String>| {
-            set.contains(&key) || set.len() >= MAX_FIELD_INDEXES
+        // The usual case (index known) only looks; queries on indexed fields never wait.
+        let known = || {
+            self.indexed_fields
+                .lock()
+                .map(|set| set.contains(&key) || set.len() >= MAX_FIELD_INDEXES)
+                .unwrap_or(true)
         };
-        if self
-            .indexed_fields
-            .lock()
-            .map(|s| known(&s))
-            .unwrap_or(true)
-        {
+        if known() {
             return;
         }
-        let Some(sql) = postgres_sql::field_index(&fields) else {
+        let Some(steps) = field_indexes::create_field_index(&fields) else {
             return;
         };
-        let created = match self.client().await {
-            Ok(client) => client.batch_execute(&sql).await.map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
-        match created {
-            // A concurrent creation (here or on another host) ends in a duplicate-name error;
-            // the index exists either way.
-            Ok(()) => {}
-            Err(e) if e.contains("already exists") || e.contains("duplicate key") => {}
-            Err(e) => {
-                tracing::warn!("creating an index for {key}: {e}");
-                return;
+        let _turn = self.index_creation.lock().await;
+        // Another query may have created it while this one waited its turn.
+        if known() {
+            return;
+        }
+        match self.create_field_index(&steps).await {
+            Ok(()) => {
+                if let Ok(mut set) = self.indexed_fields.lock() {
+                    set.insert(key);
+                }
             }
+            Err(message) => tracing::warn!("creating an index for {key}: {message}"),
         }
-        if let Ok(mut set) = self.indexed_fields.lock() {
-            set.insert(key);
+    }
+
+    /// Runs an index creation's statements in one transaction; an index found to exist
+    /// already (an older host creating it outside the lock) is success.
+    async fn create_field_index(&self, steps: &[statement::Statement]) -> Result<(), String> {
+        let mut client = self.client().await.map_err(|e| e.to_string())?;
+        let created = async {
+            let tx = client.transaction().await?;
+            for step in steps {
+                execute(&tx, step).await?;
+            }
+            tx.commit().await
+        }
+        .await;
+        match created {
+            Ok(()) => Ok(()),
+            Err(e)
+                if e.code()
+                    .is_some_and(|c| field_indexes::index_exists_error(c.code())) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(server_message(&e)),
         }
     }
 }
 
-/// Creates the tables or upgrades them under an advisory lock; refuses a database from a
+/// Creates the tables or upgrades them under the schema lock; refuses a database from a
 /// newer Marcus.
 async fn migrate_schema(client: &mut deadpool_postgres::Object) -> anyhow::Result<()> {
     let tx = client.transaction().await?;
-    // "already exists, skipping" notices are expected on every start but the first.
-    tx.batch_execute("SET LOCAL client_min_messages = warning")
-        .await?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
-        .await?;
-    tx.batch_execute(
-        "CREATE TABLE IF NOT EXISTS marcus_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
-    )
-    .await?;
-    refuse_newer_schema(&*tx).await?;
-    for statement in postgres_sql::SCHEMA {
-        tx.batch_execute(statement).await?;
+    for step in schema::start_upgrade() {
+        execute(&tx, &step).await?;
     }
-    tx.execute(
-        "INSERT INTO marcus_meta (key, value) VALUES ('schema_version', $1)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        &[&SCHEMA_VERSION.to_string()],
-    )
-    .await?;
+    refuse_newer_schema(&tx).await?;
+    for step in schema::finish_upgrade() {
+        execute(&tx, &step).await?;
+    }
     tx.commit().await?;
     Ok(())
 }
 
 /// Fails for a database written by a newer Marcus (a missing version is a new database).
-async fn refuse_newer_schema(client: &impl tokio_postgres::GenericClient) -> anyhow::Result<()> {
-    let version: Option<i64> = client
-        .query_opt(
-            "SELECT value FROM marcus_meta WHERE key = 'schema_version'",
-            &[],
-        )
-        .await?
-        .and_then(|r| r.get::<_, String>(0).parse().ok());
-    if let Some(v) = version
-        && v > SCHEMA_VERSION
-    {
-        anyhow::bail!(
-            "database schema version {v} is newer than this marcus understands ({SCHEMA_VERSION}); upgrade marcus"
-        );
-    }
-    Ok(())
+async fn refuse_newer_schema(client: &impl GenericClient) -> anyhow::Result<()> {
+    let recorded: Option<String> = first(client, &schema::read_schema_version())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .map(|r| r.get(0));
+    schema_version::refuse_newer(schema_version::recorded(recorded.as_deref()))
+        .map_err(anyhow::Error::msg)
 }
 
-const COLUMNS: &str = "collection, id, data::text, version, created_at, updated_at";
+/// A shared statement's parameters as tokio-postgres values.
+fn bound(statement: &statement::Statement) -> Vec<Box<dyn ToSql + Sync + Send>> {
+    statement
+        .params
+        .iter()
+        .map(|p| -> Box<dyn ToSql + Sync + Send> {
+            match p {
+                SqlValue::Integer(i) => Box::new(*i),
+                SqlValue::Real(r) => Box::new(*r),
+                SqlValue::Text(t) => Box::new(t.clone()),
+            }
+        })
+        .collect()
+}
 
+/// Runs a statement for its effect. One without parameters goes as a simple query, so DDL
+/// and `SET` never need preparing.
+async fn execute(
+    client: &impl GenericClient,
+    statement: &statement::Statement,
+) -> Result<(), tokio_postgres::Error> {
+    if statement.params.is_empty() {
+        return client.batch_execute(&statement.sql).await;
+    }
+    let params = bound(statement);
+    let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| &**p as _).collect();
+    client
+        .execute(statement.sql.as_str(), &refs)
+        .await
+        .map(|_| ())
+}
+
+/// Every row of a statement (a read, or a write's `RETURNING`), prepared once per
+/// connection.
+async fn rows(
+    client: &impl GenericClient,
+    statement: &statement::Statement,
+) -> CapResult<Vec<Row>> {
+    let prepared = client
+        .prepare_cached(&statement.sql)
+        .await
+        .map_err(classify)?;
+    let params = bound(statement);
+    let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| &**p as _).collect();
+    client.query(&prepared, &refs).await.map_err(classify)
+}
+
+/// The first row of a statement, if any.
+async fn first(
+    client: &impl GenericClient,
+    statement: &statement::Statement,
+) -> CapResult<Option<Row>> {
+    Ok(rows(client, statement).await?.into_iter().next())
+}
+
+/// A row of [`documents::COLUMNS`].
 fn row_to_document(row: &Row) -> Document {
     Document {
         collection: row.get(0),
@@ -293,84 +353,29 @@ fn row_to_document(row: &Row) -> Document {
     }
 }
 
-/// SQL condition and text parameters for equality filters, numbered from `$first`.
-fn filter_sql(filters: &[FieldFilter], first: usize) -> CapResult<(String, Vec<String>)> {
-    Ok(postgres_sql::filter_sql(&filter_pairs(filters), first)?)
-}
-
 /// The current version of a document, for conflict messages.
 async fn current_version(
     client: &impl GenericClient,
     collection: &str,
     id: &str,
 ) -> CapResult<Option<u64>> {
-    Ok(client
-        .query_opt(
-            "SELECT version FROM documents WHERE collection = $1 AND id = $2",
-            &[&collection, &id],
-        )
-        .await
-        .map_err(classify)?
+    Ok(first(client, &documents::version_of(collection, id))
+        .await?
         .map(|r| r.get::<_, i64>(0) as u64))
 }
 
 /// One write as one conditional statement: the precondition and the write are a single
-/// atomic step, whatever other hosts do at the same time.
+/// atomic step, whatever other hosts do at the same time. A write that changed nothing is
+/// the conflict the version read next explains.
 async fn put_in(client: &impl GenericClient, w: &Write, now: u64) -> CapResult<Document> {
     rules::check_write(&w.collection, &w.id, &w.data)?;
-    let now_i = now as i64;
-    let row = match w.expect {
-        Expect::Any => client
-            .query_opt(
-                "INSERT INTO documents (collection, id, data, version, created_at, updated_at)
-                 VALUES ($1, $2, $3::text::jsonb, 1, $4, $4)
-                 ON CONFLICT (collection, id) DO UPDATE SET
-                   data = excluded.data, version = documents.version + 1,
-                   updated_at = excluded.updated_at
-                 RETURNING version, created_at, data::text",
-                &[&w.collection, &w.id, &w.data, &now_i],
-            )
-            .await
-            .map_err(classify)?,
-        Expect::Absent => client
-            .query_opt(
-                "INSERT INTO documents (collection, id, data, version, created_at, updated_at)
-                 VALUES ($1, $2, $3::text::jsonb, 1, $4, $4)
-                 ON CONFLICT (collection, id) DO NOTHING
-                 RETURNING version, created_at, data::text",
-                &[&w.collection, &w.id, &w.data, &now_i],
-            )
-            .await
-            .map_err(classify)?,
-        Expect::Version(v) => client
-            .query_opt(
-                "UPDATE documents SET data = $3::text::jsonb, version = version + 1,
-                   updated_at = $4
-                 WHERE collection = $1 AND id = $2 AND version = $5
-                 RETURNING version, created_at, data::text",
-                &[&w.collection, &w.id, &w.data, &now_i, &(v as i64)],
-            )
-            .await
-            .map_err(classify)?,
-    };
-    let Some(row) = row else {
-        let current = current_version(client, &w.collection, &w.id).await?;
-        rules::check_expect(&w.collection, &w.id, w.expect, current)?;
-        // The precondition held on a second look: another host changed the row between the
-        // two statements. Report it as the conflict it was.
-        return Err(CapabilityError::Conflict(format!(
-            "{}/{} changed concurrently",
-            w.collection, w.id
-        )));
-    };
-    Ok(Document {
-        collection: w.collection.clone(),
-        id: w.id.clone(),
-        data: row.get(2),
-        version: row.get::<_, i64>(0) as u64,
-        created_at: row.get::<_, i64>(1) as u64,
-        updated_at: now,
-    })
+    match first(client, &documents::put(w.borrowed(), now)).await? {
+        Some(row) => Ok(row_to_document(&row)),
+        None => {
+            let current = current_version(client, &w.collection, &w.id).await?;
+            Err(rules::unmet_precondition(&w.collection, &w.id, w.expect, current).into())
+        }
+    }
 }
 
 #[async_trait::async_trait]
@@ -401,16 +406,8 @@ impl StorageBackend for PostgresStorage {
 
     async fn get(&self, collection: &str, id: &str) -> CapResult<Option<Document>> {
         let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM documents WHERE collection = $1 AND id = $2"
-            ))
-            .await
-            .map_err(classify)?;
-        Ok(client
-            .query_opt(&stmt, &[&collection, &id])
-            .await
-            .map_err(classify)?
+        Ok(first(&client, &documents::get(collection, id))
+            .await?
             .as_ref()
             .map(row_to_document))
     }
@@ -447,31 +444,17 @@ impl StorageBackend for PostgresStorage {
 
     async fn delete(&self, collection: &str, id: &str, expected: Option<u64>) -> CapResult<bool> {
         let client = self.client().await?;
-        let deleted = match expected {
-            None => client
-                .execute(
-                    "DELETE FROM documents WHERE collection = $1 AND id = $2",
-                    &[&collection, &id],
-                )
-                .await
-                .map_err(classify)?,
-            Some(v) => client
-                .execute(
-                    "DELETE FROM documents WHERE collection = $1 AND id = $2 AND version = $3",
-                    &[&collection, &id, &(v as i64)],
-                )
-                .await
-                .map_err(classify)?,
-        };
-        if deleted > 0 {
+        if first(&client, &documents::delete(collection, id, expected))
+            .await?
+            .is_some()
+        {
             return Ok(true);
         }
-        match (expected, current_version(&client, collection, id).await?) {
-            (Some(want), Some(have)) => Err(CapabilityError::Conflict(format!(
-                "{collection}/{id} is at version {have}, not {want}"
-            ))),
-            _ => Ok(false),
-        }
+        let current = match expected {
+            Some(_) => current_version(&client, collection, id).await?,
+            None => None,
+        };
+        Ok(rules::missed_delete(collection, id, expected, current)?)
     }
 
     async fn query(
@@ -482,20 +465,15 @@ impl StorageBackend for PostgresStorage {
         cursor: Option<&str>,
     ) -> CapResult<Page> {
         rules::check_limit(limit)?;
-        let (cond, fparams) = filter_sql(filters, 3)?;
+        // Built first: a malformed filter is refused before any index is made for it.
+        let statement = documents::query(collection, &filter_pairs(filters), limit, cursor)?;
         self.ensure_field_index(filters).await;
-        let sql = format!(
-            "SELECT {COLUMNS} FROM documents WHERE collection = $1 AND id > $2{cond} ORDER BY id LIMIT {}",
-            limit as u64 + 1
-        );
-        let cursor = cursor.unwrap_or("").to_string();
-        let collection = collection.to_string();
-        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&collection, &cursor];
-        params.extend(fparams.iter().map(|p| p as &(dyn ToSql + Sync)));
         let client = self.client().await?;
-        let stmt = client.prepare_cached(&sql).await.map_err(classify)?;
-        let rows = client.query(&stmt, &params).await.map_err(classify)?;
-        let mut docs: Vec<Document> = rows.iter().map(row_to_document).collect();
+        let mut docs: Vec<Document> = rows(&client, &statement)
+            .await?
+            .iter()
+            .map(row_to_document)
+            .collect();
         let next_cursor = finish_page(&mut docs, limit, |d| &d.id);
         Ok(Page {
             documents: docs,
@@ -504,36 +482,23 @@ impl StorageBackend for PostgresStorage {
     }
 
     async fn count(&self, collection: &str, filters: &[FieldFilter]) -> CapResult<u64> {
-        let (cond, fparams) = filter_sql(filters, 2)?;
+        let statement = documents::count(collection, &filter_pairs(filters))?;
         self.ensure_field_index(filters).await;
-        let sql = format!("SELECT COUNT(*) FROM documents WHERE collection = $1{cond}");
-        let collection = collection.to_string();
-        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&collection];
-        params.extend(fparams.iter().map(|p| p as &(dyn ToSql + Sync)));
         let client = self.client().await?;
-        let stmt = client.prepare_cached(&sql).await.map_err(classify)?;
-        let row = client.query_one(&stmt, &params).await.map_err(classify)?;
-        Ok(row.get::<_, i64>(0) as u64)
+        Ok(first(&client, &statement)
+            .await?
+            .map(|r| r.get::<_, i64>(0) as u64)
+            .unwrap_or(0))
     }
 
     async fn list_collections(&self) -> CapResult<Vec<String>> {
-        // A loose index scan: one primary-key probe per collection instead of reading
-        // every row.
         let client = self.client().await?;
-        let rows = client
-            .query(
-                "WITH RECURSIVE c(name) AS (
-                   SELECT min(collection) FROM documents
-                   UNION ALL
-                   SELECT (SELECT min(collection) FROM documents WHERE collection > c.name)
-                   FROM c WHERE c.name IS NOT NULL
-                 )
-                 SELECT name FROM c WHERE name IS NOT NULL",
-                &[],
-            )
-            .await
-            .map_err(classify)?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
+        let statement = statement::Statement::plain(documents::LIST_COLLECTIONS);
+        Ok(rows(&client, &statement)
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
     }
 
     async fn scan(
@@ -544,28 +509,18 @@ impl StorageBackend for PostgresStorage {
     ) -> CapResult<Vec<Document>> {
         rules::check_limit(limit)?;
         let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM documents WHERE collection = $1 AND id > $2 ORDER BY id LIMIT $3"
-            ))
-            .await
-            .map_err(classify)?;
-        let rows = client
-            .query(&stmt, &[&collection, &after.unwrap_or(""), &(limit as i64)])
-            .await
-            .map_err(classify)?;
-        Ok(rows.iter().map(row_to_document).collect())
+        Ok(rows(&client, &documents::scan(collection, after, limit))
+            .await?
+            .iter()
+            .map(row_to_document)
+            .collect())
     }
 
     async fn stats(&self) -> CapResult<StorageStats> {
         let client = self.client().await?;
-        let row = client
-            .query_one(
-                "SELECT (SELECT COUNT(*) FROM documents), pg_total_relation_size('documents')",
-                &[],
-            )
-            .await
-            .map_err(classify)?;
+        let row = first(&client, &statement::Statement::plain(documents::STATS))
+            .await?
+            .ok_or_else(|| CapabilityError::Internal("postgres: no totals row".into()))?;
         Ok(StorageStats {
             documents: row.get::<_, i64>(0) as u64,
             size_bytes: row.get::<_, i64>(1) as u64,
@@ -582,26 +537,11 @@ impl StorageBackend for PostgresStorage {
         let versions: Vec<i64> = docs.iter().map(|d| d.version as i64).collect();
         let created: Vec<i64> = docs.iter().map(|d| d.created_at as i64).collect();
         let updated: Vec<i64> = docs.iter().map(|d| d.updated_at as i64).collect();
-        let on_conflict = match mode {
-            ImportMode::Merge => "DO NOTHING",
-            ImportMode::Overwrite => {
-                "DO UPDATE SET data = excluded.data, version = excluded.version,
-                   created_at = excluded.created_at, updated_at = excluded.updated_at"
-            }
-        };
         // One statement per batch: the arrays travel as six parameters.
-        let sql = format!(
-            "INSERT INTO documents (collection, id, data, version, created_at, updated_at)
-             SELECT c, i, d::jsonb, v, ca, ua
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
-               AS t(c, i, d, v, ca, ua)
-             ON CONFLICT (collection, id) {on_conflict}
-             RETURNING collection, id"
-        );
         let client = self.client().await?;
         let rows = client
             .query(
-                &sql,
+                documents::import(mode).as_str(),
                 &[&collections, &ids, &data, &versions, &created, &updated],
             )
             .await
@@ -625,10 +565,7 @@ impl StorageBackend for PostgresStorage {
         let rest_ids: Vec<&str> = rest.iter().map(|d| d.id.as_str()).collect();
         let existing = client
             .query(
-                &format!(
-                    "SELECT {COLUMNS} FROM documents
-                     WHERE (collection, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
-                ),
+                documents::existing_for_import().as_str(),
                 &[&rest_collections, &rest_ids],
             )
             .await
@@ -649,33 +586,18 @@ impl StorageBackend for PostgresStorage {
 
     async fn meta(&self, key: &str) -> CapResult<Option<String>> {
         let client = self.client().await?;
-        Ok(client
-            .query_opt("SELECT value FROM marcus_meta WHERE key = $1", &[&key])
-            .await
-            .map_err(classify)?
+        Ok(first(&client, &schema::read_meta(key))
+            .await?
             .map(|r| r.get(0)))
     }
 
     async fn set_meta(&self, key: &str, value: Option<&str>) -> CapResult<()> {
         let client = self.client().await?;
-        match value {
-            Some(v) => {
-                client
-                    .execute(
-                        "INSERT INTO marcus_meta (key, value) VALUES ($1, $2)
-                         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                        &[&key, &v],
-                    )
-                    .await
-            }
-            None => {
-                client
-                    .execute("DELETE FROM marcus_meta WHERE key = $1", &[&key])
-                    .await
-            }
-        }
-        .map_err(classify)?;
-        Ok(())
+        let statement = match value {
+            Some(v) => schema::write_meta(key, v),
+            None => schema::remove_meta(key),
+        };
+        execute(&client, &statement).await.map_err(classify)
     }
 
     async fn close(&self) {
@@ -693,9 +615,7 @@ mod tests {
             field: "a' OR '1".into(),
             value: "1".into(),
         }];
-        assert!(matches!(
-            filter_sql(&bad, 1),
-            Err(CapabilityError::Invalid(_))
-        ));
+        let refused = documents::count("c", &filter_pairs(&bad)).map_err(CapabilityError::from);
+        assert!(matches!(refused, Err(CapabilityError::Invalid(_))));
     }
 }

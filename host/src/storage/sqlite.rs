@@ -10,10 +10,11 @@ use super::{
 use crate::backend_status::BackendStatus;
 use crate::capability_error::{CapResult, CapabilityError};
 use marcus_core::store::page::finish_page;
-use marcus_core::store::rules;
-use marcus_core::store::sqlite_sql::{self, SqlValue};
+use marcus_core::store::sqlite_sql::{documents, field_indexes, schema};
+use marcus_core::store::statement::{SqlValue, Statement};
+use marcus_core::store::{MAX_FIELD_INDEXES, rules, schema_version};
 use rusqlite::types::Value;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params, params_from_iter};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, Transaction, params_from_iter};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -36,9 +37,6 @@ impl SyncMode {
         }
     }
 }
-
-/// Schema version this binary writes and understands.
-pub const SCHEMA_VERSION: i64 = 1;
 
 const READERS: usize = 4;
 
@@ -153,45 +151,62 @@ impl SqliteStorage {
 
 /// Creates the tables or upgrades them; refuses a database from a newer Marcus.
 fn migrate_schema(conn: &Connection) -> anyhow::Result<()> {
-    conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS marcus_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
-    )?;
-    let version: Option<i64> = conn
-        .query_row(
-            "SELECT value FROM marcus_meta WHERE key = 'schema_version'",
-            [],
-            |r| r.get::<_, String>(0),
-        )
-        .optional()?
-        .and_then(|v| v.parse().ok());
-    if let Some(v) = version
-        && v > SCHEMA_VERSION
-    {
-        anyhow::bail!(
-            "database schema version {v} is newer than this marcus understands ({SCHEMA_VERSION}); upgrade marcus"
-        );
+    conn.execute_batch(schema::META_TABLE)?;
+    let recorded: Option<String> = first(conn, &schema::read_schema_version(), |r| r.get(0))?;
+    schema_version::refuse_newer(schema_version::recorded(recorded.as_deref()))
+        .map_err(anyhow::Error::msg)?;
+    for statement in schema::SCHEMA {
+        conn.execute_batch(statement)?;
     }
-    conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS documents (
-            collection TEXT NOT NULL,
-            id TEXT NOT NULL,
-            data TEXT NOT NULL,
-            version INTEGER NOT NULL,
-            created_at INTEGER NOT NULL,
-            updated_at INTEGER NOT NULL,
-            PRIMARY KEY (collection, id)
-        ) WITHOUT ROWID;
-        CREATE INDEX IF NOT EXISTS documents_collection ON documents (collection);",
-    )?;
-    conn.execute(
-        "INSERT INTO marcus_meta (key, value) VALUES ('schema_version', ?1)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        params![SCHEMA_VERSION.to_string()],
-    )?;
+    run(conn, &schema::record_schema_version())?;
     Ok(())
 }
 
-fn row_to_document(row: &rusqlite::Row<'_>) -> rusqlite::Result<Document> {
+/// A shared statement's parameters as rusqlite values.
+fn bound(statement: &Statement) -> rusqlite::ParamsFromIter<Vec<Value>> {
+    params_from_iter(
+        statement
+            .params
+            .iter()
+            .map(|p| match p {
+                SqlValue::Integer(i) => Value::Integer(*i),
+                SqlValue::Real(r) => Value::Real(*r),
+                SqlValue::Text(t) => Value::Text(t.clone()),
+            })
+            .collect(),
+    )
+}
+
+/// Runs a statement that returns no rows; the number of rows it changed.
+fn run(conn: &Connection, statement: &Statement) -> rusqlite::Result<usize> {
+    conn.prepare_cached(&statement.sql)?
+        .execute(bound(statement))
+}
+
+/// The first row of a statement (a read, or a write's `RETURNING`), if any.
+fn first<T>(
+    conn: &Connection,
+    statement: &Statement,
+    map: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Option<T>> {
+    conn.prepare_cached(&statement.sql)?
+        .query_row(bound(statement), map)
+        .optional()
+}
+
+/// Every row of a statement.
+fn all<T>(
+    conn: &Connection,
+    statement: &Statement,
+    map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Vec<T>> {
+    conn.prepare_cached(&statement.sql)?
+        .query_map(bound(statement), map)?
+        .collect()
+}
+
+/// A row of [`documents::COLUMNS`].
+fn row_to_document(row: &Row<'_>) -> rusqlite::Result<Document> {
     Ok(Document {
         collection: row.get(0)?,
         id: row.get(1)?,
@@ -202,24 +217,14 @@ fn row_to_document(row: &rusqlite::Row<'_>) -> rusqlite::Result<Document> {
     })
 }
 
-const COLUMNS: &str = "collection, id, data, version, created_at, updated_at";
-
-/// SQL condition and rusqlite parameters for equality filters (the shared builder's SQL).
-fn filter_sql(filters: &[FieldFilter]) -> CapResult<(String, Vec<Value>)> {
-    let (sql, params) = sqlite_sql::filter_sql(&filter_pairs(filters))?;
-    let params = params
-        .into_iter()
-        .map(|p| match p {
-            SqlValue::Integer(i) => Value::Integer(i),
-            SqlValue::Real(r) => Value::Real(r),
-            SqlValue::Text(t) => Value::Text(t),
-        })
-        .collect();
-    Ok((sql, params))
+/// A document's current version, for the conflict message of a write that changed nothing.
+fn version_of(conn: &Connection, collection: &str, id: &str) -> CapResult<Option<u64>> {
+    first(conn, &documents::version_of(collection, id), |r| {
+        r.get::<_, i64>(0)
+    })
+    .map(|v| v.map(|v| v as u64))
+    .map_err(internal)
 }
-
-/// Most field combinations that get an automatic expression index.
-const MAX_FIELD_INDEXES: usize = 32;
 
 impl SqliteStorage {
     /// Creates an expression index for each combination of filtered fields the first time
@@ -229,7 +234,7 @@ impl SqliteStorage {
     /// primary key in id order than use an expression index.
     fn ensure_field_indexes(&self, filters: &[FieldFilter]) -> Option<String> {
         let fields: Vec<&str> = filters.iter().map(|f| f.field.as_str()).collect();
-        let (name, sql) = sqlite_sql::field_index(&fields)?;
+        let (name, sql) = field_indexes::field_index(&fields)?;
         let key = fields.join(",");
         let Ok(mut known) = self.indexed_fields.lock() else {
             return None;
@@ -259,44 +264,19 @@ impl SqliteStorage {
     }
 }
 
+/// One write as its conditional statement; a write that changed nothing is the conflict the
+/// version read next explains.
 fn put_in(tx: &Transaction<'_>, w: &Write, now: u64) -> CapResult<Document> {
     rules::check_write(&w.collection, &w.id, &w.data)?;
-    let current: Option<(i64, i64)> = tx
-        .query_row(
-            "SELECT version, created_at FROM documents WHERE collection = ?1 AND id = ?2",
-            params![w.collection, w.id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()
-        .map_err(internal)?;
-    rules::check_expect(&w.collection, &w.id, w.expect, current.map(|c| c.0 as u64))?;
-    let (version, created_at) = match current {
-        Some((v, c)) => (v as u64 + 1, c as u64),
-        None => (1, now),
-    };
-    tx.execute(
-        "INSERT INTO documents (collection, id, data, version, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (collection, id) DO UPDATE SET
-           data = excluded.data, version = excluded.version, updated_at = excluded.updated_at",
-        params![
-            w.collection,
-            w.id,
-            w.data,
-            version as i64,
-            created_at as i64,
-            now as i64
-        ],
-    )
-    .map_err(internal)?;
-    Ok(Document {
-        collection: w.collection.clone(),
-        id: w.id.clone(),
-        data: w.data.clone(),
-        version,
-        created_at,
-        updated_at: now,
-    })
+    let written =
+        first(tx, &documents::put(w.borrowed(), now), row_to_document).map_err(internal)?;
+    match written {
+        Some(doc) => Ok(doc),
+        None => {
+            let current = version_of(tx, &w.collection, &w.id)?;
+            Err(rules::unmet_precondition(&w.collection, &w.id, w.expect, current).into())
+        }
+    }
 }
 
 #[async_trait::async_trait]
@@ -313,13 +293,7 @@ impl StorageBackend for SqliteStorage {
     }
 
     async fn get(&self, collection: &str, id: &str) -> CapResult<Option<Document>> {
-        self.read(|c| {
-            c.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM documents WHERE collection = ?1 AND id = ?2"
-            ))?
-            .query_row(params![collection, id], row_to_document)
-            .optional()
-        })
+        self.read(|c| first(c, &documents::get(collection, id), row_to_document))
     }
 
     async fn put(
@@ -346,29 +320,18 @@ impl StorageBackend for SqliteStorage {
 
     async fn delete(&self, collection: &str, id: &str, expected: Option<u64>) -> CapResult<bool> {
         self.write(|tx| {
-            let current: Option<i64> = tx
-                .query_row(
-                    "SELECT version FROM documents WHERE collection = ?1 AND id = ?2",
-                    params![collection, id],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(internal)?;
-            match (current, expected) {
-                (None, None) => Ok(false),
-                (None, Some(_)) => Ok(false),
-                (Some(have), Some(want)) if have as u64 != want => Err(CapabilityError::Conflict(
-                    format!("{collection}/{id} is at version {have}, not {want}"),
-                )),
-                (Some(_), _) => {
-                    tx.execute(
-                        "DELETE FROM documents WHERE collection = ?1 AND id = ?2",
-                        params![collection, id],
-                    )
-                    .map_err(internal)?;
-                    Ok(true)
-                }
+            let deleted = first(tx, &documents::delete(collection, id, expected), |r| {
+                r.get::<_, i64>(0)
+            })
+            .map_err(internal)?;
+            if deleted.is_some() {
+                return Ok(true);
             }
+            let current = match expected {
+                Some(_) => version_of(tx, collection, id)?,
+                None => None,
+            };
+            Ok(rules::missed_delete(collection, id, expected, current)?)
         })
     }
 
@@ -380,25 +343,17 @@ impl StorageBackend for SqliteStorage {
         cursor: Option<&str>,
     ) -> CapResult<Page> {
         rules::check_limit(limit)?;
-        let (cond, fparams) = filter_sql(filters)?;
-        let hint = self
-            .ensure_field_indexes(filters)
-            .map(|name| format!(" INDEXED BY {name}"))
-            .unwrap_or_default();
-        let mut docs = self.read(|c| {
-            let sql = format!(
-                "SELECT {COLUMNS} FROM documents{hint} WHERE collection = ? AND id > ?{cond} ORDER BY id LIMIT ?"
-            );
-            let mut all: Vec<Value> = vec![
-                collection.to_string().into(),
-                cursor.unwrap_or("").to_string().into(),
-            ];
-            all.extend(fparams);
-            all.push((limit as i64 + 1).into());
-            let mut stmt = c.prepare_cached(&sql)?;
-            let rows = stmt.query_map(params_from_iter(all), row_to_document)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
-        })?;
+        // Build first: a malformed filter is refused before any index is made for it.
+        documents::query(collection, &filter_pairs(filters), limit, cursor, None)?;
+        let index = self.ensure_field_indexes(filters);
+        let statement = documents::query(
+            collection,
+            &filter_pairs(filters),
+            limit,
+            cursor,
+            index.as_deref(),
+        )?;
+        let mut docs = self.read(|c| all(c, &statement, row_to_document))?;
         let next_cursor = finish_page(&mut docs, limit, |d| &d.id);
         Ok(Page {
             documents: docs,
@@ -407,27 +362,17 @@ impl StorageBackend for SqliteStorage {
     }
 
     async fn count(&self, collection: &str, filters: &[FieldFilter]) -> CapResult<u64> {
-        let (cond, fparams) = filter_sql(filters)?;
-        let hint = self
-            .ensure_field_indexes(filters)
-            .map(|name| format!(" INDEXED BY {name}"))
-            .unwrap_or_default();
-        self.read(|c| {
-            let sql = format!("SELECT COUNT(*) FROM documents{hint} WHERE collection = ?{cond}");
-            let mut all: Vec<Value> = vec![collection.to_string().into()];
-            all.extend(fparams);
-            c.prepare_cached(&sql)?
-                .query_row(params_from_iter(all), |r| r.get::<_, i64>(0))
-                .map(|n| n as u64)
-        })
+        documents::count(collection, &filter_pairs(filters), None)?;
+        let index = self.ensure_field_indexes(filters);
+        let statement = documents::count(collection, &filter_pairs(filters), index.as_deref())?;
+        self.read(|c| first(c, &statement, |r| r.get::<_, i64>(0)).map(|n| n.unwrap_or(0) as u64))
     }
 
     async fn list_collections(&self) -> CapResult<Vec<String>> {
         self.read(|c| {
-            let mut stmt =
-                c.prepare_cached("SELECT DISTINCT collection FROM documents ORDER BY collection")?;
-            let rows = stmt.query_map([], |r| r.get(0))?;
-            rows.collect()
+            all(c, &Statement::plain(documents::LIST_COLLECTIONS), |r| {
+                r.get(0)
+            })
         })
     }
 
@@ -439,25 +384,23 @@ impl StorageBackend for SqliteStorage {
     ) -> CapResult<Vec<Document>> {
         rules::check_limit(limit)?;
         self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM documents WHERE collection = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
-            ))?;
-            let rows = stmt.query_map(
-                params![collection, after.unwrap_or(""), limit as i64],
+            all(
+                c,
+                &documents::scan(collection, after, limit),
                 row_to_document,
-            )?;
-            rows.collect()
+            )
         })
     }
 
     async fn stats(&self) -> CapResult<StorageStats> {
         self.read(|c| {
-            let documents: i64 = c.query_row("SELECT COUNT(*) FROM documents", [], |r| r.get(0))?;
-            let pages: i64 = c.query_row("PRAGMA page_count", [], |r| r.get(0))?;
-            let page_size: i64 = c.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+            let [documents, pages, page_size] = documents::STATS.map(|sql| {
+                c.query_row(sql, [], |r| r.get::<_, i64>(0))
+                    .map(|n| n as u64)
+            });
             Ok(StorageStats {
-                documents: documents as u64,
-                size_bytes: (pages * page_size) as u64,
+                documents: documents?,
+                size_bytes: pages? * page_size?,
             })
         })
     }
@@ -465,41 +408,20 @@ impl StorageBackend for SqliteStorage {
     async fn import(&self, docs: &[Document], mode: ImportMode) -> CapResult<ImportOutcome> {
         self.write(|tx| {
             let mut outcome = ImportOutcome::default();
-            let mut insert = tx
-                .prepare_cached(match mode {
-                    ImportMode::Merge => {
-                        "INSERT OR IGNORE INTO documents (collection, id, data, version, created_at, updated_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-                    }
-                    ImportMode::Overwrite => {
-                        "INSERT OR REPLACE INTO documents (collection, id, data, version, created_at, updated_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-                    }
-                })
-                .map_err(internal)?;
-            let mut existing = tx
-                .prepare_cached(&format!(
-                    "SELECT {COLUMNS} FROM documents WHERE collection = ?1 AND id = ?2"
-                ))
-                .map_err(internal)?;
             for d in docs {
-                let n = insert
-                    .execute(params![
-                        d.collection,
-                        d.id,
-                        d.data,
-                        d.version as i64,
-                        d.created_at as i64,
-                        d.updated_at as i64
-                    ])
-                    .map_err(internal)?;
+                let n = run(tx, &documents::import(d, mode)).map_err(internal)?;
                 if n > 0 {
                     outcome.written += 1;
                     continue;
                 }
-                let current = existing
-                    .query_row(params![d.collection, d.id], row_to_document)
-                    .map_err(internal)?;
+                let current = first(tx, &documents::get(&d.collection, &d.id), row_to_document)
+                    .map_err(internal)?
+                    .ok_or_else(|| {
+                        CapabilityError::Internal(format!(
+                            "sqlite: {}/{} was neither written nor found",
+                            d.collection, d.id
+                        ))
+                    })?;
                 if same_document(&current, d) {
                     outcome.skipped += 1;
                 } else {
@@ -511,27 +433,16 @@ impl StorageBackend for SqliteStorage {
     }
 
     async fn meta(&self, key: &str) -> CapResult<Option<String>> {
-        self.read(|c| {
-            c.query_row(
-                "SELECT value FROM marcus_meta WHERE key = ?1",
-                params![key],
-                |r| r.get(0),
-            )
-            .optional()
-        })
+        self.read(|c| first(c, &schema::read_meta(key), |r| r.get(0)))
     }
 
     async fn set_meta(&self, key: &str, value: Option<&str>) -> CapResult<()> {
         self.write(|tx| {
-            match value {
-                Some(v) => tx.execute(
-                    "INSERT INTO marcus_meta (key, value) VALUES (?1, ?2)
-                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    params![key, v],
-                ),
-                None => tx.execute("DELETE FROM marcus_meta WHERE key = ?1", params![key]),
-            }
-            .map_err(internal)?;
+            let statement = match value {
+                Some(v) => schema::write_meta(key, v),
+                None => schema::remove_meta(key),
+            };
+            run(tx, &statement).map_err(internal)?;
             Ok(())
         })
     }

@@ -69,6 +69,42 @@ pub fn check_expect(
     }
 }
 
+/// Whether a precondition holds for a document at `current` (`None` = absent).
+pub fn holds(expect: Expect, current: Option<u64>) -> bool {
+    check_expect("", "", expect, current).is_ok()
+}
+
+/// Why a conditional write changed no row, given the version read right after it: the
+/// precondition's own words when it does not hold, else another writer changed the document
+/// between the two statements, which is the conflict it was.
+pub fn unmet_precondition(
+    collection: &str,
+    id: &str,
+    expect: Expect,
+    current: Option<u64>,
+) -> StoreError {
+    match check_expect(collection, id, expect, current) {
+        Err(e) => e,
+        Ok(()) => StoreError::Conflict(format!("{collection}/{id} changed concurrently")),
+    }
+}
+
+/// What a conditional delete that removed no row answers, given the version read right
+/// after it: `false` for an absent document, a conflict for one at another version.
+pub fn missed_delete(
+    collection: &str,
+    id: &str,
+    expected: Option<u64>,
+    current: Option<u64>,
+) -> Result<bool, StoreError> {
+    match (expected, current) {
+        (Some(want), Some(have)) => Err(StoreError::Conflict(format!(
+            "{collection}/{id} is at version {have}, not {want}"
+        ))),
+        _ => Ok(false),
+    }
+}
+
 /// Checks what every write needs: a collection, an id and JSON data.
 pub fn check_write(collection: &str, id: &str, data: &str) -> Result<(), StoreError> {
     check_key("collection", collection)?;
@@ -95,5 +131,24 @@ mod tests {
         assert!(check_expect("c", "d", Expect::Absent, None).is_ok());
         assert!(check_expect("c", "d", Expect::Absent, Some(1)).is_err());
         assert!(check_expect("c", "d", Expect::Version(1), None).is_err());
+    }
+
+    #[test]
+    fn a_write_that_changed_nothing_is_a_conflict_in_the_preconditions_words() {
+        assert!(holds(Expect::Absent, None) && !holds(Expect::Version(2), Some(3)));
+        assert_eq!(
+            unmet_precondition("c", "d", Expect::Version(2), Some(3)),
+            StoreError::Conflict("c/d is at version 3, not 2".into())
+        );
+        assert_eq!(
+            unmet_precondition("c", "d", Expect::Version(3), Some(3)),
+            StoreError::Conflict("c/d changed concurrently".into())
+        );
+        assert_eq!(missed_delete("c", "d", Some(1), None), Ok(false));
+        assert_eq!(missed_delete("c", "d", None, None), Ok(false));
+        assert_eq!(
+            missed_delete("c", "d", Some(1), Some(2)),
+            Err(StoreError::Conflict("c/d is at version 2, not 1".into()))
+        );
     }
 }

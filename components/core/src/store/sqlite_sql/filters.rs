@@ -3,19 +3,9 @@
 //! equals `1` and `"3"` never equals `3`. Field names are checked to a safe alphabet, so the
 //! JSON path is written into the SQL.
 
-use super::StoreError;
-use super::rules::check_field;
-
-/// A bound parameter, converted by each backend to its driver's value type.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SqlValue {
-    /// INTEGER.
-    Integer(i64),
-    /// REAL.
-    Real(f64),
-    /// TEXT.
-    Text(String),
-}
+use crate::store::StoreError;
+use crate::store::rules::check_field;
+use crate::store::statement::SqlValue;
 
 /// The `AND …` conditions and their parameters for `(field, JSON value)` filters.
 pub fn filter_sql(filters: &[(&str, &str)]) -> Result<(String, Vec<SqlValue>), StoreError> {
@@ -60,28 +50,6 @@ pub fn filter_sql(filters: &[(&str, &str)]) -> Result<(String, Vec<SqlValue>), S
     Ok((sql, params))
 }
 
-/// The expression index serving a combination of filtered fields (fields in the order
-/// given, then id for the result order): its name and the statement that creates it.
-/// `None` without filters or with a field outside the safe alphabet.
-pub fn field_index(fields: &[&str]) -> Option<(String, String)> {
-    if fields.is_empty() || fields.iter().any(|f| check_field(f).is_err()) {
-        return None;
-    }
-    let name: String = format!("documents_by_{}", fields.join("__"))
-        .chars()
-        .map(|c| if c == '-' { '_' } else { c })
-        .collect();
-    let columns: Vec<String> = fields
-        .iter()
-        .map(|f| format!("json_extract(data, '$.\"{f}\"')"))
-        .collect();
-    let create = format!(
-        "CREATE INDEX IF NOT EXISTS {name} ON documents (collection, {}, id)",
-        columns.join(", ")
-    );
-    Some((name, create))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,13 +70,5 @@ mod tests {
         assert_eq!(params[1], SqlValue::Integer(1));
         assert!(filter_sql(&[("bad field", "1")]).is_err());
         assert!(filter_sql(&[("n", "{")]).is_err());
-    }
-
-    #[test]
-    fn index_names_follow_the_fields() {
-        let (name, create) = field_index(&["project_id", "deps-remaining"]).unwrap();
-        assert_eq!(name, "documents_by_project_id__deps_remaining");
-        assert!(create.ends_with("json_extract(data, '$.\"deps-remaining\"'), id)"));
-        assert!(field_index(&[]).is_none());
     }
 }

@@ -1,0 +1,208 @@
+//! Every statement on the `documents` table in PostgreSQL's dialect. Reads name [`COLUMNS`]
+//! in that order (by position for a driver that reads positions, by name for one that reads
+//! rows as JSON objects); each write is one conditional statement per precondition that
+//! returns the row it wrote, so several hosts on one database never lose an update and "no
+//! row" means the precondition failed (see `rules::unmet_precondition`).
+
+use super::filters::filter_sql;
+use crate::store::statement::{SqlValue, Statement};
+use crate::store::{Expect, ImportMode, StoreError, WriteRef};
+
+/// The columns every document read returns, in this order (`data` as JSON text).
+pub const COLUMNS: &str = "collection, id, data::text, version, created_at, updated_at";
+
+/// Non-empty collections (column `collection`), as a loose index scan: one primary-key
+/// probe per collection instead of reading every row.
+pub const LIST_COLLECTIONS: &str = "WITH RECURSIVE c(name) AS (
+       SELECT min(collection) FROM documents
+       UNION ALL
+       SELECT (SELECT min(collection) FROM documents WHERE collection > c.name)
+       FROM c WHERE c.name IS NOT NULL
+     )
+     SELECT name AS collection FROM c WHERE name IS NOT NULL";
+
+/// The store's totals: columns `documents` and `size_bytes`.
+pub const STATS: &str = "SELECT (SELECT COUNT(*) FROM documents) AS documents,
+       pg_total_relation_size('documents') AS size_bytes";
+
+/// One document.
+pub fn get(collection: &str, id: &str) -> Statement {
+    Statement::new(
+        format!("SELECT {COLUMNS} FROM documents WHERE collection = $1 AND id = $2"),
+        vec![collection.into(), id.into()],
+    )
+}
+
+/// A document's current version (column `version`), read after a conditional statement
+/// changed nothing, for the conflict message.
+pub fn version_of(collection: &str, id: &str) -> Statement {
+    Statement::new(
+        "SELECT version FROM documents WHERE collection = $1 AND id = $2",
+        vec![collection.into(), id.into()],
+    )
+}
+
+/// One write under its precondition; returns the written row ([`COLUMNS`]), or none when
+/// the precondition failed.
+pub fn put(w: WriteRef<'_>, now: u64) -> Statement {
+    let mut params: Vec<SqlValue> =
+        vec![w.collection.into(), w.id.into(), w.data.into(), now.into()];
+    let sql = match w.expect {
+        Expect::Any => format!(
+            "INSERT INTO documents (collection, id, data, version, created_at, updated_at)
+             VALUES ($1, $2, $3::text::jsonb, 1, $4, $4)
+             ON CONFLICT (collection, id) DO UPDATE SET
+               data = excluded.data, version = documents.version + 1,
+               updated_at = excluded.updated_at
+             RETURNING {COLUMNS}"
+        ),
+        Expect::Absent => format!(
+            "INSERT INTO documents (collection, id, data, version, created_at, updated_at)
+             VALUES ($1, $2, $3::text::jsonb, 1, $4, $4)
+             ON CONFLICT (collection, id) DO NOTHING
+             RETURNING {COLUMNS}"
+        ),
+        Expect::Version(v) => {
+            params.push(v.into());
+            format!(
+                "UPDATE documents SET data = $3::text::jsonb, version = version + 1,
+                   updated_at = $4
+                 WHERE collection = $1 AND id = $2 AND version = $5
+                 RETURNING {COLUMNS}"
+            )
+        }
+    };
+    Statement::new(sql, params)
+}
+
+/// Deletes a document, only at `expected` when given; returns the deleted version (column
+/// `version`), or no row when nothing was deleted (see `rules::missed_delete`).
+pub fn delete(collection: &str, id: &str, expected: Option<u64>) -> Statement {
+    match expected {
+        None => Statement::new(
+            "DELETE FROM documents WHERE collection = $1 AND id = $2 RETURNING version",
+            vec![collection.into(), id.into()],
+        ),
+        Some(v) => Statement::new(
+            "DELETE FROM documents WHERE collection = $1 AND id = $2 AND version = $3 RETURNING version",
+            vec![collection.into(), id.into(), v.into()],
+        ),
+    }
+}
+
+/// One page of an equality query in id order after `cursor`, reading `limit + 1` documents
+/// (see `page::finish_page`).
+pub fn query(
+    collection: &str,
+    filters: &[(&str, &str)],
+    limit: u32,
+    cursor: Option<&str>,
+) -> Result<Statement, StoreError> {
+    let (cond, fparams) = filter_sql(filters, 3)?;
+    let mut params: Vec<SqlValue> = vec![collection.into(), cursor.unwrap_or("").into()];
+    params.extend(fparams.into_iter().map(SqlValue::Text));
+    params.push((limit as u64 + 1).into());
+    Ok(Statement::new(
+        format!(
+            "SELECT {COLUMNS} FROM documents WHERE collection = $1 AND id > $2{cond} ORDER BY id LIMIT ${}",
+            params.len()
+        ),
+        params,
+    ))
+}
+
+/// The number of matching documents (column `count`).
+pub fn count(collection: &str, filters: &[(&str, &str)]) -> Result<Statement, StoreError> {
+    let (cond, fparams) = filter_sql(filters, 2)?;
+    let mut params: Vec<SqlValue> = vec![collection.into()];
+    params.extend(fparams.into_iter().map(SqlValue::Text));
+    Ok(Statement::new(
+        format!("SELECT COUNT(*) AS count FROM documents WHERE collection = $1{cond}"),
+        params,
+    ))
+}
+
+/// Up to `limit` documents in id order strictly after `after`.
+pub fn scan(collection: &str, after: Option<&str>, limit: u32) -> Statement {
+    Statement::new(
+        format!(
+            "SELECT {COLUMNS} FROM documents WHERE collection = $1 AND id > $2 ORDER BY id LIMIT $3"
+        ),
+        vec![
+            collection.into(),
+            after.unwrap_or("").into(),
+            (limit as u64).into(),
+        ],
+    )
+}
+
+/// Writes a batch of documents exactly as given (versions and timestamps kept) in one
+/// statement, for a migration. The six parameters are arrays (`text[]` collections, ids and
+/// data, `bigint[]` versions, created and updated times), which a driver binds itself; the
+/// statement returns `collection, id` of every document it wrote.
+pub fn import(mode: ImportMode) -> String {
+    let on_conflict = match mode {
+        ImportMode::Merge => "DO NOTHING",
+        ImportMode::Overwrite => {
+            "DO UPDATE SET data = excluded.data, version = excluded.version,
+               created_at = excluded.created_at, updated_at = excluded.updated_at"
+        }
+    };
+    format!(
+        "INSERT INTO documents (collection, id, data, version, created_at, updated_at)
+         SELECT c, i, d::jsonb, v, ca, ua
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
+           AS t(c, i, d, v, ca, ua)
+         ON CONFLICT (collection, id) {on_conflict}
+         RETURNING collection, id"
+    )
+}
+
+/// The documents ([`COLUMNS`]) at the (collection, id) pairs of two `text[]` parameters, for
+/// comparing an import's skipped documents with the target's.
+pub fn existing_for_import() -> String {
+    format!(
+        "SELECT {COLUMNS} FROM documents
+         WHERE (collection, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_precondition_is_one_statement_returning_the_row() {
+        for expect in [Expect::Any, Expect::Absent, Expect::Version(3)] {
+            let w = WriteRef {
+                collection: "c",
+                id: "d",
+                data: "{}",
+                expect,
+            };
+            let s = put(w, 7);
+            assert!(
+                s.sql.trim_end().ends_with(&format!("RETURNING {COLUMNS}")),
+                "{}",
+                s.sql
+            );
+            let highest = (1..=s.params.len())
+                .rev()
+                .find(|n| s.sql.contains(&format!("${n}")));
+            assert_eq!(highest, Some(s.params.len()), "{}", s.sql);
+        }
+    }
+
+    #[test]
+    fn a_query_numbers_its_limit_after_the_filters() {
+        let q = query("c", &[("status", "\"todo\"")], 10, Some("a")).unwrap();
+        assert!(q.sql.ends_with("ORDER BY id LIMIT $5"), "{}", q.sql);
+        assert_eq!(q.params.len(), 5);
+        assert_eq!(q.params[4], SqlValue::Integer(11));
+        let c = count("c", &[]).unwrap();
+        assert_eq!(
+            c.sql,
+            "SELECT COUNT(*) AS count FROM documents WHERE collection = $1"
+        );
+    }
+}

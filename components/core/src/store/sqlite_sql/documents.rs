@@ -1,0 +1,240 @@
+//! Every statement on the `documents` table in SQLite's dialect. Reads name [`COLUMNS`] in
+//! that order; each write is one conditional statement per precondition that returns the
+//! row it wrote, so "no row" means the precondition failed (see `rules::unmet_precondition`).
+
+use super::filters::filter_sql;
+use crate::store::statement::{SqlValue, Statement};
+use crate::store::{Document, Expect, ImportMode, StoreError, WriteRef};
+
+/// The columns every document read returns, in this order.
+pub const COLUMNS: &str = "collection, id, data, version, created_at, updated_at";
+
+/// Non-empty collections, sorted (one column).
+pub const LIST_COLLECTIONS: &str = "SELECT DISTINCT collection FROM documents ORDER BY collection";
+
+/// The three numbers of the store's totals, one integer each: documents, pages and page
+/// size (the bytes used are pages times page size).
+pub const STATS: [&str; 3] = [
+    "SELECT COUNT(*) FROM documents",
+    "PRAGMA page_count",
+    "PRAGMA page_size",
+];
+
+/// One document.
+pub fn get(collection: &str, id: &str) -> Statement {
+    Statement::new(
+        format!("SELECT {COLUMNS} FROM documents WHERE collection = ? AND id = ?"),
+        vec![collection.into(), id.into()],
+    )
+}
+
+/// A document's current version (one column), read after a conditional statement changed
+/// nothing, for the conflict message.
+pub fn version_of(collection: &str, id: &str) -> Statement {
+    Statement::new(
+        "SELECT version FROM documents WHERE collection = ? AND id = ?",
+        vec![collection.into(), id.into()],
+    )
+}
+
+/// One write under its precondition; returns the written row ([`COLUMNS`]), or none when
+/// the precondition failed.
+pub fn put(w: WriteRef<'_>, now: u64) -> Statement {
+    let returning = format!("RETURNING {COLUMNS}");
+    let row = || -> Vec<SqlValue> {
+        vec![
+            w.collection.into(),
+            w.id.into(),
+            w.data.into(),
+            now.into(),
+            now.into(),
+        ]
+    };
+    match w.expect {
+        Expect::Any => Statement::new(
+            format!(
+                "INSERT INTO documents ({COLUMNS}) VALUES (?, ?, ?, 1, ?, ?)
+                 ON CONFLICT (collection, id) DO UPDATE SET
+                   data = excluded.data, version = documents.version + 1,
+                   updated_at = excluded.updated_at
+                 {returning}"
+            ),
+            row(),
+        ),
+        Expect::Absent => Statement::new(
+            format!(
+                "INSERT INTO documents ({COLUMNS}) VALUES (?, ?, ?, 1, ?, ?)
+                 ON CONFLICT (collection, id) DO NOTHING
+                 {returning}"
+            ),
+            row(),
+        ),
+        Expect::Version(v) => Statement::new(
+            format!(
+                "UPDATE documents SET data = ?, version = version + 1, updated_at = ?
+                 WHERE collection = ? AND id = ? AND version = ?
+                 {returning}"
+            ),
+            vec![
+                w.data.into(),
+                now.into(),
+                w.collection.into(),
+                w.id.into(),
+                v.into(),
+            ],
+        ),
+    }
+}
+
+/// Deletes a document, only at `expected` when given; returns the deleted version (one
+/// column), or no row when nothing was deleted (see `rules::missed_delete`).
+pub fn delete(collection: &str, id: &str, expected: Option<u64>) -> Statement {
+    match expected {
+        None => Statement::new(
+            "DELETE FROM documents WHERE collection = ? AND id = ? RETURNING version",
+            vec![collection.into(), id.into()],
+        ),
+        Some(v) => Statement::new(
+            "DELETE FROM documents WHERE collection = ? AND id = ? AND version = ? RETURNING version",
+            vec![collection.into(), id.into(), v.into()],
+        ),
+    }
+}
+
+/// ` INDEXED BY name`: without statistics SQLite's planner would rather walk the primary key
+/// in id order than use an expression index, so a query names the index serving it.
+fn indexed_by(index: Option<&str>) -> String {
+    index
+        .map(|name| format!(" INDEXED BY {name}"))
+        .unwrap_or_default()
+}
+
+/// One page of an equality query in id order after `cursor`, reading `limit + 1` documents
+/// (see `page::finish_page`), through `index` when one serves the filters.
+pub fn query(
+    collection: &str,
+    filters: &[(&str, &str)],
+    limit: u32,
+    cursor: Option<&str>,
+    index: Option<&str>,
+) -> Result<Statement, StoreError> {
+    let (cond, fparams) = filter_sql(filters)?;
+    let mut params: Vec<SqlValue> = vec![collection.into(), cursor.unwrap_or("").into()];
+    params.extend(fparams);
+    params.push((limit as u64 + 1).into());
+    Ok(Statement::new(
+        format!(
+            "SELECT {COLUMNS} FROM documents{} WHERE collection = ? AND id > ?{cond} ORDER BY id LIMIT ?",
+            indexed_by(index)
+        ),
+        params,
+    ))
+}
+
+/// The number of matching documents (one column), through `index` when one serves.
+pub fn count(
+    collection: &str,
+    filters: &[(&str, &str)],
+    index: Option<&str>,
+) -> Result<Statement, StoreError> {
+    let (cond, fparams) = filter_sql(filters)?;
+    let mut params: Vec<SqlValue> = vec![collection.into()];
+    params.extend(fparams);
+    Ok(Statement::new(
+        format!(
+            "SELECT COUNT(*) FROM documents{} WHERE collection = ?{cond}",
+            indexed_by(index)
+        ),
+        params,
+    ))
+}
+
+/// Up to `limit` documents in id order strictly after `after`.
+pub fn scan(collection: &str, after: Option<&str>, limit: u32) -> Statement {
+    Statement::new(
+        format!(
+            "SELECT {COLUMNS} FROM documents WHERE collection = ? AND id > ? ORDER BY id LIMIT ?"
+        ),
+        vec![
+            collection.into(),
+            after.unwrap_or("").into(),
+            (limit as u64).into(),
+        ],
+    )
+}
+
+/// Writes a document exactly as given (version and timestamps kept), for a migration; in
+/// merge mode an existing document stays and nothing changes (no row counted).
+pub fn import(doc: &Document, mode: ImportMode) -> Statement {
+    let verb = match mode {
+        ImportMode::Merge => "INSERT OR IGNORE",
+        ImportMode::Overwrite => "INSERT OR REPLACE",
+    };
+    Statement::new(
+        format!("{verb} INTO documents ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"),
+        vec![
+            doc.collection.as_str().into(),
+            doc.id.as_str().into(),
+            doc.data.as_str().into(),
+            doc.version.into(),
+            doc.created_at.into(),
+            doc.updated_at.into(),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(expect: Expect) -> WriteRef<'static> {
+        WriteRef {
+            collection: "c",
+            id: "d",
+            data: "{}",
+            expect,
+        }
+    }
+
+    #[test]
+    fn each_precondition_is_one_statement_returning_the_row() {
+        for expect in [Expect::Any, Expect::Absent, Expect::Version(3)] {
+            let s = put(write(expect), 7);
+            assert!(
+                s.sql.trim_end().ends_with(&format!("RETURNING {COLUMNS}")),
+                "{}",
+                s.sql
+            );
+            assert_eq!(s.sql.matches('?').count(), s.params.len(), "{}", s.sql);
+        }
+        assert!(
+            put(write(Expect::Version(3)), 7)
+                .params
+                .contains(&SqlValue::Integer(3))
+        );
+        let d = delete("c", "d", Some(2));
+        assert_eq!(d.sql.matches('?').count(), d.params.len());
+    }
+
+    #[test]
+    fn queries_read_one_more_than_the_page_and_name_their_index() {
+        let q = query(
+            "c",
+            &[("status", "\"todo\"")],
+            10,
+            None,
+            Some("documents_by_status"),
+        )
+        .unwrap();
+        assert!(
+            q.sql.contains(" INDEXED BY documents_by_status WHERE"),
+            "{}",
+            q.sql
+        );
+        assert_eq!(q.params.last(), Some(&SqlValue::Integer(11)));
+        assert_eq!(q.sql.matches('?').count(), q.params.len());
+        let c = count("c", &[], None).unwrap();
+        assert_eq!(c.sql, "SELECT COUNT(*) FROM documents WHERE collection = ?");
+        assert!(query("c", &[("bad field", "1")], 10, None, None).is_err());
+    }
+}
