@@ -8,4 +8,4 @@ pub mod recompute;
 pub mod schedule;
 
 /// The job kind.
-pub const KIND: &str = "project-health";
+pub const KIND: &str = marcus_core::jobs::kinds::PROJECT_HEALTH;
