@@ -600,3 +600,171 @@ fn batches_follow_the_negotiated_protocol() {
     assert_eq!(rpc(&m, None, batch).status, 400);
     still_works(&m, &older);
 }
+
+/// Calls a tool over raw JSON-RPC on `sid` and returns the `tools/call` result.
+fn raw_call(m: &Marcus, sid: &str, name: &str, arguments: Value) -> Value {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                      "params": {"name": name, "arguments": arguments}});
+    let a = rpc(m, Some(sid), &body.to_string());
+    assert_eq!(a.status, 200, "{}", a.text_prefix());
+    a.json()["result"].clone()
+}
+
+#[test]
+fn every_tool_says_what_it_does_to_the_board() {
+    let m = Marcus::start(&[]);
+    let sid = session(&m, "2025-06-18");
+    let listed = rpc(
+        &m,
+        Some(&sid),
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#,
+    )
+    .json();
+    let tools = listed["result"]["tools"].as_array().unwrap();
+    assert_eq!(tools.len(), 21);
+    // (read-only, destructive, idempotent) per tool.
+    let expected: HashMap<&str, (bool, bool, bool)> = [
+        ("ping", (true, false, true)),
+        ("get_task_context", (true, false, true)),
+        ("get_project_status", (true, false, true)),
+        ("list_projects", (true, false, true)),
+        ("get_agent_status", (true, false, true)),
+        ("list_registered_agents", (true, false, true)),
+        ("get_all_board_tasks", (true, false, true)),
+        ("check_task_dependencies", (true, false, true)),
+        ("check_board_health", (true, false, true)),
+        ("get_optimal_agent_count", (true, false, true)),
+        ("register_agent", (false, true, true)),
+        ("select_project", (false, true, true)),
+        ("unassign_task", (false, true, false)),
+        ("request_next_task", (false, false, true)),
+        ("report_task_progress", (false, false, false)),
+        ("report_blocker", (false, false, false)),
+        ("resolve_blocker", (false, false, false)),
+        ("log_decision", (false, false, false)),
+        ("log_artifact", (false, false, false)),
+        ("create_project", (false, false, false)),
+        ("create_tasks", (false, false, false)),
+    ]
+    .into_iter()
+    .collect();
+    for tool in tools {
+        let name = tool["name"].as_str().unwrap();
+        let a = &tool["annotations"];
+        let hints = (
+            a["readOnlyHint"].as_bool().expect("readOnlyHint"),
+            a["destructiveHint"].as_bool().expect("destructiveHint"),
+            a["idempotentHint"].as_bool().expect("idempotentHint"),
+        );
+        assert_eq!(Some(&hints), expected.get(name), "{name}: {a}");
+        assert_eq!(a["openWorldHint"], false, "{name}");
+        // Schemas are objects derived from the tool's types, with no references to resolve.
+        for key in ["inputSchema", "outputSchema"] {
+            let schema = &tool[key];
+            assert_eq!(schema["type"], "object", "{name} {key}");
+            assert!(!schema.to_string().contains("$ref"), "{name} {key}");
+        }
+        assert_eq!(
+            tool["outputSchema"]["required"],
+            json!(["success"]),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn refused_arguments_are_named_and_fit_the_output_schema() {
+    let m = Marcus::start(&[]);
+    let sid = session(&m, "2025-06-18");
+    for (name, arguments, message) in [
+        (
+            "register_agent",
+            json!({"name": "n"}),
+            "agent_id is required",
+        ),
+        (
+            "register_agent",
+            json!({"agent_id": null, "name": "n"}),
+            "agent_id is required",
+        ),
+        (
+            "register_agent",
+            json!({"agent_id": 5, "name": "n"}),
+            "agent_id must be a string",
+        ),
+        (
+            "register_agent",
+            json!({"agent_id": " ", "name": "n"}),
+            "agent_id must not be empty",
+        ),
+        (
+            "register_agent",
+            json!({"agent_id": "a", "name": "n", "skills": ["x", 1]}),
+            "skills[1] must be a string",
+        ),
+        (
+            "register_agent",
+            json!({"agent_id": "a", "name": "n", "skills": 3}),
+            "skills must be a list of strings",
+        ),
+        (
+            "create_project",
+            json!({"project_name": "p", "options": {"lease_seconds": 0}}),
+            "options.lease_seconds must be a positive integer",
+        ),
+        (
+            "create_project",
+            json!({"project_name": "p", "options": 1}),
+            "options must be an object",
+        ),
+        (
+            "create_project",
+            json!({"project_name": "p", "tasks": {}}),
+            "tasks must be a list of task objects",
+        ),
+        (
+            "create_project",
+            json!({"project_name": "p", "tasks": [{"name": "a", "nope": 1}]}),
+            "tasks[0]: unknown field `nope`",
+        ),
+        (
+            "report_task_progress",
+            json!({"agent_id": "a", "task_id": "t", "status": "done"}),
+            "status must be in_progress, completed or blocked, got \"done\"",
+        ),
+        (
+            "report_task_progress",
+            json!({"agent_id": "a", "task_id": "t", "status": "in_progress", "progress": 101}),
+            "progress must be a number from 0 to 100",
+        ),
+        (
+            "report_task_progress",
+            json!({"agent_id": "a", "task_id": "t", "status": "in_progress", "lease_token": -1}),
+            "lease_token must be a non-negative integer",
+        ),
+        (
+            "report_blocker",
+            json!({"agent_id": "a", "task_id": "t", "blocker_description": "d", "severity": "huge"}),
+            "severity must be low, medium or high, got \"huge\"",
+        ),
+        (
+            "get_all_board_tasks",
+            json!({"status": "later"}),
+            "status must be one of todo, in_progress, blocked, done, got \"later\"",
+        ),
+        (
+            "resolve_blocker",
+            json!({"resolution": "fixed"}),
+            "blocker_id or task_id is required",
+        ),
+    ] {
+        let result = raw_call(&m, &sid, name, arguments.clone());
+        assert_eq!(result["isError"], true, "{name} {arguments}: {result}");
+        let structured = &result["structuredContent"];
+        assert_eq!(structured["success"], false, "{name} {arguments}");
+        assert_eq!(structured["error_code"], "invalid", "{name} {arguments}");
+        let error = structured["error"].as_str().unwrap_or("");
+        assert!(error.starts_with(message), "{name} {arguments}: {error}");
+        assert_eq!(structured.as_object().unwrap().len(), 3, "{structured}");
+    }
+}

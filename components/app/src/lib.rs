@@ -6,6 +6,7 @@
 #![cfg_attr(not(feature = "http-handler"), allow(dead_code))]
 
 mod bindings;
+mod board_error;
 mod browser_guard;
 mod events;
 mod http_io;

@@ -234,13 +234,9 @@ pub fn invalidate_after(writes: &[Write]) {
     }
 }
 
-/// Computes `tool` for `project` now and stores it as the current answer (the health job's
-/// cache warm-up after a change).
-pub fn refresh(
-    tool: &str,
-    project: &str,
-    compute: impl FnOnce() -> Result<Value, ApiError>,
-) -> Result<(), ApiError> {
+/// Stores `result`, just computed for `tool` and `project`, as the current answer (the
+/// health job's cache warm-up after a change).
+pub fn refresh(tool: &str, project: &str, result: &Result<Value, ApiError>) {
     let mut args = Map::new();
     args.insert("project_id".into(), Value::String(project.to_string()));
     let key = rules::entry_key(
@@ -249,12 +245,10 @@ pub fn refresh(
         &read_generation(tool, project),
         &Value::Object(args),
     );
-    let result = compute();
-    if let Some(entry) = Entry::of(&result) {
+    if let Some(entry) = Entry::of(result) {
         let ttl = rules::jittered_ttl(entry.ttl(), crate::ids::unit_random());
         let _ = cache::set(&key, &entry.encode(), Some(ttl));
     }
-    result.map(|_| ())
 }
 
 fn sleep(d: Duration) {

@@ -3,6 +3,7 @@
 //! a board write is committed, with what it owes, by [`crate::unit_of_work`].
 
 use crate::bindings::storage::{self, Expect, FieldFilter, Write};
+use crate::board_error::BoardError;
 use crate::platform_error::to_api;
 use marcus_core::api_error::ApiError;
 use serde::Serialize;
@@ -207,7 +208,8 @@ impl Change {
     }
 }
 
-/// Deletes `collection/id` if it is still at `version`; `false` when it was gone already.
-pub fn delete(collection: &str, id: &str, version: Option<u64>) -> Result<bool, ApiError> {
-    storage::delete(collection, id, version).map_err(to_api)
+/// Deletes `collection/id` if it is still at `version`; `false` when it was gone already,
+/// [`BoardError::Conflict`] when it changed since.
+pub fn delete(collection: &str, id: &str, version: Option<u64>) -> Result<bool, BoardError> {
+    storage::delete(collection, id, version).map_err(BoardError::from_platform)
 }

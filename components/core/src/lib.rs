@@ -12,6 +12,7 @@ pub mod read_cache;
 pub mod realtime_limits;
 pub mod report_headers;
 pub mod request_guard;
+pub mod schema;
 pub mod store;
 pub mod text;
 pub mod webhooks;

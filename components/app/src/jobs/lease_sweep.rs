@@ -2,6 +2,7 @@
 //! `lease_expired` event with the recovery note, so people and agents learn of it when it
 //! happens rather than at the next claim.
 
+use crate::board_error::BoardError;
 use crate::events::BoardEvent;
 use crate::ids::now_ms;
 use crate::records::{self, Change, collections};
@@ -37,8 +38,8 @@ pub fn run() -> Result<Value, ApiError> {
         match unit_of_work::commit_and_announce(vec![change], &event) {
             Ok(()) => expired.push(task.value.id.clone()),
             // Claimed, renewed or swept elsewhere in the meantime: nothing to do.
-            Err(e) if e.code == "conflict" => {}
-            Err(e) => return Err(e),
+            Err(BoardError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(json!({"job": NAME, "checked": held.len(), "expired": expired}))

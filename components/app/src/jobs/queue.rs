@@ -2,6 +2,7 @@
 //! is a compare-and-swap on the version read, so when several runners (hosts, or the Spin
 //! worker) look at the same due job, exactly one claim succeeds.
 
+use crate::board_error::BoardError;
 use crate::records::{self, Change, Versioned, collections};
 use crate::unit_of_work;
 use marcus_core::api_error::ApiError;
@@ -35,8 +36,8 @@ pub fn swap(version: u64, next: Job) -> Result<Option<Versioned<Job>>, ApiError>
             version: version + 1,
             value: next,
         })),
-        Err(e) if e.code == "conflict" => Ok(None),
-        Err(e) => Err(e),
+        Err(BoardError::Conflict(_)) => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -45,8 +46,8 @@ pub fn swap(version: u64, next: Job) -> Result<Option<Versioned<Job>>, ApiError>
 pub fn enqueue_once(job: &Job) -> Result<bool, ApiError> {
     match unit_of_work::commit(vec![Change::create(collections::JOBS, &job.id, job)?]) {
         Ok(()) => Ok(true),
-        Err(e) if e.code == "conflict" => Ok(false),
-        Err(e) => Err(e),
+        Err(BoardError::Conflict(_)) => Ok(false),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -54,7 +55,7 @@ pub fn enqueue_once(job: &Job) -> Result<bool, ApiError> {
 pub fn remove(job: &Versioned<Job>) -> Result<(), ApiError> {
     match records::delete(collections::JOBS, &job.value.id, Some(job.version)) {
         Ok(_) => Ok(()),
-        Err(e) if e.code == "conflict" => Ok(()),
-        Err(e) => Err(e),
+        Err(BoardError::Conflict(_)) => Ok(()),
+        Err(e) => Err(e.into()),
     }
 }

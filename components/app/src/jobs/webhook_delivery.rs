@@ -97,5 +97,5 @@ fn record(
         Some(v) => Change::update(collections::WEBHOOK_DELIVERIES, &log.id, &log, v)?,
         None => Change::create(collections::WEBHOOK_DELIVERIES, &log.id, &log)?,
     };
-    crate::unit_of_work::commit(vec![change])
+    Ok(crate::unit_of_work::commit(vec![change])?)
 }

@@ -1,11 +1,13 @@
-//! The MCP tools: their schemas for `tools/list` and the dispatch of `tools/call`.
-//! Results carry `structuredContent` plus the same JSON as text, as upstream Marcus does.
+//! The MCP tools: their schemas and annotations for `tools/list` and the dispatch of
+//! `tools/call`. Results carry `structuredContent` plus the same JSON as text, as upstream
+//! Marcus does.
 
 use super::jsonrpc::INVALID_PARAMS;
-use crate::tools::{ToolCtx, ToolSpec, find, registry};
+use crate::tools::failure::ToolFailure;
+use crate::tools::{ToolCtx, ToolSpec, find, registry, schema};
 use serde_json::{Map, Value, json};
 
-/// Every tool with its input and output schema.
+/// Every tool with its input and output schema and its behaviour hints.
 pub fn list() -> Vec<Value> {
     registry()
         .iter()
@@ -14,7 +16,8 @@ pub fn list() -> Vec<Value> {
                 "name": t.name,
                 "description": t.description,
                 "inputSchema": (t.input_schema)(),
-                "outputSchema": crate::tools::output_schemas::of(t.name),
+                "outputSchema": schema::mcp_output(&(t.answer_schema)()),
+                "annotations": t.hints.annotations(),
             })
         })
         .collect()
@@ -47,7 +50,7 @@ pub fn call(ctx: &ToolCtx, params: &Value) -> Result<Value, (i64, String)> {
             })
         }
         Err(e) => {
-            let body = json!({"success": false, "error": e.message, "error_code": e.code});
+            let body = serde_json::to_value(ToolFailure::from(&e)).unwrap_or_default();
             json!({
                 "content": [{"type": "text", "text": body.to_string()}],
                 "structuredContent": body,

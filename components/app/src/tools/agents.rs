@@ -1,133 +1,208 @@
 //! Agent tools: `register_agent`, `get_agent_status`, `list_registered_agents`.
 
-use super::arg_schemas::{described, id, opt_id, opt_string_list, opt_text, text};
-use super::{ToolCtx, ToolSpec, args};
+use super::fields::{Id, IdRef, Str, StrList, Text};
+use super::hints::Hints;
+use super::{Tool, ToolCtx};
+use crate::board_error::{BoardError, Missing};
 use crate::events::BoardEvent;
 use crate::ids::now_ms;
 use crate::records::{self, Change, Versioned, collections::AGENTS};
 use crate::unit_of_work;
-use marcus_core::api_error::ApiError;
 use marcus_core::board::model::{Agent, Task};
 use marcus_core::names::check_name;
-use serde_json::{Map, Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 /// `register_agent(agent_id, name, role, skills, project_id?)`.
-pub const REGISTER: ToolSpec = ToolSpec {
-    name: "register_agent",
-    description: "Register an agent (or update its name, role, skills). Call once before requesting tasks.",
-    input_schema: || {
-        json!({"type": "object", "required": ["agent_id", "name"], "properties": {
-            "agent_id": described(id(), "Unique id chosen by the agent"),
-            "name": text(),
-            "role": described(opt_text(), "e.g. Backend Developer"),
-            "skills": opt_string_list(),
-            "project_id": described(opt_id(), "Default project for this agent")
-        }})
-    },
-    run: register,
-};
+pub struct Register;
+
+/// Who the agent is and what it can do.
+#[derive(Deserialize, JsonSchema)]
+pub struct RegisterArgs {
+    /// Unique id chosen by the agent.
+    agent_id: Id,
+    /// Display name.
+    name: Text,
+    /// e.g. Backend Developer.
+    role: Option<Str>,
+    /// Matched against task labels.
+    #[serde(default)]
+    skills: StrList,
+    /// Default project for this agent.
+    project_id: Option<IdRef>,
+}
+
+/// The agent as registered.
+#[derive(Serialize, JsonSchema)]
+pub struct RegisterAnswer {
+    success: bool,
+    /// For people.
+    message: String,
+    /// The agent's id.
+    agent_id: String,
+    /// The stored agent.
+    agent: Agent,
+}
+
+impl Tool for Register {
+    const NAME: &'static str = "register_agent";
+    const DESCRIPTION: &'static str =
+        "Register an agent (or update its name, role, skills). Call once before requesting tasks.";
+    // Registering again replaces the agent's name, role and skills with the same values.
+    const HINTS: Hints = Hints::write(true, true);
+    type Args = RegisterArgs;
+    type Answer = RegisterAnswer;
+
+    fn run(_ctx: &ToolCtx, a: RegisterArgs) -> Result<RegisterAnswer, BoardError> {
+        let agent_id = a.agent_id.0;
+        check_name("agent_id", &agent_id)?;
+        let name = a.name.0;
+        let role = a.role.map(|r| r.0).unwrap_or_default();
+        let skills = a.skills.0;
+        let project_id = a.project_id.map(|p| p.0);
+        if let Some(p) = &project_id {
+            super::projects::load(p)?;
+        }
+        let now = now_ms();
+        let existing = records::get::<Agent>(AGENTS, &agent_id)?;
+        let (agent, change) = match existing {
+            Some(v) => {
+                let mut agent = v.value;
+                agent.name = name;
+                agent.role = role;
+                agent.skills = skills;
+                if project_id.is_some() {
+                    agent.project_id = project_id;
+                }
+                agent.last_seen = now;
+                let change = Change::update(AGENTS, &agent_id, &agent, v.version)?;
+                (agent, change)
+            }
+            None => {
+                let agent = Agent {
+                    id: agent_id.clone(),
+                    name,
+                    role,
+                    skills,
+                    project_id,
+                    status: Default::default(),
+                    current_task_id: None,
+                    completed_tasks_count: 0,
+                    registered_at: now,
+                    last_seen: now,
+                };
+                let change = Change::create(AGENTS, &agent_id, &agent)?;
+                (agent, change)
+            }
+        };
+        let event = BoardEvent::new(
+            "agent_registered",
+            agent.project_id.as_deref(),
+            Some(&agent_id),
+            None,
+            json!({"name": agent.name, "role": agent.role, "skills": agent.skills}),
+        );
+        unit_of_work::commit_and_announce(vec![change], &event)?;
+        Ok(RegisterAnswer {
+            success: true,
+            message: format!("Agent {} registered successfully", agent.name),
+            agent_id: agent.id.clone(),
+            agent,
+        })
+    }
+}
 
 /// `get_agent_status(agent_id)`.
-pub const STATUS: ToolSpec = ToolSpec {
-    name: "get_agent_status",
-    description: "An agent's status, current task and completed count.",
-    input_schema: || json!({"type": "object", "required": ["agent_id"], "properties": {"agent_id": id()}}),
-    run: status,
-};
+pub struct Status;
 
-/// `list_registered_agents()`.
-pub const LIST: ToolSpec = ToolSpec {
-    name: "list_registered_agents",
-    description: "Every registered agent with its skills, status and current task.",
-    input_schema: || json!({"type": "object", "properties": {"project_id": described(opt_text(), "Only agents whose default project this is")}}),
-    run: list,
-};
+/// Which agent.
+#[derive(Deserialize, JsonSchema)]
+pub struct AgentArgs {
+    /// The agent's id.
+    agent_id: Id,
+}
+
+/// An agent and the task it holds.
+#[derive(Serialize, JsonSchema)]
+pub struct StatusAnswer {
+    success: bool,
+    /// The agent.
+    agent: Agent,
+    /// The task it holds, if any.
+    current_task: Option<Task>,
+}
+
+impl Tool for Status {
+    const NAME: &'static str = "get_agent_status";
+    const DESCRIPTION: &'static str = "An agent's status, current task and completed count.";
+    const HINTS: Hints = Hints::READ;
+    type Args = AgentArgs;
+    type Answer = StatusAnswer;
+
+    fn run(_ctx: &ToolCtx, a: AgentArgs) -> Result<StatusAnswer, BoardError> {
+        let agent = load(&a.agent_id.0)?.value;
+        let current_task = match &agent.current_task_id {
+            Some(t) => records::get::<Task>(records::collections::TASKS, t)?.map(|v| v.value),
+            None => None,
+        };
+        Ok(StatusAnswer {
+            success: true,
+            agent,
+            current_task,
+        })
+    }
+}
+
+/// `list_registered_agents(project_id?)`.
+pub struct List;
+
+/// Which agents.
+#[derive(Deserialize, JsonSchema)]
+pub struct ListArgs {
+    /// Only agents whose default project this is.
+    project_id: Option<Str>,
+}
+
+/// Registered agents.
+#[derive(Serialize, JsonSchema)]
+pub struct ListAnswer {
+    success: bool,
+    /// The agents, by id.
+    agents: Vec<Agent>,
+    /// How many.
+    count: usize,
+}
+
+impl Tool for List {
+    const NAME: &'static str = "list_registered_agents";
+    const DESCRIPTION: &'static str =
+        "Every registered agent with its skills, status and current task.";
+    const HINTS: Hints = Hints::READ;
+    type Args = ListArgs;
+    type Answer = ListAnswer;
+
+    fn run(_ctx: &ToolCtx, a: ListArgs) -> Result<ListAnswer, BoardError> {
+        let project = a.project_id.map(|p| p.0);
+        let agents: Vec<Agent> = records::query_all::<Agent>(AGENTS, &[])?
+            .into_iter()
+            .map(|v| v.value)
+            .filter(|ag| project.is_none() || ag.project_id == project)
+            .collect();
+        Ok(ListAnswer {
+            success: true,
+            count: agents.len(),
+            agents,
+        })
+    }
+}
 
 /// Loads a registered agent or fails with `agent_not_found`.
-pub fn load(agent_id: &str) -> Result<Versioned<Agent>, ApiError> {
+pub fn load(agent_id: &str) -> Result<Versioned<Agent>, BoardError> {
     records::get::<Agent>(AGENTS, agent_id)?.ok_or_else(|| {
-        ApiError::new(
-            404,
-            "agent_not_found",
+        BoardError::not_found(
+            Missing::Agent,
             format!("agent {agent_id} is not registered; call register_agent first"),
         )
     })
-}
-
-fn register(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError> {
-    let agent_id = args::req_str(a, "agent_id")?;
-    check_name("agent_id", &agent_id)?;
-    let name = args::req_str(a, "name")?;
-    let role = args::opt_str(a, "role")?.unwrap_or_default();
-    let skills = args::opt_str_list(a, "skills")?;
-    let project_id = args::opt_str(a, "project_id")?;
-    if let Some(p) = &project_id {
-        super::projects::load(p)?;
-    }
-    let now = now_ms();
-    let existing = records::get::<Agent>(AGENTS, &agent_id)?;
-    let (agent, change) = match existing {
-        Some(v) => {
-            let mut agent = v.value;
-            agent.name = name;
-            agent.role = role;
-            agent.skills = skills;
-            if project_id.is_some() {
-                agent.project_id = project_id;
-            }
-            agent.last_seen = now;
-            let change = Change::update(AGENTS, &agent_id, &agent, v.version)?;
-            (agent, change)
-        }
-        None => {
-            let agent = Agent {
-                id: agent_id.clone(),
-                name,
-                role,
-                skills,
-                project_id,
-                status: Default::default(),
-                current_task_id: None,
-                completed_tasks_count: 0,
-                registered_at: now,
-                last_seen: now,
-            };
-            let change = Change::create(AGENTS, &agent_id, &agent)?;
-            (agent, change)
-        }
-    };
-    let event = BoardEvent::new(
-        "agent_registered",
-        agent.project_id.as_deref(),
-        Some(&agent_id),
-        None,
-        json!({"name": agent.name, "role": agent.role, "skills": agent.skills}),
-    );
-    unit_of_work::commit_and_announce(vec![change], &event)?;
-    Ok(json!({
-        "success": true,
-        "message": format!("Agent {} registered successfully", agent.name),
-        "agent_id": agent.id,
-        "agent": agent,
-    }))
-}
-
-fn status(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError> {
-    let agent_id = args::req_str(a, "agent_id")?;
-    let agent = load(&agent_id)?.value;
-    let current_task = match &agent.current_task_id {
-        Some(t) => records::get::<Task>(records::collections::TASKS, t)?.map(|v| v.value),
-        None => None,
-    };
-    Ok(json!({"success": true, "agent": agent, "current_task": current_task}))
-}
-
-fn list(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError> {
-    let project = args::opt_str(a, "project_id")?;
-    let agents: Vec<Agent> = records::query_all::<Agent>(AGENTS, &[])?
-        .into_iter()
-        .map(|v| v.value)
-        .filter(|ag| project.is_none() || ag.project_id == project)
-        .collect();
-    Ok(json!({"success": true, "agents": agents, "count": agents.len()}))
 }

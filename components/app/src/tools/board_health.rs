@@ -1,51 +1,94 @@
 //! Health tools: `check_board_health`, `get_optimal_agent_count`.
 
-use super::arg_schemas::opt_id;
-use super::{ToolCtx, ToolSpec, scope};
+use super::fields::IdRef;
+use super::hints::Hints;
+use super::{Tool, ToolCtx, scope};
+use crate::board_error::BoardError;
 use crate::ids::now_ms;
 use crate::records::{self, collections};
-use marcus_core::api_error::ApiError;
-use marcus_core::board::health;
+use marcus_core::board::health::{self, AgentCountAnalysis, BoardHealth};
 use marcus_core::board::model::{Agent, Task};
-use serde_json::{Map, Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
-/// `check_board_health(project_id?)`.
-pub const CHECK: ToolSpec = ToolSpec {
-    name: "check_board_health",
-    description: "Board problems (cycles, bottlenecks, long chains, stale leases, skill mismatch, idle or overloaded agents, gridlock) with a 0-100 score.",
-    input_schema: || json!({"type": "object", "properties": {"project_id": opt_id()}}),
-    run: check,
-};
-
-/// `get_optimal_agent_count(project_id?)`.
-pub const OPTIMAL: ToolSpec = ToolSpec {
-    name: "get_optimal_agent_count",
-    description: "How many agents this project can use, by the critical-path method.",
-    input_schema: || json!({"type": "object", "properties": {"project_id": opt_id()}}),
-    run: optimal,
-};
-
-fn check(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError> {
-    let project_id = scope::project_id(ctx, a, None)?;
-    let tasks: Vec<Task> = super::projects::tasks_of(&project_id)?
-        .into_iter()
-        .map(|v| v.value)
-        .collect();
-    let agents: Vec<Agent> = records::query_all::<Agent>(collections::AGENTS, &[])?
-        .into_iter()
-        .map(|v| v.value)
-        .filter(|ag| ag.project_id.as_deref().is_none_or(|p| p == project_id))
-        .collect();
-    let report = health::board_health(&tasks, &agents, now_ms());
-    Ok(json!({"success": true, "project_id": project_id, "health": report}))
+/// Which project (the session's, or the only one, when absent).
+#[derive(Deserialize, JsonSchema)]
+pub struct ProjectArgs {
+    /// The project; defaults to the session's selected project or the only one.
+    pub project_id: Option<IdRef>,
 }
 
-fn optimal(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError> {
-    let project_id = scope::project_id(ctx, a, None)?;
-    let tasks: Vec<Task> = super::projects::tasks_of(&project_id)?
-        .into_iter()
-        .map(|v| v.value)
-        .collect();
-    let result = health::optimal_agent_count(&tasks);
-    Ok(json!({"success": true, "project_id": project_id, "analysis": result}))
+/// `check_board_health(project_id?)`.
+pub struct Check;
+
+/// The board's problems and score.
+#[derive(Serialize, JsonSchema)]
+pub struct CheckAnswer {
+    success: bool,
+    /// The project checked.
+    project_id: String,
+    /// Issues and score.
+    health: BoardHealth,
+}
+
+impl Tool for Check {
+    const NAME: &'static str = "check_board_health";
+    const DESCRIPTION: &'static str = "Board problems (cycles, bottlenecks, long chains, stale leases, skill mismatch, idle or overloaded agents, gridlock) with a 0-100 score.";
+    const HINTS: Hints = Hints::READ;
+    type Args = ProjectArgs;
+    type Answer = CheckAnswer;
+
+    fn run(ctx: &ToolCtx, a: ProjectArgs) -> Result<CheckAnswer, BoardError> {
+        let project_id = scope::project_id(ctx, a.project_id.as_ref(), None)?;
+        let tasks: Vec<Task> = super::projects::tasks_of(&project_id)?
+            .into_iter()
+            .map(|v| v.value)
+            .collect();
+        let agents: Vec<Agent> = records::query_all::<Agent>(collections::AGENTS, &[])?
+            .into_iter()
+            .map(|v| v.value)
+            .filter(|ag| ag.project_id.as_deref().is_none_or(|p| p == project_id))
+            .collect();
+        let health = health::board_health(&tasks, &agents, now_ms());
+        Ok(CheckAnswer {
+            success: true,
+            project_id,
+            health,
+        })
+    }
+}
+
+/// `get_optimal_agent_count(project_id?)`.
+pub struct Optimal;
+
+/// How many agents the project can use.
+#[derive(Serialize, JsonSchema)]
+pub struct OptimalAnswer {
+    success: bool,
+    /// The project analysed.
+    project_id: String,
+    /// The critical-path analysis.
+    analysis: AgentCountAnalysis,
+}
+
+impl Tool for Optimal {
+    const NAME: &'static str = "get_optimal_agent_count";
+    const DESCRIPTION: &'static str =
+        "How many agents this project can use, by the critical-path method.";
+    const HINTS: Hints = Hints::READ;
+    type Args = ProjectArgs;
+    type Answer = OptimalAnswer;
+
+    fn run(ctx: &ToolCtx, a: ProjectArgs) -> Result<OptimalAnswer, BoardError> {
+        let project_id = scope::project_id(ctx, a.project_id.as_ref(), None)?;
+        let tasks: Vec<Task> = super::projects::tasks_of(&project_id)?
+            .into_iter()
+            .map(|v| v.value)
+            .collect();
+        Ok(OptimalAnswer {
+            success: true,
+            project_id,
+            analysis: health::optimal_agent_count(&tasks),
+        })
+    }
 }

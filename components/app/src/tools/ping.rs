@@ -1,26 +1,54 @@
 //! `ping`: connectivity and server identity check.
 
-use super::ToolSpec;
+use super::fields::Str;
+use super::hints::Hints;
+use super::{Tool, ToolCtx};
+use crate::board_error::BoardError;
 use crate::ids::now_ms;
-use marcus_core::api_error::ApiError;
-use serde_json::{Map, Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// The `ping` tool.
-pub const SPEC: ToolSpec = ToolSpec {
-    name: "ping",
-    description: "Check that Marcus is reachable; echoes an optional message.",
-    input_schema: || json!({"type": "object", "properties": {"echo": super::arg_schemas::opt_text()}}),
-    run,
-};
+pub struct Ping;
 
-fn run(_ctx: &super::ToolCtx, args: &Map<String, Value>) -> Result<Value, ApiError> {
-    let echo = super::args::opt_str(args, "echo")?.unwrap_or_default();
-    Ok(json!({
-        "success": true,
-        "status": "online",
-        "service": "marcus",
-        "version": env!("CARGO_PKG_VERSION"),
-        "echo": echo,
-        "timestamp": now_ms(),
-    }))
+/// `ping(echo?)`.
+#[derive(Deserialize, JsonSchema)]
+pub struct PingArgs {
+    /// Sent back as `echo`.
+    echo: Option<Str>,
+}
+
+/// Who answered, and when.
+#[derive(Serialize, JsonSchema)]
+pub struct PingAnswer {
+    success: bool,
+    /// Always `online`.
+    status: &'static str,
+    /// Always `marcus`.
+    service: &'static str,
+    /// The server's version.
+    version: &'static str,
+    /// The `echo` argument, empty without one.
+    echo: String,
+    /// Server time, milliseconds since the Unix epoch.
+    timestamp: u64,
+}
+
+impl Tool for Ping {
+    const NAME: &'static str = "ping";
+    const DESCRIPTION: &'static str = "Check that Marcus is reachable; echoes an optional message.";
+    const HINTS: Hints = Hints::READ;
+    type Args = PingArgs;
+    type Answer = PingAnswer;
+
+    fn run(_ctx: &ToolCtx, args: PingArgs) -> Result<PingAnswer, BoardError> {
+        Ok(PingAnswer {
+            success: true,
+            status: "online",
+            service: "marcus",
+            version: env!("CARGO_PKG_VERSION"),
+            echo: args.echo.map(|e| e.0).unwrap_or_default(),
+            timestamp: now_ms(),
+        })
+    }
 }

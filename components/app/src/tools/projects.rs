@@ -1,361 +1,485 @@
 //! Project tools: `create_project`, `create_tasks`, `list_projects`, `select_project`,
 //! `get_project_status`, `get_all_board_tasks`.
 
-use super::arg_schemas::{described, given, opt_choice, opt_count, opt_id, opt_text, text};
-use super::{ToolCtx, ToolSpec, args, scope};
+use super::board_health::ProjectArgs;
+use super::fields::{Count, IdRef, Object, Pick, Str, TaskList, Text};
+use super::hints::Hints;
+use super::{Tool, ToolCtx, scope};
+use crate::board_error::{BoardError, Missing};
 use crate::events::BoardEvent;
 use crate::ids::{new_id, now_ms};
 use crate::records::{self, Change, Versioned, collections};
 use crate::unit_of_work;
-use marcus_core::api_error::ApiError;
+use marcus_core::board::annotate;
 use marcus_core::board::graph::{self, NewTask};
+use marcus_core::board::health::{self, ProjectStatus};
 use marcus_core::board::model::{Project, Task, TaskStatus};
-use marcus_core::board::{annotate, health};
-use serde_json::{Map, Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 
-/// Most tasks accepted in one call.
-const MAX_TASKS_PER_CALL: usize = 5000;
+/// A created task as the creating call answers it.
+#[derive(Serialize, JsonSchema)]
+pub struct CreatedTask {
+    /// The new task's id.
+    id: String,
+    /// Its name.
+    name: String,
+    /// Ids of the tasks it depends on.
+    dependencies: Vec<String>,
+}
 
-fn task_item_schema() -> Value {
-    let list = json!({"type": ["array", "null"], "items": {"type": "string"}});
-    json!({"type": "object", "required": ["name"], "additionalProperties": false, "properties": {
-        "name": described(text(), "Unique within the project"),
-        "description": opt_text(),
-        "priority": described(opt_choice(&["low", "medium", "high", "urgent"]), "Read in any case; medium when absent"),
-        "labels": list.clone(),
-        "dependencies": described(list.clone(), "Names or ids of tasks that must be done first"),
-        "estimated_hours": {"type": ["number", "null"], "minimum": 0},
-        "acceptance_criteria": list.clone()
-    }})
+fn created(tasks: &[Task]) -> Vec<CreatedTask> {
+    tasks
+        .iter()
+        .map(|t| CreatedTask {
+            id: t.id.clone(),
+            name: t.name.clone(),
+            dependencies: t.dependencies.clone(),
+        })
+        .collect()
 }
 
 /// `create_project(project_name, description, tasks?, options?)`.
-pub const CREATE_PROJECT: ToolSpec = ToolSpec {
-    name: "create_project",
-    description: "Create a project, optionally with its tasks (dependencies by name or id; the whole graph is validated, nothing is half-written).",
-    input_schema: || {
-        json!({"type": "object", "required": ["project_name"], "properties": {
-            "project_name": text(),
-            "description": opt_text(),
-            "tasks": {"type": ["array", "null"], "maxItems": MAX_TASKS_PER_CALL, "items": task_item_schema()},
-            "options": {"type": ["object", "null"], "properties": {
-                "lease_seconds": described(opt_count(1), "Lease length at assignment (default 180)")
-            }}
-        }})
-    },
-    run: create_project,
-};
+pub struct CreateProject;
+
+/// A new project and, optionally, its tasks.
+#[derive(Deserialize, JsonSchema)]
+pub struct CreateProjectArgs {
+    /// The project's name.
+    project_name: Text,
+    /// What the project is about.
+    description: Option<Str>,
+    /// Its first tasks.
+    tasks: Option<TaskList>,
+    /// Settings of the project.
+    options: Option<Object<ProjectOptions>>,
+}
+
+/// Settings of a new project.
+#[derive(Deserialize, JsonSchema)]
+pub struct ProjectOptions {
+    /// Lease length at assignment (default 180).
+    lease_seconds: Option<Count<1>>,
+}
+
+/// The new project and its tasks.
+#[derive(Serialize, JsonSchema)]
+pub struct CreateProjectAnswer {
+    success: bool,
+    /// The new project's id.
+    project_id: String,
+    /// The stored project.
+    project: Project,
+    /// How many tasks were created.
+    tasks_created: usize,
+    /// The created tasks.
+    tasks: Vec<CreatedTask>,
+}
+
+impl Tool for CreateProject {
+    const NAME: &'static str = "create_project";
+    const DESCRIPTION: &'static str = "Create a project, optionally with its tasks (dependencies by name or id; the whole graph is validated, nothing is half-written).";
+    const HINTS: Hints = Hints::write(false, false);
+    type Args = CreateProjectArgs;
+    type Answer = CreateProjectAnswer;
+
+    fn run(_ctx: &ToolCtx, a: CreateProjectArgs) -> Result<CreateProjectAnswer, BoardError> {
+        let name = a.project_name.0;
+        let description = a.description.map(|d| d.0).unwrap_or_default();
+        let lease_seconds = a.options.and_then(|o| o.0.lease_seconds).map(|s| s.0);
+        let new_tasks: Vec<NewTask> = a.tasks.map(|t| t.0).unwrap_or_default();
+        let now = now_ms();
+        let project = Project {
+            id: new_id("proj"),
+            name,
+            description,
+            lease_seconds,
+            created_at: now,
+        };
+        let mut tasks =
+            graph::plan_new_tasks(&project.id, &[], &new_tasks, || new_id("task"), now)?;
+        annotate::annotate(&mut tasks);
+        let event = BoardEvent::new(
+            "project_created",
+            Some(&project.id),
+            None,
+            None,
+            json!({"name": project.name, "tasks": tasks.len()}),
+        );
+        let mut changes = vec![Change::create(
+            collections::PROJECTS,
+            &project.id,
+            &project,
+        )?];
+        for t in &tasks {
+            changes.push(Change::create(collections::TASKS, &t.id, t)?);
+        }
+        unit_of_work::commit_and_announce(changes, &event)?;
+        Ok(CreateProjectAnswer {
+            success: true,
+            project_id: project.id.clone(),
+            project,
+            tasks_created: tasks.len(),
+            tasks: created(&tasks),
+        })
+    }
+}
 
 /// `create_tasks(project_id, tasks)`.
-pub const CREATE_TASKS: ToolSpec = ToolSpec {
-    name: "create_tasks",
-    description: "Add tasks to a project; dependencies may name existing tasks or tasks in the same call.",
-    input_schema: || {
-        json!({"type": "object", "required": ["tasks"], "properties": {
-            "project_id": opt_id(),
-            "tasks": {"type": "array", "minItems": 1, "maxItems": MAX_TASKS_PER_CALL, "items": task_item_schema()}
-        }})
-    },
-    run: create_tasks,
-};
+pub struct CreateTasks;
+
+/// Tasks to add to a project.
+#[derive(Deserialize, JsonSchema)]
+pub struct CreateTasksArgs {
+    /// The project; defaults to the session's selected project or the only one.
+    project_id: Option<IdRef>,
+    /// The tasks; dependencies may name existing tasks or tasks in this call.
+    #[schemars(extend("minItems" = 1))]
+    tasks: TaskList,
+}
+
+/// The created tasks.
+#[derive(Serialize, JsonSchema)]
+pub struct CreateTasksAnswer {
+    success: bool,
+    /// The project they were added to.
+    project_id: String,
+    /// How many tasks were created.
+    tasks_created: usize,
+    /// The created tasks.
+    tasks: Vec<CreatedTask>,
+}
+
+impl Tool for CreateTasks {
+    const NAME: &'static str = "create_tasks";
+    const DESCRIPTION: &'static str =
+        "Add tasks to a project; dependencies may name existing tasks or tasks in the same call.";
+    const HINTS: Hints = Hints::write(false, false);
+    type Args = CreateTasksArgs;
+    type Answer = CreateTasksAnswer;
+
+    fn run(ctx: &ToolCtx, a: CreateTasksArgs) -> Result<CreateTasksAnswer, BoardError> {
+        let project_id = scope::project_id(ctx, a.project_id.as_ref(), None)?;
+        let new_tasks = a.tasks.0;
+        if new_tasks.is_empty() {
+            return Err(BoardError::invalid("tasks must contain at least one task"));
+        }
+        let existing = tasks_of(&project_id)?;
+        let existing_tasks: Vec<Task> = existing.iter().map(|v| v.value.clone()).collect();
+        let now = now_ms();
+        let tasks = graph::plan_new_tasks(
+            &project_id,
+            &existing_tasks,
+            &new_tasks,
+            || new_id("task"),
+            now,
+        )?;
+        // New edges change reverse edges and critical-path weights of existing tasks too.
+        let mut all: Vec<Task> = existing_tasks
+            .into_iter()
+            .chain(tasks.iter().cloned())
+            .collect();
+        let changed = annotate::annotate(&mut all);
+        let (old_part, new_part) = all.split_at(existing.len());
+        let tasks: Vec<Task> = new_part.to_vec();
+        let event = BoardEvent::new(
+            "tasks_created",
+            Some(&project_id),
+            None,
+            None,
+            json!({"task_ids": tasks.iter().map(|t| &t.id).collect::<Vec<_>>()}),
+        );
+        let mut changes = Vec::with_capacity(tasks.len() + changed.len() + 1);
+        for (t, stored) in old_part.iter().zip(&existing) {
+            if changed.contains(&t.id) {
+                changes.push(Change::update(
+                    collections::TASKS,
+                    &t.id,
+                    t,
+                    stored.version,
+                )?);
+            }
+        }
+        for t in &tasks {
+            changes.push(Change::create(collections::TASKS, &t.id, t)?);
+        }
+        unit_of_work::commit_and_announce(changes, &event)?;
+        Ok(CreateTasksAnswer {
+            success: true,
+            project_id,
+            tasks_created: tasks.len(),
+            tasks: created(&tasks),
+        })
+    }
+}
 
 /// `list_projects()`.
-pub const LIST: ToolSpec = ToolSpec {
-    name: "list_projects",
-    description: "Every project with its completion.",
-    input_schema: || json!({"type": "object", "properties": {}}),
-    run: list_projects,
-};
+pub struct List;
+
+/// No arguments.
+#[derive(Deserialize, JsonSchema)]
+pub struct NoArgs {}
+
+/// A project with its completion.
+#[derive(Serialize, JsonSchema)]
+pub struct ProjectSummary {
+    /// The project's id.
+    id: String,
+    /// The same id, by its upstream name.
+    project_id: String,
+    /// Display name.
+    name: String,
+    /// What the project is about.
+    description: String,
+    /// Creation time, milliseconds since the Unix epoch.
+    created_at: u64,
+    /// All its tasks.
+    total_tasks: usize,
+    /// Done tasks, in percent of all.
+    completion_percentage: f64,
+}
+
+/// Every project.
+#[derive(Serialize, JsonSchema)]
+pub struct ListAnswer {
+    success: bool,
+    /// The projects, by id.
+    projects: Vec<ProjectSummary>,
+    /// How many.
+    count: usize,
+}
+
+impl Tool for List {
+    const NAME: &'static str = "list_projects";
+    const DESCRIPTION: &'static str = "Every project with its completion.";
+    const HINTS: Hints = Hints::READ;
+    type Args = NoArgs;
+    type Answer = ListAnswer;
+
+    fn run(_ctx: &ToolCtx, _a: NoArgs) -> Result<ListAnswer, BoardError> {
+        let now = now_ms();
+        let mut out = Vec::new();
+        for p in records::query_all::<Project>(collections::PROJECTS, &[])? {
+            let tasks: Vec<Task> = tasks_of(&p.value.id)?
+                .into_iter()
+                .map(|v| v.value)
+                .collect();
+            let status = health::project_status(&tasks, now);
+            out.push(ProjectSummary {
+                id: p.value.id.clone(),
+                project_id: p.value.id,
+                name: p.value.name,
+                description: p.value.description,
+                created_at: p.value.created_at,
+                total_tasks: status.total,
+                completion_percentage: status.completion_percentage,
+            });
+        }
+        Ok(ListAnswer {
+            success: true,
+            count: out.len(),
+            projects: out,
+        })
+    }
+}
 
 /// `select_project(project_id | project_name)`.
-pub const SELECT: ToolSpec = ToolSpec {
-    name: "select_project",
-    description: "Choose the project that project-scoped calls of this MCP session (or this agent) default to.",
-    input_schema: || {
-        json!({"type": "object", "properties": {
-            "project_id": opt_id(),
-            "project_name": opt_text(),
-            "agent_id": described(opt_id(), "Also make it this agent's default project")
-        }, "anyOf": [given("project_id"), given("project_name")]})
-    },
-    run: select_project,
-};
+pub struct Select;
+
+/// The project to choose, by id or by name.
+#[derive(Deserialize, JsonSchema)]
+#[schemars(transform = id_or_name)]
+pub struct SelectArgs {
+    /// The project's id.
+    project_id: Option<IdRef>,
+    /// The project's name, when no id is given.
+    project_name: Option<Str>,
+    /// Also make it this agent's default project.
+    agent_id: Option<IdRef>,
+}
+
+fn id_or_name(schema: &mut schemars::Schema) {
+    super::schema::require_one_of(schema, &["project_id", "project_name"]);
+}
+
+/// The chosen project and where it became the default.
+#[derive(Serialize, JsonSchema)]
+pub struct SelectAnswer {
+    success: bool,
+    /// The chosen project's id.
+    project_id: String,
+    /// The chosen project.
+    project: Project,
+    /// Whether this MCP session now defaults to it.
+    selected_for_session: bool,
+    /// Whether the agent now defaults to it.
+    selected_for_agent: bool,
+}
+
+impl Tool for Select {
+    const NAME: &'static str = "select_project";
+    const DESCRIPTION: &'static str = "Choose the project that project-scoped calls of this MCP session (or this agent) default to.";
+    // The session's (and the agent's) previous default is replaced.
+    const HINTS: Hints = Hints::write(true, true);
+    type Args = SelectArgs;
+    type Answer = SelectAnswer;
+
+    fn run(ctx: &ToolCtx, a: SelectArgs) -> Result<SelectAnswer, BoardError> {
+        let project = match (a.project_id, a.project_name) {
+            (Some(IdRef(id)), _) => load(&id)?.value,
+            (None, Some(Str(name))) => {
+                records::query_all::<Project>(collections::PROJECTS, &[("name", json!(name))])?
+                    .into_iter()
+                    .next()
+                    .map(|v| v.value)
+                    .ok_or_else(|| {
+                        BoardError::not_found(
+                            Missing::Project,
+                            format!("no project named {name:?}"),
+                        )
+                    })?
+            }
+            (None, None) => {
+                return Err(BoardError::invalid(
+                    "project_id or project_name is required",
+                ));
+            }
+        };
+        let session = scope::select_for_session(ctx, &project.id)?;
+        let mut agent_updated = false;
+        if let Some(IdRef(agent_id)) = a.agent_id {
+            for _ in 0..5 {
+                let agent = super::agents::load(&agent_id)?;
+                let mut rec = agent.value.clone();
+                rec.project_id = Some(project.id.clone());
+                match unit_of_work::commit(vec![Change::update(
+                    collections::AGENTS,
+                    &agent_id,
+                    &rec,
+                    agent.version,
+                )?]) {
+                    Ok(()) => {
+                        agent_updated = true;
+                        break;
+                    }
+                    Err(BoardError::Conflict(_)) => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(SelectAnswer {
+            success: true,
+            project_id: project.id.clone(),
+            project,
+            selected_for_session: session,
+            selected_for_agent: agent_updated,
+        })
+    }
+}
 
 /// `get_project_status(project_id?)`.
-pub const STATUS: ToolSpec = ToolSpec {
-    name: "get_project_status",
-    description: "Completion, counts by status, velocity and ETA of a project.",
-    input_schema: || json!({"type": "object", "properties": {"project_id": opt_id()}}),
-    run: project_status,
-};
+pub struct Status;
 
-/// `get_all_board_tasks(project_id?)`.
-pub const ALL_TASKS: ToolSpec = ToolSpec {
-    name: "get_all_board_tasks",
-    description: "Every task of a project with its status, holder and dependencies.",
-    input_schema: || {
-        json!({"type": "object", "properties": {
-            "project_id": opt_id(),
-            "status": opt_choice(TaskStatus::NAMES)
-        }})
-    },
-    run: all_tasks,
-};
+/// A project's completion and pace.
+#[derive(Serialize, JsonSchema)]
+pub struct StatusAnswer {
+    success: bool,
+    /// The project's id.
+    project_id: String,
+    /// The project.
+    project: Project,
+    /// Counts, completion, velocity and ETA.
+    status: ProjectStatus,
+}
+
+impl Tool for Status {
+    const NAME: &'static str = "get_project_status";
+    const DESCRIPTION: &'static str =
+        "Completion, counts by status, velocity and ETA of a project.";
+    const HINTS: Hints = Hints::READ;
+    type Args = ProjectArgs;
+    type Answer = StatusAnswer;
+
+    fn run(ctx: &ToolCtx, a: ProjectArgs) -> Result<StatusAnswer, BoardError> {
+        let project_id = scope::project_id(ctx, a.project_id.as_ref(), None)?;
+        let project = load(&project_id)?.value;
+        let tasks: Vec<Task> = tasks_of(&project_id)?
+            .into_iter()
+            .map(|v| v.value)
+            .collect();
+        Ok(StatusAnswer {
+            success: true,
+            project_id,
+            project,
+            status: health::project_status(&tasks, now_ms()),
+        })
+    }
+}
+
+/// `get_all_board_tasks(project_id?, status?)`.
+pub struct AllTasks;
+
+/// Which project's tasks, and which of them.
+#[derive(Deserialize, JsonSchema)]
+pub struct AllTasksArgs {
+    /// The project; defaults to the session's selected project or the only one.
+    project_id: Option<IdRef>,
+    /// Only tasks with this status.
+    status: Option<Pick<TaskStatus>>,
+}
+
+/// A project's tasks.
+#[derive(Serialize, JsonSchema)]
+pub struct AllTasksAnswer {
+    success: bool,
+    /// The project's id.
+    project_id: String,
+    /// The tasks, by id.
+    tasks: Vec<Task>,
+    /// How many.
+    count: usize,
+}
+
+impl Tool for AllTasks {
+    const NAME: &'static str = "get_all_board_tasks";
+    const DESCRIPTION: &'static str =
+        "Every task of a project with its status, holder and dependencies.";
+    const HINTS: Hints = Hints::READ;
+    type Args = AllTasksArgs;
+    type Answer = AllTasksAnswer;
+
+    fn run(ctx: &ToolCtx, a: AllTasksArgs) -> Result<AllTasksAnswer, BoardError> {
+        let project_id = scope::project_id(ctx, a.project_id.as_ref(), None)?;
+        let filter = a.status.map(|s| s.0);
+        let tasks: Vec<Task> = tasks_of(&project_id)?
+            .into_iter()
+            .map(|v| v.value)
+            .filter(|t| filter.is_none_or(|f| t.status == f))
+            .collect();
+        Ok(AllTasksAnswer {
+            success: true,
+            project_id,
+            count: tasks.len(),
+            tasks,
+        })
+    }
+}
 
 /// Loads a project or fails with `project_not_found`.
-pub fn load(project_id: &str) -> Result<Versioned<Project>, ApiError> {
+pub fn load(project_id: &str) -> Result<Versioned<Project>, BoardError> {
     records::get::<Project>(collections::PROJECTS, project_id)?.ok_or_else(|| {
-        ApiError::new(
-            404,
-            "project_not_found",
+        BoardError::not_found(
+            Missing::Project,
             format!("project {project_id} does not exist"),
         )
     })
 }
 
 /// Every task of a project.
-pub fn tasks_of(project_id: &str) -> Result<Vec<Versioned<Task>>, ApiError> {
-    records::query_all::<Task>(collections::TASKS, &[("project_id", json!(project_id))])
-}
-
-fn parse_new_tasks(a: &Map<String, Value>) -> Result<Vec<NewTask>, ApiError> {
-    let items = match a.get("tasks") {
-        None | Some(Value::Null) => return Ok(Vec::new()),
-        Some(Value::Array(items)) => items,
-        Some(_) => return Err(ApiError::invalid("tasks must be a list of task objects")),
-    };
-    if items.len() > MAX_TASKS_PER_CALL {
-        return Err(ApiError::invalid(format!(
-            "at most {MAX_TASKS_PER_CALL} tasks per call, got {}",
-            items.len()
-        )));
-    }
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| {
-            serde_json::from_value::<NewTask>(item.clone())
-                .map_err(|e| ApiError::invalid(format!("tasks[{i}]: {e}")))
-        })
-        .collect()
-}
-
-fn create_project(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError> {
-    let name = args::req_str(a, "project_name")?;
-    let description = args::opt_str(a, "description")?.unwrap_or_default();
-    let options = match a.get("options") {
-        None | Some(Value::Null) => None,
-        Some(Value::Object(o)) => Some(o),
-        Some(_) => return Err(ApiError::invalid("options must be an object")),
-    };
-    let lease_seconds = match options.and_then(|o| o.get("lease_seconds")) {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(v.as_u64().filter(|s| *s >= 1).ok_or_else(|| {
-            ApiError::invalid("options.lease_seconds must be a positive integer")
-        })?),
-    };
-    let new_tasks = parse_new_tasks(a)?;
-    let now = now_ms();
-    let project = Project {
-        id: new_id("proj"),
-        name,
-        description,
-        lease_seconds,
-        created_at: now,
-    };
-    let mut tasks = graph::plan_new_tasks(&project.id, &[], &new_tasks, || new_id("task"), now)?;
-    annotate::annotate(&mut tasks);
-    let event = BoardEvent::new(
-        "project_created",
-        Some(&project.id),
-        None,
-        None,
-        json!({"name": project.name, "tasks": tasks.len()}),
-    );
-    let mut changes = vec![Change::create(
-        collections::PROJECTS,
-        &project.id,
-        &project,
-    )?];
-    for t in &tasks {
-        changes.push(Change::create(collections::TASKS, &t.id, t)?);
-    }
-    unit_of_work::commit_and_announce(changes, &event)?;
-    Ok(json!({
-        "success": true,
-        "project_id": project.id,
-        "project": project,
-        "tasks_created": tasks.len(),
-        "tasks": tasks.iter().map(|t| json!({"id": t.id, "name": t.name, "dependencies": t.dependencies})).collect::<Vec<_>>(),
-    }))
-}
-
-fn create_tasks(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError> {
-    let project_id = scope::project_id(ctx, a, None)?;
-    let new_tasks = parse_new_tasks(a)?;
-    if new_tasks.is_empty() {
-        return Err(ApiError::invalid("tasks must contain at least one task"));
-    }
-    let existing = tasks_of(&project_id)?;
-    let existing_tasks: Vec<Task> = existing.iter().map(|v| v.value.clone()).collect();
-    let now = now_ms();
-    let tasks = graph::plan_new_tasks(
-        &project_id,
-        &existing_tasks,
-        &new_tasks,
-        || new_id("task"),
-        now,
-    )?;
-    // New edges change reverse edges and critical-path weights of existing tasks too.
-    let mut all: Vec<Task> = existing_tasks
-        .into_iter()
-        .chain(tasks.iter().cloned())
-        .collect();
-    let changed = annotate::annotate(&mut all);
-    let (old_part, new_part) = all.split_at(existing.len());
-    let tasks: Vec<Task> = new_part.to_vec();
-    let event = BoardEvent::new(
-        "tasks_created",
-        Some(&project_id),
-        None,
-        None,
-        json!({"task_ids": tasks.iter().map(|t| &t.id).collect::<Vec<_>>()}),
-    );
-    let mut changes = Vec::with_capacity(tasks.len() + changed.len() + 1);
-    for (t, stored) in old_part.iter().zip(&existing) {
-        if changed.contains(&t.id) {
-            changes.push(Change::update(
-                collections::TASKS,
-                &t.id,
-                t,
-                stored.version,
-            )?);
-        }
-    }
-    for t in &tasks {
-        changes.push(Change::create(collections::TASKS, &t.id, t)?);
-    }
-    unit_of_work::commit_and_announce(changes, &event)?;
-    Ok(json!({
-        "success": true,
-        "project_id": project_id,
-        "tasks_created": tasks.len(),
-        "tasks": tasks.iter().map(|t| json!({"id": t.id, "name": t.name, "dependencies": t.dependencies})).collect::<Vec<_>>(),
-    }))
-}
-
-fn list_projects(_ctx: &ToolCtx, _a: &Map<String, Value>) -> Result<Value, ApiError> {
-    let now = now_ms();
-    let mut out = Vec::new();
-    for p in records::query_all::<Project>(collections::PROJECTS, &[])? {
-        let tasks: Vec<Task> = tasks_of(&p.value.id)?
-            .into_iter()
-            .map(|v| v.value)
-            .collect();
-        let status = health::project_status(&tasks, now);
-        out.push(json!({
-            "id": p.value.id,
-            "project_id": p.value.id,
-            "name": p.value.name,
-            "description": p.value.description,
-            "created_at": p.value.created_at,
-            "total_tasks": status.total,
-            "completion_percentage": status.completion_percentage,
-        }));
-    }
-    Ok(json!({"success": true, "projects": out, "count": out.len()}))
-}
-
-fn select_project(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError> {
-    let project = match (
-        args::opt_str(a, "project_id")?,
-        args::opt_str(a, "project_name")?,
-    ) {
-        (Some(id), _) => load(&id)?.value,
-        (None, Some(name)) => {
-            records::query_all::<Project>(collections::PROJECTS, &[("name", json!(name))])?
-                .into_iter()
-                .next()
-                .map(|v| v.value)
-                .ok_or_else(|| {
-                    ApiError::new(
-                        404,
-                        "project_not_found",
-                        format!("no project named {name:?}"),
-                    )
-                })?
-        }
-        (None, None) => return Err(ApiError::invalid("project_id or project_name is required")),
-    };
-    let session = scope::select_for_session(ctx, &project.id)?;
-    let mut agent_updated = false;
-    if let Some(agent_id) = args::opt_str(a, "agent_id")? {
-        for _ in 0..5 {
-            let agent = super::agents::load(&agent_id)?;
-            let mut rec = agent.value.clone();
-            rec.project_id = Some(project.id.clone());
-            match unit_of_work::commit(vec![Change::update(
-                collections::AGENTS,
-                &agent_id,
-                &rec,
-                agent.version,
-            )?]) {
-                Ok(()) => {
-                    agent_updated = true;
-                    break;
-                }
-                Err(e) if e.code == "conflict" => continue,
-                Err(e) => return Err(e),
-            }
-        }
-    }
-    Ok(json!({
-        "success": true,
-        "project_id": project.id,
-        "project": project,
-        "selected_for_session": session,
-        "selected_for_agent": agent_updated,
-    }))
-}
-
-fn project_status(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError> {
-    let project_id = scope::project_id(ctx, a, None)?;
-    let project = load(&project_id)?.value;
-    let tasks: Vec<Task> = tasks_of(&project_id)?
-        .into_iter()
-        .map(|v| v.value)
-        .collect();
-    let status = health::project_status(&tasks, now_ms());
-    Ok(json!({
-        "success": true,
-        "project_id": project_id,
-        "project": project,
-        "status": status,
-    }))
-}
-
-fn all_tasks(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError> {
-    let project_id = scope::project_id(ctx, a, None)?;
-    let filter = args::opt_str(a, "status")?;
-    if let Some(f) = &filter
-        && !TaskStatus::NAMES.contains(&f.as_str())
-    {
-        return Err(ApiError::invalid(format!(
-            "status must be one of {}, got {f:?}",
-            TaskStatus::NAMES.join(", ")
-        )));
-    }
-    let tasks: Vec<Task> = tasks_of(&project_id)?
-        .into_iter()
-        .map(|v| v.value)
-        .filter(|t| {
-            filter.as_deref().is_none_or(|f| {
-                serde_json::to_value(t.status)
-                    .ok()
-                    .and_then(|s| s.as_str().map(|s| s == f))
-                    .unwrap_or(false)
-            })
-        })
-        .collect();
-    Ok(json!({"success": true, "project_id": project_id, "tasks": tasks, "count": tasks.len()}))
+pub fn tasks_of(project_id: &str) -> Result<Vec<Versioned<Task>>, BoardError> {
+    Ok(records::query_all::<Task>(
+        collections::TASKS,
+        &[("project_id", json!(project_id))],
+    )?)
 }

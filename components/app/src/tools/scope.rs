@@ -1,23 +1,25 @@
 //! Which project a project-scoped call is about: the `project_id` argument, else the
 //! project selected in the MCP session, else the agent's project, else the only project.
 
-use super::{ToolCtx, args};
+use super::ToolCtx;
+use super::fields::IdRef;
+use crate::board_error::{BoardError, Missing};
 use crate::records::{self, collections::PROJECTS};
-use marcus_core::api_error::ApiError;
 use marcus_core::board::model::Project;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 const SESSIONS: &str = "mcp_sessions";
 
-/// Resolves the project for a call; `agent_project` is the calling agent's default.
+/// Resolves the project for a call: `given` is its `project_id` argument,
+/// `agent_project` the calling agent's default.
 pub fn project_id(
     ctx: &ToolCtx,
-    a: &Map<String, Value>,
+    given: Option<&IdRef>,
     agent_project: Option<&str>,
-) -> Result<String, ApiError> {
-    if let Some(p) = args::opt_str(a, "project_id")? {
-        super::projects::load(&p)?;
-        return Ok(p);
+) -> Result<String, BoardError> {
+    if let Some(IdRef(p)) = given {
+        super::projects::load(p)?;
+        return Ok(p.clone());
     }
     if let Some(p) = session_project(ctx)? {
         return Ok(p);
@@ -28,21 +30,18 @@ pub fn project_id(
     let projects = records::query_all::<Project>(PROJECTS, &[])?;
     match projects.as_slice() {
         [only] => Ok(only.value.id.clone()),
-        [] => Err(ApiError::new(
-            404,
-            "no_project",
+        [] => Err(BoardError::not_found(
+            Missing::NoProject,
             "no project exists yet; create one with create_project",
         )),
         // The call is well formed; what the board holds makes it ambiguous, hence 409.
-        _ => Err(ApiError::new(
-            409,
-            "project_ambiguous",
-            "project_id is required: several projects exist (see list_projects, or select_project for this session)",
+        _ => Err(BoardError::ProjectAmbiguous(
+            "project_id is required: several projects exist (see list_projects, or select_project for this session)".into(),
         )),
     }
 }
 
-fn session_project(ctx: &ToolCtx) -> Result<Option<String>, ApiError> {
+fn session_project(ctx: &ToolCtx) -> Result<Option<String>, BoardError> {
     let Some(sid) = &ctx.session_id else {
         return Ok(None);
     };
@@ -56,7 +55,7 @@ fn session_project(ctx: &ToolCtx) -> Result<Option<String>, ApiError> {
 }
 
 /// Remembers `project_id` as the session's project (no-op without a session).
-pub fn select_for_session(ctx: &ToolCtx, project_id: &str) -> Result<bool, ApiError> {
+pub fn select_for_session(ctx: &ToolCtx, project_id: &str) -> Result<bool, BoardError> {
     let Some(sid) = &ctx.session_id else {
         return Ok(false);
     };
@@ -70,11 +69,11 @@ pub fn select_for_session(ctx: &ToolCtx, project_id: &str) -> Result<bool, ApiEr
         let change = records::Change::update(SESSIONS, sid, &session.value, session.version)?;
         match crate::unit_of_work::commit(vec![change]) {
             Ok(()) => return Ok(true),
-            Err(e) if e.code == "conflict" => continue,
+            Err(BoardError::Conflict(_)) => continue,
             Err(e) => return Err(e),
         }
     }
-    Err(ApiError::conflict(
-        "the session changed concurrently; try again",
+    Err(BoardError::Conflict(
+        "the session changed concurrently; try again".into(),
     ))
 }

@@ -5,21 +5,22 @@
 //! task write is compare-and-swap on the version read: of two racing claims (in this
 //! process or another one on the same database) exactly one lands; the other re-reads.
 
-use super::arg_schemas::{described, given, id, opt_choice, opt_count, opt_id, opt_text, text};
-use super::{ToolCtx, ToolSpec, agents, args, scope};
+use super::fields::{Count, Id, IdRef, Percent, Pick, ProgressStatus, Severity, Str, Text};
+use super::hints::Hints;
+use super::{Tool, ToolCtx, agents, scope};
+use crate::board_error::{BoardError, Missing};
 use crate::events::BoardEvent;
 use crate::ids::{new_id, now_ms};
 use crate::records::{self, Change, Versioned, collections};
 use crate::unit_of_work;
-use marcus_core::api_error::ApiError;
-use marcus_core::board::model::{Agent, AgentStatus, Blocker, ProgressEntry, Task, TaskStatus};
+use marcus_core::board::model::{
+    Agent, AgentStatus, Blocker, Lease, ProgressEntry, Task, TaskStatus,
+};
 use marcus_core::board::{annotate, lease, ranking, scheduler};
-use serde_json::{Map, Value, json};
-
-/// The statuses `report_task_progress` accepts.
-const PROGRESS_STATUSES: &[&str] = &["in_progress", "completed", "blocked"];
-/// Blocker severities.
-const SEVERITIES: &[&str] = &["low", "medium", "high"];
+use marcus_core::text::is_blank;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 /// How often a lost compare-and-swap race is retried before giving up.
 const MAX_ATTEMPTS: usize = 16;
@@ -27,108 +28,310 @@ const MAX_ATTEMPTS: usize = 16;
 const CLAIM_ATTEMPTS: usize = 64;
 
 /// `request_next_task(agent_id, project_id?)`.
-pub const REQUEST_NEXT: ToolSpec = ToolSpec {
-    name: "request_next_task",
-    description: "Get the next ready task for this agent (highest priority, best skill match, most critical). Without a ready task the answer says when to ask again (retry_after_seconds) and why.",
-    input_schema: || {
-        json!({"type": "object", "required": ["agent_id"], "properties": {
-            "agent_id": id(),
-            "project_id": opt_id()
-        }})
-    },
-    run: request_next,
-};
+pub struct RequestNext;
+
+/// Who asks, and in which project.
+#[derive(Deserialize, JsonSchema)]
+pub struct RequestNextArgs {
+    /// The asking agent.
+    agent_id: Id,
+    /// The project; defaults to the session's, the agent's, or the only one.
+    project_id: Option<IdRef>,
+}
+
+/// A task for the agent, or when to ask again.
+#[derive(Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum NextTaskAnswer {
+    /// The agent holds this task now.
+    Assigned(Box<Assigned>),
+    /// No task is ready for it.
+    NoneReady(NoneReady),
+}
+
+/// A task handed to the agent (or the one it already holds).
+#[derive(Serialize, JsonSchema)]
+pub struct Assigned {
+    success: bool,
+    /// The task with its instructions.
+    task: TaskPayload,
+    /// The lease under which the agent holds it.
+    lease: Option<Lease>,
+    /// Fencing token to send with reports.
+    lease_token: Option<u64>,
+    /// When the lease runs out unless renewed, milliseconds since the Unix epoch.
+    lease_expires_at: Option<u64>,
+    /// True when the agent already held this task.
+    already_assigned: bool,
+    /// What an earlier holder left unfinished.
+    recovery_note: Option<String>,
+}
+
+/// The task as handed to an agent: the record plus instructions and its dependencies.
+#[derive(Serialize, JsonSchema)]
+pub struct TaskPayload {
+    #[serde(flatten)]
+    task: Task,
+    /// What to do, for the agent to read.
+    instructions: String,
+    /// The finished tasks it builds on.
+    dependency_tasks: Vec<TaskRef>,
+}
+
+/// A task by id and name.
+#[derive(Serialize, JsonSchema)]
+pub struct TaskRef {
+    /// Its id.
+    id: String,
+    /// Its name.
+    name: String,
+}
+
+/// No task now: when to ask again and why.
+#[derive(Serialize, JsonSchema)]
+pub struct NoneReady {
+    success: bool,
+    /// No task.
+    task: (),
+    /// For people.
+    message: String,
+    /// Seconds to wait before asking again.
+    retry_after_seconds: u64,
+    /// Why nothing is ready.
+    retry_reason: String,
+    /// The project looked in.
+    project_id: String,
+}
+
+impl Tool for RequestNext {
+    const NAME: &'static str = "request_next_task";
+    const DESCRIPTION: &'static str = "Get the next ready task for this agent (highest priority, best skill match, most critical). Without a ready task the answer says when to ask again (retry_after_seconds) and why.";
+    // Asking again while holding a task hands back the same task.
+    const HINTS: Hints = Hints::write(false, true);
+    type Args = RequestNextArgs;
+    type Answer = NextTaskAnswer;
+
+    fn run(ctx: &ToolCtx, a: RequestNextArgs) -> Result<NextTaskAnswer, BoardError> {
+        request_next(ctx, a)
+    }
+}
 
 /// `report_task_progress(agent_id, task_id, status, progress, message)`.
-pub const REPORT_PROGRESS: ToolSpec = ToolSpec {
-    name: "report_task_progress",
-    description: "Report progress on the task you hold; renews its lease. status: in_progress, completed (finishes the task) or blocked.",
-    input_schema: || {
-        json!({"type": "object", "required": ["agent_id", "task_id", "status"], "properties": {
-            "agent_id": id(),
-            "task_id": id(),
-            "status": {"type": "string", "enum": PROGRESS_STATUSES},
-            "progress": {"type": ["number", "null"], "minimum": 0, "maximum": 100, "description": "Percent done, rounded to a whole number"},
-            "message": opt_text(),
-            "lease_token": described(opt_count(0), "Fencing token from request_next_task (optional)")
-        }})
-    },
-    run: report_progress,
-};
+pub struct ReportProgress;
+
+/// A report on the task the agent holds.
+#[derive(Deserialize, JsonSchema)]
+pub struct ReportProgressArgs {
+    /// The reporting agent.
+    agent_id: Id,
+    /// The task it holds.
+    task_id: Id,
+    /// in_progress, completed (finishes the task) or blocked.
+    status: Pick<ProgressStatus>,
+    /// Percent done, rounded to a whole number.
+    progress: Option<Percent>,
+    /// What happened.
+    message: Option<Str>,
+    /// Fencing token from request_next_task (optional).
+    lease_token: Option<Count<0>>,
+    /// For status blocked: the blocker's severity (medium when absent).
+    severity: Option<Pick<Severity>>,
+}
+
+/// What a progress report did.
+#[derive(Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ProgressAnswer {
+    /// Progress recorded (or the task completed).
+    Recorded(ProgressRecorded),
+    /// Status blocked: the blocker recorded.
+    Blocked(BlockerAnswer),
+}
+
+/// Progress recorded.
+#[derive(Serialize, JsonSchema)]
+pub struct ProgressRecorded {
+    success: bool,
+    /// For people.
+    message: &'static str,
+    /// The task.
+    task_id: String,
+    /// The task's status now.
+    status: TaskStatus,
+    /// Its progress now, in percent.
+    progress: u8,
+    /// When its lease runs out now (none once completed).
+    lease_expires_at: Option<u64>,
+}
+
+impl Tool for ReportProgress {
+    const NAME: &'static str = "report_task_progress";
+    const DESCRIPTION: &'static str = "Report progress on the task you hold; renews its lease. status: in_progress, completed (finishes the task) or blocked.";
+    const HINTS: Hints = Hints::write(false, false);
+    type Args = ReportProgressArgs;
+    type Answer = ProgressAnswer;
+
+    fn run(ctx: &ToolCtx, a: ReportProgressArgs) -> Result<ProgressAnswer, BoardError> {
+        report_progress(ctx, a)
+    }
+}
 
 /// `report_blocker(agent_id, task_id, blocker_description, severity)`.
-pub const REPORT_BLOCKER: ToolSpec = ToolSpec {
-    name: "report_blocker",
-    description: "Report that the task you hold is blocked; the task stops and its lease is released until the blocker is resolved.",
-    input_schema: || {
-        json!({"type": "object", "required": ["agent_id", "task_id", "blocker_description"], "properties": {
-            "agent_id": id(),
-            "task_id": id(),
-            "blocker_description": text(),
-            "severity": described(opt_choice(SEVERITIES), "medium when absent"),
-            "lease_token": opt_count(0)
-        }})
-    },
-    run: report_blocker,
-};
+pub struct ReportBlocker;
+
+/// What blocks the task the agent holds.
+#[derive(Deserialize, JsonSchema)]
+pub struct ReportBlockerArgs {
+    /// The reporting agent.
+    agent_id: Id,
+    /// The task it holds.
+    task_id: Id,
+    /// What blocks it.
+    blocker_description: Text,
+    /// low, medium (when absent) or high.
+    severity: Option<Pick<Severity>>,
+    /// Fencing token from request_next_task (optional).
+    lease_token: Option<Count<0>>,
+}
+
+/// The recorded blocker.
+#[derive(Serialize, JsonSchema)]
+pub struct BlockerAnswer {
+    success: bool,
+    /// For people.
+    message: &'static str,
+    /// The blocker's id.
+    blocker_id: String,
+    /// The blocked task.
+    task_id: String,
+    /// The stored blocker.
+    blocker: Blocker,
+}
+
+impl Tool for ReportBlocker {
+    const NAME: &'static str = "report_blocker";
+    const DESCRIPTION: &'static str = "Report that the task you hold is blocked; the task stops and its lease is released until the blocker is resolved.";
+    const HINTS: Hints = Hints::write(false, false);
+    type Args = ReportBlockerArgs;
+    type Answer = BlockerAnswer;
+
+    fn run(ctx: &ToolCtx, a: ReportBlockerArgs) -> Result<BlockerAnswer, BoardError> {
+        report_blocker(ctx, a)
+    }
+}
 
 /// `resolve_blocker(blocker_id | task_id, resolution)`.
-pub const RESOLVE_BLOCKER: ToolSpec = ToolSpec {
-    name: "resolve_blocker",
-    description: "Resolve a blocker (by blocker_id, or every open blocker of task_id); the task returns to the pool.",
-    input_schema: || {
-        json!({"type": "object", "required": ["resolution"], "properties": {
-            "blocker_id": opt_id(),
-            "task_id": opt_id(),
-            "resolution": text(),
-            "resolved_by": opt_text()
-        }, "anyOf": [given("blocker_id"), given("task_id")]})
-    },
-    run: resolve_blocker,
-};
+pub struct ResolveBlocker;
+
+/// Which blocker (or every open one of a task), and how it was resolved.
+#[derive(Deserialize, JsonSchema)]
+#[schemars(transform = blocker_or_task)]
+pub struct ResolveBlockerArgs {
+    /// The blocker.
+    blocker_id: Option<IdRef>,
+    /// The task whose open blockers are all resolved.
+    task_id: Option<IdRef>,
+    /// How it was resolved.
+    resolution: Text,
+    /// Who resolved it.
+    resolved_by: Option<Str>,
+}
+
+fn blocker_or_task(schema: &mut schemars::Schema) {
+    super::schema::require_one_of(schema, &["blocker_id", "task_id"]);
+}
+
+/// The resolved blockers and the task's status.
+#[derive(Serialize, JsonSchema)]
+pub struct ResolveAnswer {
+    success: bool,
+    /// For people.
+    message: &'static str,
+    /// The task.
+    task_id: String,
+    /// The task's status now.
+    task_status: TaskStatus,
+    /// Ids of the blockers this call resolved.
+    resolved_blockers: Vec<String>,
+}
+
+impl Tool for ResolveBlocker {
+    const NAME: &'static str = "resolve_blocker";
+    const DESCRIPTION: &'static str = "Resolve a blocker (by blocker_id, or every open blocker of task_id); the task returns to the pool.";
+    // By task_id, a repeated call also resolves blockers reported since the first.
+    const HINTS: Hints = Hints::write(false, false);
+    type Args = ResolveBlockerArgs;
+    type Answer = ResolveAnswer;
+
+    fn run(ctx: &ToolCtx, a: ResolveBlockerArgs) -> Result<ResolveAnswer, BoardError> {
+        resolve_blocker(ctx, a)
+    }
+}
 
 /// `unassign_task(task_id)`.
-pub const UNASSIGN: ToolSpec = ToolSpec {
-    name: "unassign_task",
-    description: "Return an in-progress or blocked task to the pool, releasing its holder.",
-    input_schema: || {
-        json!({"type": "object", "required": ["task_id"], "properties": {
-            "task_id": id(),
-            "agent_id": opt_text(),
-            "reason": opt_text()
-        }})
-    },
-    run: unassign,
-};
+pub struct Unassign;
+
+/// The task to return to the pool.
+#[derive(Deserialize, JsonSchema)]
+pub struct UnassignArgs {
+    /// The task.
+    task_id: Id,
+    /// Who asks.
+    agent_id: Option<Str>,
+    /// Why, for the record.
+    reason: Option<Str>,
+}
+
+/// The task back in the pool.
+#[derive(Serialize, JsonSchema)]
+pub struct UnassignAnswer {
+    success: bool,
+    /// For people.
+    message: String,
+    /// The task.
+    task_id: String,
+    /// Who held it.
+    previous_holder: Option<String>,
+    /// Its status now.
+    status: TaskStatus,
+}
+
+impl Tool for Unassign {
+    const NAME: &'static str = "unassign_task";
+    const DESCRIPTION: &'static str =
+        "Return an in-progress or blocked task to the pool, releasing its holder.";
+    // It takes the task away from its holder; repeated later, from whoever holds it then.
+    const HINTS: Hints = Hints::write(true, false);
+    type Args = UnassignArgs;
+    type Answer = UnassignAnswer;
+
+    fn run(ctx: &ToolCtx, a: UnassignArgs) -> Result<UnassignAnswer, BoardError> {
+        unassign(ctx, a)
+    }
+}
 
 /// Runs one read-decide-write attempt until it commits without losing a compare-and-swap
-/// race (a `conflict`); rule violations and other errors end it at once.
-fn with_retries(mut attempt: impl FnMut() -> Result<Value, ApiError>) -> Result<Value, ApiError> {
+/// race (a [`BoardError::Conflict`]); rule violations and other errors end it at once.
+fn with_retries<T>(mut attempt: impl FnMut() -> Result<T, BoardError>) -> Result<T, BoardError> {
     for _ in 0..MAX_ATTEMPTS {
         match attempt() {
-            Err(e) if e.code == "conflict" => continue,
+            Err(BoardError::Conflict(_)) => continue,
             other => return other,
         }
     }
-    Err(ApiError::new(
-        503,
-        "contention",
-        "the task changed concurrently too often; try again",
+    Err(BoardError::Contention(
+        "the task changed concurrently too often; try again".into(),
     ))
 }
 
 /// Loads a task or fails with `task_not_found`.
-pub fn load_task(task_id: &str) -> Result<Versioned<Task>, ApiError> {
+pub fn load_task(task_id: &str) -> Result<Versioned<Task>, BoardError> {
     records::get::<Task>(collections::TASKS, task_id)?.ok_or_else(|| {
-        ApiError::new(
-            404,
-            "task_not_found",
-            format!("task {task_id} does not exist"),
-        )
+        BoardError::not_found(Missing::Task, format!("task {task_id} does not exist"))
     })
 }
 
-fn lease_seconds(project_id: &str) -> Result<u64, ApiError> {
+fn lease_seconds(project_id: &str) -> Result<u64, BoardError> {
     Ok(super::projects::load(project_id)?
         .value
         .lease_seconds
@@ -136,10 +339,13 @@ fn lease_seconds(project_id: &str) -> Result<u64, ApiError> {
 }
 
 /// The task as handed to an agent: the record plus instructions and lease facts.
-fn task_payload(task: &Task, dependencies: &[Task]) -> Value {
-    let deps: Vec<Value> = dependencies
+fn task_payload(task: &Task, dependencies: &[Task]) -> TaskPayload {
+    let deps: Vec<TaskRef> = dependencies
         .iter()
-        .map(|t| json!({"id": t.id, "name": t.name}))
+        .map(|t| TaskRef {
+            id: t.id.clone(),
+            name: t.name.clone(),
+        })
         .collect();
     let mut instructions = format!("{}\n\n{}", task.name, task.description);
     if !task.acceptance_criteria.is_empty() {
@@ -156,23 +362,26 @@ fn task_payload(task: &Task, dependencies: &[Task]) -> Value {
     if let Some(note) = &task.recovery_note {
         instructions.push_str(&format!("\n\nRecovery: {note}"));
     }
-    let mut v = serde_json::to_value(task).unwrap_or(Value::Null);
-    if let Value::Object(m) = &mut v {
-        m.insert("instructions".into(), Value::String(instructions));
-        m.insert("dependency_tasks".into(), Value::Array(deps));
+    TaskPayload {
+        task: task.clone(),
+        instructions,
+        dependency_tasks: deps,
     }
-    v
 }
 
-fn request_next(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError> {
-    let agent_id = args::req_str(a, "agent_id")?;
+fn request_next(ctx: &ToolCtx, a: RequestNextArgs) -> Result<NextTaskAnswer, BoardError> {
+    let agent_id = a.agent_id.0;
     // Tasks this call lost a race for: the next attempt takes the next candidate, so many
     // agents with the same preferences spread over the ready tasks instead of queueing.
     let mut lost: Vec<String> = Vec::new();
     let mut last_conflict = String::new();
     for attempt in 0..CLAIM_ATTEMPTS {
         let agent = agents::load(&agent_id)?;
-        let project_id = scope::project_id(ctx, a, agent.value.project_id.as_deref())?;
+        let project_id = scope::project_id(
+            ctx,
+            a.project_id.as_ref(),
+            agent.value.project_id.as_deref(),
+        )?;
         let now = now_ms();
 
         // One task per agent: a live lease it already holds is handed back unchanged.
@@ -251,13 +460,13 @@ fn request_next(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError
                 scheduler::retry_after(&open, now)
             };
             touch_agent(agent, now);
-            return Ok(json!({
-                "success": false,
-                "task": null,
-                "message": format!("No task available: {reason}"),
-                "retry_after_seconds": secs,
-                "retry_reason": reason,
-                "project_id": project_id,
+            return Ok(NextTaskAnswer::NoneReady(NoneReady {
+                success: false,
+                task: (),
+                message: format!("No task available: {reason}"),
+                retry_after_seconds: secs,
+                retry_reason: reason,
+                project_id,
             }));
         };
         let Some(current) = pool.iter().find(|v| v.value.id == pick) else {
@@ -319,23 +528,21 @@ fn request_next(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError
         )?);
         match unit_of_work::commit_and_announce(changes, &event) {
             Ok(()) => return Ok(assigned_answer(&assigned, &deps, false)),
-            Err(e) if e.code == "conflict" => {
-                last_conflict = e.message;
+            Err(BoardError::Conflict(message)) => {
+                last_conflict = message;
                 lost.push(pick);
                 continue;
             }
             Err(e) => return Err(e),
         }
     }
-    Err(ApiError::new(
-        503,
-        "contention",
-        format!("too many concurrent claims ({last_conflict}); ask again in a moment"),
-    ))
+    Err(BoardError::Contention(format!(
+        "too many concurrent claims ({last_conflict}); ask again in a moment"
+    )))
 }
 
 /// Loads tasks by id (missing ones are left out).
-fn load_all(ids: &[String]) -> Result<Vec<Task>, ApiError> {
+fn load_all(ids: &[String]) -> Result<Vec<Task>, BoardError> {
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         if let Some(t) = records::get::<Task>(collections::TASKS, id)? {
@@ -345,17 +552,17 @@ fn load_all(ids: &[String]) -> Result<Vec<Task>, ApiError> {
     Ok(out)
 }
 
-fn assigned_answer(task: &Task, dependencies: &[Task], already_held: bool) -> Value {
+fn assigned_answer(task: &Task, dependencies: &[Task], already_held: bool) -> NextTaskAnswer {
     let lease = task.lease.clone();
-    json!({
-        "success": true,
-        "task": task_payload(task, dependencies),
-        "lease": lease,
-        "lease_token": lease.as_ref().map(|l| l.token),
-        "lease_expires_at": lease.as_ref().map(|l| l.expires_at),
-        "already_assigned": already_held,
-        "recovery_note": task.recovery_note,
-    })
+    NextTaskAnswer::Assigned(Box::new(Assigned {
+        success: true,
+        task: task_payload(task, dependencies),
+        lease_token: lease.as_ref().map(|l| l.token),
+        lease_expires_at: lease.as_ref().map(|l| l.expires_at),
+        lease,
+        already_assigned: already_held,
+        recovery_note: task.recovery_note.clone(),
+    }))
 }
 
 /// Records that the agent called, best effort (a lost race only loses a timestamp).
@@ -367,33 +574,13 @@ fn touch_agent(agent: Versioned<Agent>, now: u64) {
     }
 }
 
-fn token_arg(a: &Map<String, Value>) -> Result<Option<u64>, ApiError> {
-    match a.get("lease_token") {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => v
-            .as_u64()
-            .map(Some)
-            .ok_or_else(|| ApiError::invalid("lease_token must be a non-negative integer")),
-    }
-}
-
-fn progress_arg(a: &Map<String, Value>) -> Result<Option<u8>, ApiError> {
-    match a.get("progress") {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => match v.as_f64() {
-            Some(p) if (0.0..=100.0).contains(&p) => Ok(Some(p.round() as u8)),
-            _ => Err(ApiError::invalid("progress must be a number from 0 to 100")),
-        },
-    }
-}
-
 /// Releases the agent from `task_id` (and counts a completion).
 fn agent_release(
     agent: &Versioned<Agent>,
     task_id: &str,
     completed: bool,
     now: u64,
-) -> Result<Change, ApiError> {
+) -> Result<Change, BoardError> {
     let mut a = agent.value.clone();
     if a.current_task_id.as_deref() == Some(task_id) {
         a.current_task_id = None;
@@ -403,38 +590,42 @@ fn agent_release(
         a.completed_tasks_count += 1;
     }
     a.last_seen = now;
-    Change::update(collections::AGENTS, &a.id, &a, agent.version)
+    Ok(Change::update(
+        collections::AGENTS,
+        &a.id,
+        &a,
+        agent.version,
+    )?)
 }
 
-fn report_progress(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError> {
-    let agent_id = args::req_str(a, "agent_id")?;
-    let task_id = args::req_str(a, "task_id")?;
-    let status = args::req_str(a, "status")?;
-    let message = args::opt_str(a, "message")?.unwrap_or_default();
-    let token = token_arg(a)?;
-    let progress = progress_arg(a)?;
-    if !PROGRESS_STATUSES.contains(&status.as_str()) {
-        return Err(ApiError::invalid(format!(
-            "status must be in_progress, completed or blocked, got {status:?}"
-        )));
+fn report_progress(ctx: &ToolCtx, a: ReportProgressArgs) -> Result<ProgressAnswer, BoardError> {
+    let agent_id = a.agent_id.0;
+    let task_id = a.task_id.0;
+    let status = a.status.0;
+    let message = a.message.map(|m| m.0).unwrap_or_default();
+    let token = a.lease_token.map(|t| t.0);
+    let progress = a.progress.map(|p| p.0);
+    if status == ProgressStatus::Blocked {
+        let description = if is_blank(&message) {
+            "blocked (reported through progress)".to_string()
+        } else {
+            message
+        };
+        let blocker = ReportBlockerArgs {
+            agent_id: Id(agent_id),
+            task_id: Id(task_id),
+            blocker_description: Text(description),
+            severity: a.severity,
+            lease_token: a.lease_token,
+        };
+        return report_blocker(ctx, blocker).map(ProgressAnswer::Blocked);
     }
-    if status == "blocked" {
-        let mut b = a.clone();
-        b.insert(
-            "blocker_description".into(),
-            Value::String(if message.is_empty() {
-                "blocked (reported through progress)".into()
-            } else {
-                message
-            }),
-        );
-        return report_blocker(_ctx, &b);
-    }
+    let completing = status == ProgressStatus::Completed;
     with_retries(|| {
         let agent = agents::load(&agent_id)?;
         let task = load_task(&task_id)?;
         let now = now_ms();
-        let (updated, kind) = if status == "completed" {
+        let (updated, kind) = if completing {
             (
                 lease::complete(&task.value, &agent_id, token, now)?,
                 "task_completed",
@@ -450,7 +641,7 @@ fn report_progress(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiE
             task_id: task_id.clone(),
             project_id: updated.project_id.clone(),
             agent_id: agent_id.clone(),
-            status: status.clone(),
+            status: status.as_str().to_string(),
             progress: updated.progress,
             message: message.clone(),
             timestamp: now,
@@ -466,7 +657,7 @@ fn report_progress(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiE
             Change::update(collections::TASKS, &task_id, &updated, task.version)?,
             Change::create(collections::PROGRESS, &new_id("prg"), &entry)?,
         ];
-        if status == "completed" {
+        if completing {
             changes.push(agent_release(&agent, &task_id, true, now)?);
             // One dependency fewer for each dependent; in the same atomic change, so the
             // counters can never drift from the statuses.
@@ -485,28 +676,27 @@ fn report_progress(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiE
             }
         }
         unit_of_work::commit_and_announce(changes, &event)?;
-        Ok(json!({
-            "success": true,
-            "message": if status == "completed" { "Task completed" } else { "Progress recorded; lease renewed" },
-            "task_id": task_id,
-            "status": updated.status,
-            "progress": updated.progress,
-            "lease_expires_at": updated.lease.as_ref().map(|l| l.expires_at),
+        Ok(ProgressAnswer::Recorded(ProgressRecorded {
+            success: true,
+            message: if completing {
+                "Task completed"
+            } else {
+                "Progress recorded; lease renewed"
+            },
+            task_id: task_id.clone(),
+            status: updated.status,
+            progress: updated.progress,
+            lease_expires_at: updated.lease.as_ref().map(|l| l.expires_at),
         }))
     })
 }
 
-fn report_blocker(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError> {
-    let agent_id = args::req_str(a, "agent_id")?;
-    let task_id = args::req_str(a, "task_id")?;
-    let description = args::req_str(a, "blocker_description")?;
-    let severity = args::opt_str(a, "severity")?.unwrap_or_else(|| "medium".into());
-    if !SEVERITIES.contains(&severity.as_str()) {
-        return Err(ApiError::invalid(format!(
-            "severity must be low, medium or high, got {severity:?}"
-        )));
-    }
-    let token = token_arg(a)?;
+fn report_blocker(_ctx: &ToolCtx, a: ReportBlockerArgs) -> Result<BlockerAnswer, BoardError> {
+    let agent_id = a.agent_id.0;
+    let task_id = a.task_id.0;
+    let description = a.blocker_description.0;
+    let severity = a.severity.map(|s| s.0).unwrap_or_default().as_str();
+    let token = a.lease_token.map(|t| t.0);
     with_retries(|| {
         let agent = agents::load(&agent_id)?;
         let task = load_task(&task_id)?;
@@ -518,7 +708,7 @@ fn report_blocker(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiEr
             project_id: blocked.project_id.clone(),
             agent_id: agent_id.clone(),
             description: description.clone(),
-            severity: severity.clone(),
+            severity: severity.to_string(),
             reported_at: now,
             resolved_at: None,
             resolution: None,
@@ -537,29 +727,25 @@ fn report_blocker(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiEr
             agent_release(&agent, &task_id, false, now)?,
         ];
         unit_of_work::commit_and_announce(changes, &event)?;
-        Ok(json!({
-            "success": true,
-            "message": "Blocker recorded; the task is blocked until resolve_blocker or unassign_task",
-            "blocker_id": blocker.id,
-            "task_id": task_id,
-            "blocker": blocker,
-        }))
+        Ok(BlockerAnswer {
+            success: true,
+            message: "Blocker recorded; the task is blocked until resolve_blocker or unassign_task",
+            blocker_id: blocker.id.clone(),
+            task_id: task_id.clone(),
+            blocker,
+        })
     })
 }
 
-fn resolve_blocker(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError> {
-    let resolution = args::req_str(a, "resolution")?;
-    let resolved_by = args::opt_str(a, "resolved_by")?;
-    let blocker_id = args::opt_str(a, "blocker_id")?;
-    let task_arg = args::opt_str(a, "task_id")?;
+fn resolve_blocker(_ctx: &ToolCtx, a: ResolveBlockerArgs) -> Result<ResolveAnswer, BoardError> {
+    let resolution = a.resolution.0;
+    let resolved_by = a.resolved_by.map(|r| r.0);
+    let blocker_id = a.blocker_id.map(|b| b.0);
+    let task_arg = a.task_id.map(|t| t.0);
     let blockers: Vec<Versioned<Blocker>> = match (&blocker_id, &task_arg) {
         (Some(b), _) => vec![
             records::get::<Blocker>(collections::BLOCKERS, b)?.ok_or_else(|| {
-                ApiError::new(
-                    404,
-                    "blocker_not_found",
-                    format!("blocker {b} does not exist"),
-                )
+                BoardError::not_found(Missing::Blocker, format!("blocker {b} does not exist"))
             })?,
         ],
         (None, Some(t)) => {
@@ -568,12 +754,12 @@ fn resolve_blocker(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiE
                 .filter(|b| b.value.resolved_at.is_none())
                 .collect()
         }
-        (None, None) => return Err(ApiError::invalid("blocker_id or task_id is required")),
+        (None, None) => return Err(BoardError::invalid("blocker_id or task_id is required")),
     };
     let task_id = match (&task_arg, blockers.first()) {
         (Some(t), _) => t.clone(),
         (None, Some(b)) => b.value.task_id.clone(),
-        (None, None) => return Err(ApiError::invalid("no open blocker to resolve")),
+        (None, None) => return Err(BoardError::invalid("no open blocker to resolve")),
     };
     with_retries(|| {
         let task = load_task(&task_id)?;
@@ -618,19 +804,20 @@ fn resolve_blocker(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiE
             json!({"blocker_ids": resolved_ids, "resolution": resolution}),
         );
         unit_of_work::commit_and_announce(changes, &event)?;
-        Ok(json!({
-            "success": true,
-            "message": "Blocker resolved; the task is back in the pool",
-            "task_id": task_id,
-            "task_status": unblocked.status,
-            "resolved_blockers": resolved_ids,
-        }))
+        Ok(ResolveAnswer {
+            success: true,
+            message: "Blocker resolved; the task is back in the pool",
+            task_id: task_id.clone(),
+            task_status: unblocked.status,
+            resolved_blockers: resolved_ids,
+        })
     })
 }
 
-fn unassign(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError> {
-    let task_id = args::req_str(a, "task_id")?;
-    let reason = args::opt_str(a, "reason")?.unwrap_or_else(|| "unassigned".into());
+fn unassign(_ctx: &ToolCtx, a: UnassignArgs) -> Result<UnassignAnswer, BoardError> {
+    let task_id = a.task_id.0;
+    let _ = a.agent_id;
+    let reason = a.reason.map_or_else(|| "unassigned".to_string(), |r| r.0);
     with_retries(|| {
         let task = load_task(&task_id)?;
         let now = now_ms();
@@ -655,12 +842,12 @@ fn unassign(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError> {
             json!({"reason": reason}),
         );
         unit_of_work::commit_and_announce(changes, &event)?;
-        Ok(json!({
-            "success": true,
-            "message": format!("Task {task_id} returned to the pool"),
-            "task_id": task_id,
-            "previous_holder": holder,
-            "status": updated.status,
-        }))
+        Ok(UnassignAnswer {
+            success: true,
+            message: format!("Task {task_id} returned to the pool"),
+            task_id: task_id.clone(),
+            previous_holder: holder,
+            status: updated.status,
+        })
     })
 }

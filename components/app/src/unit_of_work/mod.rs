@@ -8,9 +8,9 @@
 pub mod raw;
 
 use crate::bindings::storage::{self, Write};
+use crate::board_error::BoardError;
 use crate::events::{self, BoardEvent};
 use crate::jobs::project_health::schedule;
-use crate::platform_error::to_api;
 use crate::read_cache;
 use crate::records::Change;
 use crate::webhook_fanout;
@@ -25,21 +25,22 @@ type Effect = fn(&[BoardEvent]) -> Result<Vec<Change>, ApiError>;
 /// locked last and in one order).
 const EFFECTS: &[Effect] = &[webhook_fanout::deliveries_for, schedule::recomputes_for];
 
-/// Applies `changes` and what their events owe, all or none; a lost race is `conflict`.
-pub fn commit(changes: Vec<Change>) -> Result<(), ApiError> {
+/// Applies `changes` and what their events owe, all or none; a lost race is
+/// [`BoardError::Conflict`].
+pub fn commit(changes: Vec<Change>) -> Result<(), BoardError> {
     let mut writes: Vec<Write> = changes.into_iter().map(Change::into_write).collect();
     let events = events::recorded_in(&writes);
     for effect in EFFECTS {
         writes.extend(effect(&events)?.into_iter().map(Change::into_write));
     }
-    storage::put_many(&writes).map_err(to_api)?;
+    storage::put_many(&writes).map_err(BoardError::from_platform)?;
     after_commit(&writes);
     Ok(())
 }
 
 /// [`commit`] with `event` appended to the log in the same change, published to live
 /// readers once the change is stored (a failed write announces nothing).
-pub fn commit_and_announce(mut changes: Vec<Change>, event: &BoardEvent) -> Result<(), ApiError> {
+pub fn commit_and_announce(mut changes: Vec<Change>, event: &BoardEvent) -> Result<(), BoardError> {
     changes.push(event.change()?);
     commit(changes)?;
     event.publish();

@@ -3,7 +3,7 @@
 use super::View;
 use crate::ids::now_ms;
 use crate::records::{self, collections};
-use crate::tools::{args, projects};
+use crate::tools::{parse, projects};
 use marcus_core::api_error::ApiError;
 use marcus_core::board::model::{Blocker, Task};
 use marcus_core::board::queue::task_queue;
@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 pub const VIEW: View = View { run };
 
 fn run(a: &Map<String, Value>) -> Result<Value, ApiError> {
-    let project_id = args::req_str(a, "project_id")?;
+    let project_id = parse::args::<super::ProjectPath>(a)?.project_id.0;
     projects::load(&project_id)?;
     let tasks: Vec<Task> = projects::tasks_of(&project_id)?
         .into_iter()

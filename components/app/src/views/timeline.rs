@@ -3,7 +3,7 @@
 
 use super::View;
 use crate::records::{self, collections};
-use crate::tools::{args, work};
+use crate::tools::{parse, work};
 use marcus_core::api_error::ApiError;
 use marcus_core::board::model::{Blocker, ProgressEntry};
 use marcus_core::board::timeline::timeline;
@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 pub const VIEW: View = View { run };
 
 fn run(a: &Map<String, Value>) -> Result<Value, ApiError> {
-    let task_id = args::req_str(a, "task_id")?;
+    let task_id = parse::args::<super::TaskPath>(a)?.task_id.0;
     work::load_task(&task_id)?;
     let by_task = [("task_id", json!(task_id))];
     let progress: Vec<ProgressEntry> =

@@ -3,10 +3,11 @@
 
 use super::graph::{dependents, transitive_dependencies};
 use super::model::{Artifact, Decision, Task};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 /// A dependency with what it produced.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct DependencyContext {
     /// Task id.
     pub task_id: String,
@@ -23,7 +24,7 @@ pub struct DependencyContext {
 }
 
 /// A task with its dependencies' work and the tasks that wait for it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct TaskContext {
     /// The task.
     pub task: Task,

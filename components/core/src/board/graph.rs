@@ -4,36 +4,50 @@
 
 use super::model::{Millis, Priority, Task, TaskStatus};
 use crate::api_error::ApiError;
+use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, de::Error as _};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// A task as an agent or person submits it; dependencies name tasks by name or id.
 /// Unknown fields are refused so a misspelt `dependencies` cannot silently drop an edge;
-/// `null` counts as absent and the priority is read in any case.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+/// `null` counts as absent and the priority is read in any case. Its schema states the
+/// stricter form clients should send: a name is required and not blank.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("required" = ["name"]))]
 pub struct NewTask {
     /// Unique within the project.
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(schema_with = "not_blank")]
     pub name: String,
     /// What to do.
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "Option<String>")]
     pub description: String,
-    /// Urgency: low, medium (default), high or urgent.
+    /// Urgency: low, medium (when absent), high or urgent; read in any case.
     #[serde(default, deserialize_with = "lenient_priority")]
+    #[schemars(with = "Option<Priority>")]
     pub priority: Priority,
     /// Labels matched against agent skills.
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "Option<Vec<String>>")]
     pub labels: Vec<String>,
     /// Names or ids of tasks that must be done first.
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "Option<Vec<String>>")]
     pub dependencies: Vec<String>,
     /// Estimate in hours (0 when unknown).
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "Option<f64>", extend("minimum" = 0))]
     pub estimated_hours: f64,
     /// Conditions for done.
     #[serde(default, deserialize_with = "null_as_default")]
+    #[schemars(with = "Option<Vec<String>>")]
     pub acceptance_criteria: Vec<String>,
+}
+
+fn not_blank(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    crate::schema::not_blank()
 }
 
 fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>

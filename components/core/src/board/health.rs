@@ -4,13 +4,14 @@
 use super::graph::{critical_path, dependents, find_cycles, topological_order, weight_hours};
 use super::model::{Agent, AgentStatus, Millis, Task, TaskStatus};
 use super::scheduler::ready_tasks;
+use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::HashMap;
 
 const HOUR_MS: u64 = 3_600_000;
 
 /// Completion and pace of a project.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct ProjectStatus {
     /// All tasks.
     pub total: usize,
@@ -103,7 +104,7 @@ fn stale(tasks: &[Task], now: Millis) -> Vec<String> {
 }
 
 /// One problem found on the board.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct HealthIssue {
     /// cycle, bottleneck, long_chain, stale_lease, skill_mismatch, idle_agent,
     /// overloaded_agent, gridlock.
@@ -122,7 +123,7 @@ pub struct HealthIssue {
 /// The board's health: issues and a 0-100 score (100 minus 30 per critical, 20 per high,
 /// 10 per medium and 5 per low issue, never below 0); "healthy" needs a score of 80 and no
 /// high or critical issue.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct BoardHealth {
     /// 100 = nothing wrong.
     pub score: u8,
@@ -374,7 +375,7 @@ pub fn board_health(tasks: &[Task], agents: &[Agent], now: Millis) -> BoardHealt
 }
 
 /// How many agents the remaining work can use, by the critical-path method.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct AgentCountAnalysis {
     /// Agents worth running now (peak parallelism, at least 1 while work remains).
     pub optimal_agents: usize,

@@ -1,6 +1,7 @@
 //! The board's records as stored (one JSON document each) and as returned to agents.
 //! Field names follow upstream Marcus so agents and prompts written for it work unchanged.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Milliseconds since the Unix epoch.
@@ -26,6 +27,10 @@ impl TaskStatus {
     pub const NAMES: &'static [&'static str] = &["todo", "in_progress", "blocked", "done"];
 }
 
+crate::string_enum_schema!(TaskStatus, TaskStatus::NAMES);
+crate::string_enum_schema!(Priority, &["low", "medium", "high", "urgent"]);
+crate::string_enum_schema!(AgentStatus, &["available", "working"]);
+
 /// How urgent a task is; higher goes first.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
@@ -44,7 +49,7 @@ pub enum Priority {
 }
 
 /// A project: a board of tasks.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Project {
     /// Stable id.
     pub id: String,
@@ -61,7 +66,7 @@ pub struct Project {
 }
 
 /// The lease under which an agent holds a task.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Lease {
     /// The holder.
     pub agent_id: String,
@@ -78,7 +83,7 @@ pub struct Lease {
 }
 
 /// A unit of work.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Task {
     /// Stable id.
     pub id: String,
@@ -159,7 +164,7 @@ pub enum AgentStatus {
 }
 
 /// A registered agent.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Agent {
     /// Id chosen by the agent.
     pub id: String,
@@ -210,7 +215,7 @@ pub struct ProgressEntry {
 }
 
 /// A blocker: stops a task until resolved.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Blocker {
     /// Stable id.
     pub id: String,
@@ -238,7 +243,7 @@ pub struct Blocker {
 }
 
 /// An architectural or implementation decision, readable by later tasks.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Decision {
     /// Stable id.
     pub id: String,
@@ -255,7 +260,7 @@ pub struct Decision {
 }
 
 /// A file-like output of a task, stored by Marcus so agents need no shared disk.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Artifact {
     /// Stable id.
     pub id: String,

@@ -1,7 +1,9 @@
 //! Runs one recompute: computes the project's status and health afresh and stores them as
 //! the read cache's current answers.
 
+use crate::board_error::BoardError;
 use crate::tools::{self, ToolCtx};
+use marcus_core::api_error::ApiError;
 use marcus_core::jobs::Job;
 use serde_json::{Map, Value, json};
 
@@ -16,11 +18,13 @@ pub fn run(job: &Job) -> Result<Value, String> {
     args.insert("project_id".into(), Value::String(project.to_string()));
     for tool in ["get_project_status", "check_board_health"] {
         let spec = tools::find(tool).ok_or_else(|| format!("no tool {tool}"))?;
-        match crate::read_cache::refresh(tool, project, || (spec.run)(&ToolCtx::default(), &args)) {
-            Ok(()) => {}
+        let result = (spec.run)(&ToolCtx::default(), &args);
+        crate::read_cache::refresh(tool, project, &result.clone().map_err(ApiError::from));
+        match result {
+            Ok(_) => {}
             // The project was deleted or never existed: nothing to warm.
-            Err(e) if e.code == "not_found" => return Ok(json!({"skipped": e.message})),
-            Err(e) => return Err(e.message),
+            Err(BoardError::NotFound(_, message)) => return Ok(json!({"skipped": message})),
+            Err(e) => return Err(ApiError::from(e).message),
         }
     }
     Ok(json!({"project_id": project, "refreshed": ["status", "health"]}))

@@ -1,10 +1,10 @@
-//! The board's operations, from the route table (`routes::board::ROUTES`) and the tools'
-//! argument and result schemas: path parameters, query parameters (GET) and the JSON body
+//! The board's operations, from the route table (`routes::board::ROUTES`) and the schemas
+//! derived from the tools' argument and answer types: path parameters, query parameters (GET) and the JSON body
 //! (POST) are the tool's arguments, so their constraints are the tool's.
 
 use super::operation::{Operation, name_schema};
 use crate::routes::board::{Answer, BoardRoute, ROUTES, created};
-use crate::tools::{ToolSpec, find, output_schemas, registry};
+use crate::tools::{ToolSpec, find, registry};
 use serde_json::{Map, Value, json};
 
 /// Error codes a tool may answer with, by status.
@@ -130,7 +130,7 @@ fn board_operation(route: &BoardRoute) -> Operation {
                 "Runs the `{name}` tool (also `POST /api/tools/{name}` and MCP `tools/call`)."
             ));
             let status = if created(route) { 201 } else { 200 };
-            op = op.answers(status, "The tool's result", output_schemas::of(name));
+            op = op.answers(status, "The tool's result", (tool.answer_schema)());
             let rest = without(&input, &params);
             let has_body = route.method == "POST";
             if has_body {
@@ -179,7 +179,7 @@ fn tool_operation(tool: &ToolSpec) -> Operation {
         "Runs `{}` with its arguments as the JSON body, as MCP `tools/call` does.",
         tool.name
     ))
-    .answers(200, "The tool's result", output_schemas::of(tool.name))
+    .answers(200, "The tool's result", (tool.answer_schema)())
     .json_body(body_required(&input), input);
     with_tool_errors(op, tool, true).fails(404, &["not_found"])
 }
