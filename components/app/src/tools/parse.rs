@@ -24,8 +24,18 @@ pub fn nested<T: DeserializeOwned + JsonSchema>(object: &Map<String, Value>) -> 
 }
 
 /// Reads `T`; a refusal about a field comes back as [`FIELD`] followed by the field's path
-/// and the rest of the message, any other refusal as it was.
+/// and the rest of the message, any other refusal as it was. Given arguments are checked
+/// first (a mistyped one is named even when another is missing), then the required ones.
 fn read<T: DeserializeOwned + JsonSchema>(object: &Map<String, Value>) -> Result<T, String> {
+    let error = match serde_path_to_error::deserialize(Value::Object(object.clone())) {
+        Ok(value) => return Ok(value),
+        Err(error) => error,
+    };
+    let path = error.path().to_string();
+    let message = error.into_inner().to_string();
+    if let Some(rest) = message.strip_prefix(FIELD) {
+        return Err(format!("{FIELD}{path}{rest}"));
+    }
     let schema = super::schema::input::<T>();
     for name in schema["required"].as_array().into_iter().flatten() {
         let Some(name) = name.as_str() else { continue };
@@ -33,12 +43,5 @@ fn read<T: DeserializeOwned + JsonSchema>(object: &Map<String, Value>) -> Result
             return Err(format!("{FIELD}{name} is required"));
         }
     }
-    serde_path_to_error::deserialize(Value::Object(object.clone())).map_err(|e| {
-        let path = e.path().to_string();
-        let message = e.into_inner().to_string();
-        match message.strip_prefix(FIELD) {
-            Some(rest) => format!("{FIELD}{path}{rest}"),
-            None => message,
-        }
-    })
+    Err(message)
 }
