@@ -145,7 +145,7 @@ pub enum ProgressAnswer {
     /// Progress recorded (or the task completed).
     Recorded(ProgressRecorded),
     /// Status blocked: the blocker recorded.
-    Blocked(BlockerAnswer),
+    Blocked(Box<BlockerAnswer>),
 }
 
 /// Progress recorded.
@@ -618,7 +618,7 @@ fn report_progress(ctx: &ToolCtx, a: ReportProgressArgs) -> Result<ProgressAnswe
             severity: a.severity,
             lease_token: a.lease_token,
         };
-        return report_blocker(ctx, blocker).map(ProgressAnswer::Blocked);
+        return report_blocker(ctx, blocker).map(|b| ProgressAnswer::Blocked(Box::new(b)));
     }
     let completing = status == ProgressStatus::Completed;
     with_retries(|| {
