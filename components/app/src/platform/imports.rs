@@ -1,6 +1,6 @@
 //! The component's platform: each call is the `marcus:platform` import of the same name.
 
-use super::Platform;
+use super::calls::Platform;
 use crate::bindings::storage::{self, Document, Expect, FieldFilter, Page, Write};
 use crate::bindings::types::Error;
 use crate::bindings::{cache, realtime};

@@ -3,7 +3,7 @@
 //! pages, a cache and a log of what was published. Tests can make another writer land
 //! just before the next `put-many`, to drive the app's compare-and-swap retries.
 
-use super::Platform;
+use super::calls::Platform;
 use crate::bindings::storage::{Document, Expect, FieldFilter, Page, Write};
 use crate::bindings::types::Error;
 use marcus_core::store::canonical::canonical_json;
