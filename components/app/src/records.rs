@@ -2,7 +2,7 @@
 //! read with its version so writes can be compare-and-swap. This module knows storage only;
 //! a board write is committed, with what it owes, by [`crate::unit_of_work`].
 
-use crate::bindings::storage::{self, Expect, FieldFilter, Write};
+use crate::bindings::storage::{Expect, FieldFilter, Write};
 use crate::board_error::BoardError;
 use crate::platform_error::to_api;
 use marcus_core::api_error::ApiError;
@@ -97,7 +97,10 @@ pub fn get<T: DeserializeOwned>(
     if marcus_core::names::check_name("id", id).is_err() {
         return Ok(None);
     }
-    match storage::get(collection, id).map_err(to_api)? {
+    match crate::platform::current()
+        .get(collection, id)
+        .map_err(to_api)?
+    {
         Some(doc) => Ok(Some(Versioned {
             value: decode(collection, id, &doc.data)?,
             version: doc.version,
@@ -121,7 +124,9 @@ pub fn query_all<T: DeserializeOwned>(
     let mut out = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let page = storage::query(collection, &filters, 1000, cursor.as_deref()).map_err(to_api)?;
+        let page = crate::platform::current()
+            .query(collection, &filters, 1000, cursor.as_deref())
+            .map_err(to_api)?;
         for doc in &page.documents {
             match decode(collection, &doc.id, &doc.data) {
                 Ok(value) => out.push(Versioned {
@@ -158,7 +163,9 @@ pub fn count(collection: &str, filters: &[(&str, Value)]) -> Result<u64, ApiErro
             value: v.to_string(),
         })
         .collect();
-    storage::count(collection, &filters).map_err(to_api)
+    crate::platform::current()
+        .count(collection, &filters)
+        .map_err(to_api)
 }
 
 /// One write of an atomic change set.
@@ -211,5 +218,7 @@ impl Change {
 /// Deletes `collection/id` if it is still at `version`; `false` when it was gone already,
 /// [`BoardError::Conflict`] when it changed since.
 pub fn delete(collection: &str, id: &str, version: Option<u64>) -> Result<bool, BoardError> {
-    storage::delete(collection, id, version).map_err(BoardError::from_platform)
+    crate::platform::current()
+        .delete(collection, id, version)
+        .map_err(BoardError::from_platform)
 }
