@@ -39,3 +39,41 @@ macro_rules! string_enum_schema {
         }
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::board::graph::NewTask;
+    use crate::board::model::TaskStatus;
+    use schemars::generate::SchemaSettings;
+    use schemars::{JsonSchema, SchemaGenerator};
+    use serde_json::json;
+
+    fn inline() -> SchemaGenerator {
+        SchemaSettings::draft2020_12()
+            .with(|s| s.inline_subschemas = true)
+            .into_generator()
+    }
+
+    #[test]
+    fn a_submitted_task_needs_a_name_and_nothing_unknown() {
+        let schema = NewTask::json_schema(&mut inline()).to_value();
+        assert_eq!(schema["required"], json!(["name"]));
+        assert_eq!(schema["additionalProperties"], false);
+        let priority = &schema["properties"]["priority"];
+        assert_eq!(
+            priority["enum"],
+            json!(["low", "medium", "high", "urgent", null])
+        );
+        assert_eq!(schema["properties"]["estimated_hours"]["minimum"], 0);
+        assert_eq!(
+            schema["properties"]["name"]["pattern"],
+            crate::text::not_blank_pattern()
+        );
+    }
+
+    #[test]
+    fn statuses_are_a_plain_enum_of_their_api_names() {
+        let schema = TaskStatus::json_schema(&mut inline()).to_value();
+        assert_eq!(schema, json!({"type": "string", "enum": TaskStatus::NAMES}));
+    }
+}

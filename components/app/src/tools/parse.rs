@@ -3,6 +3,9 @@
 //! type's refusal ([`super::fields`], written with the [`FIELD`] placeholder) gets the
 //! argument's path put in (`skills[1] must be a string`, `options.lease_seconds ...`).
 
+#[cfg(test)]
+mod tests;
+
 use super::fields::FIELD;
 use crate::board_error::BoardError;
 use schemars::JsonSchema;

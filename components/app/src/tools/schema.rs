@@ -2,6 +2,9 @@
 //! the OpenAPI document embed: every subschema inline (no `$defs` to resolve), no `$schema`
 //! or type titles.
 
+#[cfg(test)]
+mod tests;
+
 use super::failure::ToolFailure;
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema};
