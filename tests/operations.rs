@@ -163,6 +163,52 @@ fn metrics_scrape_is_valid_and_counts_what_happened() {
     );
 }
 
+#[test]
+fn platform_calls_are_counted_and_told_only_when_asked() {
+    let m = Marcus::start(&[]);
+    m.put_json("/api/storage/notes/n1", &json!({"a": 1}));
+    let asked = [("x-marcus-platform-calls", "1")];
+    // A raw read is one storage call; a read of three documents is one call too.
+    let one = m.request("GET", "/api/storage/notes/n1", &asked, None);
+    assert_eq!(one.status, 200);
+    assert_eq!(one.header("x-marcus-platform-calls").as_deref(), Some("1"));
+    let keys = json!({"keys": [
+        {"collection": "notes", "id": "n1"},
+        {"collection": "notes", "id": "n2"},
+        {"collection": "notes", "id": "n1"}
+    ]});
+    let many = m.request(
+        "POST",
+        "/api/storage/_get_many",
+        &[asked[0], ("content-type", "application/json")],
+        Some(keys.to_string().as_bytes()),
+    );
+    assert_eq!(many.status, 200, "{}", many.text_prefix());
+    assert_eq!(many.header("x-marcus-platform-calls").as_deref(), Some("1"));
+    // The answer is the same either way, and unasked requests get no header.
+    let plain = m.get("/api/storage/notes/n1");
+    assert_eq!(plain.header("x-marcus-platform-calls"), None);
+    assert_eq!(plain.body, one.body);
+    // The scrape counts them by interface and function.
+    let scrape = String::from_utf8(m.get("/metrics").body).unwrap();
+    assert_eq!(
+        sample(
+            &scrape,
+            "marcus_platform_calls_total{interface=\"storage\",function=\"get-many\"} "
+        ),
+        Some(1.0),
+        "{scrape}"
+    );
+    assert!(
+        sample(
+            &scrape,
+            "marcus_platform_calls_total{interface=\"storage\",function=\"get\"} "
+        )
+        .is_some_and(|n| n >= 2.0),
+        "{scrape}"
+    );
+}
+
 /// The metric families a scrape describes (`# TYPE` lines).
 fn families(scrape: &str) -> std::collections::BTreeSet<String> {
     scrape
@@ -215,6 +261,8 @@ fn every_family_is_exported_from_the_first_scrape_at_zero() {
         "marcus_connections_refused_total{answer=\"503\"}",
         "marcus_header_timeouts_total",
         "marcus_webhook_destinations_refused_total",
+        "marcus_platform_calls_total{interface=\"storage\",function=\"get-many\"}",
+        "marcus_platform_calls_total{interface=\"realtime\",function=\"publish\"}",
     ] {
         assert_eq!(
             sample(&first, &format!("{series} ")),

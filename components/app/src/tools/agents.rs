@@ -45,13 +45,16 @@ pub const LIST: ToolSpec = ToolSpec {
 
 /// Loads a registered agent or fails with `agent_not_found`.
 pub fn load(agent_id: &str) -> Result<Versioned<Agent>, ApiError> {
-    records::get::<Agent>(AGENTS, agent_id)?.ok_or_else(|| {
-        ApiError::new(
-            404,
-            "agent_not_found",
-            format!("agent {agent_id} is not registered; call register_agent first"),
-        )
-    })
+    records::get::<Agent>(AGENTS, agent_id)?.ok_or_else(|| not_found(agent_id))
+}
+
+/// The error for an agent that is not registered.
+pub fn not_found(agent_id: &str) -> ApiError {
+    ApiError::new(
+        404,
+        "agent_not_found",
+        format!("agent {agent_id} is not registered; call register_agent first"),
+    )
 }
 
 fn register(_ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError> {

@@ -33,6 +33,22 @@ pub fn get(collection: &str, id: &str) -> Statement {
     )
 }
 
+/// Several documents in one statement with one parameter, the keys as
+/// `get_many::keys_json` writes them: each found row is [`COLUMNS`] then `key_position`, the
+/// position of its key (a key given twice answers twice), in key order. Each key is one
+/// primary-key lookup, and the text stays the same for any number of keys (one prepared
+/// statement).
+pub fn get_many(keys_json: &str) -> Statement {
+    Statement::new(
+        "SELECT d.collection, d.id, d.data::text AS data, d.version, d.created_at, d.updated_at,
+                k.ord - 1 AS key_position
+         FROM jsonb_array_elements($1::text::jsonb) WITH ORDINALITY AS k(pair, ord)
+         JOIN documents AS d ON d.collection = k.pair->>0 AND d.id = k.pair->>1
+         ORDER BY k.ord",
+        vec![keys_json.into()],
+    )
+}
+
 /// A document's current version (column `version`), read after a conditional statement
 /// changed nothing, for the conflict message.
 pub fn version_of(collection: &str, id: &str) -> Statement {
