@@ -2,7 +2,7 @@
 //! as the one JSON parameter the dialects' statements take (so a batch of any size is one
 //! statement with one parameter), and the answer put back in request order.
 
-use super::{Document, MAX_GET_MANY, StoreError};
+use super::{MAX_GET_MANY, StoreError};
 
 /// Refuses more than [`MAX_GET_MANY`] keys.
 pub fn check_count(keys: usize) -> Result<(), StoreError> {
@@ -22,12 +22,13 @@ pub fn keys_json<'a>(keys: impl IntoIterator<Item = (&'a str, &'a str)>) -> Stri
 }
 
 /// One entry per key, in request order: the document found for its position, else `None`.
-/// Positions out of range (a backend bug) are ignored rather than trusted.
-pub fn in_request_order(
+/// Positions out of range (a backend bug) are ignored rather than trusted. Generic over the
+/// document type, so each host keeps its own (the WIT bindings' or `store::Document`).
+pub fn in_request_order<D>(
     keys: usize,
-    found: impl IntoIterator<Item = (usize, Document)>,
-) -> Vec<Option<Document>> {
-    let mut out: Vec<Option<Document>> = vec![None; keys];
+    found: impl IntoIterator<Item = (usize, D)>,
+) -> Vec<Option<D>> {
+    let mut out: Vec<Option<D>> = std::iter::repeat_with(|| None).take(keys).collect();
     for (position, doc) in found {
         if let Some(slot) = out.get_mut(position) {
             *slot = Some(doc);
@@ -39,6 +40,7 @@ pub fn in_request_order(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Document;
 
     fn doc(id: &str) -> Document {
         Document {
