@@ -232,6 +232,19 @@ mod tests {
     }
 
     #[test]
+    fn get_many_is_one_statement_of_one_parameter_driven_by_the_keys() {
+        let s = get_many(r#"[["c","a"]]"#);
+        assert_eq!(s.sql.matches('?').count(), 1, "{}", s.sql);
+        assert_eq!(s.params, vec![SqlValue::Text(r#"[["c","a"]]"#.into())]);
+        assert!(
+            s.sql.contains("json_each(?) AS k CROSS JOIN documents"),
+            "{}",
+            s.sql
+        );
+        assert_eq!(get_many("[]").sql, s.sql, "one text for any number of keys");
+    }
+
+    #[test]
     fn queries_read_one_more_than_the_page_and_name_their_index() {
         let q = query(
             "c",
