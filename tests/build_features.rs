@@ -13,7 +13,9 @@ use std::process::Command;
 /// Crate (`name vVERSION`) → the features one build enables for it.
 type Features = BTreeMap<String, BTreeSet<String>>;
 
-/// The features of the default members' build, with the dev-dependencies or without.
+/// The features of one build: the run command's (`cargo run --bin marcus` compiles the host
+/// package alone, without dev-dependencies) or the test command's (every default member,
+/// with its dev-dependencies).
 fn features(workspace: &Path, with_dev_dependencies: bool) -> Features {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let edges = if with_dev_dependencies {
@@ -24,6 +26,11 @@ fn features(workspace: &Path, with_dev_dependencies: bool) -> Features {
     let out = Command::new(cargo)
         .current_dir(workspace)
         .args(["tree", "--offline", "--locked", "--prefix", "none"])
+        .args(if with_dev_dependencies {
+            &[][..]
+        } else {
+            &["-p", "marcus-host"][..]
+        })
         .args(["-e", edges, "-f", "{p} {f}"])
         .output()
         .expect("running cargo tree");

@@ -1,7 +1,6 @@
 //! Board events: appended to the durable event log in the same atomic change as the state
 //! they describe, then published on the realtime capability for live readers.
 
-use crate::bindings::realtime;
 use crate::ids;
 use crate::records::{Change, collections};
 use marcus_core::api_error::ApiError;
@@ -74,10 +73,10 @@ impl BoardEvent {
     pub fn publish(&self) {
         let payload = serde_json::to_string(self).unwrap_or_default();
         if let Some(p) = &self.project_id {
-            let _ = realtime::publish(&format!("project:{p}"), &payload);
+            let _ = crate::platform::current().publish(&format!("project:{p}"), &payload);
         }
         if self.agent_id.is_some() {
-            let _ = realtime::publish("agents", &payload);
+            let _ = crate::platform::current().publish("agents", &payload);
         }
     }
 }

@@ -1,23 +1,22 @@
-//! Fresh ids and the clock, from WASI (the host supplies randomness and time).
+//! Fresh ids and the clock, from the platform (the host supplies randomness and time).
 
 /// A new unique id: `<prefix>-<time hex>-<64 random bits hex>`; sorts by creation time.
 pub fn new_id(prefix: &str) -> String {
-    let rnd = wasip2::random::random::get_random_u64();
+    let rnd = crate::platform::current().random_u64();
     format!("{prefix}-{:011x}-{rnd:016x}", now_ms())
 }
 
 /// A number in `[0, 1)` from the host's randomness (retry and TTL jitter).
 pub fn unit_random() -> f64 {
-    (wasip2::random::random::get_random_u64() >> 11) as f64 / (1u64 << 53) as f64
+    (crate::platform::current().random_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// 64 random bits as 16 hex digits (cache generations).
 pub fn random_hex() -> String {
-    format!("{:016x}", wasip2::random::random::get_random_u64())
+    format!("{:016x}", crate::platform::current().random_u64())
 }
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
-    let t = wasip2::clocks::wall_clock::now();
-    t.seconds * 1000 + u64::from(t.nanoseconds / 1_000_000)
+    crate::platform::current().now_ms()
 }

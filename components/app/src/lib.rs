@@ -5,6 +5,7 @@
 //! worker runs the job queue through [`run_due_jobs`]).
 #![cfg_attr(not(feature = "http-handler"), allow(dead_code))]
 
+mod allowed_methods;
 mod bindings;
 mod browser_guard;
 mod events;
@@ -13,6 +14,7 @@ mod ids;
 mod jobs;
 mod mcp;
 mod outbound_http;
+mod platform;
 mod platform_error;
 mod read_cache;
 mod records;
@@ -66,5 +68,10 @@ impl wasip2::exports::http::incoming_handler::Guest for App {
     }
 }
 
-#[cfg(feature = "http-handler")]
+// Exported only from the component: a native build (the app's unit tests) has no WASI
+// export table to link the handler into, and names the handler so it is still checked.
+#[cfg(all(feature = "http-handler", target_arch = "wasm32"))]
 wasip2::http::proxy::export!(App);
+#[cfg(all(feature = "http-handler", not(target_arch = "wasm32")))]
+const _: fn(IncomingRequest, ResponseOutparam) =
+    <App as wasip2::exports::http::incoming_handler::Guest>::handle;

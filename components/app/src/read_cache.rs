@@ -10,7 +10,6 @@
 //!   entry is removed when a task with that id is written.
 //! - A request with `Cache-Control: no-cache` computes afresh.
 
-use crate::bindings::cache;
 use crate::bindings::storage::Write;
 use crate::records::{self, collections};
 use marcus_core::api_error::ApiError;
@@ -77,7 +76,7 @@ pub fn through(
             note(rules::MISS);
             let result = compute();
             if let Some(missing @ Entry::Missing(..)) = Entry::of(&result) {
-                let _ = cache::set(
+                let _ = crate::platform::current().cache_set(
                     &rules::missing_task_key(&task_id),
                     &missing.encode(),
                     Some(rules::NEGATIVE_TTL_SECONDS),
@@ -101,12 +100,14 @@ pub fn through(
         return entry.into_result();
     }
     let flight = rules::flight_key(&key);
-    let mine = cache::add(&flight, b"1", Some(rules::FLIGHT_TTL_SECONDS)).unwrap_or(true);
+    let mine = crate::platform::current()
+        .cache_add(&flight, b"1", Some(rules::FLIGHT_TTL_SECONDS))
+        .unwrap_or(true);
     if mine {
         // Another request may have stored the answer and let go of its claim between our
         // lookup and our claim.
         if let Some(entry) = lookup(&key) {
-            let _ = cache::delete(&flight);
+            let _ = crate::platform::current().cache_delete(&flight);
             note(rules::HIT);
             return entry.into_result();
         }
@@ -117,7 +118,7 @@ pub fn through(
                 note(rules::SHARED);
                 return entry.into_result();
             }
-            if !matches!(cache::get(&flight), Ok(Some(_))) {
+            if !matches!(crate::platform::current().cache_get(&flight), Ok(Some(_))) {
                 // The computation ended: its answer was stored just before the claim went,
                 // unless it was not cacheable.
                 if let Some(entry) = lookup(&key) {
@@ -132,10 +133,10 @@ pub fn through(
     let result = compute();
     if let Some(entry) = Entry::of(&result) {
         let ttl = rules::jittered_ttl(entry.ttl(), crate::ids::unit_random());
-        let _ = cache::set(&key, &entry.encode(), Some(ttl));
+        let _ = crate::platform::current().cache_set(&key, &entry.encode(), Some(ttl));
     }
     if mine {
-        let _ = cache::delete(&flight);
+        let _ = crate::platform::current().cache_delete(&flight);
     }
     result
 }
@@ -165,7 +166,7 @@ fn scope(tool: &str, args: &Map<String, Value>) -> Result<Scope, ApiError> {
 }
 
 fn lookup(key: &str) -> Option<Entry> {
-    match cache::get(key) {
+    match crate::platform::current().cache_get(key) {
         Ok(Some(bytes)) => Entry::decode(&bytes),
         _ => None,
     }
@@ -186,13 +187,17 @@ fn read_generation(tool: &str, project: &str) -> String {
 /// any storage read, so a value computed under it is never older than it).
 fn generation(project: &str) -> String {
     let key = rules::generation_key(project);
-    if let Ok(Some(bytes)) = cache::get(&key)
+    if let Ok(Some(bytes)) = crate::platform::current().cache_get(&key)
         && let Ok(g) = String::from_utf8(bytes)
     {
         return g;
     }
     let fresh = crate::ids::random_hex();
-    let _ = cache::set(&key, fresh.as_bytes(), Some(rules::GENERATION_TTL_SECONDS));
+    let _ = crate::platform::current().cache_set(
+        &key,
+        fresh.as_bytes(),
+        Some(rules::GENERATION_TTL_SECONDS),
+    );
     fresh
 }
 
@@ -216,7 +221,7 @@ pub fn invalidate_after(writes: &[Write]) {
             _ => {}
         }
         if collection == collections::TASKS {
-            let _ = cache::delete(&rules::missing_task_key(id));
+            let _ = crate::platform::current().cache_delete(&rules::missing_task_key(id));
         }
         if let Ok(Value::Object(doc)) = serde_json::from_str::<Value>(data)
             && let Some(Value::String(p)) = doc.get("project_id")
@@ -226,7 +231,7 @@ pub fn invalidate_after(writes: &[Write]) {
     }
     for project in projects {
         let fresh = crate::ids::random_hex();
-        let _ = cache::set(
+        let _ = crate::platform::current().cache_set(
             &rules::generation_key(&project),
             fresh.as_bytes(),
             Some(rules::GENERATION_TTL_SECONDS),
@@ -252,11 +257,11 @@ pub fn refresh(
     let result = compute();
     if let Some(entry) = Entry::of(&result) {
         let ttl = rules::jittered_ttl(entry.ttl(), crate::ids::unit_random());
-        let _ = cache::set(&key, &entry.encode(), Some(ttl));
+        let _ = crate::platform::current().cache_set(&key, &entry.encode(), Some(ttl));
     }
     result.map(|_| ())
 }
 
 fn sleep(d: Duration) {
-    wasip2::clocks::monotonic_clock::subscribe_duration(d.as_nanos() as u64).block();
+    crate::platform::current().sleep(d);
 }

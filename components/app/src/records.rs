@@ -2,7 +2,7 @@
 //! read with its version so writes can be compare-and-swap. This module knows storage only;
 //! a board write is committed, with what it owes, by [`crate::unit_of_work`].
 
-use crate::bindings::storage::{self, DocumentKey, Expect, FieldFilter, Write};
+use crate::bindings::storage::{Document, DocumentKey, Expect, FieldFilter, Write};
 use crate::platform_error::to_api;
 use marcus_core::api_error::ApiError;
 use serde::Serialize;
@@ -96,7 +96,10 @@ pub fn get<T: DeserializeOwned>(
     if marcus_core::names::check_name("id", id).is_err() {
         return Ok(None);
     }
-    match storage::get(collection, id).map_err(to_api)? {
+    match crate::platform::current()
+        .get(collection, id)
+        .map_err(to_api)?
+    {
         Some(doc) => Ok(Some(Versioned {
             value: decode(collection, id, &doc.data)?,
             version: doc.version,
@@ -121,7 +124,7 @@ pub fn get_many<T: DeserializeOwned>(
                 id: id.clone(),
             })
             .collect();
-        let found = storage::get_many(&keys).map_err(to_api)?;
+        let found = crate::platform::current().get_many(&keys).map_err(to_api)?;
         if found.len() != keys.len() {
             return Err(ApiError::internal(format!(
                 "storage answered {} entries for {} keys of {collection}",
@@ -141,13 +144,14 @@ pub fn get_many<T: DeserializeOwned>(
 pub fn get_pair(
     (collection_a, id_a): (&str, &str),
     (collection_b, id_b): (&str, &str),
-) -> Result<[Option<storage::Document>; 2], ApiError> {
+) -> Result<[Option<Document>; 2], ApiError> {
     let key = |collection: &str, id: &str| DocumentKey {
         collection: collection.to_string(),
         id: id.to_string(),
     };
-    let found =
-        storage::get_many(&[key(collection_a, id_a), key(collection_b, id_b)]).map_err(to_api)?;
+    let found = crate::platform::current()
+        .get_many(&[key(collection_a, id_a), key(collection_b, id_b)])
+        .map_err(to_api)?;
     found.try_into().map_err(|found: Vec<_>| {
         ApiError::internal(format!(
             "storage answered {} entries for 2 keys",
@@ -161,7 +165,7 @@ pub fn get_pair(
 pub fn record<T: DeserializeOwned>(
     collection: &str,
     id: &str,
-    doc: Option<storage::Document>,
+    doc: Option<Document>,
 ) -> Result<Option<Versioned<T>>, ApiError> {
     match doc {
         Some(doc) if marcus_core::names::check_name("id", id).is_ok() => Ok(Some(Versioned {
@@ -187,7 +191,9 @@ pub fn query_all<T: DeserializeOwned>(
     let mut out = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let page = storage::query(collection, &filters, 1000, cursor.as_deref()).map_err(to_api)?;
+        let page = crate::platform::current()
+            .query(collection, &filters, 1000, cursor.as_deref())
+            .map_err(to_api)?;
         for doc in &page.documents {
             match decode(collection, &doc.id, &doc.data) {
                 Ok(value) => out.push(Versioned {
@@ -224,7 +230,9 @@ pub fn count(collection: &str, filters: &[(&str, Value)]) -> Result<u64, ApiErro
             value: v.to_string(),
         })
         .collect();
-    storage::count(collection, &filters).map_err(to_api)
+    crate::platform::current()
+        .count(collection, &filters)
+        .map_err(to_api)
 }
 
 /// One write of an atomic change set.
@@ -276,5 +284,7 @@ impl Change {
 
 /// Deletes `collection/id` if it is still at `version`; `false` when it was gone already.
 pub fn delete(collection: &str, id: &str, version: Option<u64>) -> Result<bool, ApiError> {
-    storage::delete(collection, id, version).map_err(to_api)
+    crate::platform::current()
+        .delete(collection, id, version)
+        .map_err(to_api)
 }

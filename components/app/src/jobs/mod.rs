@@ -13,10 +13,10 @@ pub mod queue;
 pub mod runner;
 pub mod webhook_delivery;
 
+use crate::allowed_methods::only;
 use crate::http_io::{Request, Response};
 use crate::ids::now_ms;
 use crate::records::{self, collections};
-use crate::router::only;
 use marcus_core::api_error::ApiError;
 use marcus_core::jobs::{Job, JobStatus};
 use serde_json::{Value, json};

@@ -12,19 +12,16 @@
 //! protocol that still had them (2025-03-26, 2024-11-05), never on 2025-06-18.
 
 pub mod jsonrpc;
+pub mod protocol;
 pub mod session;
 pub mod tools;
 
 use crate::http_io::{Request, Response};
 use jsonrpc::Incoming;
 use marcus_core::api_error::ApiError;
+use protocol::{LATEST_PROTOCOL, SUPPORTED_PROTOCOLS};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
-
-/// The newest protocol version, offered when the client asks for one we do not know.
-pub const LATEST_PROTOCOL: &str = "2025-06-18";
-/// Every protocol version this server speaks.
-pub const SUPPORTED_PROTOCOLS: &[&str] = &["2025-06-18", "2025-03-26", "2024-11-05"];
 
 /// Handles every method on `/mcp`.
 pub fn handle(req: &Request) -> Result<Response, ApiError> {
@@ -43,7 +40,10 @@ pub fn handle(req: &Request) -> Result<Response, ApiError> {
             session::end(id)?;
             Ok(Response::json(200, &json!({"ended": true})))
         }
-        m => Err(crate::router::method_not_allowed(m, &["POST", "DELETE"])),
+        m => Err(crate::allowed_methods::method_not_allowed(
+            m,
+            &["POST", "DELETE"],
+        )),
     }
 }
 

@@ -1,6 +1,6 @@
 //! MCP sessions, stored as documents so every host process recognises them.
 
-use crate::bindings::storage::{self, Expect};
+use crate::bindings::storage::Expect;
 use crate::ids;
 use crate::platform_error::to_api;
 use marcus_core::api_error::ApiError;
@@ -12,7 +12,9 @@ const COLLECTION: &str = crate::records::collections::MCP_SESSIONS;
 pub fn start(protocol_version: &str, client_info: &Value) -> Result<String, ApiError> {
     let id = ids::new_id("mcp");
     let data = json!({"protocol_version": protocol_version, "client_info": client_info, "started_at": ids::now_ms()});
-    storage::put(COLLECTION, &id, &data.to_string(), Expect::Absent).map_err(to_api)?;
+    crate::platform::current()
+        .put(COLLECTION, &id, &data.to_string(), Expect::Absent)
+        .map_err(to_api)?;
     Ok(id)
 }
 
@@ -22,14 +24,17 @@ pub fn protocol_version(id: &str) -> Result<Option<String>, ApiError> {
     if marcus_core::names::check_name("session id", id).is_err() {
         return Ok(None);
     }
-    let Some(doc) = storage::get(COLLECTION, id).map_err(to_api)? else {
+    let Some(doc) = crate::platform::current()
+        .get(COLLECTION, id)
+        .map_err(to_api)?
+    else {
         return Ok(None);
     };
     let data: Value = serde_json::from_str(&doc.data).unwrap_or(Value::Null);
     Ok(Some(
         data.get("protocol_version")
             .and_then(Value::as_str)
-            .unwrap_or(super::LATEST_PROTOCOL)
+            .unwrap_or(super::protocol::LATEST_PROTOCOL)
             .to_string(),
     ))
 }
@@ -37,7 +42,10 @@ pub fn protocol_version(id: &str) -> Result<Option<String>, ApiError> {
 /// Ends a session; unknown ids are a 404.
 pub fn end(id: &str) -> Result<(), ApiError> {
     marcus_core::names::check_name("session id", id)?;
-    if storage::delete(COLLECTION, id, None).map_err(to_api)? {
+    if crate::platform::current()
+        .delete(COLLECTION, id, None)
+        .map_err(to_api)?
+    {
         Ok(())
     } else {
         Err(ApiError::not_found(format!("MCP session {id} is unknown")))

@@ -208,7 +208,7 @@ pub fn handle(req: &Request, segments: &[&str]) -> Option<Result<Response, ApiEr
     }
     let Some((route, params)) = candidates.iter().find(|(r, _)| r.method == req.method) else {
         let allowed: Vec<&str> = candidates.iter().map(|(r, _)| r.method).collect();
-        return Some(Err(crate::router::method_not_allowed(
+        return Some(Err(crate::allowed_methods::method_not_allowed(
             &req.method,
             &allowed,
         )));

@@ -1,9 +1,9 @@
 //! `/api/cache`: raw bytes with a TTL over the cache capability.
 
+use crate::allowed_methods::method_not_allowed;
 use crate::bindings::cache;
 use crate::http_io::{Request, Response};
 use crate::platform_error::to_api;
-use crate::router::method_not_allowed;
 use marcus_core::api_error::ApiError;
 use marcus_core::names::check_name;
 use serde_json::json;

@@ -101,6 +101,9 @@ pub fn asset(req: &Request, name: &str) -> Result<Response, ApiError> {
 fn only_get(req: &Request) -> Result<(), ApiError> {
     match req.method.as_str() {
         "GET" | "HEAD" => Ok(()),
-        other => Err(crate::router::method_not_allowed(other, &["GET", "HEAD"])),
+        other => Err(crate::allowed_methods::method_not_allowed(
+            other,
+            &["GET", "HEAD"],
+        )),
     }
 }

@@ -1,9 +1,9 @@
 //! Test-only fault routes, enabled by the host's `debug-routes` fact, that prove a guest
 //! trap or runaway loop never takes the host down.
 
+use crate::allowed_methods::only;
 use crate::bindings::capabilities;
 use crate::http_io::{Request, Response};
-use crate::router::only;
 use marcus_core::api_error::ApiError;
 
 /// Whether the host switched the test-only routes on (`--debug-routes`).

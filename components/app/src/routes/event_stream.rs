@@ -69,7 +69,10 @@ pub fn accept(req: &Request) -> Option<Result<EventStream, ApiError>> {
 
 fn parse(req: &Request, seconds: u64) -> Result<EventStream, ApiError> {
     if req.method != "GET" {
-        return Err(crate::router::method_not_allowed(&req.method, &["GET"]));
+        return Err(crate::allowed_methods::method_not_allowed(
+            &req.method,
+            &["GET"],
+        ));
     }
     let StreamRequest { channel, since } =
         parse_request(&req.query, req.header("last-event-id")).map_err(ApiError::bad_request)?;

@@ -14,7 +14,10 @@ pub const MAX_LIMIT: usize = 1000;
 /// Events of `project:<id>` after `since`.
 pub fn project_events(req: &Request, project_id: &str) -> Result<Response, ApiError> {
     if req.method != "GET" {
-        return Err(crate::router::method_not_allowed(&req.method, &["GET"]));
+        return Err(crate::allowed_methods::method_not_allowed(
+            &req.method,
+            &["GET"],
+        ));
     }
     crate::tools::projects::load(project_id)?;
     let since = match req.query_param("since") {

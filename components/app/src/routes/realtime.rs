@@ -1,9 +1,9 @@
 //! `/api/realtime/{channel}`: publish and poll ordered events.
 
+use crate::allowed_methods::method_not_allowed;
 use crate::bindings::realtime;
 use crate::http_io::{Request, Response};
 use crate::platform_error::to_api;
-use crate::router::method_not_allowed;
 use marcus_core::api_error::ApiError;
 use marcus_core::names::check_name;
 use serde_json::{Value, json};

@@ -1,11 +1,11 @@
 //! `/api/storage`: versioned JSON documents over the storage capability. Reads go to storage
 //! directly; writes go through [`raw`], which runs what every committed write owes.
 
+use crate::allowed_methods::method_not_allowed;
 use crate::bindings::storage::{self, Document, DocumentKey, Expect, FieldFilter, Write};
 use crate::http_io::{Request, Response};
 use crate::platform_error::to_api;
 use crate::records::collections;
-use crate::router::method_not_allowed;
 use crate::unit_of_work::raw;
 use marcus_core::api_error::ApiError;
 use marcus_core::names::{check_document_id, check_name};

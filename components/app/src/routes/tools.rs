@@ -1,8 +1,8 @@
 //! `POST /api/tools/{name}`: every board operation for scripts, with the tool's arguments
 //! as the JSON body and its result as the answer.
 
+use crate::allowed_methods::method_not_allowed;
 use crate::http_io::{Request, Response};
-use crate::router::method_not_allowed;
 use crate::tools::{ToolCtx, find, registry};
 use marcus_core::api_error::ApiError;
 use serde_json::{Value, json};

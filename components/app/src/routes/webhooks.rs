@@ -6,11 +6,11 @@
 //! - `GET|DELETE /api/webhooks/{id}`;
 //! - `GET /api/webhooks/{id}/deliveries?limit=`: deliveries with every attempt, newest first.
 
+use crate::allowed_methods::only;
 use crate::bindings::capabilities;
 use crate::http_io::{Request, Response};
 use crate::ids::{new_id, now_ms};
 use crate::records::{self, Change, collections};
-use crate::router::only;
 use marcus_core::api_error::ApiError;
 use marcus_core::features;
 use marcus_core::webhooks::destination::{ALLOW_FACT, AllowList};
@@ -36,7 +36,10 @@ pub fn for_project(req: &Request, project_id: &str) -> Result<Response, ApiError
             .collect();
             Ok(Response::json(200, &json!({"webhooks": hooks})))
         }
-        m => Err(crate::router::method_not_allowed(m, &["GET", "POST"])),
+        m => Err(crate::allowed_methods::method_not_allowed(
+            m,
+            &["GET", "POST"],
+        )),
     }
 }
 
@@ -54,7 +57,10 @@ pub fn handle(req: &Request, rest: &[&str]) -> Result<Response, ApiError> {
                 records::delete(collections::WEBHOOKS, id, Some(hook.version))?;
                 Ok(Response::json(200, &json!({"deleted": id})))
             }
-            m => Err(crate::router::method_not_allowed(m, &["GET", "DELETE"])),
+            m => Err(crate::allowed_methods::method_not_allowed(
+                m,
+                &["GET", "DELETE"],
+            )),
         },
         [id, "deliveries"] => only(method, &["GET"], || deliveries(req, id)),
         _ => Err(ApiError::not_found(format!(

@@ -13,8 +13,11 @@ use crate::records::{self, Change, Versioned, collections};
 use crate::unit_of_work;
 use marcus_core::api_error::ApiError;
 use marcus_core::board::model::{Agent, AgentStatus, Blocker, ProgressEntry, Task, TaskStatus};
-use marcus_core::board::{annotate, lease, ranking, scheduler};
+use marcus_core::board::{annotate, claim, lease, scheduler};
 use serde_json::{Map, Value, json};
+
+#[cfg(test)]
+mod tests;
 
 /// The statuses `report_task_progress` accepts.
 const PROGRESS_STATUSES: &[&str] = &["in_progress", "completed", "blocked"];
@@ -197,12 +200,7 @@ fn request_next(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError
         // One task per agent: a live lease it already holds is handed back unchanged.
         if let Some(current_id) = &agent.value.current_task_id
             && let Some(held) = records::get::<Task>(collections::TASKS, current_id)?
-            && held.value.status == TaskStatus::InProgress
-            && held
-                .value
-                .lease
-                .as_ref()
-                .is_some_and(|l| l.agent_id == agent_id && l.expires_at > now)
+            && claim::holds_live(&agent.value, &held.value, now)
         {
             let deps = load_all(&held.value.dependencies)?;
             return Ok(assigned_answer(&held.value, &deps, true));
@@ -229,100 +227,66 @@ fn request_next(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError
                 .filter(|v| annotate::claimable(&v.value, now))
                 .cloned(),
         );
-        let candidates: Vec<Task> = pool
-            .iter()
-            .filter(|v| !lost.contains(&v.value.id))
-            .map(|v| v.value.clone())
-            .collect();
-        let ranked = ranking::ranked(&agent.value, &candidates, now);
-        let Some(pick) = ranking::contended_pick(
-            &ranked,
-            &agent_id,
-            if lost.is_empty() { 0 } else { attempt },
-        )
-        .cloned() else {
-            if !lost.is_empty() {
-                // Every candidate went to faster agents during this call; look again.
+        let candidates: Vec<Task> = pool.iter().map(|v| v.value.clone()).collect();
+        let pick = match claim::choose(&agent.value, &candidates, &lost, attempt, now) {
+            claim::Choice::Try(pick) => pick,
+            claim::Choice::LookAgain => {
                 lost.clear();
                 continue;
             }
-            let blocked = records::query_all::<Task>(
-                collections::TASKS,
-                &[by_project.clone(), ("status", json!("blocked"))],
-            )?;
-            let todo = records::query_all::<Task>(
-                collections::TASKS,
-                &[by_project, ("status", json!("todo"))],
-            )?;
-            let open: Vec<Task> = in_progress
-                .into_iter()
-                .chain(blocked)
-                .chain(todo)
-                .map(|v| v.value)
-                .collect();
-            let (secs, reason) = if open.is_empty()
-                && records::count(collections::TASKS, &[("project_id", json!(project_id))])? == 0
-            {
-                (30, "the project has no tasks yet".to_string())
-            } else if open.is_empty() {
-                (30, "all tasks are complete".to_string())
-            } else {
-                scheduler::retry_after(&open, now)
-            };
-            touch_agent(agent, now);
-            return Ok(json!({
-                "success": false,
-                "task": null,
-                "message": format!("No task available: {reason}"),
-                "retry_after_seconds": secs,
-                "retry_reason": reason,
-                "project_id": project_id,
-            }));
+            claim::Choice::NothingReady => {
+                let blocked = records::query_all::<Task>(
+                    collections::TASKS,
+                    &[by_project.clone(), ("status", json!("blocked"))],
+                )?;
+                let todo = records::query_all::<Task>(
+                    collections::TASKS,
+                    &[by_project, ("status", json!("todo"))],
+                )?;
+                return no_task_answer(agent, &project_id, in_progress, blocked, todo, now);
+            }
         };
         let Some(current) = pool.iter().find(|v| v.value.id == pick) else {
             continue;
         };
-        // The counter says every dependency is done; check the records themselves (a done
-        // task never becomes undone, so what is verified here stays true).
         let deps = load_all(&current.value.dependencies)?;
-        if deps.iter().any(|d| d.status != TaskStatus::Done)
-            || deps.len() != current.value.dependencies.len()
-        {
-            last_conflict = format!("{pick} is counted ready but a dependency is not done");
-            lost.push(pick);
-            continue;
-        }
         // The assignment time is read after the dependencies were seen done, so a task
         // never starts before the completion it waited for.
         let now = now_ms();
-        let mut task = current.value.clone();
+        let assignment = match claim::assign(
+            &current.value,
+            &deps,
+            &agent.value,
+            now,
+            lease_seconds(&project_id)?,
+        ) {
+            Ok(assignment) => assignment,
+            Err(claim::NotReady(why)) => {
+                last_conflict = why;
+                lost.push(pick);
+                continue;
+            }
+        };
         let mut changes = Vec::new();
-        let previous_holder = task.lease.as_ref().map(|l| l.agent_id.clone());
-        if let Some(expired) = lease::expire_if_due(&task, now) {
+        if let Some(expired) = &assignment.expired {
             let event = BoardEvent::new(
                 "lease_expired",
                 Some(&project_id),
-                previous_holder.as_deref(),
-                Some(&task.id),
+                Some(&expired.previous_holder),
+                Some(&pick),
                 json!({"recovery_note": expired.recovery_note}),
             );
             // Logged only: the assignment announced with this change tells live readers
             // the task moved.
             changes.push(event.change()?);
-            task = expired;
         }
-        let assigned = lease::assign(&task, &agent_id, now, lease_seconds(&project_id)?);
-        let mut agent_rec = agent.value.clone();
-        agent_rec.status = AgentStatus::Working;
-        agent_rec.current_task_id = Some(assigned.id.clone());
-        agent_rec.last_seen = now;
-        let token = assigned.lease.as_ref().map(|l| l.token).unwrap_or(0);
+        let assigned = assignment.task;
         let event = BoardEvent::new(
             "task_assigned",
             Some(&project_id),
             Some(&agent_id),
             Some(&assigned.id),
-            json!({"name": assigned.name, "lease_token": token}),
+            json!({"name": assigned.name, "lease_token": assignment.token}),
         );
         changes.push(Change::update(
             collections::TASKS,
@@ -333,7 +297,7 @@ fn request_next(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError
         changes.push(Change::update(
             collections::AGENTS,
             &agent_id,
-            &agent_rec,
+            &assignment.agent,
             agent.version,
         )?);
         match unit_of_work::commit_and_announce(changes, &event) {
@@ -351,6 +315,42 @@ fn request_next(ctx: &ToolCtx, a: &Map<String, Value>) -> Result<Value, ApiError
         "contention",
         format!("too many concurrent claims ({last_conflict}); ask again in a moment"),
     ))
+}
+
+/// The answer when nothing can be handed out: when to ask again and why, from the open
+/// tasks (in progress, blocked, todo) read.
+fn no_task_answer(
+    agent: Versioned<Agent>,
+    project_id: &str,
+    in_progress: Vec<Versioned<Task>>,
+    blocked: Vec<Versioned<Task>>,
+    todo: Vec<Versioned<Task>>,
+    now: u64,
+) -> Result<Value, ApiError> {
+    let open: Vec<Task> = in_progress
+        .into_iter()
+        .chain(blocked)
+        .chain(todo)
+        .map(|v| v.value)
+        .collect();
+    let (secs, reason) = if open.is_empty()
+        && records::count(collections::TASKS, &[("project_id", json!(project_id))])? == 0
+    {
+        (30, "the project has no tasks yet".to_string())
+    } else if open.is_empty() {
+        (30, "all tasks are complete".to_string())
+    } else {
+        scheduler::retry_after(&open, now)
+    };
+    touch_agent(agent, now);
+    Ok(json!({
+        "success": false,
+        "task": null,
+        "message": format!("No task available: {reason}"),
+        "retry_after_seconds": secs,
+        "retry_reason": reason,
+        "project_id": project_id,
+    }))
 }
 
 /// Loads tasks by id in one read (missing ones are left out).

@@ -6,8 +6,10 @@
 //! the announced event (in that order, so a reader woken by the event reads fresh data).
 
 pub mod raw;
+#[cfg(test)]
+mod tests;
 
-use crate::bindings::storage::{self, Write};
+use crate::bindings::storage::Write;
 use crate::events::{self, BoardEvent};
 use crate::jobs::project_health::schedule;
 use crate::platform_error::to_api;
@@ -32,7 +34,9 @@ pub fn commit(changes: Vec<Change>) -> Result<(), ApiError> {
     for effect in EFFECTS {
         writes.extend(effect(&events)?.into_iter().map(Change::into_write));
     }
-    storage::put_many(&writes).map_err(to_api)?;
+    crate::platform::current()
+        .put_many(&writes)
+        .map_err(to_api)?;
     after_commit(&writes);
     Ok(())
 }

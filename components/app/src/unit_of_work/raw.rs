@@ -4,20 +4,24 @@
 //! hidden behind a stale cached read.
 
 use super::after_commit;
-use crate::bindings::storage::{self, Document, Expect, Write};
+use crate::bindings::storage::{Document, Expect, Write};
 use crate::platform_error::to_api;
 use marcus_core::api_error::ApiError;
 
 /// Stores one document under `expect`.
 pub fn put(collection: &str, id: &str, data: &str, expect: Expect) -> Result<Document, ApiError> {
-    let doc = storage::put(collection, id, data, expect).map_err(to_api)?;
+    let doc = crate::platform::current()
+        .put(collection, id, data, expect)
+        .map_err(to_api)?;
     after_commit(&[written(&doc)]);
     Ok(doc)
 }
 
 /// Stores `writes` atomically: all or none.
 pub fn put_many(writes: &[Write]) -> Result<Vec<Document>, ApiError> {
-    let docs = storage::put_many(writes).map_err(to_api)?;
+    let docs = crate::platform::current()
+        .put_many(writes)
+        .map_err(to_api)?;
     after_commit(writes);
     Ok(docs)
 }
@@ -25,8 +29,13 @@ pub fn put_many(writes: &[Write]) -> Result<Vec<Document>, ApiError> {
 /// Deletes `collection/id` (if still at `expected`); `false` when it did not exist.
 pub fn delete(collection: &str, id: &str, expected: Option<u64>) -> Result<bool, ApiError> {
     // What the document said (its project) tells the read cache what the delete affects.
-    let before = storage::get(collection, id).ok().flatten();
-    let deleted = storage::delete(collection, id, expected).map_err(to_api)?;
+    let before = crate::platform::current()
+        .get(collection, id)
+        .ok()
+        .flatten();
+    let deleted = crate::platform::current()
+        .delete(collection, id, expected)
+        .map_err(to_api)?;
     if deleted && let Some(doc) = before {
         after_commit(&[written(&doc)]);
     }

@@ -380,6 +380,28 @@ pub fn critical_path(tasks: &[Task]) -> (f64, Vec<String>) {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::board::model::Agent;
+
+    /// An agent record for tests, with the given skills.
+    pub fn skilled(id: &str, skills: &[&str]) -> Agent {
+        Agent {
+            id: id.into(),
+            name: id.into(),
+            role: String::new(),
+            skills: skills.iter().map(|s| s.to_string()).collect(),
+            project_id: None,
+            status: Default::default(),
+            current_task_id: None,
+            completed_tasks_count: 0,
+            registered_at: 0,
+            last_seen: 0,
+        }
+    }
+
+    /// An agent record for tests, without skills.
+    pub fn agent(id: &str) -> Agent {
+        skilled(id, &[])
+    }
 
     /// A task record for tests.
     pub fn task(id: &str, deps: &[&str], hours: f64) -> Task {

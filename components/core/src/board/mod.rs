@@ -3,6 +3,7 @@
 
 pub mod annotate;
 pub mod burndown;
+pub mod claim;
 pub mod context;
 pub mod forecast;
 pub mod graph;

@@ -273,25 +273,9 @@ pub fn status_name(s: TaskStatus) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::board::graph::tests::task;
+    use crate::board::graph::tests::{agent, task};
     use crate::board::lease;
-    use crate::board::model::Agent;
     use crate::board::scheduler::pick_next;
-
-    fn agent() -> Agent {
-        Agent {
-            id: "ag".into(),
-            name: "ag".into(),
-            role: String::new(),
-            skills: vec![],
-            project_id: None,
-            status: Default::default(),
-            current_task_id: None,
-            completed_tasks_count: 0,
-            registered_at: 0,
-            last_seen: 0,
-        }
-    }
 
     fn blocker(id: &str, task_id: &str, at: Millis, resolved: bool) -> Blocker {
         Blocker {
@@ -327,7 +311,7 @@ mod tests {
         // Taking the head each time reproduces the queue, claim after claim.
         let mut board = tasks.clone();
         for expected in &order {
-            let next = pick_next(&agent(), &board, 0).unwrap();
+            let next = pick_next(&agent("ag"), &board, 0).unwrap();
             assert_eq!(&next, expected);
             let i = board.iter().position(|t| t.id == next).unwrap();
             board[i] = lease::assign(&board[i], "ag", 0, 180);

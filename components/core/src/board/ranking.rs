@@ -68,7 +68,7 @@ pub fn contended_pick<'a>(
 mod tests {
     use super::*;
     use crate::board::annotate::annotate;
-    use crate::board::graph::tests::task;
+    use crate::board::graph::tests::{agent, task};
     use crate::board::scheduler::pick_next;
 
     #[test]
@@ -95,18 +95,7 @@ mod tests {
             task("d", &["b"], 1.0),
         ];
         annotate(&mut tasks);
-        let agent = Agent {
-            id: "x".into(),
-            name: "x".into(),
-            role: String::new(),
-            skills: vec![],
-            project_id: None,
-            status: Default::default(),
-            current_task_id: None,
-            completed_tasks_count: 0,
-            registered_at: 0,
-            last_seen: 0,
-        };
+        let agent = agent("x");
         let candidates: Vec<Task> = tasks
             .iter()
             .filter(|t| t.deps_remaining == 0)

@@ -199,25 +199,10 @@ pub fn retry_after(tasks: &[Task], now: Millis) -> (u64, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::board::graph::tests::task;
+    use crate::board::graph::tests::{skilled, task};
     use crate::board::lease;
     use crate::board::model::{Lease, Priority};
     use crate::board::ranking::skill_match;
-
-    fn agent(skills: &[&str]) -> Agent {
-        Agent {
-            id: "ag".into(),
-            name: "ag".into(),
-            role: String::new(),
-            skills: skills.iter().map(|s| s.to_string()).collect(),
-            project_id: None,
-            status: Default::default(),
-            current_task_id: None,
-            completed_tasks_count: 0,
-            registered_at: 0,
-            last_seen: 0,
-        }
-    }
 
     fn done(mut t: Task) -> Task {
         t.status = TaskStatus::Done;
@@ -227,16 +212,16 @@ mod tests {
     #[test]
     fn only_tasks_with_done_dependencies_are_ready() {
         let tasks = vec![task("a", &[], 1.0), task("b", &["a"], 1.0)];
-        assert_eq!(pick_next(&agent(&[]), &tasks, 0), Some("a".into()));
+        assert_eq!(pick_next(&skilled("ag", &[]), &tasks, 0), Some("a".into()));
         let tasks = vec![done(task("a", &[], 1.0)), task("b", &["a"], 1.0)];
-        assert_eq!(pick_next(&agent(&[]), &tasks, 0), Some("b".into()));
+        assert_eq!(pick_next(&skilled("ag", &[]), &tasks, 0), Some("b".into()));
         let leased = lease::assign(&task("a", &[], 1.0), "x", 0, 100);
         assert_eq!(
-            pick_next(&agent(&[]), std::slice::from_ref(&leased), 50_000),
+            pick_next(&skilled("ag", &[]), std::slice::from_ref(&leased), 50_000),
             None
         );
         assert_eq!(
-            pick_next(&agent(&[]), &[leased], 100_000),
+            pick_next(&skilled("ag", &[]), &[leased], 100_000),
             Some("a".into()),
             "expired lease"
         );
@@ -249,7 +234,7 @@ mod tests {
         let mut urgent = task("urgent", &[], 1.0);
         urgent.priority = Priority::Urgent;
         assert_eq!(
-            pick_next(&agent(&[]), &[low.clone(), urgent], 0),
+            pick_next(&skilled("ag", &[]), &[low.clone(), urgent], 0),
             Some("urgent".into())
         );
 
@@ -258,11 +243,11 @@ mod tests {
         rust.created_at = 10;
         let plain = task("plain", &[], 1.0);
         assert_eq!(
-            pick_next(&agent(&["rust"]), &[plain.clone(), rust.clone()], 0),
+            pick_next(&skilled("ag", &["rust"]), &[plain.clone(), rust.clone()], 0),
             Some("rust".into())
         );
         assert_eq!(
-            pick_next(&agent(&["go"]), &[rust.clone(), plain.clone()], 0),
+            pick_next(&skilled("ag", &["go"]), &[rust.clone(), plain.clone()], 0),
             Some("plain".into()),
             "age"
         );
@@ -274,7 +259,7 @@ mod tests {
         let mut lone = task("lone", &[], 1.0);
         lone.created_at = 1;
         assert_eq!(
-            pick_next(&agent(&[]), &[lone, head, tail], 0),
+            pick_next(&skilled("ag", &[]), &[lone, head, tail], 0),
             Some("head".into())
         );
     }
@@ -282,7 +267,7 @@ mod tests {
     #[test]
     fn deterministic_tie_break_by_id() {
         let tasks = vec![task("b", &[], 1.0), task("a", &[], 1.0)];
-        assert_eq!(pick_next(&agent(&[]), &tasks, 0), Some("a".into()));
+        assert_eq!(pick_next(&skilled("ag", &[]), &tasks, 0), Some("a".into()));
     }
 
     #[test]
@@ -372,22 +357,22 @@ mod tests {
     fn skill_match_counts_labels_case_insensitively() {
         let mut t = task("t", &[], 1.0);
         t.labels = vec!["Rust".into(), "API".into(), "docs".into()];
-        assert_eq!(skill_match(&agent(&["rust", "api"]), &t), 2);
-        assert_eq!(skill_match(&agent(&[]), &t), 0);
+        assert_eq!(skill_match(&skilled("ag", &["rust", "api"]), &t), 2);
+        assert_eq!(skill_match(&skilled("ag", &[]), &t), 0);
     }
 
     #[test]
     fn priority_beats_skill_and_skill_beats_weight() {
         let mut urgent = task("urgent", &[], 1.0);
         urgent.priority = Priority::Urgent;
-        let mut skilled = task("skilled", &[], 1.0);
-        skilled.labels = vec!["rust".into()];
+        let mut matching = task("skilled", &[], 1.0);
+        matching.labels = vec!["rust".into()];
         let heavy = task("heavy", &[], 50.0);
-        let a = agent(&["rust"]);
-        let all = vec![heavy.clone(), skilled.clone(), urgent];
+        let a = skilled("ag", &["rust"]);
+        let all = vec![heavy.clone(), matching.clone(), urgent];
         assert_eq!(pick_next(&a, &all, 0), Some("urgent".into()));
         assert_eq!(
-            pick_next(&a, &[heavy.clone(), skilled], 0),
+            pick_next(&a, &[heavy.clone(), matching], 0),
             Some("skilled".into())
         );
         let light = task("light", &[], 1.0);
@@ -400,7 +385,7 @@ mod tests {
         young.created_at = 9;
         let mut old = task("z", &[], 1.0);
         old.created_at = 1;
-        let a = agent(&[]);
+        let a = skilled("ag", &[]);
         assert_eq!(
             pick_next(&a, &[young.clone(), old.clone()], 0),
             Some("z".into())

@@ -3,7 +3,7 @@
 
 use super::operation::Operation;
 use super::schemas::{count, event_page, int_range, object_with};
-use crate::mcp::SUPPORTED_PROTOCOLS;
+use crate::mcp::protocol::SUPPORTED_PROTOCOLS;
 use crate::routes::events::MAX_LIMIT as MAX_EVENTS;
 use serde_json::json;
 

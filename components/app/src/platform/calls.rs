@@ -1,0 +1,50 @@
+//! The one trait the app's logic calls the platform through.
+
+use crate::bindings::storage::{Document, DocumentKey, Expect, FieldFilter, Page, Write};
+use crate::bindings::types::Error;
+
+/// The platform calls of the app's logic, as the `marcus:platform` WIT states them.
+pub trait Platform {
+    /// `storage.get`.
+    fn get(&self, collection: &str, id: &str) -> Result<Option<Document>, Error>;
+    /// `storage.get-many`: one entry per key, in key order.
+    fn get_many(&self, keys: &[DocumentKey]) -> Result<Vec<Option<Document>>, Error>;
+    /// `storage.put`.
+    fn put(
+        &self,
+        collection: &str,
+        id: &str,
+        data: &str,
+        expect: Expect,
+    ) -> Result<Document, Error>;
+    /// `storage.put-many`: all or nothing.
+    fn put_many(&self, writes: &[Write]) -> Result<Vec<Document>, Error>;
+    /// `storage.delete`.
+    fn delete(&self, collection: &str, id: &str, expected: Option<u64>) -> Result<bool, Error>;
+    /// `storage.query`.
+    fn query(
+        &self,
+        collection: &str,
+        filters: &[FieldFilter],
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page, Error>;
+    /// `storage.count`.
+    fn count(&self, collection: &str, filters: &[FieldFilter]) -> Result<u64, Error>;
+    /// `cache.get`.
+    fn cache_get(&self, key: &str) -> Result<Option<Vec<u8>>, Error>;
+    /// `cache.set`.
+    fn cache_set(&self, key: &str, value: &[u8], ttl_seconds: Option<u32>) -> Result<(), Error>;
+    /// `cache.add`: set only if absent; whether it was set.
+    fn cache_add(&self, key: &str, value: &[u8], ttl_seconds: Option<u32>) -> Result<bool, Error>;
+    /// `cache.delete`.
+    fn cache_delete(&self, key: &str) -> Result<bool, Error>;
+    /// `realtime.publish`.
+    fn publish(&self, channel: &str, payload: &str) -> Result<u64, Error>;
+    /// Milliseconds since the Unix epoch (`wasi:clocks/wall-clock`).
+    fn now_ms(&self) -> u64;
+    /// 64 random bits (`wasi:random/random`).
+    fn random_u64(&self) -> u64;
+    /// Waits `duration` (`wasi:clocks/monotonic-clock`).
+    fn sleep(&self, duration: std::time::Duration);
+}

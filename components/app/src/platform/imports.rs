@@ -1,0 +1,85 @@
+//! The component's platform: each call is the `marcus:platform` import of the same name.
+
+use super::calls::Platform;
+use crate::bindings::storage::{self, Document, DocumentKey, Expect, FieldFilter, Page, Write};
+use crate::bindings::types::Error;
+use crate::bindings::{cache, realtime};
+
+/// The imports of the `platform` world.
+#[cfg_attr(test, allow(dead_code))]
+pub struct Imports;
+
+impl Platform for Imports {
+    fn get(&self, collection: &str, id: &str) -> Result<Option<Document>, Error> {
+        storage::get(collection, id)
+    }
+
+    fn get_many(&self, keys: &[DocumentKey]) -> Result<Vec<Option<Document>>, Error> {
+        storage::get_many(keys)
+    }
+
+    fn put(
+        &self,
+        collection: &str,
+        id: &str,
+        data: &str,
+        expect: Expect,
+    ) -> Result<Document, Error> {
+        storage::put(collection, id, data, expect)
+    }
+
+    fn put_many(&self, writes: &[Write]) -> Result<Vec<Document>, Error> {
+        storage::put_many(writes)
+    }
+
+    fn delete(&self, collection: &str, id: &str, expected: Option<u64>) -> Result<bool, Error> {
+        storage::delete(collection, id, expected)
+    }
+
+    fn query(
+        &self,
+        collection: &str,
+        filters: &[FieldFilter],
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page, Error> {
+        storage::query(collection, filters, limit, cursor)
+    }
+
+    fn count(&self, collection: &str, filters: &[FieldFilter]) -> Result<u64, Error> {
+        storage::count(collection, filters)
+    }
+
+    fn cache_get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
+        cache::get(key)
+    }
+
+    fn cache_set(&self, key: &str, value: &[u8], ttl_seconds: Option<u32>) -> Result<(), Error> {
+        cache::set(key, value, ttl_seconds)
+    }
+
+    fn cache_add(&self, key: &str, value: &[u8], ttl_seconds: Option<u32>) -> Result<bool, Error> {
+        cache::add(key, value, ttl_seconds)
+    }
+
+    fn cache_delete(&self, key: &str) -> Result<bool, Error> {
+        cache::delete(key)
+    }
+
+    fn publish(&self, channel: &str, payload: &str) -> Result<u64, Error> {
+        realtime::publish(channel, payload)
+    }
+
+    fn now_ms(&self) -> u64 {
+        let t = wasip2::clocks::wall_clock::now();
+        t.seconds * 1000 + u64::from(t.nanoseconds / 1_000_000)
+    }
+
+    fn random_u64(&self) -> u64 {
+        wasip2::random::random::get_random_u64()
+    }
+
+    fn sleep(&self, duration: std::time::Duration) {
+        wasip2::clocks::monotonic_clock::subscribe_duration(duration.as_nanos() as u64).block();
+    }
+}

@@ -1,0 +1,194 @@
+//! The work loop against the in-memory platform: claims, lost races, completions and what
+//! a write publishes, checked natively without a host.
+
+use crate::platform::in_memory::InMemory;
+use crate::records::collections;
+use crate::tools::{self, ToolCtx};
+use serde_json::{Map, Value, json};
+
+fn call(tool: &str, args: Value) -> Result<Value, marcus_core::api_error::ApiError> {
+    let spec = tools::find(tool).expect("a registered tool");
+    let Value::Object(args) = args else {
+        panic!("arguments are an object")
+    };
+    tools::call(spec, &ToolCtx::default(), &args)
+}
+
+fn ok(tool: &str, args: Value) -> Value {
+    call(tool, args).unwrap_or_else(|e| panic!("{tool}: {} {}", e.code, e.message))
+}
+
+/// A project with tasks `first` (high priority), `second`, and `after` depending on
+/// `first`, and agents a and b; answers the project id.
+fn board() -> String {
+    let created = ok(
+        "create_project",
+        json!({"project_name": "p", "tasks": [
+            {"name": "first", "priority": "high"},
+            {"name": "second"},
+            {"name": "after", "dependencies": ["first"]}
+        ]}),
+    );
+    for agent in ["a", "b", "c"] {
+        ok("register_agent", json!({"agent_id": agent, "name": agent}));
+    }
+    created["project_id"].as_str().unwrap().to_string()
+}
+
+fn task_id(project: &str, name: &str) -> String {
+    let tasks = ok("get_all_board_tasks", json!({"project_id": project}));
+    tasks["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == name)
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .unwrap()
+}
+
+fn events(platform: &InMemory, kind: &str) -> Vec<Map<String, Value>> {
+    platform
+        .documents(collections::EVENTS)
+        .into_iter()
+        .filter_map(|d| match serde_json::from_str(&d.data) {
+            Ok(Value::Object(m)) if m["kind"] == kind => Some(m),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn claims_go_by_priority_one_task_per_agent_and_say_why_none_is_left() {
+    let _platform = InMemory::installed();
+    let project = board();
+    let a = ok("request_next_task", json!({"agent_id": "a"}));
+    assert_eq!(a["task"]["name"], "first");
+    let again = ok("request_next_task", json!({"agent_id": "a"}));
+    assert_eq!(again["task"]["id"], a["task"]["id"]);
+    assert_eq!(again["already_assigned"], true);
+    let b = ok("request_next_task", json!({"agent_id": "b"}));
+    assert_eq!(b["task"]["name"], "second");
+    let c = ok("request_next_task", json!({"agent_id": "c"}));
+    assert_eq!(c["success"], false);
+    assert!(c["task"].is_null());
+    assert!(
+        c["retry_reason"].as_str().unwrap().contains("first"),
+        "names what `after` waits for: {c}"
+    );
+    assert_eq!(c["project_id"], project.as_str());
+}
+
+#[test]
+fn a_claim_that_loses_its_race_takes_another_task_and_leaves_nothing_behind() {
+    let platform = InMemory::installed();
+    let project = board();
+    let first = task_id(&project, "first");
+    // Another host's agent takes `first` between this claim's read and its write.
+    let taken = first.clone();
+    platform.before_next_put_many(move |p| {
+        let doc = p
+            .documents(collections::TASKS)
+            .into_iter()
+            .find(|d| d.id == taken)
+            .unwrap();
+        let mut task: Value = serde_json::from_str(&doc.data).unwrap();
+        task["status"] = json!("in_progress");
+        task["assigned_to"] = json!("elsewhere");
+        task["lease"] = json!({"agent_id": "elsewhere", "token": 1, "granted_at": 0,
+            "expires_at": u64::MAX / 2, "renewals": 0});
+        use crate::platform::Platform;
+        p.put(
+            collections::TASKS,
+            &taken,
+            &task.to_string(),
+            crate::bindings::storage::Expect::Version(doc.version),
+        )
+        .unwrap();
+    });
+    let published_before = platform.published().len();
+    let a = ok("request_next_task", json!({"agent_id": "a"}));
+    assert_eq!(a["task"]["name"], "second", "the lost race moved on: {a}");
+    let assigned = events(platform, "task_assigned");
+    assert_eq!(assigned.len(), 1, "the lost attempt stored no event");
+    assert_eq!(assigned[0]["task_id"], a["task"]["id"]);
+    let announced: Vec<_> = platform.published()[published_before..]
+        .iter()
+        .filter(|(_, payload)| payload.contains("task_assigned"))
+        .cloned()
+        .collect();
+    assert_eq!(
+        announced.len(),
+        2,
+        "one assignment, on the project's and the agents' channel: {announced:?}"
+    );
+}
+
+#[test]
+fn a_completion_frees_its_dependents_in_the_same_change() {
+    let _platform = InMemory::installed();
+    let project = board();
+    let a = ok("request_next_task", json!({"agent_id": "a"}));
+    let token = a["lease_token"].clone();
+    let after = task_id(&project, "after");
+    let c = ok("request_next_task", json!({"agent_id": "c"}));
+    assert_eq!(c["task"]["name"], "second");
+    let waiting = ok("request_next_task", json!({"agent_id": "b"}));
+    assert!(waiting["task"].is_null());
+    ok(
+        "report_task_progress",
+        json!({"agent_id": "a", "task_id": a["task"]["id"], "status": "completed",
+            "progress": 100, "lease_token": token}),
+    );
+    let b = ok("request_next_task", json!({"agent_id": "b"}));
+    assert_eq!(b["task"]["id"], after.as_str());
+    let agent = ok("get_agent_status", json!({"agent_id": "a"}));
+    assert_eq!(agent["agent"]["completed_tasks_count"], 1);
+    assert!(agent["current_task"].is_null());
+}
+
+#[test]
+fn a_stale_holder_is_fenced_out_after_its_lease_lapsed_and_the_task_moved_on() {
+    let platform = InMemory::installed();
+    board();
+    let a = ok("request_next_task", json!({"agent_id": "a"}));
+    let stale_token = a["lease_token"].as_u64().unwrap();
+    let b = ok("request_next_task", json!({"agent_id": "b"}));
+    assert_eq!(b["task"]["name"], "second");
+    // `a` goes quiet past its lease; `c` takes the task over.
+    platform.advance(a["lease_expires_at"].as_u64().unwrap() - platform_now(platform) + 1);
+    let c = ok("request_next_task", json!({"agent_id": "c"}));
+    assert_eq!(c["task"]["id"], a["task"]["id"]);
+    assert_eq!(c["lease_token"].as_u64().unwrap(), stale_token + 1);
+    assert!(c["recovery_note"].as_str().unwrap().contains("(a)"));
+    let expired = events(platform, "lease_expired");
+    assert_eq!(expired.len(), 1);
+    assert_eq!(expired[0]["agent_id"], "a");
+    let refused = call(
+        "report_task_progress",
+        json!({"agent_id": "a", "task_id": a["task"]["id"], "status": "completed",
+            "lease_token": stale_token}),
+    )
+    .expect_err("the stale holder cannot complete");
+    assert_eq!(refused.status, 409);
+}
+
+fn platform_now(platform: &InMemory) -> u64 {
+    use crate::platform::Platform;
+    platform.now_ms()
+}
+
+#[test]
+fn a_refused_write_stores_and_announces_nothing() {
+    let platform = InMemory::installed();
+    board();
+    let stored = platform.documents(collections::EVENTS).len();
+    let published = platform.published().len();
+    let refused = call(
+        "report_task_progress",
+        json!({"agent_id": "a", "task_id": "no-such-task", "status": "in_progress"}),
+    )
+    .expect_err("no such task");
+    assert_eq!(refused.code, "task_not_found");
+    assert_eq!(platform.documents(collections::EVENTS).len(), stored);
+    assert_eq!(platform.published().len(), published);
+}
