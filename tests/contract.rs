@@ -68,6 +68,7 @@ storage_contract!(
     compare_and_swap_conflicts_change_nothing,
     query_count_scan_and_collections,
     batch_is_all_or_nothing,
+    get_many_answers_every_key_in_order,
     concurrent_compare_and_swap_has_exactly_one_winner,
 );
 
@@ -334,6 +335,74 @@ fn batch_is_all_or_nothing(s: &dyn Serves) {
     let in_order = [("new1", 1), ("existing", 2), ("any", 1)].map(|(id, v)| (id.to_string(), v));
     assert_eq!(written, in_order, "every write, in the order given");
     assert_eq!(get(s, "/api/storage/b/existing").json()["version"], 2);
+}
+
+fn get_many_answers_every_key_in_order(s: &dyn Serves) {
+    put(s, "/api/storage/gm/a", &json!({"n": 1}));
+    put(s, "/api/storage/gm/b", &json!({"n": 2}));
+    put(s, "/api/storage/gm/b", &json!({"n": 3}));
+    put(s, "/api/storage/other/a", &json!({"n": 4}));
+    let read = |keys: Value| post(s, "/api/storage/_get_many", &json!({ "keys": keys }));
+    let key = |c: &str, id: &str| json!({"collection": c, "id": id});
+
+    // Key order, not id order; a missing document is null; a key given twice answers twice;
+    // the same id in another collection is another document.
+    let got = read(json!([
+        key("gm", "b"),
+        key("gm", "missing"),
+        key("other", "a"),
+        key("gm", "a"),
+        key("gm", "b"),
+        key("nowhere", "a"),
+    ]));
+    assert_eq!(got.status, 200, "{}", got.text_prefix());
+    let docs = got.json()["documents"].as_array().unwrap().clone();
+    let seen: Vec<Value> = docs
+        .iter()
+        .map(|d| match d {
+            Value::Null => Value::Null,
+            d => json!([d["collection"], d["id"], d["data"]["n"], d["version"]]),
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            json!(["gm", "b", 3, 2]),
+            Value::Null,
+            json!(["other", "a", 4, 1]),
+            json!(["gm", "a", 1, 1]),
+            json!(["gm", "b", 3, 2]),
+            Value::Null,
+        ]
+    );
+    // Each entry is what a single read answers.
+    assert_eq!(docs[0], get(s, "/api/storage/gm/b").json());
+
+    let empty = read(json!([]));
+    assert_eq!(empty.status, 200, "{}", empty.text_prefix());
+    assert_eq!(empty.json(), json!({"documents": []}));
+
+    // The most keys one read takes are answered; one more is refused, saying the limit.
+    let most: Vec<Value> = (0..1000).map(|i| key("gm", &format!("k{i}"))).collect();
+    let full = read(Value::Array(most.clone()));
+    assert_eq!(full.status, 200, "{}", full.text_prefix());
+    assert_eq!(full.json()["documents"].as_array().unwrap().len(), 1000);
+    let mut over = most;
+    over.push(key("gm", "a"));
+    let refused = read(Value::Array(over));
+    assert_eq!(refused.status, 400, "{}", refused.text_prefix());
+    assert!(
+        message(&refused).contains("at most 1000"),
+        "{}",
+        refused.text_prefix()
+    );
+    let malformed = read(json!([{"collection": "gm"}]));
+    assert_eq!(malformed.status, 400);
+    assert!(
+        message(&malformed).contains("keys[0].id"),
+        "{}",
+        malformed.text_prefix()
+    );
 }
 
 fn concurrent_compare_and_swap_has_exactly_one_winner(s: &dyn Serves) {

@@ -134,32 +134,52 @@ fn metrics_scrape_is_valid_and_counts_what_happened() {
         Some(1.0)
     );
 
-    let Some(promtool) = which("promtool") else {
-        skip(
-            "promtool check metrics",
-            "promtool (Debian package prometheus)",
-        );
-        return;
-    };
-    let mut child = Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(again.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    promtool_accepts(&again, "promtool check metrics");
+}
+
+#[test]
+fn platform_calls_are_counted_and_told_only_when_asked() {
+    let m = Marcus::start(&[]);
+    m.put_json("/api/storage/notes/n1", &json!({"a": 1}));
+    let asked = [("x-marcus-platform-calls", "1")];
+    // A raw read is one storage call; a read of three documents is one call too.
+    let one = m.request("GET", "/api/storage/notes/n1", &asked, None);
+    assert_eq!(one.status, 200);
+    assert_eq!(one.header("x-marcus-platform-calls").as_deref(), Some("1"));
+    let keys = json!({"keys": [
+        {"collection": "notes", "id": "n1"},
+        {"collection": "notes", "id": "n2"},
+        {"collection": "notes", "id": "n1"}
+    ]});
+    let many = m.request(
+        "POST",
+        "/api/storage/_get_many",
+        &[asked[0], ("content-type", "application/json")],
+        Some(keys.to_string().as_bytes()),
+    );
+    assert_eq!(many.status, 200, "{}", many.text_prefix());
+    assert_eq!(many.header("x-marcus-platform-calls").as_deref(), Some("1"));
+    // The answer is the same either way, and unasked requests get no header.
+    let plain = m.get("/api/storage/notes/n1");
+    assert_eq!(plain.header("x-marcus-platform-calls"), None);
+    assert_eq!(plain.body, one.body);
+    // The scrape counts them by interface and function.
+    let scrape = String::from_utf8(m.get("/metrics").body).unwrap();
+    assert_eq!(
+        sample(
+            &scrape,
+            "marcus_platform_calls_total{interface=\"storage\",function=\"get-many\"} "
+        ),
+        Some(1.0),
+        "{scrape}"
+    );
     assert!(
-        out.status.success(),
-        "promtool: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        sample(
+            &scrape,
+            "marcus_platform_calls_total{interface=\"storage\",function=\"get\"} "
+        )
+        .is_some_and(|n| n >= 2.0),
+        "{scrape}"
     );
 }
 
@@ -215,6 +235,8 @@ fn every_family_is_exported_from_the_first_scrape_at_zero() {
         "marcus_connections_refused_total{answer=\"503\"}",
         "marcus_header_timeouts_total",
         "marcus_webhook_destinations_refused_total",
+        "marcus_platform_calls_total{interface=\"storage\",function=\"get-many\"}",
+        "marcus_platform_calls_total{interface=\"realtime\",function=\"publish\"}",
     ] {
         assert_eq!(
             sample(&first, &format!("{series} ")),
@@ -245,11 +267,14 @@ fn every_family_is_exported_from_the_first_scrape_at_zero() {
         Some(1.0),
         "{later}"
     );
+    promtool_accepts(&first, "promtool check of the first scrape");
+}
+
+/// Asserts that `promtool check metrics` accepts `scrape`; without promtool the check is
+/// reported as skipped (`what`).
+fn promtool_accepts(scrape: &str, what: &str) {
     let Some(promtool) = which("promtool") else {
-        skip(
-            "promtool check of the first scrape",
-            "promtool (Debian package prometheus)",
-        );
+        skip(what, "promtool (Debian package prometheus)");
         return;
     };
     let mut child = Command::new(promtool)
@@ -263,7 +288,7 @@ fn every_family_is_exported_from_the_first_scrape_at_zero() {
         .stdin
         .take()
         .unwrap()
-        .write_all(first.as_bytes())
+        .write_all(scrape.as_bytes())
         .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(

@@ -508,6 +508,18 @@ impl Platform {
             .unwrap()
     }
 
+    fn get_many(
+        &mut self,
+        keys: &[storage::DocumentKey],
+    ) -> Result<Vec<Option<storage::Document>>, PlatformError> {
+        let s = &mut self.0.store;
+        self.0
+            .adapter
+            .marcus_platform_storage()
+            .call_get_many(s, keys)
+            .unwrap()
+    }
+
     fn cache_get(&mut self, key: &str) -> Option<Vec<u8>> {
         let s = &mut self.0.store;
         self.0
@@ -620,6 +632,37 @@ fn the_adapters_storage_refuses_malformed_writes() {
             .variables
             .insert("database_url".into(), db.url.clone());
         refuses_malformed_writes(&stores);
+    }
+}
+
+/// A `get-many` over the limit is refused by the adapter itself (the app's routes refuse it
+/// before), with the limit in the words; the limit itself is read.
+fn refuses_oversized_reads(stores: &SpinStores) {
+    let mut p = Platform::new(stores);
+    let keys: Vec<storage::DocumentKey> = (0..1001)
+        .map(|i| storage::DocumentKey {
+            collection: "notes".into(),
+            id: format!("n{i}"),
+        })
+        .collect();
+    match p.get_many(&keys) {
+        Err(PlatformError::Invalid(m)) => assert!(m.contains("at most 1000"), "{m}"),
+        other => panic!("1001 keys answered {other:?}"),
+    }
+    let read = p.get_many(&keys[..1000]).unwrap();
+    assert_eq!(read.len(), 1000);
+    assert!(read.iter().all(Option::is_none));
+}
+
+#[test]
+fn the_adapters_storage_refuses_oversized_reads() {
+    refuses_oversized_reads(&SpinStores::new());
+    if let Some(db) = PrivateDatabase::create("Spin adapter get-many limit on PostgreSQL") {
+        let mut stores = SpinStores::new();
+        stores
+            .variables
+            .insert("database_url".into(), db.url.clone());
+        refuses_oversized_reads(&stores);
     }
 }
 

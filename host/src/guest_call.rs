@@ -2,7 +2,7 @@
 //! cap and a deadline. A trap or a timeout becomes a 500 JSON error; the host carries on.
 
 use crate::json_error;
-use crate::platform::Platform;
+use crate::platform::{Platform, call_count};
 use crate::request_state::RequestState;
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +39,7 @@ impl GuestRunner {
         let method = req.method().clone();
         let path = req.uri().path().to_string();
         let started = std::time::Instant::now();
+        let tell_calls = req.headers().contains_key(call_count::HEADER);
         if let Some(too_large) = refuse_oversized(&mut req).await {
             return too_large;
         }
@@ -50,7 +51,7 @@ impl GuestRunner {
             }),
             Err(refusal) => return refusal,
         };
-        let response = match self.run(req).await {
+        let response = match self.run(req, tell_calls).await {
             Ok(resp) => resp,
             Err(failure) => {
                 tracing::error!(%method, %path, "{}", failure.message);
@@ -92,15 +93,18 @@ impl GuestRunner {
             Ok(r) => r,
             Err(e) => return json_error::response(500, "internal", &e.to_string()),
         };
-        match self.run(req).await {
+        match self.run(req, false).await {
             Ok(resp) => resp,
             Err(failure) => json_error::response(500, failure.code, &failure.message),
         }
     }
 
+    /// Runs one request's instance; with `tell_calls` the response carries the number of
+    /// platform calls the app made for it (see [`call_count::HEADER`]).
     async fn run<B>(
         self: &Arc<Self>,
         req: hyper::Request<B>,
+        tell_calls: bool,
     ) -> Result<hyper::Response<HyperOutgoingBody>, Failure>
     where
         B: hyper::body::Body<Data = bytes::Bytes> + Send + 'static,
@@ -141,6 +145,7 @@ impl GuestRunner {
             .new_response_outparam(sender)
             .map_err(|e| Failure::internal(&format!("preparing the response: {e}")))?;
         let report = store.data().platform.report.clone();
+        let calls = store.data().platform.calls.clone();
         let pre = self.pre.clone();
         let task = tokio::task::spawn(async move {
             let _permit = permit;
@@ -158,7 +163,16 @@ impl GuestRunner {
                 // The app reports while it computes, before it sends the response head.
                 let told = report.lock().map(|r| r.clone()).unwrap_or_default();
                 resp.extensions_mut().insert(told);
-                Ok(buffer_small_body(resp).await)
+                let mut resp = buffer_small_body(resp).await;
+                // A buffered body is complete, so the count covers the whole request; a
+                // streamed one is counted up to its response head.
+                if tell_calls {
+                    resp.headers_mut().insert(
+                        call_count::HEADER,
+                        hyper::header::HeaderValue::from(calls.total()),
+                    );
+                }
+                Ok(resp)
             }
             Ok(Err(code)) => Err(Failure::internal(&format!(
                 "the app answered with an error: {code:?}"

@@ -38,6 +38,7 @@ impl RequestState {
             platform: PlatformView {
                 platform,
                 report: Default::default(),
+                calls: Default::default(),
             },
         }
     }

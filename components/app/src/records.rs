@@ -2,7 +2,7 @@
 //! read with its version so writes can be compare-and-swap. This module knows storage only;
 //! a board write is committed, with what it owes, by [`crate::unit_of_work`].
 
-use crate::bindings::storage::{Expect, FieldFilter, Write};
+use crate::bindings::storage::{Document, DocumentKey, Expect, FieldFilter, Write};
 use crate::board_error::BoardError;
 use crate::platform_error::to_api;
 use marcus_core::api_error::ApiError;
@@ -106,6 +106,74 @@ pub fn get<T: DeserializeOwned>(
             version: doc.version,
         })),
         None => Ok(None),
+    }
+}
+
+/// Reads the records of `collection` with these ids in one platform call per
+/// `MAX_GET_MANY` ids: one entry per id, in the order given, `None` for a record that does
+/// not exist (or an id no record can have), as [`get`] answers each.
+pub fn get_many<T: DeserializeOwned>(
+    collection: &str,
+    ids: &[String],
+) -> Result<Vec<Option<Versioned<T>>>, ApiError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(marcus_core::store::MAX_GET_MANY) {
+        let keys: Vec<DocumentKey> = chunk
+            .iter()
+            .map(|id| DocumentKey {
+                collection: collection.to_string(),
+                id: id.clone(),
+            })
+            .collect();
+        let found = crate::platform::current().get_many(&keys).map_err(to_api)?;
+        if found.len() != keys.len() {
+            return Err(ApiError::internal(format!(
+                "storage answered {} entries for {} keys of {collection}",
+                found.len(),
+                keys.len()
+            )));
+        }
+        for (id, doc) in chunk.iter().zip(found) {
+            out.push(record(collection, id, doc)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Reads two documents (say an agent and the task it reports on) in one platform call;
+/// [`record`] turns each into its record, in whichever order the caller checks them.
+pub fn get_pair(
+    (collection_a, id_a): (&str, &str),
+    (collection_b, id_b): (&str, &str),
+) -> Result<[Option<Document>; 2], ApiError> {
+    let key = |collection: &str, id: &str| DocumentKey {
+        collection: collection.to_string(),
+        id: id.to_string(),
+    };
+    let found = crate::platform::current()
+        .get_many(&[key(collection_a, id_a), key(collection_b, id_b)])
+        .map_err(to_api)?;
+    found.try_into().map_err(|found: Vec<_>| {
+        ApiError::internal(format!(
+            "storage answered {} entries for 2 keys",
+            found.len()
+        ))
+    })
+}
+
+/// A document read for `collection/id` as its record, as [`get`] answers: none for an id no
+/// record can have.
+pub fn record<T: DeserializeOwned>(
+    collection: &str,
+    id: &str,
+    doc: Option<Document>,
+) -> Result<Option<Versioned<T>>, ApiError> {
+    match doc {
+        Some(doc) if marcus_core::names::check_name("id", id).is_ok() => Ok(Some(Versioned {
+            value: decode(collection, id, &doc.data)?,
+            version: doc.version,
+        })),
+        _ => Ok(None),
     }
 }
 

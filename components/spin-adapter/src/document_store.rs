@@ -2,7 +2,9 @@
 //! Callers (the exported `storage` interface) never know which backend answers.
 
 use crate::bindings::Error;
-use crate::bindings::storage::{Document, Expect, FieldFilter, Page, StorageStats, Write};
+use crate::bindings::storage::{
+    Document, DocumentKey, Expect, FieldFilter, Page, StorageStats, Write,
+};
 use crate::checks;
 use crate::postgres_storage::PostgresDocuments;
 use crate::settings;
@@ -14,6 +16,9 @@ use std::rc::Rc;
 pub trait DocumentStore {
     /// Reads one document.
     fn get(&self, collection: &str, id: &str) -> Result<Option<Document>, Error>;
+    /// Reads several documents in one statement: one entry per key, in key order; the key
+    /// count is already checked and the list is not empty.
+    fn get_many(&self, keys: &[DocumentKey]) -> Result<Vec<Option<Document>>, Error>;
     /// One write under its precondition; a failed precondition is `conflict`.
     fn put(&self, write: &Write, now: u64) -> Result<Document, Error>;
     /// All writes or none; `conflict` names the first failing document.
@@ -61,6 +66,13 @@ pub fn holds(expect: Expect, current: Option<u64>) -> bool {
 /// after it: the shared rule, so the words are the native host's.
 pub fn conflict(collection: &str, id: &str, expect: Expect, current: Option<u64>) -> Error {
     rules::unmet_precondition(collection, id, checks::expect(expect), current).into()
+}
+
+/// `keys` as the one JSON parameter of the dialects' `get_many` statements.
+pub fn keys_json(keys: &[DocumentKey]) -> String {
+    marcus_core::store::get_many::keys_json(
+        keys.iter().map(|k| (k.collection.as_str(), k.id.as_str())),
+    )
 }
 
 /// Collection, id and data of one write.

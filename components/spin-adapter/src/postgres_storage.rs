@@ -10,11 +10,12 @@
 
 use crate::bindings::Error;
 use crate::bindings::postgres::{self, Connection, DbValue, ParameterValue};
-use crate::bindings::storage::{Document, FieldFilter, Page, StorageStats, Write};
+use crate::bindings::storage::{Document, DocumentKey, FieldFilter, Page, StorageStats, Write};
 use crate::checks::write_ref;
-use crate::document_store::{DocumentStore, conflict};
+use crate::document_store::{DocumentStore, conflict, keys_json};
 use crate::field_filters::pairs;
 use crate::settings;
+use marcus_core::store::get_many::in_request_order;
 use marcus_core::store::page::finish_page;
 use marcus_core::store::postgres_sql::{documents, schema};
 use marcus_core::store::rules;
@@ -245,6 +246,15 @@ impl DocumentStore for PostgresDocuments {
             .as_ref()
             .map(document)
             .transpose()
+    }
+
+    fn get_many(&self, keys: &[DocumentKey]) -> Result<Vec<Option<Document>>, Error> {
+        let found = self
+            .rows(&documents::get_many(&keys_json(keys)))?
+            .iter()
+            .map(|row| Ok((int(row, "key_position")? as usize, document(row)?)))
+            .collect::<Result<Vec<_>, Error>>()?;
+        Ok(in_request_order(keys.len(), found))
     }
 
     fn put(&self, w: &Write, now: u64) -> Result<Document, Error> {

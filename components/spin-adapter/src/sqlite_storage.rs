@@ -3,12 +3,13 @@
 
 use crate::bindings::Error;
 use crate::bindings::sqlite::Value;
-use crate::bindings::storage::{Document, FieldFilter, Page, StorageStats, Write};
+use crate::bindings::storage::{Document, DocumentKey, FieldFilter, Page, StorageStats, Write};
 use crate::checks::write_ref;
-use crate::document_store::{DocumentStore, conflict, holds};
+use crate::document_store::{DocumentStore, conflict, holds, keys_json};
 use crate::field_filters::pairs;
 use crate::sqlite_db::{Db, int, text};
 use marcus_core::store::MAX_FIELD_INDEXES;
+use marcus_core::store::get_many::in_request_order;
 use marcus_core::store::page::finish_page;
 use marcus_core::store::sqlite_sql::{batch, documents, field_indexes};
 use marcus_core::store::statement::Statement;
@@ -85,6 +86,15 @@ impl DocumentStore for SqliteDocuments {
             .as_deref()
             .map(document)
             .transpose()
+    }
+
+    fn get_many(&self, keys: &[DocumentKey]) -> Result<Vec<Option<Document>>, Error> {
+        let rows = self.db.all(&documents::get_many(&keys_json(keys)))?;
+        let found = rows
+            .iter()
+            .map(|row| Ok((int(row, 6)? as usize, document(row)?)))
+            .collect::<Result<Vec<_>, Error>>()?;
+        Ok(in_request_order(keys.len(), found))
     }
 
     fn put(&self, w: &Write, now: u64) -> Result<Document, Error> {

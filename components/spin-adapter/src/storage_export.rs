@@ -1,15 +1,25 @@
 //! The exported `marcus:platform/storage`: argument checks, then the configured backend.
 
 use crate::bindings::Error;
-use crate::bindings::storage::{Document, Expect, FieldFilter, Guest, Page, StorageStats, Write};
+use crate::bindings::storage::{
+    Document, DocumentKey, Expect, FieldFilter, Guest, Page, StorageStats, Write,
+};
 use crate::checks;
 use crate::document_store::{self, check_write};
-use marcus_core::store::rules;
+use marcus_core::store::{get_many, rules};
 use std::collections::HashSet;
 
 impl Guest for crate::Adapter {
     fn get(collection: String, id: String) -> Result<Option<Document>, Error> {
         document_store::open()?.get(&collection, &id)
+    }
+
+    fn get_many(keys: Vec<DocumentKey>) -> Result<Vec<Option<Document>>, Error> {
+        get_many::check_count(keys.len())?;
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        document_store::open()?.get_many(&keys)
     }
 
     fn put(

@@ -4,13 +4,15 @@
 //! appears only with its first error starts one scrape late, and an absent series reads as
 //! "no data", not as zero).
 //!
-//! A series is zero-initialised when its label values are known at start: fixed sets (lease
-//! events, refusal reasons, job kinds and outcomes, cache results), the configured backends,
-//! and the scrape's own route. Labels that only traffic or data supply (other routes, a
-//! project's id, the collection of an unreadable document) have no value to show yet: those
-//! families are described from the start (`# HELP`/`# TYPE`) and gain series as they occur.
+//! A series is zero-initialised when its label values are known at start: fixed sets (platform
+//! functions, lease events, refusal reasons, job kinds and outcomes, cache results), the
+//! configured backends, and the scrape's own route. Labels that only traffic or data supply
+//! (other routes, a project's id, the collection of an unreadable document) have no value to
+//! show yet: those families are described from the start (`# HELP`/`# TYPE`) and gain series
+//! as they occur.
 
 use crate::metrics::route_label::route_label;
+use crate::platform::call_count;
 use marcus_core::jobs::kinds as job_kinds;
 use marcus_core::read_cache;
 use marcus_core::request_guard;
@@ -83,6 +85,11 @@ pub const FAMILIES: &[Family] = &[
         "marcus_storage_cas_conflicts_total",
         Kind::Counter,
         "Compare-and-swap preconditions that failed (each one is a retry for the caller)",
+    ),
+    family(
+        "marcus_platform_calls_total",
+        Kind::Counter,
+        "Calls the app made to the platform capabilities across the component boundary, by interface and function",
     ),
     family(
         "marcus_cache_requests_total",
@@ -186,8 +193,9 @@ pub struct Startup {
 pub type Series = (&'static str, Vec<(&'static str, String)>);
 
 /// The storage operations the metered wrapper times.
-pub const STORAGE_OPERATIONS: [&str; 12] = [
+pub const STORAGE_OPERATIONS: [&str; 13] = [
     "get",
+    "get_many",
     "put",
     "put_many",
     "delete",
@@ -260,6 +268,12 @@ pub fn zero_series(startup: &Startup) -> Vec<Series> {
         "marcus_storage_cas_conflicts_total",
         labels(&[("backend", startup.storage)]),
     ));
+    for (interface, function) in call_count::FUNCTIONS {
+        out.push((
+            "marcus_platform_calls_total",
+            labels(&[("interface", interface), ("function", function)]),
+        ));
+    }
     for layer in &startup.cache_layers {
         for result in ["hit", "miss"] {
             out.push((

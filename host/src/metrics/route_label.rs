@@ -35,6 +35,7 @@ const KNOWN: &[&str] = &[
     "_count",
     "_scan",
     "_batch",
+    "_get_many",
     "debug",
     "assets",
     "queue",

@@ -7,6 +7,7 @@ use crate::cache::DEFAULT_TTL_SECONDS;
 
 impl wit::Host for PlatformView {
     async fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, Error> {
+        self.record_call("cache", "get");
         self.platform.cache.get(&key).await.map_err(to_wit)
     }
 
@@ -16,6 +17,7 @@ impl wit::Host for PlatformView {
         value: Vec<u8>,
         ttl_seconds: Option<u32>,
     ) -> Result<(), Error> {
+        self.record_call("cache", "set");
         let ttl = ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS);
         self.platform
             .cache
@@ -30,6 +32,7 @@ impl wit::Host for PlatformView {
         value: Vec<u8>,
         ttl_seconds: Option<u32>,
     ) -> Result<bool, Error> {
+        self.record_call("cache", "add");
         let ttl = ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS);
         self.platform
             .cache
@@ -39,10 +42,12 @@ impl wit::Host for PlatformView {
     }
 
     async fn delete(&mut self, key: String) -> Result<bool, Error> {
+        self.record_call("cache", "delete");
         self.platform.cache.delete(&key).await.map_err(to_wit)
     }
 
     async fn clear(&mut self) -> Result<(), Error> {
+        self.record_call("cache", "clear");
         self.platform.cache.clear().await.map_err(to_wit)
     }
 }

@@ -5,6 +5,7 @@ use super::bindings::marcus::platform::capabilities as wit;
 
 impl wit::Host for PlatformView {
     async fn describe(&mut self) -> wit::Report {
+        self.record_call("capabilities", "describe");
         let backends = self
             .platform
             .backends()

@@ -3,6 +3,7 @@
 
 mod bindings;
 mod cache_glue;
+pub mod call_count;
 mod capabilities_glue;
 mod realtime_glue;
 pub mod report_glue;
@@ -60,6 +61,16 @@ pub struct PlatformView {
     /// What the app reports about this request; shared with the runner, which reads it once
     /// the response head is there while the guest may still stream the body.
     pub report: Arc<std::sync::Mutex<report_glue::RequestReport>>,
+    /// The platform calls this request made; shared with the runner, which may answer it in
+    /// a response header.
+    pub calls: Arc<call_count::CallCount>,
+}
+
+impl PlatformView {
+    /// Counts one call of `interface`'s `function`.
+    fn record_call(&self, interface: &'static str, function: &'static str) {
+        self.calls.record(interface, function);
+    }
 }
 
 fn to_wit(e: CapabilityError) -> bindings::marcus::platform::types::Error {

@@ -6,6 +6,7 @@ use super::{PlatformView, to_wit};
 
 impl wit::Host for PlatformView {
     async fn publish(&mut self, channel: String, payload: String) -> Result<u64, Error> {
+        self.record_call("realtime", "publish");
         self.platform
             .realtime
             .publish(&channel, &payload)
@@ -14,6 +15,7 @@ impl wit::Host for PlatformView {
     }
 
     async fn poll(&mut self, channel: String, since: u64, limit: u32) -> Result<wit::Batch, Error> {
+        self.record_call("realtime", "poll");
         let b = self
             .platform
             .realtime

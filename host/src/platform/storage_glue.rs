@@ -39,6 +39,7 @@ impl wit::Host for PlatformView {
         collection: String,
         id: String,
     ) -> Result<Option<wit::Document>, Error> {
+        self.record_call("storage", "get");
         let found = self
             .platform
             .storage
@@ -48,6 +49,27 @@ impl wit::Host for PlatformView {
         Ok(found.map(doc))
     }
 
+    async fn get_many(
+        &mut self,
+        keys: Vec<wit::DocumentKey>,
+    ) -> Result<Vec<Option<wit::Document>>, Error> {
+        self.record_call("storage", "get-many");
+        let keys: Vec<st::DocumentKey> = keys
+            .into_iter()
+            .map(|k| st::DocumentKey {
+                collection: k.collection,
+                id: k.id,
+            })
+            .collect();
+        let found = self
+            .platform
+            .storage
+            .get_many(&keys)
+            .await
+            .map_err(to_wit)?;
+        Ok(found.into_iter().map(|d| d.map(doc)).collect())
+    }
+
     async fn put(
         &mut self,
         collection: String,
@@ -55,6 +77,7 @@ impl wit::Host for PlatformView {
         data: String,
         e: wit::Expect,
     ) -> Result<wit::Document, Error> {
+        self.record_call("storage", "put");
         self.platform
             .storage
             .put(&collection, &id, &data, expect(e))
@@ -64,6 +87,7 @@ impl wit::Host for PlatformView {
     }
 
     async fn put_many(&mut self, writes: Vec<wit::Write>) -> Result<Vec<wit::Document>, Error> {
+        self.record_call("storage", "put-many");
         let writes: Vec<st::Write> = writes
             .into_iter()
             .map(|w| st::Write {
@@ -88,6 +112,7 @@ impl wit::Host for PlatformView {
         id: String,
         expected_version: Option<u64>,
     ) -> Result<bool, Error> {
+        self.record_call("storage", "delete");
         self.platform
             .storage
             .delete(&collection, &id, expected_version)
@@ -102,6 +127,7 @@ impl wit::Host for PlatformView {
         limit: u32,
         cursor: Option<String>,
     ) -> Result<wit::Page, Error> {
+        self.record_call("storage", "query");
         let page = self
             .platform
             .storage
@@ -115,6 +141,7 @@ impl wit::Host for PlatformView {
     }
 
     async fn count(&mut self, collection: String, f: Vec<wit::FieldFilter>) -> Result<u64, Error> {
+        self.record_call("storage", "count");
         self.platform
             .storage
             .count(&collection, &filters(f))
@@ -123,6 +150,7 @@ impl wit::Host for PlatformView {
     }
 
     async fn list_collections(&mut self) -> Result<Vec<String>, Error> {
+        self.record_call("storage", "list-collections");
         self.platform
             .storage
             .list_collections()
@@ -136,6 +164,7 @@ impl wit::Host for PlatformView {
         after: Option<String>,
         limit: u32,
     ) -> Result<Vec<wit::Document>, Error> {
+        self.record_call("storage", "scan");
         let docs = self
             .platform
             .storage
@@ -146,6 +175,7 @@ impl wit::Host for PlatformView {
     }
 
     async fn stats(&mut self) -> Result<wit::StorageStats, Error> {
+        self.record_call("storage", "stats");
         let s = self.platform.storage.stats().await.map_err(to_wit)?;
         Ok(wit::StorageStats {
             documents: s.documents,

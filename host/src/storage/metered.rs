@@ -2,8 +2,8 @@
 //! and operation) and every failed compare-and-swap, whatever the backend behind it.
 
 use super::{
-    Document, Expect, FieldFilter, ImportMode, ImportOutcome, Page, StorageBackend, StorageStats,
-    Write,
+    Document, DocumentKey, Expect, FieldFilter, ImportMode, ImportOutcome, Page, StorageBackend,
+    StorageStats, Write,
 };
 use crate::backend_status::BackendStatus;
 use crate::capability_error::{CapResult, CapabilityError};
@@ -69,6 +69,10 @@ impl StorageBackend for MeteredStorage {
 
     async fn get(&self, collection: &str, id: &str) -> CapResult<Option<Document>> {
         timed!(self, "get", self.inner.get(collection, id))
+    }
+
+    async fn get_many(&self, keys: &[DocumentKey]) -> CapResult<Vec<Option<Document>>> {
+        timed!(self, "get_many", self.inner.get_many(keys))
     }
 
     async fn put(

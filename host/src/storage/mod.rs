@@ -43,6 +43,22 @@ impl Write {
 
 pub use marcus_core::store::WriteRef;
 
+/// The address of one document, for [`StorageBackend::get_many`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DocumentKey {
+    /// Collection name.
+    pub collection: String,
+    /// Document id.
+    pub id: String,
+}
+
+/// `keys` as the one JSON parameter of the dialects' `get_many` statements.
+pub fn keys_json(keys: &[DocumentKey]) -> String {
+    marcus_core::store::get_many::keys_json(
+        keys.iter().map(|k| (k.collection.as_str(), k.id.as_str())),
+    )
+}
+
 /// Equality on a top-level field; `value` is JSON text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldFilter {
@@ -102,6 +118,9 @@ pub trait StorageBackend: Send + Sync {
     async fn status(&self) -> BackendStatus;
     /// Reads one document.
     async fn get(&self, collection: &str, id: &str) -> CapResult<Option<Document>>;
+    /// Reads several documents in one statement: one entry per key, in key order, `None`
+    /// where [`get`](Self::get) would answer none; at most `MAX_GET_MANY` keys.
+    async fn get_many(&self, keys: &[DocumentKey]) -> CapResult<Vec<Option<Document>>>;
     /// Writes one document under a precondition.
     async fn put(
         &self,

@@ -11,8 +11,8 @@
 //! so a database that went away answers `unavailable` and recovers by itself.
 
 use super::{
-    Document, Expect, FieldFilter, ImportMode, ImportOutcome, Page, StorageBackend, StorageStats,
-    Write, filter_pairs, now_ms, same_document,
+    Document, DocumentKey, Expect, FieldFilter, ImportMode, ImportOutcome, Page, StorageBackend,
+    StorageStats, Write, filter_pairs, now_ms, same_document,
 };
 use crate::backend_status::BackendStatus;
 use crate::capability_error::{CapResult, CapabilityError};
@@ -21,7 +21,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod
 use marcus_core::store::page::finish_page;
 use marcus_core::store::postgres_sql::{documents, field_indexes, schema};
 use marcus_core::store::statement::{self, SqlValue};
-use marcus_core::store::{MAX_FIELD_INDEXES, rules, schema_version};
+use marcus_core::store::{MAX_FIELD_INDEXES, get_many, rules, schema_version};
 use std::time::Duration;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
@@ -410,6 +410,20 @@ impl StorageBackend for PostgresStorage {
             .await?
             .as_ref()
             .map(row_to_document))
+    }
+
+    async fn get_many(&self, keys: &[DocumentKey]) -> CapResult<Vec<Option<Document>>> {
+        get_many::check_count(keys.len())?;
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let client = self.client().await?;
+        let found = rows(&client, &documents::get_many(&super::keys_json(keys)))
+            .await?
+            .iter()
+            .map(|r| (r.get::<_, i64>(6) as usize, row_to_document(r)))
+            .collect::<Vec<_>>();
+        Ok(get_many::in_request_order(keys.len(), found))
     }
 
     async fn put(

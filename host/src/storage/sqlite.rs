@@ -4,15 +4,15 @@
 //! connections in WAL mode, so reads never wait for writes.
 
 use super::{
-    Document, Expect, FieldFilter, ImportMode, ImportOutcome, Page, StorageBackend, StorageStats,
-    Write, filter_pairs, now_ms, same_document,
+    Document, DocumentKey, Expect, FieldFilter, ImportMode, ImportOutcome, Page, StorageBackend,
+    StorageStats, Write, filter_pairs, now_ms, same_document,
 };
 use crate::backend_status::BackendStatus;
 use crate::capability_error::{CapResult, CapabilityError};
 use marcus_core::store::page::finish_page;
 use marcus_core::store::sqlite_sql::{documents, field_indexes, schema};
 use marcus_core::store::statement::{SqlValue, Statement};
-use marcus_core::store::{MAX_FIELD_INDEXES, rules, schema_version};
+use marcus_core::store::{MAX_FIELD_INDEXES, get_many, rules, schema_version};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, Transaction, params_from_iter};
 use std::path::{Path, PathBuf};
@@ -294,6 +294,20 @@ impl StorageBackend for SqliteStorage {
 
     async fn get(&self, collection: &str, id: &str) -> CapResult<Option<Document>> {
         self.read(|c| first(c, &documents::get(collection, id), row_to_document))
+    }
+
+    async fn get_many(&self, keys: &[DocumentKey]) -> CapResult<Vec<Option<Document>>> {
+        get_many::check_count(keys.len())?;
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let statement = documents::get_many(&super::keys_json(keys));
+        let found = self.read(|c| {
+            all(c, &statement, |r| {
+                Ok((r.get::<_, i64>(6)? as usize, row_to_document(r)?))
+            })
+        })?;
+        Ok(get_many::in_request_order(keys.len(), found))
     }
 
     async fn put(

@@ -1,12 +1,14 @@
 //! The one trait the app's logic calls the platform through.
 
-use crate::bindings::storage::{Document, Expect, FieldFilter, Page, Write};
+use crate::bindings::storage::{Document, DocumentKey, Expect, FieldFilter, Page, Write};
 use crate::bindings::types::Error;
 
 /// The platform calls of the app's logic, as the `marcus:platform` WIT states them.
 pub trait Platform {
     /// `storage.get`.
     fn get(&self, collection: &str, id: &str) -> Result<Option<Document>, Error>;
+    /// `storage.get-many`: one entry per key, in key order.
+    fn get_many(&self, keys: &[DocumentKey]) -> Result<Vec<Option<Document>>, Error>;
     /// `storage.put`.
     fn put(
         &self,

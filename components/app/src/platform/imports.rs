@@ -1,7 +1,7 @@
 //! The component's platform: each call is the `marcus:platform` import of the same name.
 
 use super::calls::Platform;
-use crate::bindings::storage::{self, Document, Expect, FieldFilter, Page, Write};
+use crate::bindings::storage::{self, Document, DocumentKey, Expect, FieldFilter, Page, Write};
 use crate::bindings::types::Error;
 use crate::bindings::{cache, realtime};
 
@@ -12,6 +12,10 @@ pub struct Imports;
 impl Platform for Imports {
     fn get(&self, collection: &str, id: &str) -> Result<Option<Document>, Error> {
         storage::get(collection, id)
+    }
+
+    fn get_many(&self, keys: &[DocumentKey]) -> Result<Vec<Option<Document>>, Error> {
+        storage::get_many(keys)
     }
 
     fn put(

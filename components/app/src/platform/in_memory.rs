@@ -4,7 +4,7 @@
 //! just before the next `put-many`, to drive the app's compare-and-swap retries.
 
 use super::calls::Platform;
-use crate::bindings::storage::{Document, Expect, FieldFilter, Page, Write};
+use crate::bindings::storage::{Document, DocumentKey, Expect, FieldFilter, Page, Write};
 use crate::bindings::types::Error;
 use marcus_core::store::canonical::canonical_json;
 use marcus_core::store::page::finish_page;
@@ -144,6 +144,20 @@ impl Platform for InMemory {
         self.call();
         let key = (collection.to_string(), id.to_string());
         Ok(self.documents.borrow().get(&key).cloned())
+    }
+
+    fn get_many(&self, keys: &[DocumentKey]) -> Result<Vec<Option<Document>>, Error> {
+        self.call();
+        store::get_many::check_count(keys.len()).map_err(to_error)?;
+        let documents = self.documents.borrow();
+        Ok(keys
+            .iter()
+            .map(|k| {
+                documents
+                    .get(&(k.collection.clone(), k.id.clone()))
+                    .cloned()
+            })
+            .collect())
     }
 
     fn put(

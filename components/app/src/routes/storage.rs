@@ -2,7 +2,7 @@
 //! directly; writes go through [`raw`], which runs what every committed write owes.
 
 use crate::allowed_methods::method_not_allowed;
-use crate::bindings::storage::{self, Document, Expect, FieldFilter, Write};
+use crate::bindings::storage::{self, Document, DocumentKey, Expect, FieldFilter, Write};
 use crate::http_io::{Request, Response};
 use crate::platform_error::to_api;
 use crate::records::collections;
@@ -26,6 +26,10 @@ pub fn handle(req: &Request, rest: &[&str]) -> Result<Response, ApiError> {
         },
         ["_batch"] => match m {
             "POST" => batch(req),
+            _ => Err(method_not_allowed(m, &["POST"])),
+        },
+        ["_get_many"] => match m {
+            "POST" => get_many(req),
             _ => Err(method_not_allowed(m, &["POST"])),
         },
         [collection, op @ ("_query" | "_count" | "_scan")] => {
@@ -249,6 +253,50 @@ fn scan(collection: &str, body: &Map<String, Value>) -> Result<Response, ApiErro
     )
     .map_err(to_api)?;
     let docs: Vec<Value> = docs.iter().map(document_json).collect();
+    Ok(Response::json(200, &json!({"documents": docs})))
+}
+
+/// `POST /api/storage/_get_many` `{"keys": [{"collection", "id"}, …]}`: the documents in key
+/// order, `null` for a missing one, in one storage call.
+fn get_many(req: &Request) -> Result<Response, ApiError> {
+    let body = object_body(req)?;
+    let Some(Value::Array(items)) = body.get("keys") else {
+        return Err(ApiError::bad_request(
+            "\"keys\" must be an array of {\"collection\", \"id\"} objects",
+        ));
+    };
+    let most = marcus_core::store::MAX_GET_MANY;
+    if items.len() > most {
+        return Err(ApiError::bad_request(format!(
+            "\"keys\" holds {} keys; one read takes at most {most}",
+            items.len()
+        )));
+    }
+    let mut keys = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let Value::Object(k) = item else {
+            return Err(ApiError::bad_request(format!(
+                "keys[{i}] must be an object"
+            )));
+        };
+        let field = |name: &str| match k.get(name) {
+            Some(Value::String(s)) => Ok(s.clone()),
+            _ => Err(ApiError::bad_request(format!(
+                "keys[{i}].{name} must be a string"
+            ))),
+        };
+        let collection = field("collection")?;
+        let id = field("id")?;
+        check_open(&collection)?;
+        check_document_id(&id)?;
+        keys.push(DocumentKey { collection, id });
+    }
+    // An empty list goes to storage too: each backend answers it, as the contract says.
+    let found = storage::get_many(&keys).map_err(to_api)?;
+    let docs: Vec<Value> = found
+        .iter()
+        .map(|d| d.as_ref().map_or(Value::Null, document_json))
+        .collect();
     Ok(Response::json(200, &json!({"documents": docs})))
 }
 

@@ -199,10 +199,13 @@ impl Tool for List {
 
 /// Loads a registered agent or fails with `agent_not_found`.
 pub fn load(agent_id: &str) -> Result<Versioned<Agent>, BoardError> {
-    records::get::<Agent>(AGENTS, agent_id)?.ok_or_else(|| {
-        BoardError::not_found(
-            Missing::Agent,
-            format!("agent {agent_id} is not registered; call register_agent first"),
-        )
-    })
+    records::get::<Agent>(AGENTS, agent_id)?.ok_or_else(|| not_found(agent_id))
+}
+
+/// The error for an agent that is not registered.
+pub fn not_found(agent_id: &str) -> BoardError {
+    BoardError::not_found(
+        Missing::Agent,
+        format!("agent {agent_id} is not registered; call register_agent first"),
+    )
 }

@@ -329,9 +329,28 @@ fn with_retries<T>(mut attempt: impl FnMut() -> Result<T, BoardError>) -> Result
 
 /// Loads a task or fails with `task_not_found`.
 pub fn load_task(task_id: &str) -> Result<Versioned<Task>, BoardError> {
-    records::get::<Task>(collections::TASKS, task_id)?.ok_or_else(|| {
-        BoardError::not_found(Missing::Task, format!("task {task_id} does not exist"))
-    })
+    records::get::<Task>(collections::TASKS, task_id)?.ok_or_else(|| task_not_found(task_id))
+}
+
+fn task_not_found(task_id: &str) -> BoardError {
+    BoardError::not_found(Missing::Task, format!("task {task_id} does not exist"))
+}
+
+/// The reporting agent and its task, read in one platform call; the agent's absence is
+/// reported first, as reading them one after the other would.
+fn load_agent_and_task(
+    agent_id: &str,
+    task_id: &str,
+) -> Result<(Versioned<Agent>, Versioned<Task>), BoardError> {
+    let [agent, task] = records::get_pair(
+        (collections::AGENTS, agent_id),
+        (collections::TASKS, task_id),
+    )?;
+    let agent = records::record::<Agent>(collections::AGENTS, agent_id, agent)?
+        .ok_or_else(|| agents::not_found(agent_id))?;
+    let task = records::record::<Task>(collections::TASKS, task_id, task)?
+        .ok_or_else(|| task_not_found(task_id))?;
+    Ok((agent, task))
 }
 
 fn lease_seconds(project_id: &str) -> Result<u64, BoardError> {
@@ -541,15 +560,13 @@ fn no_task_answer(
     }))
 }
 
-/// Loads tasks by id (missing ones are left out).
+/// Loads tasks by id in one read (missing ones are left out).
 fn load_all(ids: &[String]) -> Result<Vec<Task>, BoardError> {
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(t) = records::get::<Task>(collections::TASKS, id)? {
-            out.push(t.value);
-        }
-    }
-    Ok(out)
+    Ok(records::get_many::<Task>(collections::TASKS, ids)?
+        .into_iter()
+        .flatten()
+        .map(|t| t.value)
+        .collect())
 }
 
 fn assigned_answer(task: &Task, dependencies: &[Task], already_held: bool) -> NextTaskAnswer {
@@ -622,8 +639,7 @@ fn report_progress(ctx: &ToolCtx, a: ReportProgressArgs) -> Result<ProgressAnswe
     }
     let completing = status == ProgressStatus::Completed;
     with_retries(|| {
-        let agent = agents::load(&agent_id)?;
-        let task = load_task(&task_id)?;
+        let (agent, task) = load_agent_and_task(&agent_id, &task_id)?;
         let now = now_ms();
         let (updated, kind) = if completing {
             (
@@ -661,8 +677,9 @@ fn report_progress(ctx: &ToolCtx, a: ReportProgressArgs) -> Result<ProgressAnswe
             changes.push(agent_release(&agent, &task_id, true, now)?);
             // One dependency fewer for each dependent; in the same atomic change, so the
             // counters can never drift from the statuses.
-            for dependent_id in &updated.dependents {
-                if let Some(dep) = records::get::<Task>(collections::TASKS, dependent_id)? {
+            let dependents = records::get_many::<Task>(collections::TASKS, &updated.dependents)?;
+            for (dependent_id, dep) in updated.dependents.iter().zip(dependents) {
+                if let Some(dep) = dep {
                     let mut d = dep.value.clone();
                     d.deps_remaining = d.deps_remaining.saturating_sub(1);
                     d.updated_at = now;
@@ -698,8 +715,7 @@ fn report_blocker(_ctx: &ToolCtx, a: ReportBlockerArgs) -> Result<BlockerAnswer,
     let severity = a.severity.map(|s| s.0).unwrap_or_default().as_str();
     let token = a.lease_token.map(|t| t.0);
     with_retries(|| {
-        let agent = agents::load(&agent_id)?;
-        let task = load_task(&task_id)?;
+        let (agent, task) = load_agent_and_task(&agent_id, &task_id)?;
         let now = now_ms();
         let blocked = lease::block(&task.value, &agent_id, token, now)?;
         let blocker = Blocker {
@@ -766,8 +782,8 @@ fn resolve_blocker(_ctx: &ToolCtx, a: ResolveBlockerArgs) -> Result<ResolveAnswe
         let now = now_ms();
         let mut changes = Vec::new();
         let mut resolved_ids = Vec::new();
-        for b in &blockers {
-            let fresh = records::get::<Blocker>(collections::BLOCKERS, &b.value.id)?;
+        let ids: Vec<String> = blockers.iter().map(|b| b.value.id.clone()).collect();
+        for fresh in records::get_many::<Blocker>(collections::BLOCKERS, &ids)? {
             let Some(fresh) = fresh else { continue };
             if fresh.value.resolved_at.is_some() {
                 continue;

@@ -4,6 +4,7 @@
 //! copy serves native and wasm builds alike.
 
 pub mod canonical;
+pub mod get_many;
 pub mod page;
 pub mod postgres_sql;
 pub mod rules;
@@ -75,6 +76,9 @@ pub enum ImportMode {
 
 /// Largest page any query or scan returns.
 pub const MAX_PAGE: u32 = 1000;
+
+/// Most keys one `get-many` reads: like a page, one answer stays a bounded size.
+pub const MAX_GET_MANY: usize = 1000;
 
 /// Most field combinations a store indexes automatically: each index costs every write, so
 /// a client querying ever new fields must not grow them without bound.

@@ -105,6 +105,14 @@ pub fn missed_delete(
     }
 }
 
+/// A filter's field checked to the safe alphabet and its value read as JSON: what every
+/// dialect's filter builder needs before writing SQL.
+pub fn filter_value(field: &str, json: &str) -> Result<serde_json::Value, StoreError> {
+    check_field(field)?;
+    serde_json::from_str(json)
+        .map_err(|e| StoreError::Invalid(format!("filter value for {field} is not JSON: {e}")))
+}
+
 /// Checks what every write needs: a collection, an id and JSON data.
 pub fn check_write(collection: &str, id: &str, data: &str) -> Result<(), StoreError> {
     check_key("collection", collection)?;

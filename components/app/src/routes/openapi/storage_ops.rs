@@ -4,6 +4,7 @@ use super::operation::{Operation, name_schema};
 use super::schemas::{count, document_id, document_ref, event_page, int_range, object_with};
 use crate::routes::realtime::MAX_POLL;
 use crate::routes::storage::MAX_LIMIT;
+use marcus_core::store::MAX_GET_MANY;
 use marcus_core::store::rules::FIELD_PATTERN;
 use serde_json::{Value, json};
 
@@ -90,6 +91,16 @@ fn storage() -> Vec<Operation> {
             .fails(400, BAD)
             .fails(403, RESERVED)
             .fails(409, &["conflict"]),
+        Operation::new("POST", "/api/storage/_get_many", "storage", "Read several documents in one storage call")
+            .json_body(true, json!({"type": "object", "required": ["keys"], "properties": {"keys": {
+                "type": "array", "maxItems": MAX_GET_MANY, "items": {"type": "object", "required": ["collection", "id"], "properties": {
+                    "collection": name_schema(),
+                    "id": document_id()
+                }}}}}))
+            .answers(200, "One entry per key in key order: the document, or null when it does not exist",
+                object_with(&[("documents", json!({"type": "array", "items": {"anyOf": [document_ref(), {"type": "null"}]}}))]))
+            .fails(400, BAD)
+            .fails(403, RESERVED),
     ]
 }
 

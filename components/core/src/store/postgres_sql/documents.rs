@@ -33,6 +33,25 @@ pub fn get(collection: &str, id: &str) -> Statement {
     )
 }
 
+/// Several documents in one statement with one parameter, the keys as
+/// `get_many::keys_json` writes them: each found row is [`COLUMNS`] then `key_position`, the
+/// position of its key (a key given twice answers twice), in key order. Each key is one
+/// primary-key lookup (a lateral subquery, so the planner never trades them for a scan of
+/// the table), and the text stays the same for any number of keys (one prepared statement).
+pub fn get_many(keys_json: &str) -> Statement {
+    Statement::new(
+        "SELECT d.collection, d.id, d.data, d.version, d.created_at, d.updated_at,
+                k.ord - 1 AS key_position
+         FROM jsonb_array_elements($1::text::jsonb) WITH ORDINALITY AS k(pair, ord)
+         CROSS JOIN LATERAL (
+           SELECT collection, id, data::text AS data, version, created_at, updated_at
+           FROM documents WHERE collection = k.pair->>0 AND id = k.pair->>1 LIMIT 1
+         ) AS d
+         ORDER BY k.ord",
+        vec![keys_json.into()],
+    )
+}
+
 /// A document's current version (column `version`), read after a conditional statement
 /// changed nothing, for the conflict message.
 pub fn version_of(collection: &str, id: &str) -> Statement {
@@ -191,6 +210,18 @@ mod tests {
                 .find(|n| s.sql.contains(&format!("${n}")));
             assert_eq!(highest, Some(s.params.len()), "{}", s.sql);
         }
+    }
+
+    #[test]
+    fn get_many_is_one_statement_of_one_parameter_probing_the_key() {
+        let s = get_many(r#"[["c","a"],["c","b"]]"#);
+        assert_eq!(
+            s.params,
+            vec![SqlValue::Text(r#"[["c","a"],["c","b"]]"#.into())]
+        );
+        assert!(!s.sql.contains("$2"), "{}", s.sql);
+        assert!(s.sql.contains("CROSS JOIN LATERAL"), "{}", s.sql);
+        assert_eq!(get_many("[]").sql, s.sql, "one text for any number of keys");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! GIN index and the field indexes can serve.
 
 use crate::store::StoreError;
-use crate::store::rules::check_field;
+use crate::store::rules::filter_value;
 
 /// SQL condition and text parameters for `(field, JSON value)` filters, numbered from
 /// `$first`. `data @> {...}` lets the GIN index find candidates; `data -> field = value`
@@ -18,10 +18,7 @@ pub fn filter_sql(
     let mut sql = String::new();
     let mut params = Vec::new();
     for (field, json) in filters {
-        check_field(field)?;
-        let value: serde_json::Value = serde_json::from_str(json).map_err(|e| {
-            StoreError::Invalid(format!("filter value for {field} is not JSON: {e}"))
-        })?;
+        let value = filter_value(field, json)?;
         params.push(value.to_string());
         sql.push_str(&format!(
             " AND data -> '{field}' = ${}::text::jsonb",

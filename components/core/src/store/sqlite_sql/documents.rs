@@ -28,6 +28,21 @@ pub fn get(collection: &str, id: &str) -> Statement {
     )
 }
 
+/// Several documents in one statement with one parameter, the keys as
+/// `get_many::keys_json` writes them: each found row is [`COLUMNS`] then the position of its
+/// key (a key given twice answers twice), in key order. The keys drive the join, so each is
+/// one primary-key lookup whatever the table holds, and the text stays the same for any
+/// number of keys (one prepared statement).
+pub fn get_many(keys_json: &str) -> Statement {
+    Statement::new(
+        "SELECT d.collection, d.id, d.data, d.version, d.created_at, d.updated_at, k.key
+         FROM json_each(?) AS k CROSS JOIN documents AS d
+         WHERE d.collection = json_extract(k.value, '$[0]') AND d.id = json_extract(k.value, '$[1]')
+         ORDER BY k.key",
+        vec![keys_json.into()],
+    )
+}
+
 /// A document's current version (one column), read after a conditional statement changed
 /// nothing, for the conflict message.
 pub fn version_of(collection: &str, id: &str) -> Statement {
@@ -214,6 +229,19 @@ mod tests {
         );
         let d = delete("c", "d", Some(2));
         assert_eq!(d.sql.matches('?').count(), d.params.len());
+    }
+
+    #[test]
+    fn get_many_is_one_statement_of_one_parameter_driven_by_the_keys() {
+        let s = get_many(r#"[["c","a"]]"#);
+        assert_eq!(s.sql.matches('?').count(), 1, "{}", s.sql);
+        assert_eq!(s.params, vec![SqlValue::Text(r#"[["c","a"]]"#.into())]);
+        assert!(
+            s.sql.contains("json_each(?) AS k CROSS JOIN documents"),
+            "{}",
+            s.sql
+        );
+        assert_eq!(get_many("[]").sql, s.sql, "one text for any number of keys");
     }
 
     #[test]

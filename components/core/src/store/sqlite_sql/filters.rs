@@ -4,7 +4,7 @@
 //! JSON path is written into the SQL.
 
 use crate::store::StoreError;
-use crate::store::rules::check_field;
+use crate::store::rules::filter_value;
 use crate::store::statement::SqlValue;
 
 /// The `AND …` conditions and their parameters for `(field, JSON value)` filters.
@@ -12,10 +12,7 @@ pub fn filter_sql(filters: &[(&str, &str)]) -> Result<(String, Vec<SqlValue>), S
     let mut sql = String::new();
     let mut params = Vec::new();
     for (field, json) in filters {
-        check_field(field)?;
-        let value: serde_json::Value = serde_json::from_str(json).map_err(|e| {
-            StoreError::Invalid(format!("filter value for {field} is not JSON: {e}"))
-        })?;
+        let value = filter_value(field, json)?;
         let path = format!("'$.\"{field}\"'");
         let (type_name, bound) = match &value {
             serde_json::Value::Null => ("null", None),
