@@ -186,6 +186,11 @@ fn the_boards_collections_are_closed_to_the_raw_storage_api() {
                 &json!({"writes": [{"collection": "notes", "id": "n", "data": {}},
                                    {"collection": collection, "id": "x", "data": {}}]}),
             ),
+            m.post_json(
+                "/api/storage/_get_many",
+                &json!({"keys": [{"collection": "notes", "id": "n"},
+                                 {"collection": collection, "id": task}]}),
+            ),
         ];
         for a in refused {
             assert_eq!(
