@@ -19,7 +19,7 @@ pub fn project_events(req: &Request, project_id: &str) -> Result<Response, ApiEr
             &["GET"],
         ));
     }
-    crate::tools::projects::load(project_id)?;
+    crate::tools::board_reads::project(project_id)?;
     let since = match req.query_param("since") {
         None => 0,
         Some(v) => v.parse::<u64>().map_err(|_| {

@@ -26,7 +26,7 @@ pub fn for_project(req: &Request, project_id: &str) -> Result<Response, ApiError
     match req.method.as_str() {
         "POST" => create(req, project_id),
         "GET" => {
-            crate::tools::projects::load(project_id)?;
+            crate::tools::board_reads::project(project_id)?;
             let hooks: Vec<_> = records::query_all::<Webhook>(
                 collections::WEBHOOKS,
                 &[("project_id", json!(project_id))],

@@ -1,12 +1,13 @@
 //! Agent tools: `register_agent`, `get_agent_status`, `list_registered_agents`.
 
+use super::board_reads;
 use super::fields::{Id, IdRef, Str, StrList, Text};
 use super::hints::Hints;
-use super::{Tool, ToolCtx};
-use crate::board_error::{BoardError, Missing};
+use super::tool::{Tool, ToolCtx};
+use crate::board_error::BoardError;
 use crate::events::BoardEvent;
 use crate::ids::now_ms;
-use crate::records::{self, Change, Versioned, collections::AGENTS};
+use crate::records::{self, Change, collections::AGENTS};
 use crate::unit_of_work;
 use marcus_core::board::model::{Agent, Task};
 use marcus_core::names::check_name;
@@ -62,7 +63,7 @@ impl Tool for Register {
         let skills = a.skills.0;
         let project_id = a.project_id.map(|p| p.0);
         if let Some(p) = &project_id {
-            super::projects::load(p)?;
+            board_reads::project(p)?;
         }
         let now = now_ms();
         let existing = records::get::<Agent>(AGENTS, &agent_id)?;
@@ -141,7 +142,7 @@ impl Tool for Status {
     type Answer = StatusAnswer;
 
     fn run(_ctx: &ToolCtx, a: AgentArgs) -> Result<StatusAnswer, BoardError> {
-        let agent = load(&a.agent_id.0)?.value;
+        let agent = board_reads::agent(&a.agent_id.0)?.value;
         let current_task = match &agent.current_task_id {
             Some(t) => records::get::<Task>(records::collections::TASKS, t)?.map(|v| v.value),
             None => None,
@@ -195,17 +196,4 @@ impl Tool for List {
             agents,
         })
     }
-}
-
-/// Loads a registered agent or fails with `agent_not_found`.
-pub fn load(agent_id: &str) -> Result<Versioned<Agent>, BoardError> {
-    records::get::<Agent>(AGENTS, agent_id)?.ok_or_else(|| not_found(agent_id))
-}
-
-/// The error for an agent that is not registered.
-pub fn not_found(agent_id: &str) -> BoardError {
-    BoardError::not_found(
-        Missing::Agent,
-        format!("agent {agent_id} is not registered; call register_agent first"),
-    )
 }

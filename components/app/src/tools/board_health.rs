@@ -1,8 +1,10 @@
 //! Health tools: `check_board_health`, `get_optimal_agent_count`.
 
+use super::board_reads;
 use super::fields::IdRef;
 use super::hints::Hints;
-use super::{Tool, ToolCtx, scope};
+use super::scope;
+use super::tool::{Tool, ToolCtx};
 use crate::board_error::BoardError;
 use crate::ids::now_ms;
 use crate::records::{self, collections};
@@ -40,7 +42,7 @@ impl Tool for Check {
 
     fn run(ctx: &ToolCtx, a: ProjectArgs) -> Result<CheckAnswer, BoardError> {
         let project_id = scope::project_id(ctx, a.project_id.as_ref(), None)?;
-        let tasks: Vec<Task> = super::projects::tasks_of(&project_id)?
+        let tasks: Vec<Task> = board_reads::tasks_of(&project_id)?
             .into_iter()
             .map(|v| v.value)
             .collect();
@@ -81,7 +83,7 @@ impl Tool for Optimal {
 
     fn run(ctx: &ToolCtx, a: ProjectArgs) -> Result<OptimalAnswer, BoardError> {
         let project_id = scope::project_id(ctx, a.project_id.as_ref(), None)?;
-        let tasks: Vec<Task> = super::projects::tasks_of(&project_id)?
+        let tasks: Vec<Task> = board_reads::tasks_of(&project_id)?
             .into_iter()
             .map(|v| v.value)
             .collect();

@@ -14,8 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::borrow::Cow;
 
-/// Stands for the argument's name in a refusal: [`super::parse`] puts the path there.
-pub const FIELD: &str = "\u{0}field\u{0}";
+use super::parse::FIELD;
 
 /// Most tasks accepted in one call.
 pub const MAX_TASKS_PER_CALL: usize = 5000;

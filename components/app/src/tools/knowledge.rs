@@ -1,9 +1,10 @@
 //! What tasks leave for later ones: `log_decision`, `log_artifact`, `get_task_context`,
 //! `check_task_dependencies`.
 
+use super::board_reads;
 use super::fields::{Id, Str, Text};
 use super::hints::Hints;
-use super::{Tool, ToolCtx, work};
+use super::tool::{Tool, ToolCtx};
 use crate::board_error::BoardError;
 use crate::events::BoardEvent;
 use crate::ids::{new_id, now_ms};
@@ -52,7 +53,7 @@ impl Tool for LogDecision {
 
     fn run(_ctx: &ToolCtx, a: LogDecisionArgs) -> Result<LogDecisionAnswer, BoardError> {
         let (agent_id, task_id) = (a.agent_id.0, a.task_id.0);
-        let task = work::load_task(&task_id)?.value;
+        let task = board_reads::task(&task_id)?.value;
         let decision = Decision {
             id: new_id("dec"),
             task_id: task_id.clone(),
@@ -139,7 +140,7 @@ impl Tool for LogArtifact {
                 content.len()
             )));
         }
-        let task = work::load_task(&task_id)?.value;
+        let task = board_reads::task(&task_id)?.value;
         let artifact = Artifact {
             id: new_id("art"),
             task_id: task_id.clone(),
@@ -204,8 +205,8 @@ impl Tool for Context {
     type Answer = ContextAnswer;
 
     fn run(_ctx: &ToolCtx, a: TaskArgs) -> Result<ContextAnswer, BoardError> {
-        let task = work::load_task(&a.task_id.0)?.value;
-        let tasks: Vec<Task> = super::projects::tasks_of(&task.project_id)?
+        let task = board_reads::task(&a.task_id.0)?.value;
+        let tasks: Vec<Task> = board_reads::tasks_of(&task.project_id)?
             .into_iter()
             .map(|v| v.value)
             .collect();
@@ -311,8 +312,8 @@ impl Tool for CheckDependencies {
     type Answer = CheckDependenciesAnswer;
 
     fn run(_ctx: &ToolCtx, a: TaskArgs) -> Result<CheckDependenciesAnswer, BoardError> {
-        let task = work::load_task(&a.task_id.0)?.value;
-        let tasks: Vec<Task> = super::projects::tasks_of(&task.project_id)?
+        let task = board_reads::task(&a.task_id.0)?.value;
+        let tasks: Vec<Task> = board_reads::tasks_of(&task.project_id)?
             .into_iter()
             .map(|v| v.value)
             .collect();

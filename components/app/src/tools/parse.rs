@@ -6,11 +6,14 @@
 #[cfg(test)]
 mod tests;
 
-use super::fields::FIELD;
 use crate::board_error::BoardError;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+
+/// Stands for the argument's name in a field type's refusal; [`args`] and [`nested`] put
+/// the argument's path there.
+pub const FIELD: &str = "\u{0}field\u{0}";
 
 /// The typed arguments of a call, or `invalid` naming what is wrong.
 pub fn args<T: DeserializeOwned + JsonSchema>(args: &Map<String, Value>) -> Result<T, BoardError> {

@@ -2,7 +2,7 @@
 
 use super::fields::Str;
 use super::hints::Hints;
-use super::{Tool, ToolCtx};
+use super::tool::{Tool, ToolCtx};
 use crate::board_error::BoardError;
 use crate::ids::now_ms;
 use schemars::JsonSchema;

@@ -2,13 +2,15 @@
 //! `get_project_status`, `get_all_board_tasks`.
 
 use super::board_health::ProjectArgs;
+use super::board_reads;
 use super::fields::{Count, IdRef, Object, Pick, Str, TaskList, Text};
 use super::hints::Hints;
-use super::{Tool, ToolCtx, scope};
+use super::scope;
+use super::tool::{Tool, ToolCtx};
 use crate::board_error::{BoardError, Missing};
 use crate::events::BoardEvent;
 use crate::ids::{new_id, now_ms};
-use crate::records::{self, Change, Versioned, collections};
+use crate::records::{self, Change, collections};
 use crate::unit_of_work;
 use marcus_core::board::annotate;
 use marcus_core::board::graph::{self, NewTask};
@@ -165,7 +167,7 @@ impl Tool for CreateTasks {
         if new_tasks.is_empty() {
             return Err(BoardError::invalid("tasks must contain at least one task"));
         }
-        let existing = tasks_of(&project_id)?;
+        let existing = board_reads::tasks_of(&project_id)?;
         let existing_tasks: Vec<Task> = existing.iter().map(|v| v.value.clone()).collect();
         let now = now_ms();
         let tasks = graph::plan_new_tasks(
@@ -261,7 +263,7 @@ impl Tool for List {
         let now = now_ms();
         let mut out = Vec::new();
         for p in records::query_all::<Project>(collections::PROJECTS, &[])? {
-            let tasks: Vec<Task> = tasks_of(&p.value.id)?
+            let tasks: Vec<Task> = board_reads::tasks_of(&p.value.id)?
                 .into_iter()
                 .map(|v| v.value)
                 .collect();
@@ -327,7 +329,7 @@ impl Tool for Select {
 
     fn run(ctx: &ToolCtx, a: SelectArgs) -> Result<SelectAnswer, BoardError> {
         let project = match (a.project_id, a.project_name) {
-            (Some(IdRef(id)), _) => load(&id)?.value,
+            (Some(IdRef(id)), _) => board_reads::project(&id)?.value,
             (None, Some(Str(name))) => {
                 records::query_all::<Project>(collections::PROJECTS, &[("name", json!(name))])?
                     .into_iter()
@@ -350,7 +352,7 @@ impl Tool for Select {
         let mut agent_updated = false;
         if let Some(IdRef(agent_id)) = a.agent_id {
             for _ in 0..5 {
-                let agent = super::agents::load(&agent_id)?;
+                let agent = board_reads::agent(&agent_id)?;
                 let mut rec = agent.value.clone();
                 rec.project_id = Some(project.id.clone());
                 match unit_of_work::commit(vec![Change::update(
@@ -403,8 +405,8 @@ impl Tool for Status {
 
     fn run(ctx: &ToolCtx, a: ProjectArgs) -> Result<StatusAnswer, BoardError> {
         let project_id = scope::project_id(ctx, a.project_id.as_ref(), None)?;
-        let project = load(&project_id)?.value;
-        let tasks: Vec<Task> = tasks_of(&project_id)?
+        let project = board_reads::project(&project_id)?.value;
+        let tasks: Vec<Task> = board_reads::tasks_of(&project_id)?
             .into_iter()
             .map(|v| v.value)
             .collect();
@@ -452,7 +454,7 @@ impl Tool for AllTasks {
     fn run(ctx: &ToolCtx, a: AllTasksArgs) -> Result<AllTasksAnswer, BoardError> {
         let project_id = scope::project_id(ctx, a.project_id.as_ref(), None)?;
         let filter = a.status.map(|s| s.0);
-        let tasks: Vec<Task> = tasks_of(&project_id)?
+        let tasks: Vec<Task> = board_reads::tasks_of(&project_id)?
             .into_iter()
             .map(|v| v.value)
             .filter(|t| filter.is_none_or(|f| t.status == f))
@@ -464,22 +466,4 @@ impl Tool for AllTasks {
             tasks,
         })
     }
-}
-
-/// Loads a project or fails with `project_not_found`.
-pub fn load(project_id: &str) -> Result<Versioned<Project>, BoardError> {
-    records::get::<Project>(collections::PROJECTS, project_id)?.ok_or_else(|| {
-        BoardError::not_found(
-            Missing::Project,
-            format!("project {project_id} does not exist"),
-        )
-    })
-}
-
-/// Every task of a project.
-pub fn tasks_of(project_id: &str) -> Result<Vec<Versioned<Task>>, BoardError> {
-    Ok(records::query_all::<Task>(
-        collections::TASKS,
-        &[("project_id", json!(project_id))],
-    )?)
 }

@@ -1,8 +1,9 @@
 //! Which project a project-scoped call is about: the `project_id` argument, else the
 //! project selected in the MCP session, else the agent's project, else the only project.
 
-use super::ToolCtx;
+use super::board_reads;
 use super::fields::IdRef;
+use super::tool::ToolCtx;
 use crate::board_error::{BoardError, Missing};
 use crate::records::{self, collections::PROJECTS};
 use marcus_core::board::model::Project;
@@ -18,7 +19,7 @@ pub fn project_id(
     agent_project: Option<&str>,
 ) -> Result<String, BoardError> {
     if let Some(IdRef(p)) = given {
-        super::projects::load(p)?;
+        board_reads::project(p)?;
         return Ok(p.clone());
     }
     if let Some(p) = session_project(ctx)? {

@@ -5,9 +5,11 @@
 //! task write is compare-and-swap on the version read: of two racing claims (in this
 //! process or another one on the same database) exactly one lands; the other re-reads.
 
+use super::board_reads;
 use super::fields::{Count, Id, IdRef, Percent, Pick, ProgressStatus, Severity, Str, Text};
 use super::hints::Hints;
-use super::{Tool, ToolCtx, agents, scope};
+use super::scope;
+use super::tool::{Tool, ToolCtx};
 use crate::board_error::{BoardError, Missing};
 use crate::events::BoardEvent;
 use crate::ids::{new_id, now_ms};
@@ -327,15 +329,6 @@ fn with_retries<T>(mut attempt: impl FnMut() -> Result<T, BoardError>) -> Result
     ))
 }
 
-/// Loads a task or fails with `task_not_found`.
-pub fn load_task(task_id: &str) -> Result<Versioned<Task>, BoardError> {
-    records::get::<Task>(collections::TASKS, task_id)?.ok_or_else(|| task_not_found(task_id))
-}
-
-fn task_not_found(task_id: &str) -> BoardError {
-    BoardError::not_found(Missing::Task, format!("task {task_id} does not exist"))
-}
-
 /// The reporting agent and its task, read in one platform call; the agent's absence is
 /// reported first, as reading them one after the other would.
 fn load_agent_and_task(
@@ -347,14 +340,14 @@ fn load_agent_and_task(
         (collections::TASKS, task_id),
     )?;
     let agent = records::record::<Agent>(collections::AGENTS, agent_id, agent)?
-        .ok_or_else(|| agents::not_found(agent_id))?;
+        .ok_or_else(|| board_reads::agent_not_found(agent_id))?;
     let task = records::record::<Task>(collections::TASKS, task_id, task)?
-        .ok_or_else(|| task_not_found(task_id))?;
+        .ok_or_else(|| board_reads::task_not_found(task_id))?;
     Ok((agent, task))
 }
 
 fn lease_seconds(project_id: &str) -> Result<u64, BoardError> {
-    Ok(super::projects::load(project_id)?
+    Ok(board_reads::project(project_id)?
         .value
         .lease_seconds
         .unwrap_or(lease::LEASE_INITIAL_SECS))
@@ -398,7 +391,7 @@ fn request_next(ctx: &ToolCtx, a: RequestNextArgs) -> Result<NextTaskAnswer, Boa
     let mut lost: Vec<String> = Vec::new();
     let mut last_conflict = String::new();
     for attempt in 0..CLAIM_ATTEMPTS {
-        let agent = agents::load(&agent_id)?;
+        let agent = board_reads::agent(&agent_id)?;
         let project_id = scope::project_id(
             ctx,
             a.project_id.as_ref(),
@@ -778,7 +771,7 @@ fn resolve_blocker(_ctx: &ToolCtx, a: ResolveBlockerArgs) -> Result<ResolveAnswe
         (None, None) => return Err(BoardError::invalid("no open blocker to resolve")),
     };
     with_retries(|| {
-        let task = load_task(&task_id)?;
+        let task = board_reads::task(&task_id)?;
         let now = now_ms();
         let mut changes = Vec::new();
         let mut resolved_ids = Vec::new();
@@ -835,7 +828,7 @@ fn unassign(_ctx: &ToolCtx, a: UnassignArgs) -> Result<UnassignAnswer, BoardErro
     let _ = a.agent_id;
     let reason = a.reason.map_or_else(|| "unassigned".to_string(), |r| r.0);
     with_retries(|| {
-        let task = load_task(&task_id)?;
+        let task = board_reads::task(&task_id)?;
         let now = now_ms();
         let holder = task.value.assigned_to.clone();
         let updated = lease::unassign(&task.value, now)?;

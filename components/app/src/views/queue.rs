@@ -3,7 +3,7 @@
 use super::View;
 use crate::ids::now_ms;
 use crate::records::{self, collections};
-use crate::tools::{parse, projects};
+use crate::tools::{board_reads, parse};
 use marcus_core::api_error::ApiError;
 use marcus_core::board::model::{Blocker, Task};
 use marcus_core::board::queue::task_queue;
@@ -14,8 +14,8 @@ pub const VIEW: View = View { run };
 
 fn run(a: &Map<String, Value>) -> Result<Value, ApiError> {
     let project_id = parse::args::<super::ProjectPath>(a)?.project_id.0;
-    projects::load(&project_id)?;
-    let tasks: Vec<Task> = projects::tasks_of(&project_id)?
+    board_reads::project(&project_id)?;
+    let tasks: Vec<Task> = board_reads::tasks_of(&project_id)?
         .into_iter()
         .map(|v| v.value)
         .collect();

@@ -3,7 +3,7 @@
 
 use super::View;
 use crate::records::{self, collections};
-use crate::tools::{parse, work};
+use crate::tools::{board_reads, parse};
 use marcus_core::api_error::ApiError;
 use marcus_core::board::model::{Blocker, ProgressEntry};
 use marcus_core::board::timeline::timeline;
@@ -14,7 +14,7 @@ pub const VIEW: View = View { run };
 
 fn run(a: &Map<String, Value>) -> Result<Value, ApiError> {
     let task_id = parse::args::<super::TaskPath>(a)?.task_id.0;
-    work::load_task(&task_id)?;
+    board_reads::task(&task_id)?;
     let by_task = [("task_id", json!(task_id))];
     let progress: Vec<ProgressEntry> =
         records::query_all::<ProgressEntry>(collections::PROGRESS, &by_task)?

@@ -1,0 +1,50 @@
+//! Every tool, looked up by name by MCP, the JSON API and the jobs; and the one call path
+//! that turns a tool's failure into the wire error.
+
+use super::tool::{ToolCtx, ToolSpec};
+use super::{agents, board_health, knowledge, ping, projects, work};
+use marcus_core::api_error::ApiError;
+use serde_json::{Map, Value};
+
+/// Runs `tool` with `args`, through the read cache for the reads it covers. This is where
+/// a tool's failure becomes the wire error that the routes and MCP answer with.
+pub fn call(tool: &ToolSpec, ctx: &ToolCtx, args: &Map<String, Value>) -> Result<Value, ApiError> {
+    crate::read_cache::through(tool.name, args, || {
+        (tool.run)(ctx, args).map_err(ApiError::from)
+    })
+}
+
+/// Every tool, in the order `tools/list` shows them.
+const TOOLS: &[ToolSpec] = &[
+    ToolSpec::of::<ping::Ping>(),
+    ToolSpec::of::<agents::Register>(),
+    ToolSpec::of::<work::RequestNext>(),
+    ToolSpec::of::<work::ReportProgress>(),
+    ToolSpec::of::<work::ReportBlocker>(),
+    ToolSpec::of::<work::ResolveBlocker>(),
+    ToolSpec::of::<knowledge::Context>(),
+    ToolSpec::of::<knowledge::LogDecision>(),
+    ToolSpec::of::<knowledge::LogArtifact>(),
+    ToolSpec::of::<projects::CreateProject>(),
+    ToolSpec::of::<projects::CreateTasks>(),
+    ToolSpec::of::<projects::Status>(),
+    ToolSpec::of::<projects::List>(),
+    ToolSpec::of::<projects::Select>(),
+    ToolSpec::of::<agents::Status>(),
+    ToolSpec::of::<agents::List>(),
+    ToolSpec::of::<projects::AllTasks>(),
+    ToolSpec::of::<knowledge::CheckDependencies>(),
+    ToolSpec::of::<work::Unassign>(),
+    ToolSpec::of::<board_health::Check>(),
+    ToolSpec::of::<board_health::Optimal>(),
+];
+
+/// All tools, in the order `tools/list` shows them.
+pub fn registry() -> &'static [ToolSpec] {
+    TOOLS
+}
+
+/// Finds a tool by name.
+pub fn find(name: &str) -> Option<&'static ToolSpec> {
+    registry().iter().find(|t| t.name == name)
+}
