@@ -4,10 +4,10 @@
 
 use anyhow::Context;
 use marcus_core::store::sqlite_sql::{documents, schema};
-use marcus_core::store::statement::{SqlValue, Statement};
+use marcus_core::store::statement::Statement;
 use marcus_core::store::{Document, ImportMode};
-use rusqlite::types::Value;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params_from_iter};
+use marcus_host::storage::sqlite::bound;
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,21 +15,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Read-only connections in the pool, as many as Marcus's SQLite backend keeps.
 const READERS: usize = 4;
-
-/// A shared statement's parameters as rusqlite values.
-fn bound(statement: &Statement) -> rusqlite::ParamsFromIter<Vec<Value>> {
-    params_from_iter(
-        statement
-            .params
-            .iter()
-            .map(|p| match p {
-                SqlValue::Integer(i) => Value::Integer(*i),
-                SqlValue::Real(r) => Value::Real(*r),
-                SqlValue::Text(t) => Value::Text(t.clone()),
-            })
-            .collect(),
-    )
-}
 
 /// Creates the database at `path` with Marcus's schema and writes one document at version 1.
 pub fn seed(path: &Path, collection: &str, id: &str, data_json: &str) -> anyhow::Result<()> {

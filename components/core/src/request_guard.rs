@@ -93,6 +93,13 @@ pub const REFUSALS: [&str; 3] = [HOST_NOT_ALLOWED, ORIGIN_NOT_ALLOWED, UNSUPPORT
 /// Refuses a request a browser page on another site (or behind a rebound DNS name) could
 /// have sent; `Ok` for everything else.
 pub fn check(policy: &GuardPolicy, request: &RequestFacts<'_>) -> Result<(), ApiError> {
+    check_host(policy, request)?;
+    check_origin(policy, request)?;
+    check_media_type(request)
+}
+
+/// Refuses a `Host` the policy does not serve (a DNS-rebound name).
+pub fn check_host(policy: &GuardPolicy, request: &RequestFacts<'_>) -> Result<(), ApiError> {
     if let Some(host) = request.host
         && !host_allowed(policy, host)
     {
@@ -105,6 +112,11 @@ pub fn check(policy: &GuardPolicy, request: &RequestFacts<'_>) -> Result<(), Api
             ),
         ));
     }
+    Ok(())
+}
+
+/// Refuses a browser page of an origin the policy does not allow.
+pub fn check_origin(policy: &GuardPolicy, request: &RequestFacts<'_>) -> Result<(), ApiError> {
     if let Some(origin) = request.origin
         && !origin_allowed(policy, origin, request.host)
     {
@@ -117,6 +129,11 @@ pub fn check(policy: &GuardPolicy, request: &RequestFacts<'_>) -> Result<(), Api
             ),
         ));
     }
+    Ok(())
+}
+
+/// Refuses a state-changing body that is not JSON (a form could send it without a preflight).
+pub fn check_media_type(request: &RequestFacts<'_>) -> Result<(), ApiError> {
     if changes_state(request.method) && request.has_body && !is_json(request.content_type) {
         return Err(ApiError::new(
             415,

@@ -162,8 +162,9 @@ fn migrate_schema(conn: &Connection) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A shared statement's parameters as rusqlite values.
-fn bound(statement: &Statement) -> rusqlite::ParamsFromIter<Vec<Value>> {
+/// A shared statement's parameters as rusqlite values: the one conversion from the storage
+/// contract's values to rusqlite's, also used by the benchmark's native baseline.
+pub fn bound(statement: &Statement) -> rusqlite::ParamsFromIter<Vec<Value>> {
     params_from_iter(
         statement
             .params
