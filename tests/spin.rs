@@ -211,6 +211,7 @@ fn adapter_exports_every_platform_interface_the_app_imports() {
         [
             "cache",
             "capabilities",
+            "commit",
             "realtime",
             "request-report",
             "storage",

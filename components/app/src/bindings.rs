@@ -5,4 +5,4 @@ wit_bindgen::generate!({
     path: "../../wit",
 });
 
-pub use marcus::platform::{cache, capabilities, realtime, request_report, storage, types};
+pub use marcus::platform::{cache, capabilities, commit, realtime, request_report, storage, types};

@@ -1,6 +1,7 @@
 //! Board events: appended to the durable event log in the same atomic change as the state
 //! they describe, then published on the realtime capability for live readers.
 
+use crate::bindings::commit::Announcement;
 use crate::ids;
 use crate::records::{Change, collections};
 use marcus_core::api_error::ApiError;
@@ -68,15 +69,23 @@ impl BoardEvent {
         Change::create(collections::EVENTS, &self.id, self)
     }
 
-    /// Publishes on `project:<id>` (and `agents` for agent events); a realtime outage only
-    /// delays live readers, the log already has the event.
-    pub fn publish(&self) {
+    /// Its announcements to live readers: on `project:<id>`, and on `agents` for agent
+    /// events. A realtime outage only delays live readers; the log already has the event.
+    pub fn announcements(&self) -> Vec<Announcement> {
         let payload = serde_json::to_string(self).unwrap_or_default();
+        let mut channels = Vec::new();
         if let Some(p) = &self.project_id {
-            let _ = crate::platform::current().publish(&format!("project:{p}"), &payload);
+            channels.push(format!("project:{p}"));
         }
         if self.agent_id.is_some() {
-            let _ = crate::platform::current().publish("agents", &payload);
+            channels.push("agents".to_string());
         }
+        channels
+            .into_iter()
+            .map(|channel| Announcement {
+                channel,
+                payload: payload.clone(),
+            })
+            .collect()
     }
 }

@@ -2,7 +2,7 @@
 //! task context), shared by the JSON API and MCP.
 //!
 //! - Keys carry the project's generation; every committed write to a project gives it a new
-//!   one ([`invalidate_after`], run by the unit of work after every commit), so no read
+//!   one ([`invalidations_for`], applied by the unit of work with every commit), so no read
 //!   after a write's answer sees older data.
 //! - Single-flight: on a miss, one request (on any host sharing the cache) claims the
 //!   computation with `cache.add`; the others wait briefly for its result.
@@ -10,6 +10,7 @@
 //!   entry is removed when a task with that id is written.
 //! - A request with `Cache-Control: no-cache` computes afresh.
 
+use crate::bindings::commit::{CacheChange, CacheEntry};
 use crate::bindings::storage::Write;
 use crate::records::{self, collections};
 use marcus_core::api_error::ApiError;
@@ -201,11 +202,13 @@ fn generation(project: &str) -> String {
     fresh
 }
 
-/// After a committed change: new generations for every project it touched, and removal of
-/// negative entries for tasks it created. The unit of work calls it once per committed
-/// write (board or raw), so the rule lives here and nowhere else.
-pub fn invalidate_after(writes: &[Write]) {
+/// What a change makes stale, applied once it is stored: new generations for every project
+/// it touched, and removal of negative entries for tasks it wrote. The unit of work hands
+/// these to the platform with every committed write (board or raw), so the rule lives here
+/// and nowhere else.
+pub fn invalidations_for(writes: &[Write]) -> Vec<CacheChange> {
     let mut projects = BTreeSet::new();
+    let mut changes = Vec::new();
     for w in writes {
         let (collection, id, data) = (w.collection.as_str(), w.id.as_str(), &w.data);
         match collection {
@@ -221,7 +224,7 @@ pub fn invalidate_after(writes: &[Write]) {
             _ => {}
         }
         if collection == collections::TASKS {
-            let _ = crate::platform::current().cache_delete(&rules::missing_task_key(id));
+            changes.push(CacheChange::Delete(rules::missing_task_key(id)));
         }
         if let Ok(Value::Object(doc)) = serde_json::from_str::<Value>(data)
             && let Some(Value::String(p)) = doc.get("project_id")
@@ -230,13 +233,13 @@ pub fn invalidate_after(writes: &[Write]) {
         }
     }
     for project in projects {
-        let fresh = crate::ids::random_hex();
-        let _ = crate::platform::current().cache_set(
-            &rules::generation_key(&project),
-            fresh.as_bytes(),
-            Some(rules::GENERATION_TTL_SECONDS),
-        );
+        changes.push(CacheChange::Set(CacheEntry {
+            key: rules::generation_key(&project),
+            value: crate::ids::random_hex().into_bytes(),
+            ttl_seconds: Some(rules::GENERATION_TTL_SECONDS),
+        }));
     }
+    changes
 }
 
 /// Stores `result`, just computed for `tool` and `project`, as the current answer (the

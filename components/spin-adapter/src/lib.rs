@@ -11,6 +11,7 @@
 mod bindings;
 mod capabilities_report;
 mod checks;
+mod commit_export;
 mod document_store;
 mod event_log;
 mod field_filters;

@@ -1,5 +1,5 @@
 //! Counting platform calls: every call the app makes across the component boundary to a
-//! capability (storage, cache, realtime, capabilities) adds one to this request's count and
+//! capability (storage, cache, realtime, commit, capabilities) adds one to this request's count and
 //! to `marcus_platform_calls_total{interface,function}`. On PostgreSQL or Redis most calls
 //! are a network round trip, so the count per operation is what batching is measured by.
 //! `request-report` calls are not counted: they are the host's own accounting channel and
@@ -32,6 +32,7 @@ pub const FUNCTIONS: &[(&str, &str)] = &[
     ("cache", "clear"),
     ("realtime", "publish"),
     ("realtime", "poll"),
+    ("commit", "apply"),
     ("capabilities", "describe"),
 ];
 

@@ -5,6 +5,7 @@ mod bindings;
 mod cache_glue;
 pub mod call_count;
 mod capabilities_glue;
+mod commit_glue;
 mod realtime_glue;
 pub mod report_glue;
 mod storage_glue;

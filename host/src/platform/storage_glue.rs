@@ -33,6 +33,29 @@ fn filters(f: Vec<wit::FieldFilter>) -> Vec<st::FieldFilter> {
         .collect()
 }
 
+/// Stores `writes` atomically: `storage.put-many`, and the write of `commit.apply`.
+pub(super) async fn put_many(
+    view: &PlatformView,
+    writes: Vec<wit::Write>,
+) -> Result<Vec<wit::Document>, Error> {
+    let writes: Vec<st::Write> = writes
+        .into_iter()
+        .map(|w| st::Write {
+            collection: w.collection,
+            id: w.id,
+            data: w.data,
+            expect: expect(w.expect),
+        })
+        .collect();
+    let docs = view
+        .platform
+        .storage
+        .put_many(&writes)
+        .await
+        .map_err(to_wit)?;
+    Ok(docs.into_iter().map(doc).collect())
+}
+
 impl wit::Host for PlatformView {
     async fn get(
         &mut self,
@@ -88,22 +111,7 @@ impl wit::Host for PlatformView {
 
     async fn put_many(&mut self, writes: Vec<wit::Write>) -> Result<Vec<wit::Document>, Error> {
         self.record_call("storage", "put-many");
-        let writes: Vec<st::Write> = writes
-            .into_iter()
-            .map(|w| st::Write {
-                collection: w.collection,
-                id: w.id,
-                data: w.data,
-                expect: expect(w.expect),
-            })
-            .collect();
-        let docs = self
-            .platform
-            .storage
-            .put_many(&writes)
-            .await
-            .map_err(to_wit)?;
-        Ok(docs.into_iter().map(doc).collect())
+        put_many(self, writes).await
     }
 
     async fn delete(

@@ -92,13 +92,15 @@ fn post(req: &Request) -> Result<Response, ApiError> {
              only initialize may come without one",
         ));
     };
-    let Some(protocol) = session::protocol_version(&session_id)? else {
+    let Some(session) = session::facts(&session_id)? else {
         return Err(ApiError::not_found(format!(
             "MCP session {session_id} is unknown or ended; initialize a new session"
         )));
     };
+    let protocol = session.protocol;
     let ctx = crate::tools::ToolCtx {
         session_id: Some(session_id),
+        session_project: std::cell::RefCell::new(session.project_id),
     };
     if let Some(message) = single {
         return Ok(match message {

@@ -18,9 +18,17 @@ pub fn start(protocol_version: &str, client_info: &Value) -> Result<String, ApiE
     Ok(id)
 }
 
-/// The protocol version a session negotiated, or `None` when the id was never issued or
-/// the session ended.
-pub fn protocol_version(id: &str) -> Result<Option<String>, ApiError> {
+/// What a request needs of its session: the protocol it negotiated and the project it
+/// selected, read in one call.
+pub struct SessionFacts {
+    /// The negotiated protocol version.
+    pub protocol: String,
+    /// The project `select_project` chose, if any.
+    pub project_id: Option<String>,
+}
+
+/// The session's facts, or `None` when the id was never issued or the session ended.
+pub fn facts(id: &str) -> Result<Option<SessionFacts>, ApiError> {
     if marcus_core::names::check_name("session id", id).is_err() {
         return Ok(None);
     }
@@ -31,12 +39,12 @@ pub fn protocol_version(id: &str) -> Result<Option<String>, ApiError> {
         return Ok(None);
     };
     let data: Value = serde_json::from_str(&doc.data).unwrap_or(Value::Null);
-    Ok(Some(
-        data.get("protocol_version")
-            .and_then(Value::as_str)
-            .unwrap_or(super::protocol::LATEST_PROTOCOL)
-            .to_string(),
-    ))
+    let text = |field: &str| data.get(field).and_then(Value::as_str).map(str::to_string);
+    Ok(Some(SessionFacts {
+        protocol: text("protocol_version")
+            .unwrap_or_else(|| super::protocol::LATEST_PROTOCOL.to_string()),
+        project_id: text("project_id"),
+    }))
 }
 
 /// Ends a session; unknown ids are a 404.

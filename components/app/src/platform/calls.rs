@@ -1,5 +1,6 @@
 //! The one trait the app's logic calls the platform through.
 
+use crate::bindings::commit::{Announcement, CacheChange};
 use crate::bindings::storage::{Document, DocumentKey, Expect, FieldFilter, Page, Write};
 use crate::bindings::types::Error;
 
@@ -17,8 +18,6 @@ pub trait Platform {
         data: &str,
         expect: Expect,
     ) -> Result<Document, Error>;
-    /// `storage.put-many`: all or nothing.
-    fn put_many(&self, writes: &[Write]) -> Result<Vec<Document>, Error>;
     /// `storage.delete`.
     fn delete(&self, collection: &str, id: &str, expected: Option<u64>) -> Result<bool, Error>;
     /// `storage.query`.
@@ -39,8 +38,14 @@ pub trait Platform {
     fn cache_add(&self, key: &str, value: &[u8], ttl_seconds: Option<u32>) -> Result<bool, Error>;
     /// `cache.delete`.
     fn cache_delete(&self, key: &str) -> Result<bool, Error>;
-    /// `realtime.publish`.
-    fn publish(&self, channel: &str, payload: &str) -> Result<u64, Error>;
+    /// `commit.apply`: `writes` atomically, then (only once they are stored) the cache
+    /// changes and the announcements, whose failures do not fail the call.
+    fn commit(
+        &self,
+        writes: &[Write],
+        cache_changes: &[CacheChange],
+        announcements: &[Announcement],
+    ) -> Result<Vec<Document>, Error>;
     /// Milliseconds since the Unix epoch (`wasi:clocks/wall-clock`).
     fn now_ms(&self) -> u64;
     /// 64 random bits (`wasi:random/random`).

@@ -1,9 +1,10 @@
 //! The component's platform: each call is the `marcus:platform` import of the same name.
 
 use super::calls::Platform;
+use crate::bindings::cache;
+use crate::bindings::commit::{self, Announcement, CacheChange};
 use crate::bindings::storage::{self, Document, DocumentKey, Expect, FieldFilter, Page, Write};
 use crate::bindings::types::Error;
-use crate::bindings::{cache, realtime};
 
 /// The imports of the `platform` world.
 #[cfg_attr(test, allow(dead_code))]
@@ -26,10 +27,6 @@ impl Platform for Imports {
         expect: Expect,
     ) -> Result<Document, Error> {
         storage::put(collection, id, data, expect)
-    }
-
-    fn put_many(&self, writes: &[Write]) -> Result<Vec<Document>, Error> {
-        storage::put_many(writes)
     }
 
     fn delete(&self, collection: &str, id: &str, expected: Option<u64>) -> Result<bool, Error> {
@@ -66,8 +63,13 @@ impl Platform for Imports {
         cache::delete(key)
     }
 
-    fn publish(&self, channel: &str, payload: &str) -> Result<u64, Error> {
-        realtime::publish(channel, payload)
+    fn commit(
+        &self,
+        writes: &[Write],
+        cache_changes: &[CacheChange],
+        announcements: &[Announcement],
+    ) -> Result<Vec<Document>, Error> {
+        commit::apply(writes, cache_changes, announcements)
     }
 
     fn now_ms(&self) -> u64 {

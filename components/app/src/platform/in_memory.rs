@@ -1,9 +1,10 @@
 //! An in-memory platform for the app's unit tests: versioned documents with the storage
 //! contract's preconditions (`marcus_core::store::rules`), equality filters, id-ordered
 //! pages, a cache and a log of what was published. Tests can make another writer land
-//! just before the next `put-many`, to drive the app's compare-and-swap retries.
+//! just before the app's next write, to drive the app's compare-and-swap retries.
 
 use super::calls::Platform;
+use crate::bindings::commit::{Announcement, CacheChange};
 use crate::bindings::storage::{Document, DocumentKey, Expect, FieldFilter, Page, Write};
 use crate::bindings::types::Error;
 use marcus_core::store::canonical::canonical_json;
@@ -12,7 +13,7 @@ use marcus_core::store::{self, StoreError, rules};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 
-/// A write another client makes just before the app's next `put-many` lands.
+/// A write another client makes just before the app's next write lands.
 type Interloper = Box<dyn FnOnce(&InMemory)>;
 
 /// The in-memory board.
@@ -25,7 +26,7 @@ pub struct InMemory {
     clock: Cell<u64>,
     now: Cell<u64>,
     seed: Cell<u64>,
-    before_next_put_many: RefCell<Option<Interloper>>,
+    before_next_write: RefCell<Option<Interloper>>,
 }
 
 impl InMemory {
@@ -43,9 +44,9 @@ impl InMemory {
         self.now.set(self.now.get() + ms);
     }
 
-    /// Runs `write` (as another client) just before the next `put-many` is applied.
-    pub fn before_next_put_many(&self, write: impl FnOnce(&InMemory) + 'static) {
-        *self.before_next_put_many.borrow_mut() = Some(Box::new(write));
+    /// Runs `write` (as another client) just before the app's next write is applied.
+    pub fn before_next_write(&self, write: impl FnOnce(&InMemory) + 'static) {
+        *self.before_next_write.borrow_mut() = Some(Box::new(write));
     }
 
     /// What was published, as (channel, payload), oldest first.
@@ -177,14 +178,6 @@ impl Platform for InMemory {
         Ok(self.apply(&[write])?.remove(0))
     }
 
-    fn put_many(&self, writes: &[Write]) -> Result<Vec<Document>, Error> {
-        self.call();
-        if let Some(interloper) = self.before_next_put_many.borrow_mut().take() {
-            interloper(self);
-        }
-        self.apply(writes)
-    }
-
     fn delete(&self, collection: &str, id: &str, expected: Option<u64>) -> Result<bool, Error> {
         self.call();
         let key = (collection.to_string(), id.to_string());
@@ -261,11 +254,38 @@ impl Platform for InMemory {
         Ok(self.cache.borrow_mut().remove(key).is_some())
     }
 
-    fn publish(&self, channel: &str, payload: &str) -> Result<u64, Error> {
+    fn commit(
+        &self,
+        writes: &[Write],
+        cache_changes: &[CacheChange],
+        announcements: &[Announcement],
+    ) -> Result<Vec<Document>, Error> {
         self.call();
-        let mut published = self.published.borrow_mut();
-        published.push((channel.into(), payload.into()));
-        Ok(published.len() as u64)
+        let docs = if writes.is_empty() {
+            Vec::new()
+        } else {
+            if let Some(interloper) = self.before_next_write.borrow_mut().take() {
+                interloper(self);
+            }
+            self.apply(writes)?
+        };
+        let mut cache = self.cache.borrow_mut();
+        for change in cache_changes {
+            match change {
+                CacheChange::Set(entry) => {
+                    cache.insert(entry.key.clone(), entry.value.clone());
+                }
+                CacheChange::Delete(key) => {
+                    cache.remove(key);
+                }
+            }
+        }
+        self.published.borrow_mut().extend(
+            announcements
+                .iter()
+                .map(|a| (a.channel.clone(), a.payload.clone())),
+        );
+        Ok(docs)
     }
 
     fn now_ms(&self) -> u64 {

@@ -22,7 +22,7 @@ pub fn project_id(
         board_reads::project(p)?;
         return Ok(p.clone());
     }
-    if let Some(p) = session_project(ctx)? {
+    if let Some(p) = session_project(ctx) {
         return Ok(p);
     }
     if let Some(p) = agent_project {
@@ -42,17 +42,8 @@ pub fn project_id(
     }
 }
 
-fn session_project(ctx: &ToolCtx) -> Result<Option<String>, BoardError> {
-    let Some(sid) = &ctx.session_id else {
-        return Ok(None);
-    };
-    let session = records::get::<Value>(SESSIONS, sid)?;
-    Ok(session.and_then(|s| {
-        s.value
-            .get("project_id")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    }))
+fn session_project(ctx: &ToolCtx) -> Option<String> {
+    ctx.session_project.borrow().clone()
 }
 
 /// Remembers `project_id` as the session's project (no-op without a session).
@@ -69,7 +60,10 @@ pub fn select_for_session(ctx: &ToolCtx, project_id: &str) -> Result<bool, Board
         }
         let change = records::Change::update(SESSIONS, sid, &session.value, session.version)?;
         match crate::unit_of_work::commit(vec![change]) {
-            Ok(()) => return Ok(true),
+            Ok(()) => {
+                *ctx.session_project.borrow_mut() = Some(project_id.to_string());
+                return Ok(true);
+            }
             Err(BoardError::Conflict(_)) => continue,
             Err(e) => return Err(e),
         }

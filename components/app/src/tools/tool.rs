@@ -16,6 +16,9 @@ use serde_json::{Map, Value};
 pub struct ToolCtx {
     /// MCP session id, when called over MCP with a session.
     pub session_id: Option<String>,
+    /// The project the session selected, as read when the request began (the MCP layer
+    /// reads the session once per request) and as `select_project` changes it since.
+    pub session_project: std::cell::RefCell<Option<String>>,
 }
 
 /// One board operation: its name and description for agents, what it does to the board

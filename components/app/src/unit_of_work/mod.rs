@@ -1,9 +1,10 @@
 //! The unit of work: one board write is one atomic storage change holding the caller's
 //! records, the events that describe them and everything those events owe (webhook
 //! deliveries, a health recompute), so an event is never stored without its consequences
-//! and a failed write leaves none of them. Once the change is stored, what every committed
-//! write owes runs once: the read cache forgets what it touched, then live readers hear of
-//! the announced event (in that order, so a reader woken by the event reads fresh data).
+//! and a failed write leaves none of them. The platform stores the change and, once it is
+//! stored, runs what every committed write owes, in the same call: the read cache forgets
+//! what it touched, then live readers hear of the announced event (in that order, so a
+//! reader woken by the event reads fresh data).
 
 pub mod raw;
 #[cfg(test)]
@@ -30,29 +31,37 @@ const EFFECTS: &[Effect] = &[webhook_fanout::deliveries_for, schedule::recompute
 /// Applies `changes` and what their events owe, all or none; a lost race is
 /// [`BoardError::Conflict`].
 pub fn commit(changes: Vec<Change>) -> Result<(), BoardError> {
+    commit_with(changes, None)
+}
+
+/// [`commit`] with `event` appended to the log in the same change, announced to live
+/// readers once the change is stored (a failed write announces nothing).
+pub fn commit_and_announce(mut changes: Vec<Change>, event: &BoardEvent) -> Result<(), BoardError> {
+    changes.push(event.change()?);
+    commit_with(changes, Some(event))
+}
+
+/// The write, its effects' changes, and what it owes once stored (invalidation, then the
+/// announcement), handed to the platform as one commit.
+fn commit_with(changes: Vec<Change>, announced: Option<&BoardEvent>) -> Result<(), BoardError> {
     let mut writes: Vec<Write> = changes.into_iter().map(Change::into_write).collect();
     let events = events::recorded_in(&writes);
     for effect in EFFECTS {
         writes.extend(effect(&events)?.into_iter().map(Change::into_write));
     }
+    let invalidations = read_cache::invalidations_for(&writes);
+    let announcements = announced.map_or_else(Vec::new, BoardEvent::announcements);
     crate::platform::current()
-        .put_many(&writes)
+        .commit(&writes, &invalidations, &announcements)
         .map_err(BoardError::from_platform)?;
-    after_commit(&writes);
     Ok(())
 }
 
-/// [`commit`] with `event` appended to the log in the same change, published to live
-/// readers once the change is stored (a failed write announces nothing).
-pub fn commit_and_announce(mut changes: Vec<Change>, event: &BoardEvent) -> Result<(), BoardError> {
-    changes.push(event.change()?);
-    commit(changes)?;
-    event.publish();
-    Ok(())
-}
-
-/// What every committed write owes, whoever made it (board code or the raw storage API):
+/// What every write owes once stored, whoever made it (board code or the raw storage API):
 /// the cached reads of what it touched are invalidated.
 fn after_commit(written: &[Write]) {
-    read_cache::invalidate_after(written);
+    let invalidations = read_cache::invalidations_for(written);
+    if !invalidations.is_empty() {
+        let _ = crate::platform::current().commit(&[], &invalidations, &[]);
+    }
 }

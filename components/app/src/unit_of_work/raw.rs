@@ -6,6 +6,7 @@
 use super::after_commit;
 use crate::bindings::storage::{Document, Expect, Write};
 use crate::platform_error::to_api;
+use crate::read_cache;
 use marcus_core::api_error::ApiError;
 
 /// Stores one document under `expect`.
@@ -17,13 +18,12 @@ pub fn put(collection: &str, id: &str, data: &str, expect: Expect) -> Result<Doc
     Ok(doc)
 }
 
-/// Stores `writes` atomically: all or none.
+/// Stores `writes` atomically, all or none, with the invalidations they owe in the same
+/// platform call.
 pub fn put_many(writes: &[Write]) -> Result<Vec<Document>, ApiError> {
-    let docs = crate::platform::current()
-        .put_many(writes)
-        .map_err(to_api)?;
-    after_commit(writes);
-    Ok(docs)
+    crate::platform::current()
+        .commit(writes, &read_cache::invalidations_for(writes), &[])
+        .map_err(to_api)
 }
 
 /// Deletes `collection/id` (if still at `expected`); `false` when it did not exist.

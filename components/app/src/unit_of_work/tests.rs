@@ -105,5 +105,17 @@ fn a_claim_crosses_the_platform_a_bounded_number_of_times() {
     let before = platform.calls();
     ok("request_next_task", json!({"agent_id": "a"}));
     let claim = platform.calls() - before;
-    assert!(claim <= 14, "a claim made {claim} platform calls");
+    // The agent, the two pool queries (ready to-do, in progress), the project (its lease
+    // length), the project's webhook subscriptions, and one commit carrying the write, its
+    // invalidations and its announcements.
+    assert_eq!(claim, 6, "a claim made {claim} platform calls");
+    let published = platform.published();
+    assert_eq!(
+        published
+            .iter()
+            .map(|(c, _)| c.as_str())
+            .collect::<Vec<_>>()[published.len() - 2..],
+        [format!("project:{project}").as_str(), "agents"],
+        "the claim's commit announced it on the project's and the agents' channels"
+    );
 }

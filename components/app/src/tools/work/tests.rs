@@ -85,7 +85,7 @@ fn a_claim_that_loses_its_race_takes_another_task_and_leaves_nothing_behind() {
     let first = task_id(&project, "first");
     // Another host's agent takes `first` between this claim's read and its write.
     let taken = first.clone();
-    platform.before_next_put_many(move |p| {
+    platform.before_next_write(move |p| {
         let doc = p
             .documents(collections::TASKS)
             .into_iter()
