@@ -4,7 +4,6 @@
 
 use anyhow::Context;
 use marcus_core::store::sqlite_sql::{documents, schema};
-use marcus_core::store::statement::Statement;
 use marcus_core::store::{Document, ImportMode};
 use marcus_host::storage::sqlite::bound;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};

@@ -17,6 +17,7 @@ mod mcp;
 mod outbound_http;
 mod platform;
 mod platform_error;
+mod read_ahead;
 mod read_cache;
 mod records;
 mod request_report;

@@ -2,9 +2,10 @@
 //! read with its version so writes can be compare-and-swap. This module knows storage only;
 //! a board write is committed, with what it owes, by [`crate::unit_of_work`].
 
-use crate::bindings::storage::{Document, DocumentKey, Expect, FieldFilter, Write};
+use crate::bindings::storage::{Document, DocumentKey, Expect, Write};
 use crate::board_error::BoardError;
 use crate::platform_error::to_api;
+use crate::read_ahead;
 use marcus_core::api_error::ApiError;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -97,10 +98,13 @@ pub fn get<T: DeserializeOwned>(
     if marcus_core::names::check_name("id", id).is_err() {
         return Ok(None);
     }
-    match crate::platform::current()
-        .get(collection, id)
-        .map_err(to_api)?
-    {
+    let doc = match read_ahead::take_document(collection, id) {
+        Some(doc) => doc,
+        None => crate::platform::current()
+            .get(collection, id)
+            .map_err(to_api)?,
+    };
+    match doc {
         Some(doc) => Ok(Some(Versioned {
             value: decode(collection, id, &doc.data)?,
             version: doc.version,
@@ -125,19 +129,43 @@ pub fn get_many<T: DeserializeOwned>(
                 id: id.clone(),
             })
             .collect();
-        let found = crate::platform::current().get_many(&keys).map_err(to_api)?;
-        if found.len() != keys.len() {
-            return Err(ApiError::internal(format!(
-                "storage answered {} entries for {} keys of {collection}",
-                found.len(),
-                keys.len()
-            )));
-        }
-        for (id, doc) in chunk.iter().zip(found) {
+        for (id, doc) in chunk.iter().zip(documents(&keys)?) {
             out.push(record(collection, id, doc)?);
         }
     }
     Ok(out)
+}
+
+/// The documents at `keys`, in key order: those read ahead from there, the others with one
+/// `get-many` (none when all were read ahead).
+fn documents(keys: &[DocumentKey]) -> Result<Vec<Option<Document>>, ApiError> {
+    let mut found: Vec<Option<Option<Document>>> = keys
+        .iter()
+        .map(|k| read_ahead::take_document(&k.collection, &k.id))
+        .collect();
+    let missing: Vec<DocumentKey> = keys
+        .iter()
+        .zip(&found)
+        .filter(|(_, f)| f.is_none())
+        .map(|(k, _)| k.clone())
+        .collect();
+    if !missing.is_empty() {
+        let read = crate::platform::current()
+            .get_many(&missing)
+            .map_err(to_api)?;
+        if read.len() != missing.len() {
+            return Err(ApiError::internal(format!(
+                "storage answered {} entries for {} keys",
+                read.len(),
+                missing.len()
+            )));
+        }
+        let mut read = read.into_iter();
+        for slot in found.iter_mut().filter(|f| f.is_none()) {
+            *slot = read.next();
+        }
+    }
+    Ok(found.into_iter().map(Option::flatten).collect())
 }
 
 /// Reads two documents (say an agent and the task it reports on) in one platform call;
@@ -150,9 +178,7 @@ pub fn get_pair(
         collection: collection.to_string(),
         id: id.to_string(),
     };
-    let found = crate::platform::current()
-        .get_many(&[key(collection_a, id_a), key(collection_b, id_b)])
-        .map_err(to_api)?;
+    let found = documents(&[key(collection_a, id_a), key(collection_b, id_b)])?;
     found.try_into().map_err(|found: Vec<_>| {
         ApiError::internal(format!(
             "storage answered {} entries for 2 keys",
@@ -182,19 +208,20 @@ pub fn query_all<T: DeserializeOwned>(
     collection: &str,
     filters: &[(&str, Value)],
 ) -> Result<Vec<Versioned<T>>, ApiError> {
-    let filters: Vec<FieldFilter> = filters
-        .iter()
-        .map(|(f, v)| FieldFilter {
-            field: (*f).to_string(),
-            value: v.to_string(),
-        })
-        .collect();
+    let filters = read_ahead::field_filters(filters);
     let mut out = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let page = crate::platform::current()
-            .query(collection, &filters, 1000, cursor.as_deref())
-            .map_err(to_api)?;
+        let ahead = cursor
+            .is_none()
+            .then(|| read_ahead::take_first_page(collection, &filters))
+            .flatten();
+        let page = match ahead {
+            Some(page) => page,
+            None => crate::platform::current()
+                .query(collection, &filters, read_ahead::PAGE, cursor.as_deref())
+                .map_err(to_api)?,
+        };
         for doc in &page.documents {
             match decode(collection, &doc.id, &doc.data) {
                 Ok(value) => out.push(Versioned {
@@ -224,13 +251,7 @@ pub fn query_all<T: DeserializeOwned>(
 
 /// Counts records matching the equality filters.
 pub fn count(collection: &str, filters: &[(&str, Value)]) -> Result<u64, ApiError> {
-    let filters: Vec<FieldFilter> = filters
-        .iter()
-        .map(|(f, v)| FieldFilter {
-            field: (*f).to_string(),
-            value: v.to_string(),
-        })
-        .collect();
+    let filters = read_ahead::field_filters(filters);
     crate::platform::current()
         .count(collection, &filters)
         .map_err(to_api)

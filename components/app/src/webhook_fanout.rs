@@ -3,8 +3,10 @@
 //! wants its kind. They join the event's own atomic change, so a recorded event always has
 //! its deliveries, and a failed change has none.
 
+use crate::bindings::storage::Read;
 use crate::events::BoardEvent;
 use crate::ids;
+use crate::read_ahead;
 use crate::records::{self, Change, collections};
 use marcus_core::api_error::ApiError;
 use marcus_core::jobs::Job;
@@ -14,6 +16,17 @@ use std::collections::BTreeMap;
 
 /// The job kind that delivers one event to one subscription.
 pub const DELIVERY_JOB: &str = marcus_core::jobs::kinds::WEBHOOK_DELIVERY;
+
+/// The subscriptions of a project are found by this filter.
+fn by_project(project: &str) -> [(&'static str, serde_json::Value); 1] {
+    [("project_id", json!(project))]
+}
+
+/// The read of `project`'s subscriptions, for an operation to read ahead with what it reads
+/// before it writes (a write with events reads them to queue its deliveries).
+pub fn subscriptions_read(project: &str) -> Read {
+    read_ahead::query(collections::WEBHOOKS, &by_project(project))
+}
 
 /// The delivery jobs and log records owed for `events`.
 pub fn deliveries_for(events: &[BoardEvent]) -> Result<Vec<Change>, ApiError> {
@@ -25,10 +38,7 @@ pub fn deliveries_for(events: &[BoardEvent]) -> Result<Vec<Change>, ApiError> {
             continue;
         };
         if !subscriptions.contains_key(project) {
-            let found = records::query_all::<Webhook>(
-                collections::WEBHOOKS,
-                &[("project_id", json!(project))],
-            )?;
+            let found = records::query_all::<Webhook>(collections::WEBHOOKS, &by_project(project))?;
             subscriptions.insert(
                 project.clone(),
                 found.into_iter().map(|v| v.value).collect(),

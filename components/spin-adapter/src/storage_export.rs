@@ -2,11 +2,11 @@
 
 use crate::bindings::Error;
 use crate::bindings::storage::{
-    Document, DocumentKey, Expect, FieldFilter, Guest, Page, StorageStats, Write,
+    Document, DocumentKey, Expect, FieldFilter, Guest, Page, Read, ReadAnswer, StorageStats, Write,
 };
 use crate::checks;
 use crate::document_store::{self, check_write};
-use marcus_core::store::{get_many, rules};
+use marcus_core::store::{get_many, read_many, rules};
 use std::collections::HashSet;
 
 impl Guest for crate::Adapter {
@@ -20,6 +20,30 @@ impl Guest for crate::Adapter {
             return Ok(Vec::new());
         }
         document_store::open()?.get_many(&keys)
+    }
+
+    fn read_many(reads: Vec<Read>) -> Result<Vec<ReadAnswer>, Error> {
+        read_many::check_count(reads.len())?;
+        let slots = read_many::slots(&reads, |r| matches!(r, Read::Get(_)));
+        let (mut keys, mut queries) = (Vec::new(), Vec::new());
+        for read in reads {
+            match read {
+                Read::Get(key) => keys.push(key),
+                Read::Query(q) => queries.push(q),
+            }
+        }
+        let documents = Self::get_many(keys)?;
+        let pages = queries
+            .into_iter()
+            .map(|q| Self::query(q.collection, q.filters, q.limit, q.cursor))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(read_many::in_read_order(
+            &slots,
+            documents,
+            pages,
+            ReadAnswer::Document,
+            ReadAnswer::Page,
+        ))
     }
 
     fn put(

@@ -17,6 +17,7 @@ pub const HEADER: &str = "x-marcus-platform-calls";
 pub const FUNCTIONS: &[(&str, &str)] = &[
     ("storage", "get"),
     ("storage", "get-many"),
+    ("storage", "read-many"),
     ("storage", "put"),
     ("storage", "put-many"),
     ("storage", "delete"),

@@ -4,6 +4,7 @@ use super::bindings::marcus::platform::storage as wit;
 use super::bindings::marcus::platform::types::Error;
 use super::{PlatformView, to_wit};
 use crate::storage as st;
+use marcus_core::store::read_many;
 
 fn doc(d: st::Document) -> wit::Document {
     wit::Document {
@@ -91,6 +92,55 @@ impl wit::Host for PlatformView {
             .await
             .map_err(to_wit)?;
         Ok(found.into_iter().map(|d| d.map(doc)).collect())
+    }
+
+    async fn read_many(&mut self, reads: Vec<wit::Read>) -> Result<Vec<wit::ReadAnswer>, Error> {
+        self.record_call("storage", "read-many");
+        read_many::check_count(reads.len()).map_err(|e| to_wit(e.into()))?;
+        let slots = read_many::slots(&reads, |r| matches!(r, wit::Read::Get(_)));
+        let (mut keys, mut queries) = (Vec::new(), Vec::new());
+        for read in reads {
+            match read {
+                wit::Read::Get(k) => keys.push(st::DocumentKey {
+                    collection: k.collection,
+                    id: k.id,
+                }),
+                wit::Read::Query(q) => queries.push(q),
+            }
+        }
+        // The gets are one statement; the queries run side by side (on PostgreSQL each on a
+        // pooled connection), so the batch costs about one round trip to the database.
+        let storage = &self.platform.storage;
+        let gets = async {
+            if keys.is_empty() {
+                Ok(Vec::new())
+            } else {
+                storage.get_many(&keys).await
+            }
+        };
+        let pages = futures::future::try_join_all(queries.iter().map(|q| {
+            let f = filters(q.filters.clone());
+            async move {
+                storage
+                    .query(&q.collection, &f, q.limit, q.cursor.as_deref())
+                    .await
+            }
+        }));
+        let (documents, pages) = futures::future::try_join(gets, pages)
+            .await
+            .map_err(to_wit)?;
+        Ok(read_many::in_read_order(
+            &slots,
+            documents,
+            pages,
+            |d| wit::ReadAnswer::Document(d.map(doc)),
+            |p| {
+                wit::ReadAnswer::Page(wit::Page {
+                    documents: p.documents.into_iter().map(doc).collect(),
+                    next_cursor: p.next_cursor,
+                })
+            },
+        ))
     }
 
     async fn put(

@@ -92,6 +92,9 @@ fn post(req: &Request) -> Result<Response, ApiError> {
              only initialize may come without one",
         ));
     };
+    if let Some(Incoming::Request { method, params, .. }) = &single {
+        session::read_ahead(&session_id, method, params);
+    }
     let Some(session) = session::facts(&session_id)? else {
         return Err(ApiError::not_found(format!(
             "MCP session {session_id} is unknown or ended; initialize a new session"

@@ -3,10 +3,12 @@
 use crate::bindings::storage::Expect;
 use crate::ids;
 use crate::platform_error::to_api;
+use crate::read_ahead;
+use crate::records::collections;
 use marcus_core::api_error::ApiError;
 use serde_json::{Value, json};
 
-const COLLECTION: &str = crate::records::collections::MCP_SESSIONS;
+const COLLECTION: &str = collections::MCP_SESSIONS;
 
 /// Records a new session and returns its id.
 pub fn start(protocol_version: &str, client_info: &Value) -> Result<String, ApiError> {
@@ -32,10 +34,13 @@ pub fn facts(id: &str) -> Result<Option<SessionFacts>, ApiError> {
     if marcus_core::names::check_name("session id", id).is_err() {
         return Ok(None);
     }
-    let Some(doc) = crate::platform::current()
-        .get(COLLECTION, id)
-        .map_err(to_api)?
-    else {
+    let doc = match read_ahead::take_document(COLLECTION, id) {
+        Some(doc) => doc,
+        None => crate::platform::current()
+            .get(COLLECTION, id)
+            .map_err(to_api)?,
+    };
+    let Some(doc) = doc else {
         return Ok(None);
     };
     let data: Value = serde_json::from_str(&doc.data).unwrap_or(Value::Null);
@@ -45,6 +50,32 @@ pub fn facts(id: &str) -> Result<Option<SessionFacts>, ApiError> {
             .unwrap_or_else(|| super::protocol::LATEST_PROTOCOL.to_string()),
         project_id: text("project_id"),
     }))
+}
+
+/// Reads the session together with the records a tool call names in its arguments (its
+/// agent, task and project), in one platform call: the call's own reads of them then cross
+/// nothing. A failed read ahead is left to those reads to report.
+pub fn read_ahead(id: &str, method: &str, params: &Value) {
+    if marcus_core::names::check_name("session id", id).is_err() {
+        return;
+    }
+    let mut reads = vec![read_ahead::get(COLLECTION, id)];
+    if method == "tools/call"
+        && let Some(Value::Object(args)) = params.get("arguments")
+    {
+        for (argument, collection) in [
+            ("agent_id", collections::AGENTS),
+            ("task_id", collections::TASKS),
+            ("project_id", collections::PROJECTS),
+        ] {
+            if let Some(Value::String(named)) = args.get(argument)
+                && marcus_core::names::check_name("id", named).is_ok()
+            {
+                reads.push(read_ahead::get(collection, named));
+            }
+        }
+    }
+    let _ = read_ahead::read(reads);
 }
 
 /// Ends a session; unknown ids are a 404.

@@ -1,7 +1,9 @@
 //! The one trait the app's logic calls the platform through.
 
 use crate::bindings::commit::{Announcement, CacheChange};
-use crate::bindings::storage::{Document, DocumentKey, Expect, FieldFilter, Page, Write};
+use crate::bindings::storage::{
+    Document, DocumentKey, Expect, FieldFilter, Page, Read, ReadAnswer, Write,
+};
 use crate::bindings::types::Error;
 
 /// The platform calls of the app's logic, as the `marcus:platform` WIT states them.
@@ -10,6 +12,8 @@ pub trait Platform {
     fn get(&self, collection: &str, id: &str) -> Result<Option<Document>, Error>;
     /// `storage.get-many`: one entry per key, in key order.
     fn get_many(&self, keys: &[DocumentKey]) -> Result<Vec<Option<Document>>, Error>;
+    /// `storage.read-many`: one answer per read, in read order.
+    fn read_many(&self, reads: &[Read]) -> Result<Vec<ReadAnswer>, Error>;
     /// `storage.put`.
     fn put(
         &self,

@@ -3,7 +3,9 @@
 use super::calls::Platform;
 use crate::bindings::cache;
 use crate::bindings::commit::{self, Announcement, CacheChange};
-use crate::bindings::storage::{self, Document, DocumentKey, Expect, FieldFilter, Page, Write};
+use crate::bindings::storage::{
+    self, Document, DocumentKey, Expect, FieldFilter, Page, Read, ReadAnswer, Write,
+};
 use crate::bindings::types::Error;
 
 /// The imports of the `platform` world.
@@ -17,6 +19,10 @@ impl Platform for Imports {
 
     fn get_many(&self, keys: &[DocumentKey]) -> Result<Vec<Option<Document>>, Error> {
         storage::get_many(keys)
+    }
+
+    fn read_many(&self, reads: &[Read]) -> Result<Vec<ReadAnswer>, Error> {
+        storage::read_many(reads)
     }
 
     fn put(

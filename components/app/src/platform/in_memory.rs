@@ -5,7 +5,9 @@
 
 use super::calls::Platform;
 use crate::bindings::commit::{Announcement, CacheChange};
-use crate::bindings::storage::{Document, DocumentKey, Expect, FieldFilter, Page, Write};
+use crate::bindings::storage::{
+    Document, DocumentKey, Expect, FieldFilter, Page, Read, ReadAnswer, Write,
+};
 use crate::bindings::types::Error;
 use marcus_core::store::canonical::canonical_json;
 use marcus_core::store::page::finish_page;
@@ -159,6 +161,26 @@ impl Platform for InMemory {
                     .cloned()
             })
             .collect())
+    }
+
+    fn read_many(&self, reads: &[Read]) -> Result<Vec<ReadAnswer>, Error> {
+        // One crossing, however many reads: each is answered as its own call would be.
+        let calls = self.calls.get();
+        store::read_many::check_count(reads.len()).map_err(to_error)?;
+        let answers = reads
+            .iter()
+            .map(|read| match read {
+                Read::Get(k) => Ok(ReadAnswer::Document(self.get(&k.collection, &k.id)?)),
+                Read::Query(q) => Ok(ReadAnswer::Page(self.query(
+                    &q.collection,
+                    &q.filters,
+                    q.limit,
+                    q.cursor.as_deref(),
+                )?)),
+            })
+            .collect();
+        self.calls.set(calls + 1);
+        answers
     }
 
     fn put(

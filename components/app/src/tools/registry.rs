@@ -9,9 +9,12 @@ use serde_json::{Map, Value};
 /// Runs `tool` with `args`, through the read cache for the reads it covers. This is where
 /// a tool's failure becomes the wire error that the routes and MCP answer with.
 pub fn call(tool: &ToolSpec, ctx: &ToolCtx, args: &Map<String, Value>) -> Result<Value, ApiError> {
-    crate::read_cache::through(tool.name, args, || {
+    let answer = crate::read_cache::through(tool.name, args, || {
         (tool.run)(ctx, args).map_err(ApiError::from)
-    })
+    });
+    // Nothing read ahead for this call outlives it.
+    crate::read_ahead::forget();
+    answer
 }
 
 /// Every tool, in the order `tools/list` shows them.

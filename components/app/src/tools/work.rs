@@ -15,6 +15,7 @@ use crate::events::BoardEvent;
 use crate::ids::{new_id, now_ms};
 use crate::records::{self, Change, Versioned, collections};
 use crate::unit_of_work;
+use crate::{read_ahead, webhook_fanout};
 use marcus_core::board::model::{
     Agent, AgentStatus, Blocker, Lease, ProgressEntry, Task, TaskStatus,
 };
@@ -399,6 +400,27 @@ fn request_next(ctx: &ToolCtx, a: RequestNextArgs) -> Result<NextTaskAnswer, Boa
         )?;
         let now = now_ms();
 
+        // Everything the decision and its write read, in one platform call: the task the
+        // agent holds, the pool, the project (its lease length) and the project's webhook
+        // subscriptions (the write queues their deliveries).
+        let by_project = ("project_id", json!(project_id));
+        let ready = [
+            by_project.clone(),
+            ("status", json!("todo")),
+            ("deps_remaining", json!(0)),
+        ];
+        let working = [by_project.clone(), ("status", json!("in_progress"))];
+        let mut reads = vec![
+            read_ahead::query(collections::TASKS, &ready),
+            read_ahead::query(collections::TASKS, &working),
+            read_ahead::get(collections::PROJECTS, &project_id),
+            webhook_fanout::subscriptions_read(&project_id),
+        ];
+        if let Some(current_id) = &agent.value.current_task_id {
+            reads.push(read_ahead::get(collections::TASKS, current_id));
+        }
+        read_ahead::read(reads)?;
+
         // One task per agent: a live lease it already holds is handed back unchanged.
         if let Some(current_id) = &agent.value.current_task_id
             && let Some(held) = records::get::<Task>(collections::TASKS, current_id)?
@@ -410,19 +432,8 @@ fn request_next(ctx: &ToolCtx, a: RequestNextArgs) -> Result<NextTaskAnswer, Boa
 
         // Only tasks whose dependencies are all done, plus in-progress ones (their lease
         // may have expired), are read: the board's other tasks cannot be handed out.
-        let by_project = ("project_id", json!(project_id));
-        let mut pool = records::query_all::<Task>(
-            collections::TASKS,
-            &[
-                by_project.clone(),
-                ("status", json!("todo")),
-                ("deps_remaining", json!(0)),
-            ],
-        )?;
-        let in_progress = records::query_all::<Task>(
-            collections::TASKS,
-            &[by_project.clone(), ("status", json!("in_progress"))],
-        )?;
+        let mut pool = records::query_all::<Task>(collections::TASKS, &ready)?;
+        let in_progress = records::query_all::<Task>(collections::TASKS, &working)?;
         pool.extend(
             in_progress
                 .iter()
@@ -669,7 +680,15 @@ fn report_progress(ctx: &ToolCtx, a: ReportProgressArgs) -> Result<ProgressAnswe
         if completing {
             changes.push(agent_release(&agent, &task_id, true, now)?);
             // One dependency fewer for each dependent; in the same atomic change, so the
-            // counters can never drift from the statuses.
+            // counters can never drift from the statuses. The dependents are read with the
+            // project's webhook subscriptions, which the write reads next.
+            let mut reads: Vec<_> = updated
+                .dependents
+                .iter()
+                .map(|id| read_ahead::get(collections::TASKS, id))
+                .collect();
+            reads.push(webhook_fanout::subscriptions_read(&updated.project_id));
+            read_ahead::read(reads)?;
             let dependents = records::get_many::<Task>(collections::TASKS, &updated.dependents)?;
             for (dependent_id, dep) in updated.dependents.iter().zip(dependents) {
                 if let Some(dep) = dep {

@@ -14,6 +14,7 @@ use crate::bindings::storage::Write;
 use crate::board_error::BoardError;
 use crate::events::{self, BoardEvent};
 use crate::jobs::project_health::schedule;
+use crate::read_ahead;
 use crate::read_cache;
 use crate::records::Change;
 use crate::webhook_fanout;
@@ -51,9 +52,11 @@ fn commit_with(changes: Vec<Change>, announced: Option<&BoardEvent>) -> Result<(
     }
     let invalidations = read_cache::invalidations_for(&writes);
     let announcements = announced.map_or_else(Vec::new, BoardEvent::announcements);
-    crate::platform::current()
-        .commit(&writes, &invalidations, &announcements)
-        .map_err(BoardError::from_platform)?;
+    let committed = crate::platform::current().commit(&writes, &invalidations, &announcements);
+    // What was read ahead was read for this write's decision: whether it landed or lost a
+    // race, later reads go to storage.
+    read_ahead::forget();
+    committed.map_err(BoardError::from_platform)?;
     Ok(())
 }
 

@@ -91,24 +91,28 @@ fn a_missing_task_answer_is_cached_until_a_task_with_that_id_is_written() {
 }
 
 #[test]
-fn a_claim_crosses_the_platform_a_bounded_number_of_times() {
+fn a_claim_and_a_completion_cross_the_platform_three_times_each() {
     let platform = InMemory::installed();
     let created = ok(
         "create_project",
-        json!({"project_name": "p", "tasks": [{"name": "only"}]}),
+        json!({"project_name": "p", "tasks": [{"name": "first"}, {"name": "then", "dependencies": ["first"]}]}),
     );
     let project = created["project_id"].as_str().unwrap().to_string();
     ok(
         "register_agent",
         json!({"agent_id": "a", "name": "a", "project_id": project}),
     );
-    let before = platform.calls();
-    ok("request_next_task", json!({"agent_id": "a"}));
-    let claim = platform.calls() - before;
-    // The agent, the two pool queries (ready to-do, in progress), the project (its lease
-    // length), the project's webhook subscriptions, and one commit carrying the write, its
-    // invalidations and its announcements.
-    assert_eq!(claim, 6, "a claim made {claim} platform calls");
+    let calls = |f: &dyn Fn() -> Value| {
+        let before = platform.calls();
+        let answer = f();
+        (platform.calls() - before, answer)
+    };
+
+    // The agent; one read-many (the pool's two queries, the project for its lease length,
+    // its webhook subscriptions); one commit carrying the write, its invalidations and its
+    // announcements.
+    let (claim, first) = calls(&|| ok("request_next_task", json!({"agent_id": "a"})));
+    assert_eq!(claim, 3, "a claim made {claim} platform calls: {first}");
     let published = platform.published();
     assert_eq!(
         published
@@ -117,5 +121,27 @@ fn a_claim_crosses_the_platform_a_bounded_number_of_times() {
             .collect::<Vec<_>>()[published.len() - 2..],
         [format!("project:{project}").as_str(), "agents"],
         "the claim's commit announced it on the project's and the agents' channels"
+    );
+
+    // The agent and its task (one get-many); the dependents with the webhook subscriptions
+    // (one read-many); one commit.
+    let task_id = first["task"]["id"].as_str().unwrap().to_string();
+    let (completion, done) = calls(&|| {
+        ok(
+            "report_task_progress",
+            json!({"agent_id": "a", "task_id": task_id, "status": "completed", "progress": 100}),
+        )
+    });
+    assert_eq!(
+        completion, 3,
+        "a completion made {completion} platform calls: {done}"
+    );
+
+    // A task with a dependency also reads it (one get-many) before handing it out.
+    let (claim, then) = calls(&|| ok("request_next_task", json!({"agent_id": "a"})));
+    assert_eq!(then["task"]["name"], "then", "{then}");
+    assert_eq!(
+        claim, 4,
+        "a claim with a dependency made {claim} platform calls"
     );
 }

@@ -7,6 +7,7 @@ pub mod canonical;
 pub mod get_many;
 pub mod page;
 pub mod postgres_sql;
+pub mod read_many;
 pub mod rules;
 pub mod schema_version;
 pub mod sqlite_sql;
