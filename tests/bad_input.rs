@@ -191,6 +191,15 @@ fn the_boards_collections_are_closed_to_the_raw_storage_api() {
                 &json!({"keys": [{"collection": "notes", "id": "n"},
                                  {"collection": collection, "id": task}]}),
             ),
+            m.post_json(
+                "/api/storage/_read_many",
+                &json!({"reads": [{"get": {"collection": "notes", "id": "n"}},
+                                  {"get": {"collection": collection, "id": task}}]}),
+            ),
+            m.post_json(
+                "/api/storage/_read_many",
+                &json!({"reads": [{"query": {"collection": collection}}]}),
+            ),
         ];
         for a in refused {
             assert_eq!(

@@ -69,6 +69,7 @@ storage_contract!(
     query_count_scan_and_collections,
     batch_is_all_or_nothing,
     get_many_answers_every_key_in_order,
+    read_many_answers_each_read_as_it_would_alone,
     concurrent_compare_and_swap_has_exactly_one_winner,
 );
 
@@ -403,6 +404,100 @@ fn get_many_answers_every_key_in_order(s: &dyn Serves) {
         "{}",
         malformed.text_prefix()
     );
+}
+
+fn read_many_answers_each_read_as_it_would_alone(s: &dyn Serves) {
+    for (id, colour) in [("a", "red"), ("b", "blue"), ("c", "red"), ("d", "red")] {
+        put(
+            s,
+            &format!("/api/storage/rm/{id}"),
+            &json!({"colour": colour}),
+        );
+    }
+    put(s, "/api/storage/rm/a", &json!({"colour": "red", "n": 2}));
+    let reds = json!({"where": {"colour": "red"}, "limit": 2});
+    let read = |reads: Value| post(s, "/api/storage/_read_many", &json!({ "reads": reads }));
+    let got = read(json!([
+        {"get": {"collection": "rm", "id": "a"}},
+        {"query": {"collection": "rm", "where": {"colour": "red"}, "limit": 2}},
+        {"get": {"collection": "rm", "id": "missing"}},
+        {"query": {"collection": "rm", "where": {"colour": "green"}}},
+        {"get": {"collection": "rm", "id": "b"}},
+    ]));
+    assert_eq!(got.status, 200, "{}", got.text_prefix());
+    let answers = got.json()["answers"].as_array().unwrap().clone();
+    assert_eq!(answers.len(), 5, "one answer per read: {answers:?}");
+    // Each answer is what the single read answers, in read order.
+    assert_eq!(answers[0]["document"], get(s, "/api/storage/rm/a").json());
+    assert_eq!(answers[0]["document"]["version"], 2);
+    let alone = post(s, "/api/storage/rm/_query", &reds).json();
+    assert_eq!(answers[1]["page"], alone);
+    let ids: Vec<&str> = answers[1]["page"]["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["a", "c"], "a page in id order, limited");
+    assert!(
+        answers[1]["page"]["next_cursor"].is_string(),
+        "{}",
+        answers[1]
+    );
+    assert_eq!(answers[2], json!({"document": null}));
+    assert_eq!(
+        answers[3],
+        json!({"page": {"documents": [], "next_cursor": null}})
+    );
+    assert_eq!(answers[4]["document"]["data"]["colour"], "blue");
+    // The next page, from the cursor, in a second batch.
+    let cursor = answers[1]["page"]["next_cursor"].clone();
+    let next = read(
+        json!([{"query": {"collection": "rm", "where": {"colour": "red"}, "limit": 2, "cursor": cursor}}]),
+    );
+    assert_eq!(next.status, 200, "{}", next.text_prefix());
+    assert_eq!(next.json()["answers"][0]["page"]["documents"][0]["id"], "d");
+
+    let empty = read(json!([]));
+    assert_eq!(empty.status, 200, "{}", empty.text_prefix());
+    assert_eq!(empty.json(), json!({"answers": []}));
+
+    // The most reads one call takes are answered; one more is refused, saying the limit.
+    let most: Vec<Value> = (0..100)
+        .map(|i| json!({"get": {"collection": "rm", "id": format!("k{i}")}}))
+        .collect();
+    let full = read(Value::Array(most.clone()));
+    assert_eq!(full.status, 200, "{}", full.text_prefix());
+    assert_eq!(full.json()["answers"].as_array().unwrap().len(), 100);
+    let mut over = most;
+    over.push(json!({"get": {"collection": "rm", "id": "a"}}));
+    let refused = read(Value::Array(over));
+    assert_eq!(refused.status, 400, "{}", refused.text_prefix());
+    assert!(
+        message(&refused).contains("at most 100"),
+        "{}",
+        refused.text_prefix()
+    );
+    // A query a single call refuses is refused in a batch too, and nothing is answered.
+    let bad_limit = read(json!([
+        {"get": {"collection": "rm", "id": "a"}},
+        {"query": {"collection": "rm", "limit": 0}},
+    ]));
+    assert_eq!(bad_limit.status, 400, "{}", bad_limit.text_prefix());
+    for malformed in [
+        json!([{"get": {"collection": "rm"}}]),
+        json!([{"scan": {"collection": "rm"}}]),
+        json!([{"get": {"collection": "rm", "id": "a"}, "query": {"collection": "rm"}}]),
+        json!(["rm/a"]),
+    ] {
+        let refused = read(malformed.clone());
+        assert_eq!(
+            refused.status,
+            400,
+            "{malformed}: {}",
+            refused.text_prefix()
+        );
+    }
 }
 
 fn concurrent_compare_and_swap_has_exactly_one_winner(s: &dyn Serves) {

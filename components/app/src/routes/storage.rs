@@ -32,6 +32,10 @@ pub fn handle(req: &Request, rest: &[&str]) -> Result<Response, ApiError> {
             "POST" => get_many(req),
             _ => Err(method_not_allowed(m, &["POST"])),
         },
+        ["_read_many"] => match m {
+            "POST" => read_many(req),
+            _ => Err(method_not_allowed(m, &["POST"])),
+        },
         [collection, op @ ("_query" | "_count" | "_scan")] => {
             check_open(collection)?;
             if m != "POST" {
@@ -298,6 +302,85 @@ fn get_many(req: &Request) -> Result<Response, ApiError> {
         .map(|d| d.as_ref().map_or(Value::Null, document_json))
         .collect();
     Ok(Response::json(200, &json!({"documents": docs})))
+}
+
+/// `POST /api/storage/_read_many` `{"reads": [{"get": {"collection", "id"}} | {"query":
+/// {"collection", "where", "limit", "cursor"}}, …]}`: one answer per read in read order
+/// (`{"document": …|null}` or `{"page": {"documents", "next_cursor"}}`), in one storage call.
+fn read_many(req: &Request) -> Result<Response, ApiError> {
+    let body = object_body(req)?;
+    let Some(Value::Array(items)) = body.get("reads") else {
+        return Err(ApiError::bad_request(
+            "\"reads\" must be an array of {\"get\": …} or {\"query\": …} objects",
+        ));
+    };
+    let most = marcus_core::store::read_many::MAX_READ_MANY;
+    if items.len() > most {
+        return Err(ApiError::bad_request(format!(
+            "\"reads\" holds {} reads; one call takes at most {most}",
+            items.len()
+        )));
+    }
+    let mut reads = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let one = match item {
+            Value::Object(o) if o.len() == 1 => o.iter().next(),
+            _ => None,
+        };
+        let Some((kind, Value::Object(read))) = one else {
+            return Err(ApiError::bad_request(format!(
+                "reads[{i}] must be {{\"get\": {{…}}}} or {{\"query\": {{…}}}}"
+            )));
+        };
+        let collection = match read.get("collection") {
+            Some(Value::String(c)) => c.clone(),
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "reads[{i}].{kind}.collection must be a string"
+                )));
+            }
+        };
+        check_open(&collection)?;
+        reads.push(match kind.as_str() {
+            "get" => {
+                let Some(Value::String(id)) = read.get("id") else {
+                    return Err(ApiError::bad_request(format!(
+                        "reads[{i}].get.id must be a string"
+                    )));
+                };
+                check_document_id(id)?;
+                storage::Read::Get(DocumentKey {
+                    collection,
+                    id: id.clone(),
+                })
+            }
+            "query" => storage::Read::Query(storage::QueryRequest {
+                collection,
+                filters: filters(read)?,
+                limit: limit(read)?,
+                cursor: optional_string(read, "cursor")?,
+            }),
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "reads[{i}] is {other:?}; a read is \"get\" or \"query\""
+                )));
+            }
+        });
+    }
+    let answers: Vec<Value> = storage::read_many(&reads)
+        .map_err(to_api)?
+        .iter()
+        .map(|answer| match answer {
+            storage::ReadAnswer::Document(d) => {
+                json!({"document": d.as_ref().map_or(Value::Null, document_json)})
+            }
+            storage::ReadAnswer::Page(p) => json!({"page": {
+                "documents": p.documents.iter().map(document_json).collect::<Vec<_>>(),
+                "next_cursor": p.next_cursor,
+            }}),
+        })
+        .collect();
+    Ok(Response::json(200, &json!({"answers": answers})))
 }
 
 fn batch(req: &Request) -> Result<Response, ApiError> {

@@ -5,6 +5,7 @@ use super::schemas::{count, document_id, document_ref, event_page, int_range, ob
 use crate::routes::realtime::MAX_POLL;
 use crate::routes::storage::MAX_LIMIT;
 use marcus_core::store::MAX_GET_MANY;
+use marcus_core::store::read_many::MAX_READ_MANY;
 use marcus_core::store::rules::FIELD_PATTERN;
 use serde_json::{Value, json};
 
@@ -87,7 +88,7 @@ fn storage() -> Vec<Operation> {
                     "expect": {"anyOf": [{"enum": ["any", "absent", null]}, count()],
                                "description": "any (default), absent, or the current version"}
                 }}}}}))
-            .answers(200, "The stored documents", object_with(&[("documents", docs)]))
+            .answers(200, "The stored documents", object_with(&[("documents", docs.clone())]))
             .fails(400, BAD)
             .fails(403, RESERVED)
             .fails(409, &["conflict"]),
@@ -99,6 +100,25 @@ fn storage() -> Vec<Operation> {
                 }}}}}))
             .answers(200, "One entry per key in key order: the document, or null when it does not exist",
                 object_with(&[("documents", json!({"type": "array", "items": {"anyOf": [document_ref(), {"type": "null"}]}}))]))
+            .fails(400, BAD)
+            .fails(403, RESERVED),
+        Operation::new("POST", "/api/storage/_read_many", "storage", "Several gets and queries in one storage call")
+            .json_body(true, json!({"type": "object", "required": ["reads"], "properties": {"reads": {
+                "type": "array", "maxItems": MAX_READ_MANY, "items": {"oneOf": [
+                    {"type": "object", "required": ["get"], "additionalProperties": false, "properties": {"get": {
+                        "type": "object", "required": ["collection", "id"], "properties": {
+                            "collection": name_schema(), "id": document_id()}}}},
+                    {"type": "object", "required": ["query"], "additionalProperties": false, "properties": {"query": {
+                        "type": "object", "required": ["collection"], "properties": {
+                            "collection": name_schema(), "where": filters(), "limit": page_limit(),
+                            "cursor": {"type": ["string", "null"], "description": "next_cursor of the previous page"}}}}}
+                ]}}}}))
+            .answers(200, "One answer per read in read order: a get's document (or null), a query's page",
+                object_with(&[("answers", json!({"type": "array", "items": {"oneOf": [
+                    {"type": "object", "required": ["document"], "properties": {"document": {"anyOf": [document_ref(), {"type": "null"}]}}},
+                    {"type": "object", "required": ["page"], "properties": {"page": {"type": "object", "required": ["documents", "next_cursor"], "properties": {
+                        "documents": docs, "next_cursor": {"type": ["string", "null"]}}}}}
+                ]}}))]))
             .fails(400, BAD)
             .fails(403, RESERVED),
     ]
