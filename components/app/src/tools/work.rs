@@ -391,35 +391,40 @@ fn request_next(ctx: &ToolCtx, a: RequestNextArgs) -> Result<NextTaskAnswer, Boa
     // agents with the same preferences spread over the ready tasks instead of queueing.
     let mut lost: Vec<String> = Vec::new();
     let mut last_conflict = String::new();
+    let mut agent = board_reads::agent(&agent_id)?;
+    let project_id = scope::project_id(
+        ctx,
+        a.project_id.as_ref(),
+        agent.value.project_id.as_deref(),
+    )?;
+    let by_project = ("project_id", json!(project_id));
+    let ready = [
+        by_project.clone(),
+        ("status", json!("todo")),
+        ("deps_remaining", json!(0)),
+    ];
+    let working = [by_project.clone(), ("status", json!("in_progress"))];
     for attempt in 0..CLAIM_ATTEMPTS {
-        let agent = board_reads::agent(&agent_id)?;
-        let project_id = scope::project_id(
-            ctx,
-            a.project_id.as_ref(),
-            agent.value.project_id.as_deref(),
-        )?;
-        let now = now_ms();
-
-        // Everything the decision and its write read, in one platform call: the task the
-        // agent holds, the pool, the project (its lease length) and the project's webhook
-        // subscriptions (the write queues their deliveries).
-        let by_project = ("project_id", json!(project_id));
-        let ready = [
-            by_project.clone(),
-            ("status", json!("todo")),
-            ("deps_remaining", json!(0)),
-        ];
-        let working = [by_project.clone(), ("status", json!("in_progress"))];
+        // Everything the decision and its write read, in one platform call: the pool, the
+        // project (its lease length), the project's webhook subscriptions (the write queues
+        // their deliveries), the task the agent holds and, after a lost race, the agent again.
         let mut reads = vec![
             read_ahead::query(collections::TASKS, &ready),
             read_ahead::query(collections::TASKS, &working),
             read_ahead::get(collections::PROJECTS, &project_id),
             webhook_fanout::subscriptions_read(&project_id),
         ];
+        if attempt > 0 {
+            reads.push(read_ahead::get(collections::AGENTS, &agent_id));
+        }
         if let Some(current_id) = &agent.value.current_task_id {
             reads.push(read_ahead::get(collections::TASKS, current_id));
         }
         read_ahead::read(reads)?;
+        if attempt > 0 {
+            agent = board_reads::agent(&agent_id)?;
+        }
+        let now = now_ms();
 
         // One task per agent: a live lease it already holds is handed back unchanged.
         if let Some(current_id) = &agent.value.current_task_id

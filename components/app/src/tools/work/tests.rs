@@ -106,8 +106,18 @@ fn a_claim_that_loses_its_race_takes_another_task_and_leaves_nothing_behind() {
         .unwrap();
     });
     let published_before = platform.published().len();
+    let calls_before = platform.calls();
     let a = ok("request_next_task", json!({"agent_id": "a"}));
     assert_eq!(a["task"]["name"], "second", "the lost race moved on: {a}");
+    // The agent and the projects (the agent has none: the only project is the one), then
+    // the first attempt: one read-many and the commit that lost (the other host's write
+    // lands inside it, one call more); the second: one read-many (the agent with the board
+    // again) and the commit. A lost race costs two calls.
+    assert_eq!(
+        platform.calls() - calls_before,
+        2 + (2 + 1) + 2,
+        "the calls of a claim that lost one race"
+    );
     let assigned = events(platform, "task_assigned");
     assert_eq!(assigned.len(), 1, "the lost attempt stored no event");
     assert_eq!(assigned[0]["task_id"], a["task"]["id"]);
