@@ -444,13 +444,38 @@ impl StorageBackend for PostgresStorage {
     }
 
     async fn put_many(&self, writes: &[Write]) -> CapResult<Vec<Document>> {
+        // The writes up to the first malformed one are sent; that one fails the batch only
+        // if every write before it held, as when they ran one after the other.
+        let valid = writes
+            .iter()
+            .position(|w| rules::check_write(&w.collection, &w.id, &w.data).is_err())
+            .unwrap_or(writes.len());
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(classify)?;
         let now = now_ms();
+        // Sent together on the transaction's connection (pipelined: one round trip for the
+        // batch, not one per write), executed by the server in order; the answers are then
+        // checked in order, so the first write whose precondition failed is the one named.
+        let statements: Vec<_> = writes[..valid]
+            .iter()
+            .map(|w| documents::put(w.borrowed(), now))
+            .collect();
+        let answers = futures::future::join_all(statements.iter().map(|st| first(&tx, st))).await;
         let mut out = Vec::with_capacity(writes.len());
-        for w in writes {
+        for (w, answer) in writes.iter().zip(answers) {
             // An error returns early; dropping `tx` rolls everything back.
-            out.push(put_in(&tx, w, now).await?);
+            match answer? {
+                Some(row) => out.push(row_to_document(&row)),
+                None => {
+                    let current = current_version(&tx, &w.collection, &w.id).await?;
+                    return Err(
+                        rules::unmet_precondition(&w.collection, &w.id, w.expect, current).into(),
+                    );
+                }
+            }
+        }
+        if let Some(w) = writes.get(valid) {
+            rules::check_write(&w.collection, &w.id, &w.data)?;
         }
         tx.commit().await.map_err(classify)?;
         Ok(out)
