@@ -212,6 +212,7 @@ fn adapter_exports_every_platform_interface_the_app_imports() {
             "cache",
             "capabilities",
             "commit",
+            "identity",
             "realtime",
             "request-report",
             "storage",

@@ -39,6 +39,64 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Copy all data between SQLite and PostgreSQL, then verify it.
     Migrate(MigrateArgs),
+    /// Make, list and revoke access tokens (on the data directory's database, or DATABASE_URL).
+    Token(TokenArgs),
+}
+
+/// `marcus token` options.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+EXAMPLES:
+  marcus token create --role agent --agent a1 --name ci --expires 30d
+  marcus token create --role admin --name ops --expires 90d
+  marcus token list
+  marcus token revoke ci
+
+A token is printed once, when it is made; only a keyed digest of it is stored. Roles: admin
+(tokens, settings, raw storage, everything), member (everything on the board, as any
+agent), agent (register, claim, report, log, read: only as the agents named with --agent),
+viewer (read only). Expiry is required: 30 days unless --expires says otherwise, at most
+365 days (e.g. 12h, 7d, 365d).")]
+pub struct TokenArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: TokenAction,
+    /// Directory of the database [default: $MARCUS_HOME or ~/.marcus].
+    #[arg(long, global = true, env = "MARCUS_HOME")]
+    pub data_dir: Option<PathBuf>,
+    /// PostgreSQL storage instead of the data directory's SQLite.
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+/// `marcus token` actions.
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Make a token and print it (once).
+    Create {
+        /// admin, member, agent or viewer.
+        #[arg(long)]
+        role: String,
+        /// An agent id an agent token may act as (repeat for several).
+        #[arg(long = "agent")]
+        agents: Vec<String>,
+        /// A name for people (`ci`, `laptop`).
+        #[arg(long)]
+        name: String,
+        /// How long it lives: hours or days (`12h`, `30d`), at most 365 days.
+        #[arg(long)]
+        expires: Option<String>,
+        /// Print only the token (for scripts).
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// List the tokens (never the tokens themselves).
+    List,
+    /// Revoke a token by its id or name.
+    Revoke {
+        /// The token's id (from `list`) or its name.
+        token: String,
+    },
 }
 
 /// `marcus migrate` options.
@@ -195,6 +253,16 @@ pub struct ServeArgs {
     /// (comma-separated `scheme://host[:port]`); requests from any other foreign origin get 403.
     #[arg(long, env = "MARCUS_ALLOWED_ORIGINS", default_value = "")]
     pub allowed_origins: String,
+
+    /// Require credentials on a loopback listen address too (any other address requires
+    /// them anyway).
+    #[arg(long, env = "MARCUS_REQUIRE_AUTH", default_value_t = false, value_parser = clap::builder::BoolishValueParser::new())]
+    pub require_auth: bool,
+
+    /// Serve an exposed (non-loopback) address without credentials: anyone who reaches the
+    /// port may do anything. For a network you control completely; logged loudly.
+    #[arg(long, env = "MARCUS_INSECURE_NO_AUTH", default_value_t = false, value_parser = clap::builder::BoolishValueParser::new())]
+    pub insecure_no_auth: bool,
 
     /// Enable /api/debug/trap and /api/debug/spin (for tests of fault isolation only).
     #[arg(long, env = "MARCUS_DEBUG_ROUTES", default_value_t = false, value_parser = clap::builder::BoolishValueParser::new())]

@@ -4,6 +4,7 @@
 use crate::json_error;
 use crate::platform::{Platform, call_count};
 use crate::request_state::RequestState;
+use marcus_identity::principal::Principal;
 use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::{Store, Trap, UpdateDeadline};
@@ -35,6 +36,7 @@ impl GuestRunner {
     pub async fn serve(
         self: &Arc<Self>,
         mut req: hyper::Request<hyper::body::Incoming>,
+        principal: Option<Principal>,
     ) -> hyper::Response<HyperOutgoingBody> {
         let method = req.method().clone();
         let path = req.uri().path().to_string();
@@ -51,7 +53,7 @@ impl GuestRunner {
             }),
             Err(refusal) => return refusal,
         };
-        let response = match self.run(req, tell_calls).await {
+        let response = match self.run(req, tell_calls, principal).await {
             Ok(resp) => resp,
             Err(failure) => {
                 tracing::error!(%method, %path, "{}", failure.message);
@@ -93,7 +95,7 @@ impl GuestRunner {
             Ok(r) => r,
             Err(e) => return json_error::response(500, "internal", &e.to_string()),
         };
-        match self.run(req, false).await {
+        match self.run(req, false, Some(Principal::host_job())).await {
             Ok(resp) => resp,
             Err(failure) => json_error::response(500, failure.code, &failure.message),
         }
@@ -105,6 +107,7 @@ impl GuestRunner {
         self: &Arc<Self>,
         req: hyper::Request<B>,
         tell_calls: bool,
+        principal: Option<Principal>,
     ) -> Result<hyper::Response<HyperOutgoingBody>, Failure>
     where
         B: hyper::body::Body<Data = bytes::Bytes> + Send + 'static,
@@ -117,7 +120,7 @@ impl GuestRunner {
             .ok_or_else(|| Failure::internal("the server is shutting down"))?;
         let mut store = Store::new(
             self.pre.engine(),
-            RequestState::new(self.platform.clone(), self.memory_limit_bytes),
+            RequestState::new(self.platform.clone(), self.memory_limit_bytes, principal),
         );
         store.limiter(|s| &mut s.limits);
         // At every epoch tick a running guest yields to the executor, so a guest that

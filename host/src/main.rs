@@ -1,7 +1,7 @@
 //! The `marcus` binary: the native host of the Marcus app component.
 
 use clap::Parser as _;
-use marcus_host::{cli, migrate, serve};
+use marcus_host::{auth, cli, migrate, serve};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -29,6 +29,7 @@ fn main() -> ExitCode {
         match cli.command {
             cli::Command::Serve(args) => serve::run(*args).await,
             cli::Command::Migrate(args) => migrate::run(args).await,
+            cli::Command::Token(args) => auth::command::run(args).await,
         }
     });
     match result {

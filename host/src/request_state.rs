@@ -21,8 +21,13 @@ pub struct RequestState {
 }
 
 impl RequestState {
-    /// Fresh state for one request; guest stdout/stderr go to the host's stderr.
-    pub fn new(platform: Arc<Platform>, memory_limit_bytes: usize) -> Self {
+    /// Fresh state for one request made by `principal` (none: no credentials where they are
+    /// required); guest stdout/stderr go to the host's stderr.
+    pub fn new(
+        platform: Arc<Platform>,
+        memory_limit_bytes: usize,
+        principal: Option<marcus_identity::principal::Principal>,
+    ) -> Self {
         Self {
             wasi: WasiCtx::builder().inherit_stderr().build(),
             http: WasiHttpCtx::new(),
@@ -39,6 +44,7 @@ impl RequestState {
                 platform,
                 report: Default::default(),
                 calls: Default::default(),
+                principal,
             },
         }
     }

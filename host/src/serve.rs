@@ -1,6 +1,8 @@
 //! `marcus serve`: opens the backends the settings name, loads the app component, announces
 //! the address and runs the [`Server`] until SIGINT or SIGTERM.
 
+use crate::auth::mode::AuthMode;
+use crate::auth::{Authenticator, first_admin};
 use crate::cli::ServeArgs;
 use crate::connection_cap::ConnectionCap;
 use crate::engine::{self, EngineLimits, EpochTicker};
@@ -64,8 +66,28 @@ pub async fn run_on(
             args.max_connections
         );
     }
+    let addr = listener.local_addr()?;
+    let auth_mode = AuthMode::decide(addr, args.require_auth, args.insecure_no_auth)?;
     let backends = backends::open(&args, &data_dir).await?;
     crate::metrics::zero_from_start(&backends.labels);
+    let auth = Arc::new(Authenticator::new(auth_mode, backends.storage.clone()));
+    match auth_mode {
+        AuthMode::Required => {
+            if let Some(first) = first_admin::ensure(&*backends.storage).await? {
+                // Printed on the terminal once, never logged: it is the way in.
+                eprintln!(
+                    "\nNo admin token existed, so one was made ({}). It is shown only now:\n\n  {}\n\nSend it as Authorization: Bearer <token>; `marcus token create` makes more.\n",
+                    first.record.name,
+                    first.token.reveal()
+                );
+            }
+        }
+        AuthMode::Off => tracing::warn!(
+            listen = %addr,
+            "AUTHENTICATION IS OFF (--insecure-no-auth) on an address other machines may reach: anyone who reaches this port may read, change and delete everything"
+        ),
+        AuthMode::Local => {}
+    }
     let _redis_probe = backends.redis_probe;
     let platform = Arc::new(Platform {
         storage: backends.storage,
@@ -74,7 +96,7 @@ pub async fn run_on(
         push: PushSettings {
             websocket: args.websockets,
         },
-        facts: facts(&args),
+        facts: facts(&args, auth_mode),
         kubernetes: platform::detect_kubernetes(),
         webhook_allow: Arc::new(args.webhook_allow.clone()),
     });
@@ -109,7 +131,6 @@ pub async fn run_on(
         )
     });
 
-    let addr = listener.local_addr()?;
     announce(&platform, addr).await?;
     tracing::info!(
         url = %format!("http://{addr}"),
@@ -129,6 +150,7 @@ pub async fn run_on(
         )),
         connections,
         header_timeout: Duration::from_millis(args.header_timeout_ms.max(1)),
+        auth,
     };
     server.serve(listener, shutdown).await;
     platform.storage.close().await;
@@ -136,12 +158,17 @@ pub async fn run_on(
     Ok(())
 }
 
+/// The capabilities fact naming how requests are authenticated (`local`, `required`,
+/// `insecure-no-auth`).
+pub const AUTH_FACT: &str = "auth";
+
 /// The facts the capabilities report carries beside the backends.
-fn facts(args: &ServeArgs) -> Vec<(String, String)> {
+fn facts(args: &ServeArgs, auth: AuthMode) -> Vec<(String, String)> {
     let instance_id = format!("{}-{}", hostname(), std::process::id());
     let mut facts = vec![
         ("version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
         ("instance-id".to_string(), instance_id),
+        (AUTH_FACT.to_string(), auth.as_str().to_string()),
     ];
     if !args.allowed_origins.is_empty() {
         facts.push(("allowed-origins".to_string(), args.allowed_origins.clone()));

@@ -5,4 +5,6 @@ wit_bindgen::generate!({
     path: "../../wit",
 });
 
-pub use marcus::platform::{cache, capabilities, commit, realtime, request_report, storage, types};
+pub use marcus::platform::{
+    cache, capabilities, commit, identity, realtime, request_report, storage, types,
+};

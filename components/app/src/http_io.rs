@@ -245,6 +245,12 @@ impl Response {
         if let Some(methods) = &error.allow {
             response = response.with_header("allow", methods.clone());
         }
+        if error.status == 401 {
+            response = response.with_header(
+                "www-authenticate",
+                marcus_identity::record::CHALLENGE.to_string(),
+            );
+        }
         match marcus_core::api_error::retry_after(error.status) {
             Some(seconds) => response.with_header("retry-after", seconds.to_string()),
             None => response,

@@ -9,6 +9,7 @@ mod allowed_methods;
 mod bindings;
 mod board_error;
 mod browser_guard;
+mod caller;
 mod events;
 mod http_io;
 mod ids;
@@ -49,6 +50,7 @@ impl wasip2::exports::http::incoming_handler::Guest for App {
     fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
         let response = match http_io::Request::read(request) {
             Ok(request) => match browser_guard::check(&request)
+                .and_then(|()| caller::establish(&request))
                 .map(|()| routes::event_stream::accept(&request))
             {
                 Err(refusal) => http_io::Response::error(&refusal),

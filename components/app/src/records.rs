@@ -47,8 +47,9 @@ pub mod collections {
     /// MCP sessions.
     pub const MCP_SESSIONS: &str = "mcp_sessions";
 
-    /// The board's own collections: only the board's code writes them, so the raw storage
-    /// API can neither corrupt the board nor read its secrets and sessions.
+    /// The board's own collections and the credential store: only the board's code (and the
+    /// host, for credentials) writes them, so the raw storage API can neither corrupt the
+    /// board nor read its secrets, sessions and token digests.
     pub const RESERVED: &[&str] = &[
         PROJECTS,
         TASKS,
@@ -62,6 +63,8 @@ pub mod collections {
         WEBHOOKS,
         WEBHOOK_DELIVERIES,
         MCP_SESSIONS,
+        marcus_identity::record::COLLECTION,
+        marcus_identity::record::SETTINGS_COLLECTION,
     ];
 }
 

@@ -47,7 +47,7 @@ pub fn roles_with(access: Access) -> &'static [Role] {
 }
 
 /// `Ok` when `principal` has `access`; acting as an agent also needs `agent_id` among an
-/// agent role's bound ids. The refusal says what was missing, for a `403`.
+/// agent role's bound ids (a call naming no agent acts as the only one bound, if one is). The refusal says what was missing, for a `403`.
 pub fn check(principal: &Principal, access: Access, agent_id: Option<&str>) -> Result<(), String> {
     if !roles_with(access).contains(&principal.role) {
         return Err(format!(
@@ -70,6 +70,8 @@ pub fn check(principal: &Principal, access: Access, agent_id: Option<&str>) -> R
                     describe(&principal.agent_ids)
                 ));
             }
+            // A token bound to one agent acts as it where a call names no agent.
+            None if principal.agent_ids.len() == 1 => {}
             None => return Err("acting as an agent needs the agent's id".into()),
         }
     }
@@ -130,7 +132,11 @@ mod tests {
             refused.contains("a1, a2") && refused.contains("other"),
             "{refused}"
         );
-        assert!(check(&p, Access::ActAsAgent, None).is_err());
+        assert!(
+            check(&p, Access::ActAsAgent, None).is_err(),
+            "two bound agents: which?"
+        );
+        assert!(check(&principal(Role::Agent, &["a1"]), Access::ActAsAgent, None).is_ok());
         let unbound = principal(Role::Agent, &[]);
         assert!(
             check(&unbound, Access::ActAsAgent, Some("a1"))

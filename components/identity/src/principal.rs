@@ -126,6 +126,15 @@ impl Principal {
         Self::anonymous_admin(Verification::Unverified)
     }
 
+    /// The host's own background work (jobs it runs through the app).
+    pub fn host_job() -> Self {
+        Self {
+            subject: "marcus-jobs".into(),
+            kind: Kind::Service,
+            ..Self::anonymous_admin(Verification::Local)
+        }
+    }
+
     fn anonymous_admin(verified_by: Verification) -> Self {
         Self {
             tenant: DEFAULT_TENANT.into(),

@@ -9,6 +9,12 @@ use serde::{Deserialize, Serialize};
 
 /// The storage collection of token records.
 pub const COLLECTION: &str = "auth_tokens";
+/// The storage collection of the installation's authentication settings.
+pub const SETTINGS_COLLECTION: &str = "auth_settings";
+/// The settings document holding the token secret (`{"secret": hex}`).
+pub const SECRET_ID: &str = "token_secret";
+/// The `WWW-Authenticate` challenge of every `401`: what a client must send.
+pub const CHALLENGE: &str = "Bearer realm=\"marcus\"";
 /// How often, at most, a token's last use is written back (a busy agent would otherwise
 /// write on every request).
 pub const LAST_USE_EVERY_MS: u64 = 30_000;
@@ -51,6 +57,8 @@ fn default_tenant() -> String {
 /// Why a presented token was not accepted (the request is answered `401`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rejected {
+    /// None was sent where credentials are required.
+    Missing,
     /// Not a Marcus token at all, or mistyped.
     Malformed(String),
     /// No record matches it.
@@ -64,6 +72,9 @@ pub enum Rejected {
 impl std::fmt::Display for Rejected {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            Rejected::Missing => f.write_str(
+                "this request needs credentials: send Authorization: Bearer <token> (marcus token create makes one)",
+            ),
             Rejected::Malformed(why) => write!(f, "the bearer token is not valid: {why}"),
             Rejected::Unknown => f.write_str("the bearer token is not valid: no such token"),
             Rejected::Revoked => f.write_str("the bearer token was revoked"),

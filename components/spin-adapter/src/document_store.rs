@@ -51,6 +51,7 @@ pub trait DocumentStore {
 /// The configured backend: PostgreSQL when `database_url` is set (the request's one
 /// connection), else Spin SQLite.
 pub fn open() -> Result<Rc<dyn DocumentStore>, Error> {
+    crate::identity_export::refuse_after_failed_credentials()?;
     match settings::configured(settings::DATABASE_URL) {
         Some(url) => Ok(PostgresDocuments::for_this_request(&url)?),
         None => Ok(Rc::new(SqliteDocuments::open()?)),

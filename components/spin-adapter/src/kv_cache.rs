@@ -35,6 +35,7 @@ pub fn to_platform(e: key_value::Error) -> Error {
 
 /// Opens the store.
 pub fn open() -> Result<Store, Error> {
+    crate::identity_export::refuse_after_failed_credentials()?;
     Store::open(STORE).map_err(to_platform)
 }
 

@@ -15,6 +15,7 @@ mod commit_export;
 mod document_store;
 mod event_log;
 mod field_filters;
+mod identity_export;
 mod kv_cache;
 mod postgres_storage;
 mod redis_fanout;

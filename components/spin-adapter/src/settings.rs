@@ -8,6 +8,11 @@ pub const DATABASE_URL: &str = "database_url";
 /// Spin variable holding a `redis://` address for event fan-out.
 pub const REDIS_ADDRESS: &str = "redis_address";
 
+/// Spin variable that makes every request bring credentials (`true`); without it a request
+/// without credentials is the local admin, as on a loopback native host. The SpinKube
+/// manifest sets it.
+pub const AUTH_REQUIRED: &str = "auth_required";
+
 /// The non-empty value of a variable, if the application sets one.
 pub fn configured(name: &str) -> Option<String> {
     variables::get(name)

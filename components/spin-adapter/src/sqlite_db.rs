@@ -47,6 +47,7 @@ pub fn to_platform(e: sqlite::Error) -> Error {
 impl Db {
     /// Opens the database, creating or checking the schema once per instance.
     pub fn open() -> Result<Self, Error> {
+        crate::identity_export::refuse_after_failed_credentials()?;
         let db = Self {
             conn: Connection::open(DATABASE).map_err(to_platform)?,
         };

@@ -176,6 +176,11 @@ pub const FAMILIES: &[Family] = &[
         Kind::Counter,
         "Webhook deliveries refused because the destination resolved to a non-public address",
     ),
+    family(
+        "marcus_auth_refused_total",
+        Kind::Counter,
+        "Requests refused because their bearer token was unknown, revoked or expired",
+    ),
 ];
 
 /// What the running server is made of: the label values its series carry.
@@ -331,6 +336,7 @@ pub fn zero_series(startup: &Startup) -> Vec<Series> {
         "marcus_header_timeouts_total",
         "marcus_accept_errors_total",
         "marcus_webhook_destinations_refused_total",
+        "marcus_auth_refused_total",
     ] {
         out.push((name, vec![]));
     }

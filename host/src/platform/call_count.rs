@@ -2,8 +2,8 @@
 //! capability (storage, cache, realtime, commit, capabilities) adds one to this request's count and
 //! to `marcus_platform_calls_total{interface,function}`. On PostgreSQL or Redis most calls
 //! are a network round trip, so the count per operation is what batching is measured by.
-//! `request-report` calls are not counted: they are the host's own accounting channel and
-//! touch no backend.
+//! `request-report` and `identity` calls are not counted: they touch no backend (the report
+//! is the host's own accounting channel, the principal was verified before the app ran).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 

@@ -6,6 +6,7 @@ mod cache_glue;
 pub mod call_count;
 mod capabilities_glue;
 mod commit_glue;
+mod identity_glue;
 mod realtime_glue;
 pub mod report_glue;
 mod storage_glue;
@@ -65,6 +66,8 @@ pub struct PlatformView {
     /// The platform calls this request made; shared with the runner, which may answer it in
     /// a response header.
     pub calls: Arc<call_count::CallCount>,
+    /// Who the request is, verified before the app ran.
+    pub principal: Option<marcus_identity::principal::Principal>,
 }
 
 impl PlatformView {

@@ -3,6 +3,7 @@
 //! host owns is written down once.
 
 use hyper::Method;
+use marcus_identity::access::Access;
 
 /// A path the host serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +20,20 @@ pub enum HostRoute {
     WebSocket,
     /// A host path asked with a method it does not serve: 405 with `Allow: GET`.
     WrongMethod,
+}
+
+impl HostRoute {
+    /// The access a request needs (none: public). Probes answer anyone, so orchestrators
+    /// need no credentials; the scrape and the push streams show the board, so they need
+    /// read access as the app's reads do.
+    pub fn access(self) -> Option<Access> {
+        match self {
+            HostRoute::Liveness | HostRoute::Readiness | HostRoute::WrongMethod => None,
+            HostRoute::Metrics | HostRoute::EventStream | HostRoute::WebSocket => {
+                Some(Access::Read)
+            }
+        }
+    }
 }
 
 /// What the host serves itself: path, route and whether only `GET` is allowed there (other

@@ -21,6 +21,8 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use marcus_core::request_guard::GuardPolicy;
+use marcus_identity::principal::Principal;
+use marcus_identity::record::Rejected;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -45,6 +47,8 @@ pub struct Server {
     pub connections: Arc<ConnectionCap>,
     /// How long a request head may take to arrive (idle keep-alive connections included).
     pub header_timeout: Duration,
+    /// Verifies each request's credentials before anything else serves it.
+    pub auth: Arc<crate::auth::Authenticator>,
 }
 
 type Response = hyper::Response<HyperOutgoingBody>;
@@ -168,9 +172,16 @@ impl Server {
             if let Some(refusal) = refusal {
                 return refusal;
             }
+            let principal = match self.auth.authenticate(req.headers()).await {
+                Ok(principal) => principal,
+                Err(refusal) => return *refusal,
+            };
             match host_route(&method, req.uri().path()) {
-                Some(route) => self.host(route, req, push_stopped).await,
-                None => self.runner.serve(req).await,
+                Some(route) => match host_access(route, principal.as_ref()) {
+                    Ok(()) => self.host(route, req, push_stopped).await,
+                    Err(refusal) => *refusal,
+                },
+                None => self.runner.serve(req, principal).await,
             }
         }
         .instrument(span)
@@ -209,6 +220,22 @@ impl Server {
             ),
         }
     }
+}
+
+/// Whether `principal` may use a host route: a public one anyone may; otherwise a request
+/// without credentials is `401` and one whose role lacks the access `403`.
+fn host_access(
+    route: HostRoute,
+    principal: Option<&Principal>,
+) -> Result<(), crate::auth::Refusal> {
+    let Some(access) = route.access() else {
+        return Ok(());
+    };
+    let Some(principal) = principal else {
+        return Err(crate::auth::unauthorized(&Rejected::Missing));
+    };
+    marcus_identity::access::check(principal, access, None)
+        .map_err(|why| Box::new(json_error::response(403, "forbidden", &why)))
 }
 
 /// `GET /metrics`: the Prometheus text format.

@@ -41,6 +41,9 @@ pub fn accept(req: &Request) -> Option<Result<EventStream, ApiError>> {
     if req.path.trim_end_matches('/') != "/api/events/stream" {
         return None;
     }
+    if let Err(refused) = crate::caller::require(marcus_identity::access::Access::Read, None) {
+        return Some(Err(refused));
+    }
     let report = capabilities::describe();
     if !matches!(report.host, capabilities::HostKind::Spin) {
         return None;

@@ -62,9 +62,37 @@ pub fn get() -> Result<Response, ApiError> {
             "host": host,
             "environment": {"kubernetes": report.environment.kubernetes, "facts": facts},
             "counts": counts(),
+            "auth": auth(&report),
         }),
     ))
 }
+
+/// How requests are authenticated here and who this request is, so a page shows only what
+/// its role may do; `insecure` is true when the server is exposed with authentication off.
+fn auth(report: &capabilities::Report) -> Value {
+    let mode = report
+        .environment
+        .facts
+        .iter()
+        .find(|(k, _)| k == AUTH_FACT)
+        .map_or("local", |(_, v)| v.as_str());
+    let you = crate::caller::principal().map(|p| {
+        json!({
+            "subject": p.subject,
+            "role": p.role.as_str(),
+            "kind": p.kind.as_str(),
+            "verified_by": p.verified_by.as_str(),
+            "agent_ids": p.agent_ids,
+            "tenant": p.tenant,
+        })
+    });
+    json!({"mode": mode, "insecure": mode == INSECURE_MODE, "principal": you})
+}
+
+/// The capabilities fact naming how the host authenticates requests.
+pub const AUTH_FACT: &str = "auth";
+/// Its value when the server is exposed with authentication switched off.
+pub const INSECURE_MODE: &str = "insecure-no-auth";
 
 /// Where browsers get pushed events on this host, from the `push` backend's name
 /// (`sse`, `sse+websocket`); null endpoints when the host offers none.

@@ -7,13 +7,14 @@ use crate::tools::{ToolCtx, find, registry};
 use marcus_core::api_error::ApiError;
 use serde_json::{Value, json};
 
-/// `GET /api/tools` lists the tools; `POST /api/tools/{name}` runs one.
+/// `GET /api/tools` lists the tools (with the access each needs: read, agent, board or
+/// admin); `POST /api/tools/{name}` runs one.
 pub fn handle(req: &Request, name: Option<&str>) -> Result<Response, ApiError> {
     match (req.method.as_str(), name) {
         ("GET", None) => {
             let tools: Vec<Value> = registry()
                 .iter()
-                .map(|t| json!({"name": t.name, "description": t.description, "input_schema": (t.input_schema)()}))
+                .map(|t| json!({"name": t.name, "description": t.description, "access": t.access.as_str(), "input_schema": (t.input_schema)()}))
                 .collect();
             Ok(Response::json(200, &json!({"tools": tools})))
         }

@@ -11,6 +11,7 @@ use crate::records::{self, Change, collections::AGENTS};
 use crate::unit_of_work;
 use marcus_core::board::model::{Agent, Task};
 use marcus_core::names::check_name;
+use marcus_identity::access::Access;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -52,6 +53,7 @@ impl Tool for Register {
         "Register an agent (or update its name, role, skills). Call once before requesting tasks.";
     // Registering again replaces the agent's name, role and skills with the same values.
     const HINTS: Hints = Hints::write(true, true);
+    const ACCESS: Access = Access::ActAsAgent;
     type Args = RegisterArgs;
     type Answer = RegisterAnswer;
 
@@ -138,6 +140,7 @@ impl Tool for Status {
     const NAME: &'static str = "get_agent_status";
     const DESCRIPTION: &'static str = "An agent's status, current task and completed count.";
     const HINTS: Hints = Hints::READ;
+    const ACCESS: Access = Access::Read;
     type Args = AgentArgs;
     type Answer = StatusAnswer;
 
@@ -180,6 +183,7 @@ impl Tool for List {
     const DESCRIPTION: &'static str =
         "Every registered agent with its skills, status and current task.";
     const HINTS: Hints = Hints::READ;
+    const ACCESS: Access = Access::Read;
     type Args = ListArgs;
     type Answer = ListAnswer;
 

@@ -10,6 +10,7 @@ use crate::ids::now_ms;
 use crate::records::{self, collections};
 use marcus_core::board::health::{self, AgentCountAnalysis, BoardHealth};
 use marcus_core::board::model::{Agent, Task};
+use marcus_identity::access::Access;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +38,7 @@ impl Tool for Check {
     const NAME: &'static str = "check_board_health";
     const DESCRIPTION: &'static str = "Board problems (cycles, bottlenecks, long chains, stale leases, skill mismatch, idle or overloaded agents, gridlock) with a 0-100 score.";
     const HINTS: Hints = Hints::READ;
+    const ACCESS: Access = Access::Read;
     type Args = ProjectArgs;
     type Answer = CheckAnswer;
 
@@ -78,6 +80,7 @@ impl Tool for Optimal {
     const DESCRIPTION: &'static str =
         "How many agents this project can use, by the critical-path method.";
     const HINTS: Hints = Hints::READ;
+    const ACCESS: Access = Access::Read;
     type Args = ProjectArgs;
     type Answer = OptimalAnswer;
 

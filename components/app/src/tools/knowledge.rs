@@ -13,6 +13,7 @@ use crate::unit_of_work;
 use marcus_core::board::context::{self, TaskContext};
 use marcus_core::board::graph;
 use marcus_core::board::model::{Artifact, Decision, Task, TaskStatus};
+use marcus_identity::access::Access;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -48,6 +49,7 @@ impl Tool for LogDecision {
     const NAME: &'static str = "log_decision";
     const DESCRIPTION: &'static str = "Record an architectural or implementation decision; later tasks that depend on this one see it in get_task_context.";
     const HINTS: Hints = Hints::write(false, false);
+    const ACCESS: Access = Access::ActAsAgent;
     type Args = LogDecisionArgs;
     type Answer = LogDecisionAnswer;
 
@@ -127,6 +129,7 @@ impl Tool for LogArtifact {
     const NAME: &'static str = "log_artifact";
     const DESCRIPTION: &'static str = "Store a file-like output of a task (spec, API, design, code...) in Marcus, so dependent tasks can read it without a shared disk.";
     const HINTS: Hints = Hints::write(false, false);
+    const ACCESS: Access = Access::ActAsAgent;
     type Args = LogArtifactArgs;
     type Answer = LogArtifactAnswer;
 
@@ -201,6 +204,7 @@ impl Tool for Context {
     const NAME: &'static str = "get_task_context";
     const DESCRIPTION: &'static str = "A task with the artifacts and decisions of its dependencies (direct ones in full; transitive ones marked reference_only) and who depends on it.";
     const HINTS: Hints = Hints::READ;
+    const ACCESS: Access = Access::Read;
     type Args = TaskArgs;
     type Answer = ContextAnswer;
 
@@ -308,6 +312,7 @@ impl Tool for CheckDependencies {
     const NAME: &'static str = "check_task_dependencies";
     const DESCRIPTION: &'static str = "Which dependencies of a task are done and which still block it, and which tasks wait for it.";
     const HINTS: Hints = Hints::READ;
+    const ACCESS: Access = Access::Read;
     type Args = TaskArgs;
     type Answer = CheckDependenciesAnswer;
 

@@ -5,6 +5,7 @@ use super::hints::Hints;
 use super::tool::{Tool, ToolCtx};
 use crate::board_error::BoardError;
 use crate::ids::now_ms;
+use marcus_identity::access::Access;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +39,7 @@ impl Tool for Ping {
     const NAME: &'static str = "ping";
     const DESCRIPTION: &'static str = "Check that Marcus is reachable; echoes an optional message.";
     const HINTS: Hints = Hints::READ;
+    const ACCESS: Access = Access::Read;
     type Args = PingArgs;
     type Answer = PingAnswer;
 

@@ -16,6 +16,7 @@ use marcus_core::board::annotate;
 use marcus_core::board::graph::{self, NewTask};
 use marcus_core::board::health::{self, ProjectStatus};
 use marcus_core::board::model::{Project, Task, TaskStatus};
+use marcus_identity::access::Access;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -83,6 +84,7 @@ impl Tool for CreateProject {
     const NAME: &'static str = "create_project";
     const DESCRIPTION: &'static str = "Create a project, optionally with its tasks (dependencies by name or id; the whole graph is validated, nothing is half-written).";
     const HINTS: Hints = Hints::write(false, false);
+    const ACCESS: Access = Access::Board;
     type Args = CreateProjectArgs;
     type Answer = CreateProjectAnswer;
 
@@ -158,6 +160,7 @@ impl Tool for CreateTasks {
     const DESCRIPTION: &'static str =
         "Add tasks to a project; dependencies may name existing tasks or tasks in the same call.";
     const HINTS: Hints = Hints::write(false, false);
+    const ACCESS: Access = Access::Board;
     type Args = CreateTasksArgs;
     type Answer = CreateTasksAnswer;
 
@@ -256,6 +259,7 @@ impl Tool for List {
     const NAME: &'static str = "list_projects";
     const DESCRIPTION: &'static str = "Every project with its completion.";
     const HINTS: Hints = Hints::READ;
+    const ACCESS: Access = Access::Read;
     type Args = NoArgs;
     type Answer = ListAnswer;
 
@@ -324,6 +328,7 @@ impl Tool for Select {
     const DESCRIPTION: &'static str = "Choose the project that project-scoped calls of this MCP session (or this agent) default to.";
     // The session's (and the agent's) previous default is replaced.
     const HINTS: Hints = Hints::write(true, true);
+    const ACCESS: Access = Access::Read;
     type Args = SelectArgs;
     type Answer = SelectAnswer;
 
@@ -400,6 +405,7 @@ impl Tool for Status {
     const DESCRIPTION: &'static str =
         "Completion, counts by status, velocity and ETA of a project.";
     const HINTS: Hints = Hints::READ;
+    const ACCESS: Access = Access::Read;
     type Args = ProjectArgs;
     type Answer = StatusAnswer;
 
@@ -448,6 +454,7 @@ impl Tool for AllTasks {
     const DESCRIPTION: &'static str =
         "Every task of a project with its status, holder and dependencies.";
     const HINTS: Hints = Hints::READ;
+    const ACCESS: Access = Access::Read;
     type Args = AllTasksArgs;
     type Answer = AllTasksAnswer;
 

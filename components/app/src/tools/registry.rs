@@ -6,9 +6,12 @@ use super::{agents, board_health, knowledge, ping, projects, work};
 use marcus_core::api_error::ApiError;
 use serde_json::{Map, Value};
 
-/// Runs `tool` with `args`, through the read cache for the reads it covers. This is where
-/// a tool's failure becomes the wire error that the routes and MCP answer with.
+/// Runs `tool` with `args` for a caller with the tool's access, through the read cache for
+/// the reads it covers. This is where a tool's failure becomes the wire error that the
+/// routes and MCP answer with.
 pub fn call(tool: &ToolSpec, ctx: &ToolCtx, args: &Map<String, Value>) -> Result<Value, ApiError> {
+    let agent_id = args.get("agent_id").and_then(Value::as_str);
+    crate::caller::require(tool.access, agent_id)?;
     let answer = crate::read_cache::through(tool.name, args, || {
         (tool.run)(ctx, args).map_err(ApiError::from)
     });

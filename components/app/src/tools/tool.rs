@@ -5,6 +5,7 @@
 use super::hints::Hints;
 use super::{parse, schema};
 use crate::board_error::BoardError;
+use marcus_identity::access::Access;
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -30,6 +31,8 @@ pub trait Tool {
     const DESCRIPTION: &'static str;
     /// What a call does to the board, for clients deciding whether to ask first.
     const HINTS: Hints;
+    /// Who may call it (acting as an agent is checked against the `agent_id` argument).
+    const ACCESS: Access;
     /// The arguments; their schema is the tool's input schema.
     type Args: DeserializeOwned + JsonSchema;
     /// The answer; its schema is the tool's output schema.
@@ -46,6 +49,8 @@ pub struct ToolSpec {
     pub description: &'static str,
     /// The tool's hints.
     pub hints: Hints,
+    /// Who may call it.
+    pub access: Access,
     /// JSON Schema of the arguments.
     pub input_schema: fn() -> Value,
     /// JSON Schema of a successful answer.
@@ -61,6 +66,7 @@ impl ToolSpec {
             name: T::NAME,
             description: T::DESCRIPTION,
             hints: T::HINTS,
+            access: T::ACCESS,
             input_schema: schema::input::<T::Args>,
             answer_schema: schema::answer::<T::Answer>,
             run: run_typed::<T>,

@@ -21,6 +21,7 @@ use marcus_core::board::model::{
 };
 use marcus_core::board::{annotate, claim, lease, scheduler};
 use marcus_core::text::is_blank;
+use marcus_identity::access::Access;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -114,6 +115,7 @@ impl Tool for RequestNext {
     const DESCRIPTION: &'static str = "Get the next ready task for this agent (highest priority, best skill match, most critical). Without a ready task the answer says when to ask again (retry_after_seconds) and why.";
     // Asking again while holding a task hands back the same task.
     const HINTS: Hints = Hints::write(false, true);
+    const ACCESS: Access = Access::ActAsAgent;
     type Args = RequestNextArgs;
     type Answer = NextTaskAnswer;
 
@@ -174,6 +176,7 @@ impl Tool for ReportProgress {
     const NAME: &'static str = "report_task_progress";
     const DESCRIPTION: &'static str = "Report progress on the task you hold; renews its lease. status: in_progress, completed (finishes the task) or blocked.";
     const HINTS: Hints = Hints::write(false, false);
+    const ACCESS: Access = Access::ActAsAgent;
     type Args = ReportProgressArgs;
     type Answer = ProgressAnswer;
 
@@ -218,6 +221,7 @@ impl Tool for ReportBlocker {
     const NAME: &'static str = "report_blocker";
     const DESCRIPTION: &'static str = "Report that the task you hold is blocked; the task stops and its lease is released until the blocker is resolved.";
     const HINTS: Hints = Hints::write(false, false);
+    const ACCESS: Access = Access::ActAsAgent;
     type Args = ReportBlockerArgs;
     type Answer = BlockerAnswer;
 
@@ -266,6 +270,7 @@ impl Tool for ResolveBlocker {
     const DESCRIPTION: &'static str = "Resolve a blocker (by blocker_id, or every open blocker of task_id); the task returns to the pool.";
     // By task_id, a repeated call also resolves blockers reported since the first.
     const HINTS: Hints = Hints::write(false, false);
+    const ACCESS: Access = Access::Board;
     type Args = ResolveBlockerArgs;
     type Answer = ResolveAnswer;
 
@@ -308,6 +313,7 @@ impl Tool for Unassign {
         "Return an in-progress or blocked task to the pool, releasing its holder.";
     // It takes the task away from its holder; repeated later, from whoever holds it then.
     const HINTS: Hints = Hints::write(true, false);
+    const ACCESS: Access = Access::Board;
     type Args = UnassignArgs;
     type Answer = UnassignAnswer;
 

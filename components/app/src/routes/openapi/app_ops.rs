@@ -62,6 +62,10 @@ pub fn operations() -> Vec<Operation> {
                 ("host", json!({"enum": ["native", "spin"]})),
                 ("environment", json!({"type": "object"})),
                 ("counts", json!({"type": "object"})),
+                ("auth", json!({"type": "object", "required": ["mode", "insecure", "principal"], "properties": {
+                    "mode": {"enum": ["local", "required", "insecure-no-auth"]},
+                    "insecure": {"type": "boolean"},
+                    "principal": {"type": ["object", "null"]}}})),
             ])),
         Operation::new("GET", "/api/openapi.json", "operations", "This document")
             .without_backends()

@@ -36,7 +36,9 @@ pub fn operations() -> Vec<Operation> {
                 200,
                 "The tool list",
                 json!({"type": "object", "required": ["tools"], "properties": {"tools": {"type": "array", "items": {
-                    "type": "object", "required": ["name", "description", "input_schema"]}}}}),
+                    "type": "object", "required": ["name", "description", "access", "input_schema"], "properties": {
+                        "access": {"enum": ["read", "agent", "board", "admin"],
+                                   "description": "Who may call it: read (every role), agent (admin, member, and agent tokens as their own agents), board (admin, member), admin"}}}}}}),
             ),
     );
     ops.extend(registry().iter().map(tool_operation));

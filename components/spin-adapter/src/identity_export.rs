@@ -1,0 +1,105 @@
+//! `marcus:platform/identity` on Spin: the adapter cannot see a listen address and runs
+//! behind the app, so it verifies the `Authorization` header the app hands it, with the same
+//! `marcus-identity` code and the same stored token records and secret as the native host.
+//! Once a request's credentials fail, this instance (one request) serves no storage, cache
+//! or realtime call.
+
+use crate::bindings::Error;
+use crate::bindings::identity::{AuthError, Guest, Kind, Principal, Role, Verification};
+use crate::{checks, document_store, settings};
+use marcus_identity::digest::ServerSecret;
+use marcus_identity::principal as id;
+use marcus_identity::record::{
+    self, COLLECTION, Rejected, SECRET_ID, SETTINGS_COLLECTION as SECRET_COLLECTION, TokenRecord,
+};
+use std::cell::Cell;
+
+thread_local! {
+    static CREDENTIALS_FAILED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Refuses a capability call of a request whose credentials failed.
+pub fn refuse_after_failed_credentials() -> Result<(), Error> {
+    if CREDENTIALS_FAILED.with(Cell::get) {
+        return Err(Error::Unavailable(
+            "this request's credentials were refused; it is served nothing".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn required() -> bool {
+    settings::configured(settings::AUTH_REQUIRED).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+impl Guest for crate::Adapter {
+    fn current(authorization: Option<String>) -> Result<Option<Principal>, AuthError> {
+        let Some(header) = authorization else {
+            return Ok((!required()).then(|| to_wit(&id::Principal::local_admin())));
+        };
+        match verify(&header) {
+            Ok(Ok(principal)) => Ok(Some(to_wit(&principal))),
+            Ok(Err(rejected)) => {
+                CREDENTIALS_FAILED.with(|f| f.set(true));
+                Err(AuthError::Unauthorized(rejected.to_string()))
+            }
+            Err(e) => {
+                CREDENTIALS_FAILED.with(|f| f.set(true));
+                Err(AuthError::Unavailable(format!(
+                    "the credential store cannot be read: {e:?}"
+                )))
+            }
+        }
+    }
+}
+
+/// The principal of a presented header, or why it is refused; an error when storage fails.
+fn verify(header: &str) -> Result<Result<id::Principal, Rejected>, Error> {
+    let token = match record::bearer(header) {
+        Ok(token) => token,
+        Err(rejected) => return Ok(Err(rejected)),
+    };
+    let store = document_store::open()?;
+    let secret = store
+        .get(SECRET_COLLECTION, SECRET_ID)?
+        .and_then(|doc| serde_json::from_str::<serde_json::Value>(&doc.data).ok())
+        .and_then(|v| v["secret"].as_str().and_then(ServerSecret::from_hex));
+    // No secret: no token was ever made here, so none can match.
+    let Some(secret) = secret else {
+        return Ok(Err(Rejected::Unknown));
+    };
+    let Some(doc) = store.get(COLLECTION, token.lookup())? else {
+        return Ok(Err(Rejected::Unknown));
+    };
+    let Ok(found) = serde_json::from_str::<TokenRecord>(&doc.data) else {
+        return Ok(Err(Rejected::Unknown));
+    };
+    Ok(found.verify(&token, &secret, checks::now_ms()))
+}
+
+fn to_wit(p: &id::Principal) -> Principal {
+    Principal {
+        tenant: p.tenant.clone(),
+        subject: p.subject.clone(),
+        kind: match p.kind {
+            id::Kind::User => Kind::User,
+            id::Kind::Agent => Kind::Agent,
+            id::Kind::Service => Kind::Service,
+        },
+        role: match p.role {
+            id::Role::Admin => Role::Admin,
+            id::Role::Member => Role::Member,
+            id::Role::Agent => Role::Agent,
+            id::Role::Viewer => Role::Viewer,
+        },
+        scopes: p.scopes.clone(),
+        verified_by: match p.verified_by {
+            id::Verification::Token => Verification::Token,
+            id::Verification::Oidc => Verification::Oidc,
+            id::Verification::Session => Verification::Session,
+            id::Verification::Local => Verification::Local,
+            id::Verification::Unverified => Verification::Unverified,
+        },
+        agent_ids: p.agent_ids.clone(),
+    }
+}

@@ -1,0 +1,121 @@
+//! `marcus token`: tokens made, listed and revoked on the data directory's database (or
+//! `DATABASE_URL`), with the same records and secret the server uses.
+
+use super::{secret, tokens};
+use crate::backends::storage_choice::StorageChoice;
+use crate::cli::{TokenAction, TokenArgs};
+use crate::storage::sqlite::SyncMode;
+use marcus_identity::lifetime;
+use marcus_identity::principal::Role;
+
+/// Runs one `marcus token` action.
+pub async fn run(args: TokenArgs) -> anyhow::Result<()> {
+    let data_dir = crate::data_dir::resolve(args.data_dir.clone())?;
+    std::fs::create_dir_all(&data_dir)?;
+    let store = StorageChoice::from_settings(args.database_url.as_deref(), &data_dir);
+    let storage = store.open(SyncMode::Full).await?;
+    let outcome = act(&args.action, &*storage).await;
+    storage.close().await;
+    outcome
+}
+
+async fn act(
+    action: &TokenAction,
+    storage: &dyn crate::storage::StorageBackend,
+) -> anyhow::Result<()> {
+    match action {
+        TokenAction::Create {
+            role,
+            agents,
+            name,
+            expires,
+            quiet,
+        } => {
+            let role = Role::parse(role).map_err(anyhow::Error::msg)?;
+            let lifetime_ms = lifetime::parse(expires.as_deref()).map_err(anyhow::Error::msg)?;
+            let secret = secret::load_or_create(storage).await?;
+            let issued = tokens::create(
+                storage,
+                &secret,
+                tokens::Request {
+                    name,
+                    role,
+                    agent_ids: agents.clone(),
+                    lifetime_ms,
+                },
+            )
+            .await?;
+            if *quiet {
+                println!("{}", issued.token.reveal());
+            } else {
+                println!(
+                    "token {} ({}, role {}{}), expires {}:\n\n  {}\n\nIt is shown only now: Marcus keeps a keyed digest of it, not the token.",
+                    issued.record.id,
+                    issued.record.name,
+                    issued.record.role.as_str(),
+                    if issued.record.agent_ids.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", acts as {}", issued.record.agent_ids.join(", "))
+                    },
+                    when(issued.record.expires_at),
+                    issued.token.reveal()
+                );
+            }
+        }
+        TokenAction::List => {
+            let all = tokens::list(storage).await?;
+            if all.is_empty() {
+                println!("no tokens (marcus token create makes one)");
+            }
+            println!(
+                "{:<13} {:<16} {:<7} {:<20} {:<30} {:<30} state",
+                "id", "name", "role", "agents", "expires", "last used"
+            );
+            let now = crate::storage::now_ms();
+            for r in all {
+                let state = if r.revoked_at.is_some() {
+                    "revoked"
+                } else if r.expires_at <= now {
+                    "expired"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{:<13} {:<16} {:<7} {:<20} {:<30} {:<30} {state}",
+                    r.id,
+                    r.name,
+                    r.role.as_str(),
+                    if r.agent_ids.is_empty() {
+                        "-".to_string()
+                    } else {
+                        r.agent_ids.join(",")
+                    },
+                    when(r.expires_at),
+                    r.last_used_at.map_or("never".to_string(), when),
+                );
+            }
+        }
+        TokenAction::Revoke { token } => {
+            let r = tokens::revoke(storage, token).await?;
+            println!("revoked token {} ({})", r.id, r.name);
+        }
+    }
+    Ok(())
+}
+
+/// A time as an HTTP date (`Tue, 14 Nov 2023 22:13:20 GMT`).
+fn when(ms: u64) -> String {
+    httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn times_print_as_http_dates() {
+        assert_eq!(
+            super::when(1_700_000_000_000),
+            "Tue, 14 Nov 2023 22:13:20 GMT"
+        );
+    }
+}
