@@ -39,8 +39,25 @@
     return el;
   }
 
+  // A server that requires credentials answers 401: ask for a token once, keep it for
+  // this tab only, and send it with every request.
+  const TOKEN_KEY = "marcus.token";
+  function withToken(headers) {
+    const token = sessionStorage.getItem(TOKEN_KEY);
+    return token ? Object.assign({ authorization: "Bearer " + token }, headers) : headers;
+  }
+  function askForToken() {
+    const token = window.prompt("This Marcus requires an access token (an admin makes one with `marcus token create`):");
+    if (!token || !token.trim()) return false;
+    sessionStorage.setItem(TOKEN_KEY, token.trim());
+    return true;
+  }
+
   async function getJson(path) {
-    const r = await fetch(path, { headers: { accept: "application/json" } });
+    let r = await fetch(path, { headers: withToken({ accept: "application/json" }) });
+    if (r.status === 401 && askForToken()) {
+      r = await fetch(path, { headers: withToken({ accept: "application/json" }) });
+    }
     let body = null;
     try { body = await r.json(); } catch (_) { body = null; }
     if (!r.ok) {
@@ -433,7 +450,7 @@
       retry.addEventListener("click", async () => {
         retry.disabled = true;
         try {
-          const r = await fetch("/api/jobs/" + enc(j.id) + "/retry", { method: "POST" });
+          const r = await fetch("/api/jobs/" + enc(j.id) + "/retry", { method: "POST", headers: withToken({}) });
           if (!r.ok) throw new Error((await r.json()).error.message);
           announce("Job " + j.id + " queued again");
           refreshSoon();
