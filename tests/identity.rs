@@ -58,7 +58,20 @@ fn with(m: &Marcus, token: &str, method: &str, path: &str, body: Option<&Value>)
 #[test]
 fn tokens_are_made_listed_and_revoked_and_never_stored() {
     let dir = tempfile::tempdir().unwrap();
-    let printed = token_cli(dir.path(), &["create", "--role", "agent", "--agent", "a1", "--name", "ci", "--expires", "7d"]);
+    let printed = token_cli(
+        dir.path(),
+        &[
+            "create",
+            "--role",
+            "agent",
+            "--agent",
+            "a1",
+            "--name",
+            "ci",
+            "--expires",
+            "7d",
+        ],
+    );
     let token = printed
         .split_whitespace()
         .find(|w| w.starts_with("mcs_"))
@@ -67,8 +80,14 @@ fn tokens_are_made_listed_and_revoked_and_never_stored() {
     assert_eq!(token.len(), 40, "{token}");
     assert!(printed.contains("shown only now"), "{printed}");
     let listed = token_cli(dir.path(), &["list"]);
-    assert!(listed.contains("ci") && listed.contains("agent") && listed.contains("a1"), "{listed}");
-    assert!(!listed.contains(&token), "list never shows a token: {listed}");
+    assert!(
+        listed.contains("ci") && listed.contains("agent") && listed.contains("a1"),
+        "{listed}"
+    );
+    assert!(
+        !listed.contains(&token),
+        "list never shows a token: {listed}"
+    );
     // The database holds a digest, never the token.
     let db = std::fs::read(dir.path().join("marcus.db")).unwrap();
     let wal = std::fs::read(dir.path().join("marcus.db-wal")).unwrap_or_default();
@@ -81,9 +100,26 @@ fn tokens_are_made_listed_and_revoked_and_never_stored() {
     // Refusals are readable and exit non-zero.
     for (args, says) in [
         (vec!["create", "--role", "agent", "--name", "x"], "--agent"),
-        (vec!["create", "--role", "viewer", "--name", "x", "--agent", "a"], "agent tokens only"),
-        (vec!["create", "--role", "root", "--name", "x"], "unknown role"),
-        (vec!["create", "--role", "viewer", "--name", "x", "--expires", "400d"], "at most 365"),
+        (
+            vec!["create", "--role", "viewer", "--name", "x", "--agent", "a"],
+            "agent tokens only",
+        ),
+        (
+            vec!["create", "--role", "root", "--name", "x"],
+            "unknown role",
+        ),
+        (
+            vec![
+                "create",
+                "--role",
+                "viewer",
+                "--name",
+                "x",
+                "--expires",
+                "400d",
+            ],
+            "at most 365",
+        ),
         (vec!["revoke", "nothing"], "no token"),
     ] {
         let out = token_cli_output(dir.path(), &args);
@@ -115,8 +151,17 @@ fn a_server_that_requires_credentials_answers_each_role_its_rights() {
     assert_eq!(m.get("/healthz").status, 200);
     assert_eq!(m.get("/").status, 200);
     let anonymous = m.get("/api/projects");
-    assert_eq!(anonymous.error(), (401, "unauthorized".into()), "{}", anonymous.text_prefix());
-    assert!(anonymous.header("www-authenticate").is_some_and(|v| v.starts_with("Bearer")));
+    assert_eq!(
+        anonymous.error(),
+        (401, "unauthorized".into()),
+        "{}",
+        anonymous.text_prefix()
+    );
+    assert!(
+        anonymous
+            .header("www-authenticate")
+            .is_some_and(|v| v.starts_with("Bearer"))
+    );
     assert_eq!(m.get("/metrics").status, 401);
     assert_eq!(m.get("/api/events/stream").status, 401);
 
@@ -129,9 +174,21 @@ fn a_server_that_requires_credentials_answers_each_role_its_rights() {
     ] {
         let refused = with(&m, token, "GET", "/healthz", None);
         assert_eq!(refused.error(), (401, "unauthorized".into()), "{token}");
-        assert!(refused.json()["error"]["message"].as_str().unwrap().contains(says), "{}", refused.text_prefix());
+        assert!(
+            refused.json()["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(says),
+            "{}",
+            refused.text_prefix()
+        );
     }
-    let basic = m.request("GET", "/api/projects", &[("authorization", "Basic YTpi")], None);
+    let basic = m.request(
+        "GET",
+        "/api/projects",
+        &[("authorization", "Basic YTpi")],
+        None,
+    );
     assert_eq!(basic.status, 401);
 
     // Who am I: /api/features names the principal and the mode.
@@ -141,41 +198,114 @@ fn a_server_that_requires_credentials_answers_each_role_its_rights() {
     assert_eq!(me["auth"]["principal"]["agent_ids"], json!(["a1"]));
 
     // The member shapes the board; the viewer reads it; neither may touch raw storage.
-    let created = with(&m, &member, "POST", "/api/projects", Some(&json!({"project_name": "p", "tasks": [{"name": "t1"}, {"name": "t2"}]})));
+    let created = with(
+        &m,
+        &member,
+        "POST",
+        "/api/projects",
+        Some(&json!({"project_name": "p", "tasks": [{"name": "t1"}, {"name": "t2"}]})),
+    );
     assert_eq!(created.status, 201, "{}", created.text_prefix());
     let project = created.json()["project_id"].as_str().unwrap().to_string();
-    assert_eq!(with(&m, &viewer, "GET", &format!("/api/projects/{project}"), None).status, 200);
-    let refused = with(&m, &viewer, "POST", "/api/projects", Some(&json!({"project_name": "q"})));
+    assert_eq!(
+        with(
+            &m,
+            &viewer,
+            "GET",
+            &format!("/api/projects/{project}"),
+            None
+        )
+        .status,
+        200
+    );
+    let refused = with(
+        &m,
+        &viewer,
+        "POST",
+        "/api/projects",
+        Some(&json!({"project_name": "q"})),
+    );
     assert_eq!(refused.error(), (403, "forbidden".into()));
-    assert!(refused.json()["error"]["message"].as_str().unwrap().contains("viewer"));
+    assert!(
+        refused.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("viewer")
+    );
     for token in [&member, &agent, &viewer] {
         assert_eq!(with(&m, token, "GET", "/api/storage", None).status, 403);
-        assert_eq!(with(&m, token, "PUT", "/api/storage/notes/n", Some(&json!({}))).status, 403);
+        assert_eq!(
+            with(&m, token, "PUT", "/api/storage/notes/n", Some(&json!({}))).status,
+            403
+        );
     }
     assert_eq!(with(&m, &admin, "GET", "/api/storage", None).status, 200);
     assert_eq!(with(&m, &viewer, "GET", "/metrics", None).status, 200);
 
     // The agent token acts as a1 only.
-    let register = |id: &str| with(&m, &agent, "POST", "/api/agents", Some(&json!({"agent_id": id, "name": id, "project_id": project})));
+    let register = |id: &str| {
+        with(
+            &m,
+            &agent,
+            "POST",
+            "/api/agents",
+            Some(&json!({"agent_id": id, "name": id, "project_id": project})),
+        )
+    };
     assert!(register("a1").status < 300);
     let other = register("a2");
-    assert_eq!(other.error(), (403, "forbidden".into()), "{}", other.text_prefix());
-    assert!(with(&m, &member, "POST", "/api/agents", Some(&json!({"agent_id": "a2", "name": "a2", "project_id": project}))).status < 300);
-    assert_eq!(with(&m, &agent, "POST", "/api/agents/a2/next-task", None).status, 403);
+    assert_eq!(
+        other.error(),
+        (403, "forbidden".into()),
+        "{}",
+        other.text_prefix()
+    );
+    assert!(
+        with(
+            &m,
+            &member,
+            "POST",
+            "/api/agents",
+            Some(&json!({"agent_id": "a2", "name": "a2", "project_id": project}))
+        )
+        .status
+            < 300
+    );
+    assert_eq!(
+        with(&m, &agent, "POST", "/api/agents/a2/next-task", None).status,
+        403
+    );
     let claimed = with(&m, &agent, "POST", "/api/agents/a1/next-task", None);
     assert_eq!(claimed.status, 200, "{}", claimed.text_prefix());
     let task = claimed.json()["task"]["id"].as_str().unwrap().to_string();
     // a2 (claimed by the member acting for it) cannot be completed by a1's token.
-    let a2_task = with(&m, &member, "POST", "/api/agents/a2/next-task", None).json()["task"]["id"].as_str().unwrap().to_string();
+    let a2_task = with(&m, &member, "POST", "/api/agents/a2/next-task", None).json()["task"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let completion = |agent_id: &str, task_id: &str| {
-        with(&m, &agent, "POST", "/api/tools/report_task_progress", Some(&json!({"agent_id": agent_id, "task_id": task_id, "status": "completed", "progress": 100})))
+        with(
+            &m,
+            &agent,
+            "POST",
+            "/api/tools/report_task_progress",
+            Some(
+                &json!({"agent_id": agent_id, "task_id": task_id, "status": "completed", "progress": 100}),
+            ),
+        )
     };
     assert_eq!(completion("a2", &a2_task).status, 403);
     assert_eq!(completion("a1", &task).status, 200);
 
     // Over MCP the same rules hold: the session opens, another agent's claim is refused.
-    let init = with(&m, &agent, "POST", "/mcp", Some(&json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
-        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})));
+    let init = with(
+        &m,
+        &agent,
+        "POST",
+        "/mcp",
+        Some(&json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})),
+    );
     assert_eq!(init.status, 200, "{}", init.text_prefix());
     let session = init.header("mcp-session-id").unwrap();
     let call = |token: &str, tool: &str, args: Value| {
@@ -185,11 +315,27 @@ fn a_server_that_requires_credentials_answers_each_role_its_rights() {
     };
     let refused = call(&agent, "request_next_task", json!({"agent_id": "a2"})).json();
     assert_eq!(refused["result"]["isError"], true, "{refused}");
-    assert!(refused["result"]["structuredContent"].to_string().contains("forbidden"), "{refused}");
+    assert!(
+        refused["result"]["structuredContent"]
+            .to_string()
+            .contains("forbidden"),
+        "{refused}"
+    );
     let mine = call(&agent, "get_agent_status", json!({"agent_id": "a1"})).json();
     assert_eq!(mine["result"]["isError"], false, "{mine}");
-    let anonymous = m.request("POST", "/mcp", &[("content-type", "application/json"), ("mcp-session-id", &session)],
-        Some(json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list"}).to_string().as_bytes()));
+    let anonymous = m.request(
+        "POST",
+        "/mcp",
+        &[
+            ("content-type", "application/json"),
+            ("mcp-session-id", &session),
+        ],
+        Some(
+            json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list"})
+                .to_string()
+                .as_bytes(),
+        ),
+    );
     assert_eq!(anonymous.status, 401);
 }
 
@@ -204,12 +350,22 @@ fn a_server_that_requires_credentials_and_has_no_admin_prints_one_once() {
         .unwrap_or_else(|| panic!("no admin token printed: {said}"))
         .to_string();
     assert_eq!(with(&m, &token, "GET", "/api/storage", None).status, 200);
-    assert_eq!(with(&m, &token, "GET", "/api/features", None).json()["auth"]["principal"]["role"], "admin");
+    assert_eq!(
+        with(&m, &token, "GET", "/api/features", None).json()["auth"]["principal"]["role"],
+        "admin"
+    );
     drop(m);
     // The next start finds it and prints nothing.
     let again = Marcus::spawn(Some(dir.path()), &["--require-auth"], &[]);
-    assert!(!again.stderr_text().contains("mcs_"), "{}", again.stderr_text());
-    assert_eq!(with(&again, &token, "GET", "/api/storage", None).status, 200);
+    assert!(
+        !again.stderr_text().contains("mcs_"),
+        "{}",
+        again.stderr_text()
+    );
+    assert_eq!(
+        with(&again, &token, "GET", "/api/storage", None).status,
+        200
+    );
 }
 
 #[test]
@@ -224,8 +380,21 @@ fn a_loopback_server_without_auth_is_the_local_admin_but_still_checks_a_token_se
     let raw = m.get("/api/storage").json();
     assert!(!raw.to_string().contains("auth_"), "{raw}");
     let viewer = make(&m.data_dir, "v", "viewer", &[]);
-    assert_eq!(with(&m, &viewer, "POST", "/api/projects", Some(&json!({"project_name": "p"}))).status, 403);
-    assert_eq!(with(&m, "mcs_bad", "GET", "/api/projects", None).status, 401);
+    assert_eq!(
+        with(
+            &m,
+            &viewer,
+            "POST",
+            "/api/projects",
+            Some(&json!({"project_name": "p"}))
+        )
+        .status,
+        403
+    );
+    assert_eq!(
+        with(&m, "mcs_bad", "GET", "/api/projects", None).status,
+        401
+    );
 }
 
 #[test]
@@ -233,14 +402,35 @@ fn every_tool_answers_exactly_the_roles_its_access_names() {
     let dir = tempfile::tempdir().unwrap();
     let tokens: Vec<(Role, String)> = Role::ALL
         .into_iter()
-        .map(|role| (role, make(dir.path(), role.as_str(), role.as_str(), if role == Role::Agent { &["a1"] } else { &[] })))
+        .map(|role| {
+            (
+                role,
+                make(
+                    dir.path(),
+                    role.as_str(),
+                    role.as_str(),
+                    if role == Role::Agent { &["a1"] } else { &[] },
+                ),
+            )
+        })
         .collect();
     let m = Marcus::spawn(Some(dir.path()), &["--require-auth"], &[]);
     let admin = &tokens[0].1;
-    let project = with(&m, admin, "POST", "/api/projects", Some(&json!({"project_name": "p", "tasks": [{"name": "t"}]})))
-        .json()["project_id"].as_str().unwrap().to_string();
+    let project = with(
+        &m,
+        admin,
+        "POST",
+        "/api/projects",
+        Some(&json!({"project_name": "p", "tasks": [{"name": "t"}]})),
+    )
+    .json()["project_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let tools = with(&m, admin, "GET", "/api/tools", None).json();
-    let tools = tools["tools"].as_array().unwrap_or_else(|| panic!("{tools}"));
+    let tools = tools["tools"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{tools}"));
     assert_eq!(tools.len(), 21);
     let mut checked = 0;
     for tool in tools {
@@ -256,7 +446,13 @@ fn every_tool_answers_exactly_the_roles_its_access_names() {
             // Arguments that name the agent token's own agent and the project; a call may
             // still fail on its arguments (400/404/409), never on access when allowed.
             let args = json!({"agent_id": "a1", "project_id": project, "name": "a1"});
-            let answer = with(&m, token, "POST", &format!("/api/tools/{name}"), Some(&args));
+            let answer = with(
+                &m,
+                token,
+                "POST",
+                &format!("/api/tools/{name}"),
+                Some(&args),
+            );
             let allowed = roles_with(access).contains(role);
             assert_eq!(
                 answer.status == 403,

@@ -92,3 +92,25 @@ pub fn team_env(db: &PrivateDatabase) -> Vec<(String, String)> {
         ),
     ]
 }
+
+/// A fresh `marcus` for one benchmark row: on the solo backends, or (`team`) on a private
+/// PostgreSQL database and the shared Redis, dropped after the server.
+pub struct BenchServer {
+    /// The running server.
+    pub server: crate::marcus_server::MarcusServer,
+    _db: Option<PrivateDatabase>,
+}
+
+impl BenchServer {
+    /// Starts `marcus` on the solo or the team backends.
+    pub fn start(marcus: &std::path::Path, team: bool) -> anyhow::Result<Self> {
+        let db = if team {
+            Some(PrivateDatabase::create()?)
+        } else {
+            None
+        };
+        let env = db.as_ref().map(team_env).unwrap_or_default();
+        let server = crate::marcus_server::MarcusServer::start(marcus, &env)?;
+        Ok(Self { server, _db: db })
+    }
+}

@@ -7,8 +7,8 @@
 //! 3,000 tasks), and every target of the speed work as met or not met.
 
 use clap::Parser;
-use marcus_bench::marcus_server::{MarcusServer, marcus_binary};
-use marcus_bench::team_infra::{self, PrivateDatabase};
+use marcus_bench::marcus_server::marcus_binary;
+use marcus_bench::team_infra;
 
 use serde_json::{Value, json};
 use std::sync::Mutex;
@@ -185,13 +185,8 @@ fn run(
     agents: usize,
     tasks: usize,
 ) -> anyhow::Result<Figures> {
-    let db = if storage == TEAM {
-        Some(PrivateDatabase::create()?)
-    } else {
-        None
-    };
-    let env = db.as_ref().map(team_infra::team_env).unwrap_or_default();
-    let server = MarcusServer::start(marcus, &env)?;
+    let served = team_infra::BenchServer::start(marcus, storage == TEAM)?;
+    let server = &served.server;
     let mut admin = Mcp::connect(&server.url)?;
     // Layers of 50: task i depends on task i-50, so dependencies matter but work is parallel.
     let list: Vec<Value> = (0..tasks)

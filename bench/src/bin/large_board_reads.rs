@@ -4,8 +4,8 @@
 //! p50/p99 of each read, how the reads were answered, the agents' loops/s, and the speed
 //! targets (status under 20 ms, queue under 50 ms) as met or not met.
 
-use marcus_bench::marcus_server::{MarcusServer, marcus_binary};
-use marcus_bench::team_infra::{self, PrivateDatabase};
+use marcus_bench::marcus_server::marcus_binary;
+use marcus_bench::team_infra;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -48,13 +48,8 @@ impl Reads {
 }
 
 fn run(marcus: &std::path::Path, team: bool) -> anyhow::Result<(Reads, Reads, f64)> {
-    let db = if team {
-        Some(PrivateDatabase::create()?)
-    } else {
-        None
-    };
-    let env = db.as_ref().map(team_infra::team_env).unwrap_or_default();
-    let server = MarcusServer::start(marcus, &env)?;
+    let served = team_infra::BenchServer::start(marcus, team)?;
+    let server = &served.server;
     let http = ureq::AgentBuilder::new()
         .timeout(Duration::from_secs(120))
         .build();

@@ -7,8 +7,8 @@
 //! they can (every completion invalidates the project), once with agents that spend a
 //! second on each task.
 
-use marcus_bench::marcus_server::{MarcusServer, marcus_binary};
-use marcus_bench::team_infra::{self, PrivateDatabase};
+use marcus_bench::marcus_server::marcus_binary;
+use marcus_bench::team_infra;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -41,13 +41,8 @@ fn call(agent: &ureq::Agent, base: &str, tool: &str, args: Value) -> anyhow::Res
 }
 
 fn run(marcus: &std::path::Path, team: bool, work: Duration) -> anyhow::Result<(Phase, Phase)> {
-    let db = if team {
-        Some(PrivateDatabase::create()?)
-    } else {
-        None
-    };
-    let env = db.as_ref().map(team_infra::team_env).unwrap_or_default();
-    let server = MarcusServer::start(marcus, &env)?;
+    let served = team_infra::BenchServer::start(marcus, team)?;
+    let server = &served.server;
     let http = ureq::AgentBuilder::new()
         .timeout(Duration::from_secs(60))
         .build();
