@@ -1083,3 +1083,119 @@ fn the_app_runs_on_the_adapter_and_streams_events_over_sse() {
     );
     assert_eq!(status, 400);
 }
+
+/// Stores a document straight into the stand-in's Spin SQLite, as a host sharing the
+/// database would (the raw storage API refuses the credential collections).
+fn seed_document(stores: &SpinStores, collection: &str, id: &str, data: &str) {
+    use marcus_core::store::{Expect as StoreExpect, WriteRef, sqlite_sql::documents};
+    let statement = documents::put(
+        WriteRef {
+            collection,
+            id,
+            data,
+            expect: StoreExpect::Any,
+        },
+        1,
+    );
+    let conn = stores.sqlite.lock().unwrap();
+    let mut prepared = conn.prepare(&statement.sql).unwrap();
+    let mut rows = prepared
+        .query(marcus_host::storage::sqlite::bound(&statement))
+        .unwrap();
+    assert!(rows.next().unwrap().is_some(), "{collection}/{id} stored");
+}
+
+#[test]
+fn the_adapter_verifies_tokens_with_the_native_hosts_records_when_spin_requires_them() {
+    use marcus_identity::digest::ServerSecret;
+    use marcus_identity::principal::Role;
+    use marcus_identity::record::{COLLECTION, SECRET_ID, SETTINGS_COLLECTION, TokenRecord};
+    use marcus_identity::token::Token;
+
+    let mut stores = SpinStores::new();
+    // Without the variable a request without credentials is the local admin (and this read
+    // makes the adapter's schema).
+    let (status, body) = serve(&stores, "GET", "/api/projects", &[], "");
+    assert_eq!(status, 200, "{body}");
+    let (_, features) = serve(&stores, "GET", "/api/features", &[], "");
+    assert!(features.contains(r#""verified_by":"local""#), "{features}");
+
+    let secret = ServerSecret::from_bytes([42; 32]);
+    let random: Vec<u8> = (0..64u8)
+        .map(|i| i.wrapping_mul(7).wrapping_add(3))
+        .collect();
+    let viewer = Token::from_random(&random).unwrap();
+    let record = TokenRecord::new(
+        &viewer,
+        &secret,
+        "watch",
+        Role::Viewer,
+        vec![],
+        1,
+        u64::MAX / 4,
+    );
+    seed_document(
+        &stores,
+        SETTINGS_COLLECTION,
+        SECRET_ID,
+        &serde_json::json!({"secret": secret.to_hex()}).to_string(),
+    );
+    seed_document(
+        &stores,
+        COLLECTION,
+        &record.id,
+        &serde_json::to_string(&record).unwrap(),
+    );
+    stores
+        .variables
+        .insert("auth_required".into(), "true".into());
+
+    let (status, body) = serve(&stores, "GET", "/api/projects", &[], "");
+    assert_eq!(status, 401, "no credentials: {body}");
+    let bearer = format!("Bearer {}", viewer.reveal());
+    let (status, body) = serve(
+        &stores,
+        "GET",
+        "/api/projects",
+        &[("authorization", &bearer)],
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = serve(
+        &stores,
+        "POST",
+        "/api/projects",
+        &[("authorization", &bearer)],
+        r#"{"project_name": "p"}"#,
+    );
+    assert_eq!(status, 403, "a viewer may not create: {body}");
+    let other =
+        Token::from_random(&random.iter().map(|b| b.wrapping_add(1)).collect::<Vec<_>>()).unwrap();
+    let (status, body) = serve(
+        &stores,
+        "GET",
+        "/api/projects",
+        &[("authorization", &format!("Bearer {}", other.reveal()))],
+        "",
+    );
+    assert_eq!(status, 401, "an unknown token: {body}");
+    let (status, body) = serve(
+        &stores,
+        "GET",
+        "/api/projects",
+        &[("authorization", "Bearer mcs_nope")],
+        "",
+    );
+    assert_eq!(status, 401, "a malformed token: {body}");
+    let (_, projects) = serve(
+        &stores,
+        "GET",
+        "/api/projects",
+        &[("authorization", &bearer)],
+        "",
+    );
+    assert!(
+        !projects.contains(r#""name":"p""#),
+        "the refused create wrote nothing: {projects}"
+    );
+}
