@@ -467,3 +467,104 @@ fn every_tool_answers_exactly_the_roles_its_access_names() {
     }
     assert_eq!(checked, 21 * 4);
 }
+
+#[test]
+fn every_documented_operation_answers_exactly_the_roles_its_access_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let tokens: Vec<(Role, String)> = Role::ALL
+        .into_iter()
+        .map(|role| {
+            (
+                role,
+                make(
+                    dir.path(),
+                    role.as_str(),
+                    role.as_str(),
+                    if role == Role::Agent { &["a1"] } else { &[] },
+                ),
+            )
+        })
+        .collect();
+    let m = Marcus::spawn(Some(dir.path()), &["--require-auth"], &[]);
+    let doc = m.get("/api/openapi.json");
+    assert_eq!(doc.status, 200, "the document is public");
+    let doc = doc.json();
+    let mut checked = 0;
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        // The push streams stay open; their access is checked in the role test above.
+        if path == "/api/events/stream" || path == "/api/ws" {
+            continue;
+        }
+        for (method, op) in operations.as_object().unwrap() {
+            let method = method.to_ascii_uppercase();
+            let access = op["x-marcus-access"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} states no access"));
+            let concrete = path
+                .replace("{agent_id}", "a1")
+                .split('/')
+                .map(|s| if s.starts_with('{') { "x1" } else { s })
+                .collect::<Vec<_>>()
+                .join("/");
+            let body = op.get("requestBody").map(|b| {
+                if b["content"].get("application/json").is_some() {
+                    ("application/json", b"{}".to_vec())
+                } else {
+                    ("application/octet-stream", b"x".to_vec())
+                }
+            });
+            let send = |token: Option<&str>| {
+                let auth = token.map(|t| format!("Bearer {t}"));
+                let mut headers = vec![];
+                if let Some(a) = &auth {
+                    headers.push(("authorization", a.as_str()));
+                }
+                if let Some((media, _)) = &body {
+                    headers.push(("content-type", *media));
+                }
+                m.request(
+                    &method,
+                    &concrete,
+                    &headers,
+                    body.as_ref().map(|(_, b)| b.as_slice()),
+                )
+            };
+            let anonymous = send(None);
+            if access == "public" {
+                assert!(
+                    !matches!(anonymous.status, 401 | 403),
+                    "{method} {concrete}: {}",
+                    anonymous.status
+                );
+                continue;
+            }
+            assert_eq!(
+                anonymous.status,
+                401,
+                "{method} {concrete} without credentials: {}",
+                anonymous.text_prefix()
+            );
+            let needed = match access {
+                "read" => Access::Read,
+                "agent" => Access::ActAsAgent,
+                "board" => Access::Board,
+                "admin" => Access::Admin,
+                other => panic!("{method} {path}: unknown access {other}"),
+            };
+            for (role, token) in &tokens {
+                let answer = send(Some(token));
+                let refused = answer.status == 403 && answer.error_code() == "forbidden";
+                assert_eq!(
+                    refused,
+                    !roles_with(needed).contains(role),
+                    "{method} {concrete} ({access}) as {}: {} {}",
+                    role.as_str(),
+                    answer.status,
+                    answer.text_prefix()
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 100, "{checked} operation × role checks");
+}

@@ -4,32 +4,12 @@ use crate::allowed_methods::only;
 use crate::http_io::{Request, Response};
 use crate::routes;
 use marcus_core::api_error::ApiError;
-use marcus_identity::access::Access;
 
 /// Dispatches one request and always produces a response.
 pub fn route(request: &Request) -> Response {
     match dispatch(request) {
         Ok(response) => response,
         Err(error) => Response::error(&error),
-    }
-}
-
-/// The access a route needs before its handler runs (`None`: public, so a browser can load
-/// the dashboard that then asks for a token). Tools check theirs on top: acting as an
-/// agent, shaping the board.
-pub fn route_access(method: &str, segments: &[&str]) -> Option<Access> {
-    let reads = matches!(method, "GET" | "HEAD");
-    match segments {
-        [] | ["assets", _] | ["healthz"] | ["api", "openapi.json"] => None,
-        ["api", "storage", ..]
-        | ["api", "cache", ..]
-        | ["api", "realtime", _]
-        | ["api", "debug", _] => Some(Access::Admin),
-        ["api", "jobs", ..] if !reads => Some(Access::Admin),
-        ["api", "projects", _, "webhooks"] | ["api", "webhooks", ..] if !reads => {
-            Some(Access::Board)
-        }
-        _ => Some(Access::Read),
     }
 }
 
@@ -45,7 +25,7 @@ fn dispatch(req: &Request) -> Result<Response, ApiError> {
         .collect();
     let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
     let method = req.method.as_str();
-    if let Some(access) = route_access(method, &segments) {
+    if let Some(access) = crate::route_access::route_access(method, &segments) {
         crate::caller::require(access, None)?;
     }
     match segments.as_slice() {

@@ -121,6 +121,7 @@ fn board_operation(route: &BoardRoute) -> Operation {
             let Some(tool) = find(name) else {
                 return op.description(&format!("Names the unknown tool `{name}`"));
             };
+            op = op.access(tool.access);
             let input = (tool.input_schema)();
             let args = properties(&input);
             for p in &params {
@@ -182,6 +183,7 @@ fn tool_operation(tool: &ToolSpec) -> Operation {
         tool.name
     ))
     .answers(200, "The tool's result", (tool.answer_schema)())
-    .json_body(body_required(&input), input);
+    .json_body(body_required(&input), input)
+    .access(tool.access);
     with_tool_errors(op, tool, true).fails(404, &["not_found"])
 }

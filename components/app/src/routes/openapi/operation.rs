@@ -5,7 +5,9 @@
 //! refused body (413, 415: routes that take one) and a backend outage (503).
 
 use super::schemas::error_ref;
+use crate::route_access;
 use marcus_core::names::{MAX_NAME_LEN, NAME_PATTERN};
+use marcus_identity::access::Access;
 use serde_json::{Map, Value, json};
 
 /// Who answers a route: the app component, or the native host before the app is involved.
@@ -34,6 +36,9 @@ pub fn name_schema() -> Value {
     json!({"type": "string", "minLength": 1, "maxLength": MAX_NAME_LEN, "pattern": NAME_PATTERN})
 }
 
+/// The operation field naming who may call it: `public`, `read`, `agent`, `board`, `admin`.
+pub const ACCESS_KEY: &str = "x-marcus-access";
+
 impl Operation {
     /// `method path` with a summary and a tag; path parameters follow the names rule
     /// until [`Operation::path_param`] says otherwise.
@@ -49,6 +54,9 @@ impl Operation {
             .collect();
         op.insert("parameters".into(), Value::Array(params));
         op.insert("responses".into(), json!({}));
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let access = route_access::route_access(&method.to_ascii_uppercase(), &segments);
+        op.insert(ACCESS_KEY.into(), json!(route_access::name(access)));
         Self {
             method: method.to_ascii_lowercase(),
             path: path.to_string(),
@@ -57,6 +65,13 @@ impl Operation {
             has_body: false,
             uses_backends: true,
         }
+    }
+
+    /// The access a tool needs, where the operation runs one (the route's own is read).
+    pub fn access(mut self, access: Access) -> Self {
+        self.op
+            .insert(ACCESS_KEY.into(), json!(route_access::name(Some(access))));
+        self
     }
 
     /// Marks a route the native host answers itself.
@@ -207,6 +222,11 @@ impl Operation {
 
     /// The finished operation, with the answers every request may get added.
     pub fn build(mut self) -> Value {
+        if self.op.get(ACCESS_KEY).and_then(Value::as_str) != Some("public") {
+            self = self
+                .fails(401, &["unauthorized"])
+                .fails(403, &["forbidden"]);
+        }
         self = self.fails(403, &["origin_not_allowed", "host_not_allowed"]);
         self = self.fails(405, &["method_not_allowed"]);
         if self.has_body {

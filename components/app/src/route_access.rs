@@ -1,0 +1,30 @@
+//! The access each route needs before its handler runs, in one table: the router applies
+//! it and the OpenAPI document publishes it (`x-marcus-access`), so what is documented is
+//! what is enforced.
+
+use marcus_identity::access::Access;
+
+/// The access a route needs before its handler runs (`None`: public, so a browser can load
+/// the dashboard that then asks for a token). Tools check theirs on top: acting as an
+/// agent, shaping the board.
+pub fn route_access(method: &str, segments: &[&str]) -> Option<Access> {
+    let reads = matches!(method, "GET" | "HEAD");
+    match segments {
+        // The probes are public on every host (the native host answers `/readyz` itself).
+        [] | ["assets", _] | ["healthz"] | ["readyz"] | ["api", "openapi.json"] => None,
+        ["api", "storage", ..]
+        | ["api", "cache", ..]
+        | ["api", "realtime", _]
+        | ["api", "debug", _] => Some(Access::Admin),
+        ["api", "jobs", ..] if !reads => Some(Access::Admin),
+        ["api", "projects", _, "webhooks"] | ["api", "webhooks", ..] if !reads => {
+            Some(Access::Board)
+        }
+        _ => Some(Access::Read),
+    }
+}
+
+/// The name the API documents for `access` (`public` where none is needed).
+pub fn name(access: Option<Access>) -> &'static str {
+    access.map_or("public", Access::as_str)
+}
