@@ -397,24 +397,24 @@ fn a_loopback_server_without_auth_is_the_local_admin_but_still_checks_a_token_se
     );
 }
 
-#[test]
-fn every_tool_answers_exactly_the_roles_its_access_names() {
+/// A server requiring credentials, with a token of each role (the agent's bound to `a1`),
+/// most powerful first; the data directory lives as long as the first value.
+fn one_token_per_role() -> (tempfile::TempDir, Vec<(Role, String)>, Marcus) {
     let dir = tempfile::tempdir().unwrap();
     let tokens: Vec<(Role, String)> = Role::ALL
         .into_iter()
         .map(|role| {
-            (
-                role,
-                make(
-                    dir.path(),
-                    role.as_str(),
-                    role.as_str(),
-                    if role == Role::Agent { &["a1"] } else { &[] },
-                ),
-            )
+            let agents: &[&str] = if role == Role::Agent { &["a1"] } else { &[] };
+            (role, make(dir.path(), role.as_str(), role.as_str(), agents))
         })
         .collect();
     let m = Marcus::spawn(Some(dir.path()), &["--require-auth"], &[]);
+    (dir, tokens, m)
+}
+
+#[test]
+fn every_tool_answers_exactly_the_roles_its_access_names() {
+    let (_dir, tokens, m) = one_token_per_role();
     let admin = &tokens[0].1;
     let project = with(
         &m,
@@ -470,22 +470,7 @@ fn every_tool_answers_exactly_the_roles_its_access_names() {
 
 #[test]
 fn every_documented_operation_answers_exactly_the_roles_its_access_names() {
-    let dir = tempfile::tempdir().unwrap();
-    let tokens: Vec<(Role, String)> = Role::ALL
-        .into_iter()
-        .map(|role| {
-            (
-                role,
-                make(
-                    dir.path(),
-                    role.as_str(),
-                    role.as_str(),
-                    if role == Role::Agent { &["a1"] } else { &[] },
-                ),
-            )
-        })
-        .collect();
-    let m = Marcus::spawn(Some(dir.path()), &["--require-auth"], &[]);
+    let (_dir, tokens, m) = one_token_per_role();
     let doc = m.get("/api/openapi.json");
     assert_eq!(doc.status, 200, "the document is public");
     let doc = doc.json();
