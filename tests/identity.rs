@@ -337,6 +337,31 @@ fn a_server_that_requires_credentials_answers_each_role_its_rights() {
         ),
     );
     assert_eq!(anonymous.status, 401);
+
+    // Uses are recorded (in the background, after the answers): the used tokens no longer
+    // say "never", the unused one does.
+    let unused = make(dir.path(), "spare", "viewer", &[]);
+    assert!(unused.starts_with("mcs_"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let listed = token_cli(dir.path(), &["list"]);
+        let line = |name: &str| {
+            listed
+                .lines()
+                .find(|l| l.split_whitespace().nth(1) == Some(name))
+                .unwrap_or_else(|| panic!("{name} not listed: {listed}"))
+                .to_string()
+        };
+        assert!(line("spare").contains("never"), "{listed}");
+        if !line("bot").contains("never") && !line("watch").contains("never") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no use recorded: {listed}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
 
 #[test]

@@ -32,6 +32,17 @@ impl ServerSecret {
         Self(random)
     }
 
+    /// The secret from its stored document (`{"secret": hex}`); none when it is damaged.
+    pub fn from_document(data: &str) -> Option<Self> {
+        let doc: serde_json::Value = serde_json::from_str(data).ok()?;
+        Self::from_hex(doc.get("secret")?.as_str()?)
+    }
+
+    /// The document that stores the secret.
+    pub fn to_document(&self) -> String {
+        serde_json::json!({"secret": self.to_hex()}).to_string()
+    }
+
     /// The stored hex form.
     pub fn to_hex(&self) -> String {
         encode_hex(&self.0)
@@ -102,5 +113,9 @@ mod tests {
         assert!(ServerSecret::from_hex(&hex[..62]).is_none());
         assert!(ServerSecret::from_hex(&"zz".repeat(32)).is_none());
         assert_eq!(format!("{secret:?}"), "ServerSecret(…)");
+        let doc = secret.to_document();
+        assert_eq!(ServerSecret::from_document(&doc).unwrap().to_hex(), hex);
+        assert!(ServerSecret::from_document(r#"{"secret": 3}"#).is_none());
+        assert!(ServerSecret::from_document("not json").is_none());
     }
 }

@@ -6,6 +6,7 @@
 
 use crate::bindings::Error;
 use crate::bindings::identity::{AuthError, Guest, Kind, Principal, Role, Verification};
+use crate::bindings::storage::DocumentKey;
 use crate::{checks, document_store, settings};
 use marcus_identity::digest::ServerSecret;
 use marcus_identity::principal as id;
@@ -59,19 +60,24 @@ fn verify(header: &str) -> Result<Result<id::Principal, Rejected>, Error> {
         Ok(token) => token,
         Err(rejected) => return Ok(Err(rejected)),
     };
-    let store = document_store::open()?;
-    let secret = store
-        .get(SECRET_COLLECTION, SECRET_ID)?
-        .and_then(|doc| serde_json::from_str::<serde_json::Value>(&doc.data).ok())
-        .and_then(|v| v["secret"].as_str().and_then(ServerSecret::from_hex));
+    // The secret and the token's record in one read.
+    let key = |collection: &str, id: &str| DocumentKey {
+        collection: collection.to_string(),
+        id: id.to_string(),
+    };
+    let [secret, found] = document_store::open()?
+        .get_many(&[
+            key(SECRET_COLLECTION, SECRET_ID),
+            key(COLLECTION, token.lookup()),
+        ])?
+        .try_into()
+        .map_err(|_| Error::Internal("storage answered the wrong number of documents".into()))?;
     // No secret: no token was ever made here, so none can match.
-    let Some(secret) = secret else {
+    let Some(secret) = secret.and_then(|doc| ServerSecret::from_document(&doc.data)) else {
         return Ok(Err(Rejected::Unknown));
     };
-    let Some(doc) = store.get(COLLECTION, token.lookup())? else {
-        return Ok(Err(Rejected::Unknown));
-    };
-    let Ok(found) = serde_json::from_str::<TokenRecord>(&doc.data) else {
+    let Some(found) = found.and_then(|doc| serde_json::from_str::<TokenRecord>(&doc.data).ok())
+    else {
         return Ok(Err(Rejected::Unknown));
     };
     Ok(found.verify(&token, &secret, checks::now_ms()))

@@ -77,7 +77,7 @@ impl Authenticator {
             Err(e) => return Err(unavailable(&e)),
             // No token was ever made here: none can match.
             Ok(None) => Err(Rejected::Unknown),
-            Ok(Some(secret)) => tokens::verify(&*self.storage, secret, &token)
+            Ok(Some(secret)) => tokens::verify(&self.storage, secret, &token)
                 .await
                 .map_err(|e| unavailable(&e))?,
         };

@@ -13,10 +13,7 @@ pub async fn load(storage: &dyn StorageBackend) -> anyhow::Result<Option<ServerS
     let Some(doc) = storage.get(COLLECTION, ID).await? else {
         return Ok(None);
     };
-    let value: serde_json::Value = serde_json::from_str(&doc.data)?;
-    value["secret"]
-        .as_str()
-        .and_then(ServerSecret::from_hex)
+    ServerSecret::from_document(&doc.data)
         .map(Some)
         .ok_or_else(|| anyhow::anyhow!("the stored token secret ({COLLECTION}/{ID}) is damaged"))
 }
@@ -30,8 +27,10 @@ pub async fn load_or_create(storage: &dyn StorageBackend) -> anyhow::Result<Serv
         let mut bytes = [0u8; SECRET_BYTES];
         rand::rng().fill_bytes(&mut bytes);
         let secret = ServerSecret::from_bytes(bytes);
-        let data = serde_json::json!({"secret": secret.to_hex()}).to_string();
-        match storage.put(COLLECTION, ID, &data, Expect::Absent).await {
+        match storage
+            .put(COLLECTION, ID, &secret.to_document(), Expect::Absent)
+            .await
+        {
             Ok(_) => return Ok(secret),
             // Another host made it first: read theirs.
             Err(crate::capability_error::CapabilityError::Conflict(_)) => continue,

@@ -9,6 +9,7 @@ use marcus_identity::principal::{Principal, Role};
 use marcus_identity::record::{COLLECTION, Rejected, TokenRecord};
 use marcus_identity::token::Token;
 use rand::RngCore;
+use std::sync::Arc;
 
 /// A token just made: the token itself (to show once) and its stored record.
 pub struct Issued {
@@ -161,9 +162,10 @@ pub async fn any_usable_admin(storage: &dyn StorageBackend) -> anyhow::Result<bo
 }
 
 /// The principal of a presented token, or why it is refused; an error only when the store
-/// cannot be read. A use is written back at most every 30 seconds, after the answer.
+/// cannot be read. A use is written back at most every 30 seconds, in the background, so the
+/// request does not wait for it.
 pub async fn verify(
-    storage: &dyn StorageBackend,
+    storage: &Arc<dyn StorageBackend>,
     secret: &ServerSecret,
     token: &Token,
 ) -> Result<Result<Principal, Rejected>, CapabilityError> {
@@ -179,10 +181,13 @@ pub async fn verify(
         let mut used = record;
         used.last_used_at = Some(now);
         if let Ok(data) = serde_json::to_string(&used) {
-            // Best effort: a lost race means another request recorded a use just now.
-            let _ = storage
-                .put(COLLECTION, &used.id, &data, Expect::Version(doc.version))
-                .await;
+            let storage = storage.clone();
+            tokio::spawn(async move {
+                // Best effort: a lost race means another request recorded a use just now.
+                let _ = storage
+                    .put(COLLECTION, &used.id, &data, Expect::Version(doc.version))
+                    .await;
+            });
         }
     }
     Ok(verdict)
