@@ -578,3 +578,81 @@ fn every_documented_operation_answers_exactly_the_roles_its_access_names() {
     }
     assert!(checked > 100, "{checked} operation × role checks");
 }
+
+#[test]
+fn an_admin_makes_lists_and_revokes_tokens_over_http_and_no_one_else_may() {
+    let (_dir, tokens, m) = one_token_per_role();
+    let admin = &tokens[0].1;
+    let made = with(
+        &m,
+        admin,
+        "POST",
+        "/api/admin/tokens",
+        Some(&json!({"name": "ci", "role": "agent", "agent_ids": ["a7"], "expires": "2d"})),
+    );
+    assert_eq!(made.status, 201, "{}", made.text_prefix());
+    let made = made.json();
+    let token = made["token"].as_str().unwrap().to_string();
+    let id = made["record"]["id"].as_str().unwrap().to_string();
+    assert!(token.starts_with("mcs_") && token.contains(&id), "{made}");
+    assert_eq!(made["record"]["state"], "active");
+    assert!(made["record"].get("digest").is_none(), "{made}");
+
+    // The new token works, as its agent only.
+    let me = with(&m, &token, "GET", "/api/features", None).json();
+    assert_eq!(me["auth"]["principal"]["agent_ids"], json!(["a7"]));
+
+    // Listed without the token or its digest.
+    let listed = with(&m, admin, "GET", "/api/admin/tokens", None);
+    assert_eq!(listed.status, 200);
+    let text = String::from_utf8_lossy(&listed.body).to_string();
+    assert!(!text.contains(&token) && !text.contains("digest"), "{text}");
+    assert!(listed.json()["tokens"].as_array().unwrap().len() >= 5);
+
+    // Bad requests are the caller's mistakes.
+    for bad in [
+        json!({"name": "x", "role": "agent"}),
+        json!({"name": "x", "role": "owner"}),
+        json!({"name": "x", "role": "viewer", "agent_ids": ["a1"]}),
+        json!({"name": "x", "role": "viewer", "expires": "400d"}),
+        json!({"name": "x", "role": "viewer", "secret": "y"}),
+    ] {
+        let answer = with(&m, admin, "POST", "/api/admin/tokens", Some(&bad));
+        assert_eq!(answer.error(), (400, "bad_request".into()), "{bad}");
+    }
+    assert_eq!(
+        with(&m, admin, "DELETE", "/api/admin/tokens/nosuchtoken1", None).error(),
+        (404, "not_found".into())
+    );
+
+    // No other role may use the API, nor can a token revoke others through it.
+    for (role, other) in &tokens[1..] {
+        for (method, path) in [
+            ("GET", "/api/admin/tokens".to_string()),
+            ("POST", "/api/admin/tokens".to_string()),
+            ("DELETE", format!("/api/admin/tokens/{id}")),
+        ] {
+            let body = (method == "POST").then(|| json!({"name": "x", "role": "admin"}));
+            let answer = with(&m, other, method, &path, body.as_ref());
+            assert_eq!(
+                answer.error(),
+                (403, "forbidden".into()),
+                "{method} {path} as {}",
+                role.as_str()
+            );
+        }
+    }
+    assert_eq!(m.request("GET", "/api/admin/tokens", &[], None).status, 401);
+
+    // Revoked: refused at once.
+    let revoked = with(
+        &m,
+        admin,
+        "DELETE",
+        &format!("/api/admin/tokens/{id}"),
+        None,
+    );
+    assert_eq!(revoked.status, 200, "{}", revoked.text_prefix());
+    assert_eq!(revoked.json()["record"]["state"], "revoked");
+    assert_eq!(with(&m, &token, "GET", "/api/features", None).status, 401);
+}

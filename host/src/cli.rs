@@ -175,6 +175,14 @@ ENVIRONMENT:
   MARCUS_JOBS_INTERVAL_MS    same as --jobs-interval-ms (0: this host runs no queued jobs)
   MARCUS_LOG_FORMAT          same as --log-format (text | json)
   MARCUS_WEBHOOK_ALLOW       same as --webhook-allow (comma list, e.g. 127.0.0.1:8080,10.0.0.0/8)
+  MARCUS_REQUIRE_AUTH        same as --require-auth (1/true)
+  MARCUS_INSECURE_NO_AUTH    same as --insecure-no-auth (1/true)
+  MARCUS_PUBLIC_URL          same as --public-url (https://marcus.example.com)
+  MARCUS_OIDC_ISSUER         same as --oidc-issuer (accept the provider's access tokens)
+  MARCUS_OIDC_AUDIENCE       same as --oidc-audience (default <public URL>/mcp)
+  MARCUS_OIDC_ROLE_CLAIM     same as --oidc-role-claim (default scope)
+  MARCUS_OIDC_ROLE_MAP       same as --oidc-role-map (value=role,...)
+  MARCUS_OIDC_AGENT_CLAIM    same as --oidc-agent-claim (default sub)
   RUST_LOG                   log filter, e.g. info, marcus=debug (default info)
 
 With no configuration Marcus runs in the solo tier: SQLite at <data-dir>/marcus.db, an
@@ -263,6 +271,32 @@ pub struct ServeArgs {
     /// port may do anything. For a network you control completely; logged loudly.
     #[arg(long, env = "MARCUS_INSECURE_NO_AUTH", default_value_t = false, value_parser = clap::builder::BoolishValueParser::new())]
     pub insecure_no_auth: bool,
+
+    /// The URL clients reach this server at (behind a proxy or on an exposed address);
+    /// by default `http://<listen address>`.
+    #[arg(long, env = "MARCUS_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Also accept access tokens from this OpenID Connect provider (its issuer URL): `/mcp`
+    /// becomes an OAuth 2.1 resource server and credentials are required, on loopback too.
+    #[arg(long, env = "MARCUS_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+
+    /// The audience the provider's tokens must name [default: <public URL>/mcp].
+    #[arg(long, env = "MARCUS_OIDC_AUDIENCE")]
+    pub oidc_audience: Option<String>,
+
+    /// The claim whose values grant roles (a space-separated string or an array).
+    #[arg(long, env = "MARCUS_OIDC_ROLE_CLAIM", default_value = "scope")]
+    pub oidc_role_claim: String,
+
+    /// Claim value to role, `value=role,…`; the most powerful role granted wins.
+    #[arg(long, env = "MARCUS_OIDC_ROLE_MAP", default_value = marcus_identity::oidc::DEFAULT_ROLE_MAP)]
+    pub oidc_role_map: String,
+
+    /// The claim naming the agent id an agent-role token acts as.
+    #[arg(long, env = "MARCUS_OIDC_AGENT_CLAIM", default_value = "sub")]
+    pub oidc_agent_claim: String,
 
     /// Enable /api/debug/trap and /api/debug/spin (for tests of fault isolation only).
     #[arg(long, env = "MARCUS_DEBUG_ROUTES", default_value_t = false, value_parser = clap::builder::BoolishValueParser::new())]

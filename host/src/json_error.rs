@@ -1,4 +1,5 @@
-//! Host-made JSON error responses, in the same shape the app uses.
+//! Host-made JSON responses: errors in the same shape the app uses, and the few documents
+//! the host serves itself.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -7,7 +8,15 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 /// A `{"error": {"code", "message"}}` response with `status` (a 503 also says when to
 /// retry, by the same rule as the app's).
 pub fn response(status: u16, code: &str, message: &str) -> hyper::Response<HyperOutgoingBody> {
-    let body = serde_json::json!({"error": {"code": code, "message": message}}).to_string();
+    json(
+        status,
+        &serde_json::json!({"error": {"code": code, "message": message}}),
+    )
+}
+
+/// A JSON document with `status` (the few documents the host serves itself use it too).
+pub fn json(status: u16, document: &serde_json::Value) -> hyper::Response<HyperOutgoingBody> {
+    let body = document.to_string();
     let mut builder = hyper::Response::builder()
         .status(status)
         .header("content-type", "application/json");

@@ -2,6 +2,7 @@
 //! the address and runs the [`Server`] until SIGINT or SIGTERM.
 
 use crate::auth::mode::AuthMode;
+use crate::auth::oidc::OidcVerifier;
 use crate::auth::{Authenticator, first_admin};
 use crate::cli::ServeArgs;
 use crate::connection_cap::ConnectionCap;
@@ -15,6 +16,8 @@ use crate::server::Server;
 use crate::slots::Slots;
 use crate::{backends, component, data_dir};
 use anyhow::Context as _;
+use marcus_identity::oidc::OidcSettings;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::signal::unix::{SignalKind, signal};
@@ -67,10 +70,27 @@ pub async fn run_on(
         );
     }
     let addr = listener.local_addr()?;
-    let auth_mode = AuthMode::decide(addr, args.require_auth, args.insecure_no_auth)?;
+    let oidc = oidc_settings(&args, addr)?;
+    // Configuring an identity provider asks for credentials, on loopback too.
+    let auth_mode = AuthMode::decide(
+        addr,
+        args.require_auth || oidc.is_some(),
+        args.insecure_no_auth,
+    )?;
     let backends = backends::open(&args, &data_dir).await?;
     crate::metrics::zero_from_start(&backends.labels);
-    let auth = Arc::new(Authenticator::new(auth_mode, backends.storage.clone()));
+    if let Some(settings) = &oidc {
+        tracing::info!(
+            issuer = %settings.issuer,
+            audience = %settings.audience,
+            "accepting the identity provider's access tokens"
+        );
+    }
+    let auth = Arc::new(Authenticator::new(
+        auth_mode,
+        backends.storage.clone(),
+        oidc.map(OidcVerifier::new),
+    ));
     match auth_mode {
         AuthMode::Required => {
             if let Some(first) = first_admin::ensure(&*backends.storage).await? {
@@ -158,6 +178,31 @@ pub async fn run_on(
     Ok(())
 }
 
+/// The identity provider to trust, when one is configured. Its tokens must name this
+/// server's MCP URL as their audience unless another is configured.
+fn oidc_settings(args: &ServeArgs, addr: SocketAddr) -> anyhow::Result<Option<OidcSettings>> {
+    let Some(issuer) = args.oidc_issuer.clone() else {
+        return Ok(None);
+    };
+    let audience = match (&args.oidc_audience, &args.public_url) {
+        (Some(audience), _) => audience.clone(),
+        (None, Some(public)) => format!("{}/mcp", public.trim_end_matches('/')),
+        (None, None) if addr.ip().is_unspecified() => anyhow::bail!(
+            "--oidc-issuer on {addr} needs the URL clients use: set --public-url (MARCUS_PUBLIC_URL) or --oidc-audience"
+        ),
+        (None, None) => format!("http://{addr}/mcp"),
+    };
+    let role_map = OidcSettings::parse_role_map(&args.oidc_role_map)
+        .map_err(|e| anyhow::anyhow!("--oidc-role-map: {e}"))?;
+    Ok(Some(OidcSettings {
+        issuer,
+        audience,
+        role_claim: args.oidc_role_claim.clone(),
+        role_map,
+        agent_claim: args.oidc_agent_claim.clone(),
+    }))
+}
+
 /// The capabilities fact naming how requests are authenticated (`local`, `required`,
 /// `insecure-no-auth`).
 pub const AUTH_FACT: &str = "auth";
@@ -172,6 +217,9 @@ fn facts(args: &ServeArgs, auth: AuthMode) -> Vec<(String, String)> {
     ];
     if !args.allowed_origins.is_empty() {
         facts.push(("allowed-origins".to_string(), args.allowed_origins.clone()));
+    }
+    if let Some(issuer) = &args.oidc_issuer {
+        facts.push(("oidc-issuer".to_string(), issuer.clone()));
     }
     if args.debug_routes {
         facts.push(("debug-routes".to_string(), "true".to_string()));

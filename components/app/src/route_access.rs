@@ -12,10 +12,13 @@ pub fn route_access(method: &str, segments: &[&str]) -> Option<Access> {
     match segments {
         // The probes are public on every host (the native host answers `/readyz` itself).
         [] | ["assets", _] | ["healthz"] | ["readyz"] | ["api", "openapi.json"] => None,
+        // Where an MCP client learns which identity provider to ask for credentials.
+        [".well-known", "oauth-protected-resource", ..] => None,
         ["api", "storage", ..]
         | ["api", "cache", ..]
         | ["api", "realtime", _]
-        | ["api", "debug", _] => Some(Access::Admin),
+        | ["api", "debug", _]
+        | ["api", "admin", ..] => Some(Access::Admin),
         ["api", "jobs", ..] if !reads => Some(Access::Admin),
         ["api", "projects", _, "webhooks"] | ["api", "webhooks", ..] if !reads => {
             Some(Access::Board)

@@ -11,10 +11,14 @@
 //!   verified, and the agent ids it may act as.
 //! - [`access`]: what each role may do.
 //! - [`record`]: a token as stored, without the token.
+//! - [`oidc`] (feature `oidc`): an identity provider's access tokens, checked against its
+//!   key set and mapped to a principal.
 
 pub mod access;
 pub mod digest;
 pub mod lifetime;
+#[cfg(feature = "oidc")]
+pub mod oidc;
 pub mod principal;
 pub mod record;
 pub mod token;

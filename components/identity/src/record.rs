@@ -142,7 +142,18 @@ impl TokenRecord {
         })
     }
 
-    /// Whether a use at `now` should be written back.
+    /// `active`, `expired` or `revoked` at `now`, as listings show it.
+    pub fn state(&self, now: u64) -> &'static str {
+        if self.revoked_at.is_some() {
+            "revoked"
+        } else if self.expires_at <= now {
+            "expired"
+        } else {
+            "active"
+        }
+    }
+
+    /// Whether a use at `now` should be written back (see [`LAST_USE_EVERY_MS`]).
     pub fn last_use_due(&self, now: u64) -> bool {
         self.last_used_at
             .is_none_or(|last| now.saturating_sub(last) >= LAST_USE_EVERY_MS)
@@ -151,6 +162,12 @@ impl TokenRecord {
 
 /// Reads a presented `Authorization` header value: `Bearer <token>`.
 pub fn bearer(header: &str) -> Result<Token, Rejected> {
+    Token::parse(bearer_value(header)?).map_err(|e| Rejected::Malformed(e.to_string()))
+}
+
+/// The credential of an `Authorization: Bearer <credential>` header, whatever its kind (a
+/// Marcus token, an identity provider's access token).
+pub fn bearer_value(header: &str) -> Result<&str, Rejected> {
     let (scheme, value) = header
         .trim()
         .split_once(' ')
@@ -160,7 +177,7 @@ pub fn bearer(header: &str) -> Result<Token, Rejected> {
             "the {scheme} scheme is not accepted; send Authorization: Bearer <token>"
         )));
     }
-    Token::parse(value.trim()).map_err(|e| Rejected::Malformed(e.to_string()))
+    Ok(value.trim())
 }
 
 #[cfg(test)]

@@ -74,13 +74,7 @@ async fn act(
             );
             let now = crate::storage::now_ms();
             for r in all {
-                let state = if r.revoked_at.is_some() {
-                    "revoked"
-                } else if r.expires_at <= now {
-                    "expired"
-                } else {
-                    "active"
-                };
+                let state = r.state(now);
                 println!(
                     "{:<13} {:<16} {:<7} {:<20} {:<30} {:<30} {state}",
                     r.id,

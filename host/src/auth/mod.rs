@@ -3,17 +3,21 @@
 //! first admin token of an exposed server ([`first_admin`]), and [`Authenticator`], which
 //! verifies a request's credentials before the app runs and hands the app its principal.
 
+pub mod admin_api;
 pub mod command;
 pub mod first_admin;
 pub mod mode;
+pub mod oidc;
 pub mod secret;
 pub mod tokens;
 
 use crate::json_error;
 use crate::storage::StorageBackend;
 use marcus_identity::digest::ServerSecret;
+use marcus_identity::oidc::OidcRejected;
 use marcus_identity::principal::Principal;
 use marcus_identity::record::{self, Rejected};
+use marcus_identity::token::Token;
 use mode::AuthMode;
 use std::sync::Arc;
 
@@ -25,6 +29,8 @@ pub struct Authenticator {
     /// Read when the first token is presented (a server where none was ever made writes
     /// nothing about authentication), then kept.
     secret: tokio::sync::OnceCell<ServerSecret>,
+    /// The identity provider whose access tokens are accepted too, when one is configured.
+    pub oidc: Option<oidc::OidcVerifier>,
 }
 
 /// A response refusing a request's credentials (boxed: it is the rare path).
@@ -32,11 +38,16 @@ pub type Refusal = Box<hyper::Response<wasmtime_wasi_http::p2::body::HyperOutgoi
 
 impl Authenticator {
     /// An authenticator on `storage`.
-    pub fn new(mode: AuthMode, storage: Arc<dyn StorageBackend>) -> Self {
+    pub fn new(
+        mode: AuthMode,
+        storage: Arc<dyn StorageBackend>,
+        oidc: Option<oidc::OidcVerifier>,
+    ) -> Self {
         Self {
             mode,
             storage,
             secret: tokio::sync::OnceCell::new(),
+            oidc,
         }
     }
 
@@ -62,17 +73,31 @@ impl Authenticator {
         let Some(header) = headers.get(hyper::header::AUTHORIZATION) else {
             return Ok(self.mode.anonymous());
         };
-        let header = header
-            .to_str()
-            .map_err(|_| unauthorized(&Rejected::Malformed("the header is not text".into())))?;
-        let token = record::bearer(header).map_err(|r| unauthorized(&r))?;
+        let header = header.to_str().map_err(|_| {
+            self.unauthorized(&Rejected::Malformed("the header is not text".into()))
+        })?;
+        let value = record::bearer_value(header).map_err(|r| self.unauthorized(&r))?;
         let unavailable = |e: &dyn std::fmt::Display| {
             Box::new(json_error::response(
                 503,
                 "unavailable",
-                &format!("the credential store cannot be read: {e}"),
+                &format!("the credentials cannot be checked: {e}"),
             ))
         };
+        if let Some(provider) = &self.oidc
+            && marcus_identity::oidc::looks_like_jwt(value)
+        {
+            return match provider.verify(value).await {
+                Err(e) => Err(unavailable(&e)),
+                Ok(Ok(principal)) => Ok(Some(principal)),
+                Ok(Err(rejected)) => {
+                    metrics::counter!("marcus_auth_refused_total").increment(1);
+                    Err(self.refuse_access_token(&rejected))
+                }
+            };
+        }
+        let token = Token::parse(value)
+            .map_err(|e| self.unauthorized(&Rejected::Malformed(e.to_string())))?;
         let verdict = match self.secret().await {
             Err(e) => return Err(unavailable(&e)),
             // No token was ever made here: none can match.
@@ -83,17 +108,75 @@ impl Authenticator {
         };
         verdict.map(Some).map_err(|rejected| {
             metrics::counter!("marcus_auth_refused_total").increment(1);
-            unauthorized(&rejected)
+            self.unauthorized(&rejected)
         })
     }
-}
 
-/// `401` with the reason and a `WWW-Authenticate: Bearer` challenge.
-pub fn unauthorized(why: &Rejected) -> Refusal {
-    let mut response = json_error::response(401, "unauthorized", &why.to_string());
-    response.headers_mut().insert(
-        hyper::header::WWW_AUTHENTICATE,
-        hyper::header::HeaderValue::from_static(record::CHALLENGE),
-    );
-    Box::new(response)
+    /// `401` with the reason and the challenge.
+    pub fn unauthorized(&self, why: &Rejected) -> Refusal {
+        let mut response = json_error::response(401, "unauthorized", &why.to_string());
+        response
+            .headers_mut()
+            .insert(hyper::header::WWW_AUTHENTICATE, self.challenge(None));
+        Box::new(response)
+    }
+
+    /// A provider's access token refused: `401 invalid_token`, or `403 insufficient_scope`
+    /// when it is valid but grants no role here (the client may ask for more).
+    fn refuse_access_token(&self, why: &OidcRejected) -> Refusal {
+        let (status, code) = match why {
+            OidcRejected::NoRole => (403, "insufficient_scope"),
+            _ => (401, "unauthorized"),
+        };
+        let mut response = json_error::response(status, code, &why.to_string());
+        response.headers_mut().insert(
+            hyper::header::WWW_AUTHENTICATE,
+            self.challenge(Some(why.error_code())),
+        );
+        Box::new(response)
+    }
+
+    /// The `WWW-Authenticate` challenge: what a client must send, the OAuth error when
+    /// there is one, and where the protected resource metadata is when a provider is
+    /// configured (MCP clients start their authorization flow from it).
+    pub fn challenge(&self, error: Option<&str>) -> hyper::header::HeaderValue {
+        let mut challenge = record::CHALLENGE.to_string();
+        if let Some(error) = error {
+            challenge.push_str(&format!(", error=\"{error}\""));
+            if let (Some(provider), "insufficient_scope") = (&self.oidc, error) {
+                let scopes = provider.settings.role_values().join(" ");
+                challenge.push_str(&format!(", scope=\"{scopes}\""));
+            }
+        }
+        if let Some(provider) = &self.oidc {
+            challenge.push_str(&format!(
+                ", resource_metadata=\"{}\"",
+                provider.resource_metadata_url()
+            ));
+        }
+        hyper::header::HeaderValue::from_str(&challenge)
+            .unwrap_or_else(|_| hyper::header::HeaderValue::from_static(record::CHALLENGE))
+    }
+
+    /// Gives a refusal the app or a host route made the challenge of this server: every
+    /// `401`, and a `403` to a provider's token (a step-up: the client may ask for a scope
+    /// that grants more).
+    pub fn challenge_refusal(
+        &self,
+        response: &mut hyper::Response<impl hyper::body::Body>,
+        by_provider: bool,
+    ) {
+        let error = match response.status().as_u16() {
+            401 => None,
+            403 if by_provider => Some("insufficient_scope"),
+            _ => return,
+        };
+        if response.status() == 401 && self.oidc.is_none() {
+            return;
+        }
+        let challenge = self.challenge(error);
+        response
+            .headers_mut()
+            .insert(hyper::header::WWW_AUTHENTICATE, challenge);
+    }
 }

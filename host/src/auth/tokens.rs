@@ -31,6 +31,23 @@ pub struct Request<'a> {
     pub lifetime_ms: u64,
 }
 
+/// A request for a token that cannot be granted as asked (the caller's mistake, not the
+/// store's).
+#[derive(Debug)]
+pub struct Invalid(pub String);
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+fn invalid(why: impl Into<String>) -> anyhow::Error {
+    Invalid(why.into()).into()
+}
+
 fn now_ms() -> u64 {
     crate::storage::now_ms()
 }
@@ -41,20 +58,23 @@ pub async fn create(
     secret: &ServerSecret,
     request: Request<'_>,
 ) -> anyhow::Result<Issued> {
-    marcus_core::names::check_name("token name", request.name)
-        .map_err(|e| anyhow::anyhow!(e.message))?;
+    marcus_core::names::check_name("token name", request.name).map_err(|e| invalid(e.message))?;
     for id in &request.agent_ids {
-        marcus_core::names::check_name("agent id", id).map_err(|e| anyhow::anyhow!(e.message))?;
+        marcus_core::names::check_name("agent id", id).map_err(|e| invalid(e.message))?;
     }
     match (request.role, request.agent_ids.is_empty()) {
         (Role::Agent, true) => {
-            anyhow::bail!("an agent token needs the agent id it acts as (--agent ID)")
+            return Err(invalid(
+                "an agent token needs the agent id it acts as (--agent ID, or agent_ids)",
+            ));
         }
         (Role::Agent, false) => {}
-        (role, false) => anyhow::bail!(
-            "a {} token acts as any agent; --agent binds agent tokens only",
-            role.as_str()
-        ),
+        (role, false) => {
+            return Err(invalid(format!(
+                "a {} token acts as any agent; agent ids bind agent tokens only",
+                role.as_str()
+            )));
+        }
         (_, true) => {}
     }
     // A lookup part already taken (about one in 62^12) is drawn again.

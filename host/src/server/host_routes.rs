@@ -18,6 +18,11 @@ pub enum HostRoute {
     EventStream,
     /// `GET /api/ws`: the WebSocket push stream.
     WebSocket,
+    /// `GET /.well-known/oauth-protected-resource[/mcp]`: where MCP clients find the
+    /// identity provider (RFC 9728).
+    ResourceMetadata,
+    /// `/api/admin/tokens[/{id}]`: tokens made, listed and revoked by an admin.
+    AdminTokens,
     /// A host path asked with a method it does not serve: 405 with `Allow: GET`.
     WrongMethod,
 }
@@ -25,13 +30,18 @@ pub enum HostRoute {
 impl HostRoute {
     /// The access a request needs (none: public). Probes answer anyone, so orchestrators
     /// need no credentials; the scrape and the push streams show the board, so they need
-    /// read access as the app's reads do.
+    /// read access as the app's reads do. The resource metadata is how a client without
+    /// credentials learns where to get them, so it is public.
     pub fn access(self) -> Option<Access> {
         match self {
-            HostRoute::Liveness | HostRoute::Readiness | HostRoute::WrongMethod => None,
+            HostRoute::Liveness
+            | HostRoute::Readiness
+            | HostRoute::ResourceMetadata
+            | HostRoute::WrongMethod => None,
             HostRoute::Metrics | HostRoute::EventStream | HostRoute::WebSocket => {
                 Some(Access::Read)
             }
+            HostRoute::AdminTokens => Some(Access::Admin),
         }
     }
 }
@@ -42,6 +52,16 @@ pub const HOST_ROUTES: &[(&str, HostRoute, bool)] = &[
     ("/metrics", HostRoute::Metrics, true),
     ("/readyz", HostRoute::Readiness, true),
     ("/healthz", HostRoute::Liveness, false),
+    (
+        crate::auth::oidc::METADATA_PATH,
+        HostRoute::ResourceMetadata,
+        true,
+    ),
+    (
+        "/.well-known/oauth-protected-resource/mcp",
+        HostRoute::ResourceMetadata,
+        true,
+    ),
     (crate::push::SSE_PATH, HostRoute::EventStream, false),
     (crate::push::WEBSOCKET_PATH, HostRoute::WebSocket, false),
 ];
@@ -49,6 +69,10 @@ pub const HOST_ROUTES: &[(&str, HostRoute, bool)] = &[
 /// The host route for `method path`, or `None` when the app answers it. `/healthz` with
 /// another method goes to the app, which refuses it the way it refuses any wrong method.
 pub fn host_route(method: &Method, path: &str) -> Option<HostRoute> {
+    let admin = crate::auth::admin_api::PATH;
+    if path == admin || path.strip_prefix(admin).is_some_and(|r| r.starts_with('/')) {
+        return Some(HostRoute::AdminTokens);
+    }
     let (_, route, get_only) = HOST_ROUTES.iter().find(|(p, _, _)| *p == path)?;
     match route {
         _ if *method == Method::GET => Some(*route),

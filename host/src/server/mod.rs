@@ -21,7 +21,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use marcus_core::request_guard::GuardPolicy;
-use marcus_identity::principal::Principal;
+use marcus_identity::principal::{Principal, Verification};
 use marcus_identity::record::Rejected;
 use std::future::Future;
 use std::sync::Arc;
@@ -176,13 +176,18 @@ impl Server {
                 Ok(principal) => principal,
                 Err(refusal) => return *refusal,
             };
-            match host_route(&method, req.uri().path()) {
-                Some(route) => match host_access(route, principal.as_ref()) {
+            let by_provider = principal
+                .as_ref()
+                .is_some_and(|p| p.verified_by == Verification::Oidc);
+            let mut response = match host_route(&method, req.uri().path()) {
+                Some(route) => match host_access(&self.auth, route, principal.as_ref()) {
                     Ok(()) => self.host(route, req, push_stopped).await,
                     Err(refusal) => *refusal,
                 },
                 None => self.runner.serve(req, principal).await,
-            }
+            };
+            self.auth.challenge_refusal(&mut response, by_provider);
+            response
         }
         .instrument(span)
         .await;
@@ -202,6 +207,25 @@ impl Server {
         let realtime = self.platform.realtime.clone();
         match route {
             HostRoute::WrongMethod => json_error::method_not_allowed(req.uri().path(), "GET"),
+            HostRoute::AdminTokens => {
+                let method = req.method().clone();
+                let path = req.uri().path().to_string();
+                match crate::auth::admin_api::read_body(req, self.runner.body_timeout).await {
+                    Ok(body) => {
+                        crate::auth::admin_api::serve(&method, &path, body, &*self.platform.storage)
+                            .await
+                    }
+                    Err(refusal) => refusal,
+                }
+            }
+            HostRoute::ResourceMetadata => match &self.auth.oidc {
+                Some(provider) => json_error::json(200, &provider.resource_metadata()),
+                None => json_error::response(
+                    404,
+                    "not_found",
+                    "no identity provider is configured (MARCUS_OIDC_ISSUER): use Marcus tokens",
+                ),
+            },
             HostRoute::Metrics => {
                 crate::metrics::board_gauges::refresh(&*self.platform.storage).await;
                 self.health.record_gauges();
@@ -225,6 +249,7 @@ impl Server {
 /// Whether `principal` may use a host route: a public one anyone may; otherwise a request
 /// without credentials is `401` and one whose role lacks the access `403`.
 fn host_access(
+    auth: &crate::auth::Authenticator,
     route: HostRoute,
     principal: Option<&Principal>,
 ) -> Result<(), crate::auth::Refusal> {
@@ -232,7 +257,7 @@ fn host_access(
         return Ok(());
     };
     let Some(principal) = principal else {
-        return Err(crate::auth::unauthorized(&Rejected::Missing));
+        return Err(auth.unauthorized(&Rejected::Missing));
     };
     marcus_identity::access::check(principal, access, None)
         .map_err(|why| Box::new(json_error::response(403, "forbidden", &why)))

@@ -70,12 +70,15 @@ pub fn get() -> Result<Response, ApiError> {
 /// How requests are authenticated here and who this request is, so a page shows only what
 /// its role may do; `insecure` is true when the server is exposed with authentication off.
 fn auth(report: &capabilities::Report) -> Value {
-    let mode = report
-        .environment
-        .facts
-        .iter()
-        .find(|(k, _)| k == AUTH_FACT)
-        .map_or("local", |(_, v)| v.as_str());
+    let fact = |name: &str| {
+        report
+            .environment
+            .facts
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let mode = fact(AUTH_FACT).unwrap_or("local");
     let you = crate::caller::principal().map(|p| {
         json!({
             "subject": p.subject,
@@ -86,11 +89,18 @@ fn auth(report: &capabilities::Report) -> Value {
             "tenant": p.tenant,
         })
     });
-    json!({"mode": mode, "insecure": mode == INSECURE_MODE, "principal": you})
+    json!({
+        "mode": mode,
+        "insecure": mode == INSECURE_MODE,
+        "principal": you,
+        "oidc_issuer": fact(OIDC_ISSUER_FACT),
+    })
 }
 
 /// The capabilities fact naming how the host authenticates requests.
 pub const AUTH_FACT: &str = "auth";
+/// The capabilities fact naming the identity provider whose access tokens are accepted.
+pub const OIDC_ISSUER_FACT: &str = "oidc-issuer";
 /// Its value when the server is exposed with authentication switched off.
 pub const INSECURE_MODE: &str = "insecure-no-auth";
 

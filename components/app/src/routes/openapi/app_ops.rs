@@ -65,7 +65,8 @@ pub fn operations() -> Vec<Operation> {
                 ("auth", json!({"type": "object", "required": ["mode", "insecure", "principal"], "properties": {
                     "mode": {"enum": ["local", "required", "insecure-no-auth"]},
                     "insecure": {"type": "boolean"},
-                    "principal": {"type": ["object", "null"]}}})),
+                    "principal": {"type": ["object", "null"]},
+                    "oidc_issuer": {"type": ["string", "null"]}}})),
             ])),
         Operation::new("GET", "/api/openapi.json", "operations", "This document")
             .without_backends()

@@ -6,8 +6,23 @@ use super::operation::{Operation, ServedBy};
 use super::schemas::{count, object_with};
 use serde_json::json;
 
-/// `/readyz`, `/metrics`, `/api/events/stream`, `/api/ws`.
+/// `/readyz`, `/metrics`, `/api/events/stream`, `/api/ws`, the token admin API and the
+/// protected resource metadata.
 pub fn operations() -> Vec<Operation> {
+    let token_view = object_with(&[
+        ("id", json!({"type": "string"})),
+        ("name", json!({"type": "string"})),
+        (
+            "role",
+            json!({"enum": ["admin", "member", "agent", "viewer"]}),
+        ),
+        (
+            "agent_ids",
+            json!({"type": "array", "items": {"type": "string"}}),
+        ),
+        ("expires_at", count()),
+        ("state", json!({"enum": ["active", "expired", "revoked"]})),
+    ]);
     let channel = json!({"type": "string", "minLength": 1, "maxLength": marcus_core::names::MAX_NAME_LEN,
                          "pattern": marcus_core::names::NAME_PATTERN});
     vec![
@@ -35,6 +50,27 @@ pub fn operations() -> Vec<Operation> {
             .header("Sec-WebSocket-Key", true, json!({"type": "string"}), "The client's handshake key")
             .answers_media(101, "Switching protocols", &[])
             .fails(400, &["bad_request"])
+            .fails(404, &["not_found"]),
+        Operation::new("GET", "/api/admin/tokens", "admin", "Every access token (never the token itself, never its digest)")
+            .served_by(ServedBy::Host)
+            .answers(200, "The tokens", object_with(&[("tokens", json!({"type": "array", "items": token_view.clone()}))])),
+        Operation::new("POST", "/api/admin/tokens", "admin", "Make an access token; the answer is the only place it is shown")
+            .served_by(ServedBy::Host)
+            .json_body(true, json!({"type": "object", "required": ["name", "role"], "additionalProperties": false, "properties": {
+                "name": super::operation::name_schema(),
+                "role": {"enum": ["admin", "member", "agent", "viewer"]},
+                "agent_ids": {"type": "array", "items": super::operation::name_schema(), "description": "The agents an agent token acts as (required for role agent, refused for the others)"},
+                "expires": {"type": "string", "pattern": "^[0-9]{1,6}[dh]$", "description": "Lifetime: 30d by default, at most 365d"}}}))
+            .answers(201, "The token and its record", object_with(&[("token", json!({"type": "string", "pattern": "^mcs_"})), ("record", token_view.clone())]))
+            .fails(400, &["bad_request"]),
+        Operation::new("DELETE", "/api/admin/tokens/{token_id}", "admin", "Revoke an access token at once")
+            .served_by(ServedBy::Host)
+            .answers(200, "The revoked token's record", object_with(&[("record", token_view)]))
+            .fails(404, &["not_found"]),
+        Operation::new("GET", "/.well-known/oauth-protected-resource/mcp", "auth", "Protected resource metadata of /mcp (RFC 9728): the identity provider to ask for an access token")
+            .served_by(ServedBy::Host)
+            .without_backends()
+            .answers(200, "The metadata", object_with(&[("resource", json!({"type": "string"})), ("authorization_servers", json!({"type": "array", "items": {"type": "string"}}))]))
             .fails(404, &["not_found"]),
     ]
 }
