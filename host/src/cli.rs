@@ -176,6 +176,8 @@ ENVIRONMENT:
   MARCUS_LOG_FORMAT          same as --log-format (text | json)
   MARCUS_WEBHOOK_ALLOW       same as --webhook-allow (comma list, e.g. 127.0.0.1:8080,10.0.0.0/8)
   MARCUS_REQUIRE_AUTH        same as --require-auth (1/true)
+  MARCUS_RATE_LIMIT          same as --rate-limit (requests a minute per principal, 0: off)
+  MARCUS_RATE_LIMIT_ANONYMOUS  same as --rate-limit-anonymous (per client address, 0: off)
   MARCUS_INSECURE_NO_AUTH    same as --insecure-no-auth (1/true)
   MARCUS_PUBLIC_URL          same as --public-url (https://marcus.example.com)
   MARCUS_OIDC_ISSUER         same as --oidc-issuer (accept the provider's access tokens)
@@ -271,6 +273,17 @@ pub struct ServeArgs {
     /// port may do anything. For a network you control completely; logged loudly.
     #[arg(long, env = "MARCUS_INSECURE_NO_AUTH", default_value_t = false, value_parser = clap::builder::BoolishValueParser::new())]
     pub insecure_no_auth: bool,
+
+    /// Requests a minute each verified principal may make (shared by every host through
+    /// Redis in the team tier); 0 switches the limit off. The local admin of a loopback
+    /// server has none.
+    #[arg(long, env = "MARCUS_RATE_LIMIT", default_value_t = 3000)]
+    pub rate_limit: u32,
+
+    /// Requests a minute each client address may make without valid credentials; a refused
+    /// credential counts as 10. 0 switches the limit off.
+    #[arg(long, env = "MARCUS_RATE_LIMIT_ANONYMOUS", default_value_t = 300)]
+    pub rate_limit_anonymous: u32,
 
     /// The URL clients reach this server at (behind a proxy or on an exposed address);
     /// by default `http://<listen address>`.

@@ -24,6 +24,7 @@ pub mod outbound_http;
 pub mod over_capacity;
 pub mod platform;
 pub mod push;
+pub mod rate_limit;
 pub mod realtime;
 pub mod redis_link;
 pub mod request_body;

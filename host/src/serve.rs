@@ -109,6 +109,11 @@ pub async fn run_on(
         AuthMode::Local => {}
     }
     let _redis_probe = backends.redis_probe;
+    let limits = Arc::new(crate::rate_limit::RateLimits::new(
+        args.rate_limit,
+        args.rate_limit_anonymous,
+        backends.redis.clone(),
+    ));
     let platform = Arc::new(Platform {
         storage: backends.storage,
         cache: backends.cache,
@@ -171,6 +176,7 @@ pub async fn run_on(
         connections,
         header_timeout: Duration::from_millis(args.header_timeout_ms.max(1)),
         auth,
+        limits,
     };
     server.serve(listener, shutdown).await;
     platform.storage.close().await;

@@ -33,6 +33,8 @@ pub struct Backends {
     pub realtime: Arc<dyn RealtimeBackend>,
     /// Their names, as metrics label them.
     pub labels: Startup,
+    /// The Redis link of the team tier (request budgets share it).
+    pub redis: Option<Arc<RedisLink>>,
     /// The Redis health probe, kept running as long as the server.
     pub redis_probe: Option<tokio::task::JoinHandle<()>>,
 }
@@ -59,6 +61,7 @@ pub async fn open(args: &ServeArgs, data_dir: &Path) -> anyhow::Result<Backends>
                 realtime: "in-process",
                 cache_layers: vec!["memory"],
             },
+            redis: None,
             redis_probe: None,
         });
     };
@@ -73,6 +76,7 @@ pub async fn open(args: &ServeArgs, data_dir: &Path) -> anyhow::Result<Backends>
     Ok(Backends {
         storage,
         cache: Arc::new(LayeredCache::new(RedisCache::new(link.clone()), memory)),
+        redis: Some(link.clone()),
         realtime: Arc::new(MeteredRealtime::new(
             Arc::new(LimitedRealtime::new(RedisRealtime::start(
                 link,

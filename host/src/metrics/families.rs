@@ -179,7 +179,12 @@ pub const FAMILIES: &[Family] = &[
     family(
         "marcus_auth_refused_total",
         Kind::Counter,
-        "Requests refused because their bearer token was unknown, revoked or expired",
+        "Requests refused because their bearer token was unknown, revoked, expired or not valid",
+    ),
+    family(
+        "marcus_rate_limited_total",
+        Kind::Counter,
+        "Requests refused with 429 because their principal's or address's budget was spent",
     ),
 ];
 
@@ -337,6 +342,7 @@ pub fn zero_series(startup: &Startup) -> Vec<Series> {
         "marcus_accept_errors_total",
         "marcus_webhook_destinations_refused_total",
         "marcus_auth_refused_total",
+        "marcus_rate_limited_total",
     ] {
         out.push((name, vec![]));
     }

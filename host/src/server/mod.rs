@@ -12,6 +12,7 @@ use crate::guest_call::GuestRunner;
 use crate::health::{self, Health};
 use crate::metrics::route_label::route_label;
 use crate::platform::Platform;
+use crate::rate_limit::{Budget, FAILED_CREDENTIALS_COST};
 use crate::{json_error, push, request_id};
 use accept_errors::AcceptErrors;
 use bytes::Bytes;
@@ -49,6 +50,8 @@ pub struct Server {
     pub header_timeout: Duration,
     /// Verifies each request's credentials before anything else serves it.
     pub auth: Arc<crate::auth::Authenticator>,
+    /// Request budgets per principal and per client address.
+    pub limits: Arc<crate::rate_limit::RateLimits>,
 }
 
 type Response = hyper::Response<HyperOutgoingBody>;
@@ -134,7 +137,9 @@ impl Server {
                     let server = server.clone();
                     let push_stopped = push_stopped.clone();
                     async move {
-                        Ok::<_, std::convert::Infallible>(server.request(req, push_stopped).await)
+                        Ok::<_, std::convert::Infallible>(
+                            server.request(req, peer, push_stopped).await,
+                        )
                     }
                 }),
             )
@@ -160,6 +165,7 @@ impl Server {
     async fn request(
         &self,
         mut req: hyper::Request<hyper::body::Incoming>,
+        peer: std::net::SocketAddr,
         push_stopped: tokio::sync::watch::Receiver<bool>,
     ) -> Response {
         let started = Instant::now();
@@ -174,8 +180,33 @@ impl Server {
             }
             let principal = match self.auth.authenticate(req.headers()).await {
                 Ok(principal) => principal,
-                Err(refusal) => return *refusal,
+                Err(refusal) => {
+                    // A refused credential spends more of its address's budget.
+                    let spent = self
+                        .limits
+                        .spend(Budget::Address(peer.ip()), FAILED_CREDENTIALS_COST)
+                        .await;
+                    return match spent {
+                        Some(verdict) if verdict.refused() => verdict.refusal(),
+                        _ => *refusal,
+                    };
+                }
             };
+            let budget = match &principal {
+                // The person at the keyboard of a loopback server has no limit.
+                Some(p) if p.verified_by == Verification::Local => None,
+                Some(p) if p.verified_by != Verification::Unverified => Some(Budget::Principal(
+                    &format!("{}/{}/{}", p.tenant, p.verified_by.as_str(), p.subject),
+                )),
+                _ => Some(Budget::Address(peer.ip())),
+            };
+            let verdict = match budget {
+                Some(budget) => self.limits.spend(budget, 1).await,
+                None => None,
+            };
+            if let Some(verdict) = verdict.filter(|v| v.refused()) {
+                return verdict.refusal();
+            }
             let by_provider = principal
                 .as_ref()
                 .is_some_and(|p| p.verified_by == Verification::Oidc);
@@ -187,6 +218,9 @@ impl Server {
                 None => self.runner.serve(req, principal).await,
             };
             self.auth.challenge_refusal(&mut response, by_provider);
+            if let Some(verdict) = verdict {
+                verdict.annotate(&mut response);
+            }
             response
         }
         .instrument(span)

@@ -229,6 +229,8 @@ impl Operation {
         }
         self = self.fails(403, &["origin_not_allowed", "host_not_allowed"]);
         self = self.fails(405, &["method_not_allowed"]);
+        // Request budgets apply to every route (the local admin of a loopback server has none).
+        self = self.fails(429, &["rate_limited"]);
         if self.has_body {
             self = self
                 .fails(413, &["payload_too_large"])
@@ -274,6 +276,7 @@ fn reason(status: u16) -> &'static str {
         409 => "Conflict",
         413 => "Payload too large",
         415 => "Unsupported media type",
+        429 => "Too many requests (`Retry-After` says when to retry)",
         500 => "Internal error",
         503 => "Unavailable",
         _ => "Error",
