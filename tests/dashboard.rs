@@ -995,6 +995,93 @@ async fn pushed_into_the_page(m: &Marcus, api: &str) {
     s.close().await;
 }
 
+#[test]
+fn a_server_that_requires_credentials_asks_for_a_token_and_pushes_with_it() {
+    if !chromium_available() {
+        return;
+    }
+    let Some(team) = common::team::team("dashboard with a token") else {
+        return;
+    };
+    let env = team.env();
+    // One host without credentials seeds the board and does the agent's work; the page
+    // talks to another host of the same team that requires a token.
+    let open = Marcus::start_env(&[], &env);
+    let (_project, ids) = seed_project(&open);
+    let api = ids["API"].as_str().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let made = std::process::Command::new(env!("CARGO_BIN_EXE_marcus"))
+        .args([
+            "token",
+            "create",
+            "--role",
+            "viewer",
+            "--name",
+            "wall",
+            "--quiet",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let token = String::from_utf8(made.stdout).unwrap().trim().to_string();
+    let guarded = Marcus::start_env(&["--require-auth"], &env);
+    assert_eq!(guarded.get("/api/projects").status, 401);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let s = Session::launch(1280, 900, false).await;
+        // The person answers the page's question with the token (and a count of questions).
+        s.page
+            .evaluate_on_new_document(format!(
+                "window.__asked = 0; window.prompt = () => {{ window.__asked += 1; return {}; }};",
+                json!(token)
+            ))
+            .await
+            .expect("prompt answer");
+        s.goto(&format!("{}/", guarded.url)).await;
+        s.wait_for(
+            "document.querySelector('#queue-body [data-task]') && document.getElementById('live-text').textContent === 'live'",
+            "the queue and a live push connection read with the token",
+        )
+        .await;
+        assert_eq!(s.eval::<u32>("window.__asked").await, 1, "asked once");
+        assert_eq!(
+            s.eval::<String>("sessionStorage.getItem('marcus.token')").await,
+            token
+        );
+        // The work done on the other host reaches the page through the authorized stream.
+        let next = open.post_json("/api/agents/ada/next-task", &json!({})).json();
+        assert_eq!(next["task"]["id"], json!(api));
+        created(open.post_json(
+            &format!("/api/tasks/{api}/progress"),
+            &json!({"agent_id": "ada", "status": "completed", "progress": 100, "message": "merged"}),
+        ));
+        s.wait_for(
+            "document.getElementById('health').innerText.includes('1 of 3 tasks done')",
+            "the pushed completion",
+        )
+        .await;
+        assert_eq!(s.eval::<u32>("window.__asked").await, 1, "not asked again");
+        // The one refusal before the token was given is the only error the browser saw.
+        let errors = s.take_errors();
+        assert!(
+            errors.iter().all(|e| e.contains("401")),
+            "browser errors: {errors:?}"
+        );
+        s.close().await;
+    });
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dead_letters_are_listed_and_retried_from_the_page() {
     if !chromium_available() {

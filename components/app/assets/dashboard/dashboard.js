@@ -284,7 +284,56 @@
     $("manual").hidden = mode === "on";
   }
 
-  // One EventSource per channel; EventSource reconnects by itself (with Last-Event-ID).
+  // EventSource cannot send a token, so with one the same stream is read through fetch,
+  // which can: the same events, the same reconnection with Last-Event-ID (after 3 s).
+  function openStream(url) {
+    if (!sessionStorage.getItem(TOKEN_KEY)) return new EventSource(url);
+    const stream = {
+      onopen: null, onerror: null, onmessage: null, closed: false, lastId: null, abort: null,
+      close() { this.closed = true; if (this.abort) this.abort.abort(); },
+    };
+    const dispatch = (block) => {
+      let data = null;
+      for (const line of block.split(/\r?\n/)) {
+        if (line.startsWith("id:")) stream.lastId = line.slice(3).trim();
+        else if (line.startsWith("data:")) data = (data === null ? "" : data + "\n") + line.slice(5).replace(/^ /, "");
+      }
+      if (data !== null && stream.onmessage) stream.onmessage({ data: data, lastEventId: stream.lastId });
+    };
+    (async () => {
+      while (!stream.closed) {
+        stream.abort = new AbortController();
+        try {
+          const headers = withToken({ accept: "text/event-stream" });
+          if (stream.lastId !== null) headers["last-event-id"] = stream.lastId;
+          const r = await fetch(url, { headers: headers, signal: stream.abort.signal });
+          if (r.ok && r.body) {
+            if (stream.onopen) stream.onopen();
+            const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
+            let buffered = "";
+            for (;;) {
+              const { value, done } = await reader.read();
+              if (done) break;
+              buffered += value;
+              let end;
+              while ((end = buffered.search(/\r?\n\r?\n/)) >= 0) {
+                dispatch(buffered.slice(0, end));
+                buffered = buffered.slice(end).replace(/^\r?\n\r?\n/, "");
+              }
+            }
+          }
+        } catch (_) {
+          // Dropped, refused or closed: reconnect below unless closed.
+        }
+        if (stream.closed) return;
+        if (stream.onerror) stream.onerror();
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+      }
+    })();
+    return stream;
+  }
+
+  // One stream per channel; each reconnects by itself (with Last-Event-ID).
   function connectStreams() {
     for (const s of state.streams) s.close();
     state.streams = [];
@@ -294,7 +343,7 @@
     if ((state.features.capabilities || {}).collaboration) channels.push("agents");
     for (const channel of channels) {
       const sep = base.includes("?") ? "&" : "?";
-      const es = new EventSource(base + sep + "channel=" + enc(channel));
+      const es = openStream(base + sep + "channel=" + enc(channel));
       es.onopen = () => setLive("on");
       es.onerror = () => setLive("reconnecting");
       es.onmessage = () => refreshSoon();
