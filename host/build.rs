@@ -16,14 +16,48 @@ fn main() {
     for watched in ["components", "wit", "Cargo.lock", ".cargo"] {
         rerun_if_changed_recursive(&workspace.join(watched));
     }
-    let component_target = workspace.join(COMPONENT_TARGET_DIR);
-
     ensure_wasm_target();
+    let component_target = workspace.join(COMPONENT_TARGET_DIR);
+    nested_build(&workspace, &component_target, COMPONENT_BUILD_ARGS);
+    let release = |file: &str| component_target.join("wasm32-wasip2/release").join(file);
+    // The test build embeds an app with the test-only routes, built apart; the release
+    // components above (the ones Spin serves) never have them.
+    let embedded = if std::env::var_os("CARGO_FEATURE_DEBUG_ROUTES").is_some() {
+        let debug_target = workspace.join(DEBUG_COMPONENT_TARGET_DIR);
+        nested_build(&workspace, &debug_target, DEBUG_APP_BUILD_ARGS);
+        debug_target.join("wasm32-wasip2/release/marcus_app.wasm")
+    } else {
+        release("marcus_app.wasm")
+    };
+    for (var, wasm) in [
+        ("MARCUS_APP_WASM", embedded),
+        ("MARCUS_RELEASE_APP_WASM", release("marcus_app.wasm")),
+        (
+            "MARCUS_SPIN_ADAPTER_WASM",
+            release("marcus_spin_adapter.wasm"),
+        ),
+        (
+            "MARCUS_SPIN_WORKER_WASM",
+            release("marcus_spin_worker.wasm"),
+        ),
+    ] {
+        assert!(wasm.exists(), "component not found at {}", wasm.display());
+        println!("cargo:rustc-env={var}={}", wasm.display());
+    }
+    let command = format!(
+        "cargo {} --target-dir {COMPONENT_TARGET_DIR}",
+        COMPONENT_BUILD_ARGS.join(" ")
+    );
+    println!("cargo:rustc-env=MARCUS_COMPONENT_BUILD_COMMAND={command}");
+}
+
+/// Runs one nested component build into `target`.
+fn nested_build(workspace: &Path, target: &Path, args: &[&str]) {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.current_dir(&workspace)
-        .args(COMPONENT_BUILD_ARGS)
-        .env("CARGO_TARGET_DIR", &component_target);
+    cmd.current_dir(workspace)
+        .args(args)
+        .env("CARGO_TARGET_DIR", target);
     // Flags meant for the host build must not leak into the wasm build.
     for var in [
         "RUSTFLAGS",
@@ -44,24 +78,26 @@ fn main() {
              (`rustup target add wasm32-wasip2`)"
         );
     }
-    for (var, file) in [
-        ("MARCUS_APP_WASM", "marcus_app.wasm"),
-        ("MARCUS_SPIN_ADAPTER_WASM", "marcus_spin_adapter.wasm"),
-        ("MARCUS_SPIN_WORKER_WASM", "marcus_spin_worker.wasm"),
-    ] {
-        let wasm = component_target.join("wasm32-wasip2/release").join(file);
-        assert!(wasm.exists(), "component not found at {}", wasm.display());
-        println!("cargo:rustc-env={var}={}", wasm.display());
-    }
-    let command = format!(
-        "cargo {} --target-dir {COMPONENT_TARGET_DIR}",
-        COMPONENT_BUILD_ARGS.join(" ")
-    );
-    println!("cargo:rustc-env=MARCUS_COMPONENT_BUILD_COMMAND={command}");
 }
 
 /// Where the components are built, relative to the workspace (as in spin.toml).
 const COMPONENT_TARGET_DIR: &str = "target/components";
+
+/// Where the test build's app (with the test-only routes) is built.
+const DEBUG_COMPONENT_TARGET_DIR: &str = "target/components-debug-routes";
+
+/// The test build's app: the release app's build with the test-only routes.
+const DEBUG_APP_BUILD_ARGS: &[&str] = &[
+    "build",
+    "--release",
+    "--locked",
+    "--target",
+    "wasm32-wasip2",
+    "-p",
+    "marcus-app",
+    "--features",
+    "debug-routes",
+];
 
 /// The one component build: the app, the Spin adapter and the Spin worker together, so
 /// dependency features unify the same way whether the host or `spin build` runs it.

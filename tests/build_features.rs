@@ -73,6 +73,9 @@ fn the_test_build_reuses_every_crate_of_the_run_build() {
     );
     let drifted: Vec<String> = run
         .iter()
+        // The host itself is compiled with its test-only routes in the test build
+        // (`debug-routes`); everything it is built from is shared.
+        .filter(|(krate, _)| !krate.starts_with("marcus-host "))
         .filter_map(|(krate, in_run)| {
             let in_test = test.get(krate)?;
             (in_run != in_test).then(|| {
@@ -107,4 +110,24 @@ fn the_reader_understands_cargo_tree_lines() {
         ["default".to_string()].into()
     );
     assert!(parsed["marcus-core v0.1.0"].is_empty());
+}
+
+#[test]
+fn only_the_test_build_has_the_test_only_routes() {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let host = |features: &Features| {
+        features
+            .iter()
+            .find(|(k, _)| k.starts_with("marcus-host "))
+            .map(|(_, f)| f.clone())
+            .expect("marcus-host in the build")
+    };
+    assert!(
+        !host(&features(workspace, false)).contains("debug-routes"),
+        "`cargo run` / `cargo build --release` must not compile the test-only routes"
+    );
+    assert!(
+        host(&features(workspace, true)).contains("debug-routes"),
+        "the suites need the test-only routes in the test build"
+    );
 }

@@ -451,7 +451,9 @@ fn spin_redis_toml_adds_the_worker_on_the_event_channel() {
 
 #[test]
 fn spin_serves_the_very_app_file_the_native_host_embeds() {
-    let embedded = Sha256::digest(marcus_host::component::EMBEDDED_APP);
+    // The test build embeds the app with the test-only routes; a release build embeds the
+    // release app, the file the build script names for both.
+    let embedded = Sha256::digest(std::fs::read(APP).unwrap());
     for name in MANIFESTS {
         let m = load(name);
         let source = m["component"]["app"]["source"].as_str().unwrap();

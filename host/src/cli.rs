@@ -311,7 +311,8 @@ pub struct ServeArgs {
     #[arg(long, env = "MARCUS_OIDC_AGENT_CLAIM", default_value = "sub")]
     pub oidc_agent_claim: String,
 
-    /// Enable /api/debug/trap and /api/debug/spin (for tests of fault isolation only).
+    /// Enable /api/debug/trap and /api/debug/spin (for tests of fault isolation only; only
+    /// the test build has them, a release build refuses this flag).
     #[arg(long, env = "MARCUS_DEBUG_ROUTES", default_value_t = false, value_parser = clap::builder::BoolishValueParser::new())]
     pub debug_routes: bool,
 

@@ -70,6 +70,11 @@ pub async fn run_on(
         );
     }
     let addr = listener.local_addr()?;
+    if args.debug_routes && !cfg!(feature = "debug-routes") {
+        anyhow::bail!(
+            "--debug-routes: this build has no test-only routes (they exist only in the test build)"
+        );
+    }
     let oidc = oidc_settings(&args, addr)?;
     // Configuring an identity provider asks for credentials, on loopback too.
     let auth_mode = AuthMode::decide(

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 /// The built Spin adapter.
 pub const ADAPTER: &str = env!("MARCUS_SPIN_ADAPTER_WASM");
-/// The built app component (the file the native host embeds).
-pub const APP: &str = env!("MARCUS_APP_WASM");
+/// The built release app component (the file Spin serves and a release host embeds).
+pub const APP: &str = env!("MARCUS_RELEASE_APP_WASM");
 
 /// The stand-in host with the adapter compiled once per test process.
 pub fn host() -> &'static TestHost {

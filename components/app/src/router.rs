@@ -43,6 +43,7 @@ fn dispatch(req: &Request) -> Result<Response, ApiError> {
         ["api", "storage", rest @ ..] => routes::storage::handle(req, rest),
         ["api", "cache", rest @ ..] => routes::cache::handle(req, rest),
         ["api", "realtime", channel] => routes::realtime::handle(req, channel),
+        #[cfg(feature = "debug-routes")]
         ["api", "debug", what] => routes::debug::handle(req, what),
         ["api", "jobs", rest @ ..] => crate::jobs::handle(req, rest),
         ["api", "projects", project_id, "webhooks"] => {

@@ -1,21 +1,27 @@
 //! Test-only fault routes, enabled by the host's `debug-routes` fact, that prove a guest
-//! trap or runaway loop never takes the host down.
+//! trap or runaway loop never takes the host down. They exist only in a build with the
+//! `debug-routes` feature (the host's test build); a release build has none.
 
+#[cfg(feature = "debug-routes")]
 use crate::allowed_methods::only;
 use crate::bindings::capabilities;
+#[cfg(feature = "debug-routes")]
 use crate::http_io::{Request, Response};
+#[cfg(feature = "debug-routes")]
 use marcus_core::api_error::ApiError;
 
 /// Whether the host switched the test-only routes on (`--debug-routes`).
 pub fn enabled() -> bool {
-    capabilities::describe()
-        .environment
-        .facts
-        .iter()
-        .any(|(k, v)| k == "debug-routes" && v == "true")
+    cfg!(feature = "debug-routes")
+        && capabilities::describe()
+            .environment
+            .facts
+            .iter()
+            .any(|(k, v)| k == "debug-routes" && v == "true")
 }
 
 /// `GET /api/debug/trap` and `GET /api/debug/spin`.
+#[cfg(feature = "debug-routes")]
 pub fn handle(req: &Request, what: &str) -> Result<Response, ApiError> {
     if !enabled() {
         return Err(ApiError::not_found(format!(

@@ -60,7 +60,7 @@ pub fn operations() -> Vec<Operation> {
                 "name": super::operation::name_schema(),
                 "role": {"enum": ["admin", "member", "agent", "viewer"]},
                 "agent_ids": {"type": "array", "items": super::operation::name_schema(), "description": "The agents an agent token acts as (required for role agent, refused for the others)"},
-                "expires": {"type": "string", "pattern": "^[0-9]{1,6}[dh]$", "description": "Lifetime: 30d by default, at most 365d"}}}))
+                "expires": {"type": ["string", "null"], "pattern": "^[0-9]{1,6}[dh]$", "description": "Lifetime such as 30d or 12h (30d when null or absent), at most 365d"}}}))
             .answers(201, "The token and its record", object_with(&[("token", json!({"type": "string", "pattern": "^mcs_"})), ("record", token_view.clone())]))
             .fails(400, &["bad_request"]),
         Operation::new("DELETE", "/api/admin/tokens/{token_id}", "admin", "Revoke an access token at once")
