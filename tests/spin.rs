@@ -1163,6 +1163,19 @@ fn the_adapter_verifies_tokens_with_the_native_hosts_records_when_spin_requires_
         "",
     );
     assert_eq!(status, 200, "{body}");
+    // The use is recorded on the token's record (Spin writes it in the request).
+    let stored: String = stores
+        .sqlite
+        .lock()
+        .unwrap()
+        .query_row(
+            "SELECT data FROM documents WHERE collection = ?1 AND id = ?2",
+            [COLLECTION, record.id.as_str()],
+            |row| row.get(0),
+        )
+        .unwrap();
+    let stored: TokenRecord = serde_json::from_str(&stored).unwrap();
+    assert!(stored.last_used_at.is_some(), "{stored:?}");
     let (status, body) = serve(
         &stores,
         "POST",

@@ -17,6 +17,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::{Quota, RateLimiter};
 use hyper::header::HeaderValue;
+use marcus_identity::principal::{Principal, Verification};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -40,11 +41,25 @@ type Keyed = RateLimiter<
 >;
 
 /// Whose budget a request spends.
-pub enum Budget<'a> {
+pub enum Budget {
     /// A verified principal (tenant, how verified and subject make the key).
-    Principal(&'a str),
+    Principal(String),
     /// A client address without valid credentials.
     Address(IpAddr),
+}
+
+impl Budget {
+    /// The budget a request of `principal` from `peer` spends: the principal's when it was
+    /// verified, the address's otherwise; none for the local admin of a loopback server.
+    pub fn of(principal: Option<&Principal>, peer: IpAddr) -> Option<Self> {
+        match principal {
+            Some(p) if p.verified_by == Verification::Local => None,
+            Some(p) if p.verified_by != Verification::Unverified => Some(Budget::Principal(
+                format!("{}/{}/{}", p.tenant, p.verified_by.as_str(), p.subject),
+            )),
+            _ => Some(Budget::Address(peer)),
+        }
+    }
 }
 
 /// The outcome of spending from a budget.
@@ -124,9 +139,9 @@ impl RateLimits {
     }
 
     /// Spends `cost` requests from `budget`; `None` when no limit applies to it.
-    pub async fn spend(&self, budget: Budget<'_>, cost: u32) -> Option<Verdict> {
+    pub async fn spend(&self, budget: Budget, cost: u32) -> Option<Verdict> {
         let (kind, key, (limit, local)) = match budget {
-            Budget::Principal(key) => ("p", key.to_string(), self.principals.as_ref()?),
+            Budget::Principal(key) => ("p", key, self.principals.as_ref()?),
             Budget::Address(ip) => ("a", ip.to_string(), self.addresses.as_ref()?),
         };
         if let Some(verdict) = self.shared(kind, &key, *limit, cost).await {
@@ -204,7 +219,7 @@ mod tests {
     #[tokio::test]
     async fn a_budget_runs_out_and_others_are_untouched() {
         let limits = RateLimits::new(3, 0, None);
-        let spend = || limits.spend(Budget::Principal("default/token/ci"), 1);
+        let spend = || limits.spend(Budget::Principal("default/token/ci".into()), 1);
         let first = spend().await.unwrap();
         assert_eq!(
             (first.limit, first.remaining, first.refused()),
@@ -216,7 +231,7 @@ mod tests {
         assert!(refused.refused());
         assert!(refused.retry_after_s.unwrap() >= 1);
         let other = limits
-            .spend(Budget::Principal("default/token/other"), 1)
+            .spend(Budget::Principal("default/token/other".into()), 1)
             .await
             .unwrap();
         assert!(!other.refused());
@@ -227,6 +242,18 @@ mod tests {
                 .await
                 .is_none()
         );
+    }
+
+    #[test]
+    fn the_local_admin_spends_nothing_and_the_unverified_spend_per_address() {
+        let ip: IpAddr = "192.0.2.3".parse().unwrap();
+        assert!(Budget::of(Some(&Principal::local_admin()), ip).is_none());
+        assert!(matches!(
+            Budget::of(Some(&Principal::unverified_admin()), ip),
+            Some(Budget::Address(a)) if a == ip
+        ));
+        assert!(matches!(Budget::of(None, ip), Some(Budget::Address(_))));
+        assert!(matches!(Budget::of(Some(&Principal::host_job()), ip), None));
     }
 
     #[tokio::test]

@@ -22,7 +22,6 @@ mod read_ahead;
 mod read_cache;
 mod records;
 mod request_report;
-mod route_access;
 mod router;
 mod routes;
 mod tools;

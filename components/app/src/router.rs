@@ -25,7 +25,7 @@ fn dispatch(req: &Request) -> Result<Response, ApiError> {
         .collect();
     let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
     let method = req.method.as_str();
-    if let Some(access) = crate::route_access::route_access(method, &segments) {
+    if let Some(access) = marcus_identity::route_access::route_access(method, &segments) {
         crate::caller::require(access, None)?;
     }
     match segments.as_slice() {

@@ -11,6 +11,7 @@
 //!   verified, and the agent ids it may act as.
 //! - [`access`]: what each role may do.
 //! - [`record`]: a token as stored, without the token.
+//! - [`route_access`]: the access each route needs.
 //! - [`oidc`] (feature `oidc`): an identity provider's access tokens, checked against its
 //!   key set and mapped to a principal.
 
@@ -21,4 +22,5 @@ pub mod lifetime;
 pub mod oidc;
 pub mod principal;
 pub mod record;
+pub mod route_access;
 pub mod token;

@@ -6,7 +6,7 @@
 
 use crate::bindings::Error;
 use crate::bindings::identity::{AuthError, Guest, Kind, Principal, Role, Verification};
-use crate::bindings::storage::DocumentKey;
+use crate::bindings::storage::{DocumentKey, Expect, Write};
 use crate::{checks, document_store, settings};
 use marcus_identity::digest::ServerSecret;
 use marcus_identity::principal as id;
@@ -65,7 +65,8 @@ fn verify(header: &str) -> Result<Result<id::Principal, Rejected>, Error> {
         collection: collection.to_string(),
         id: id.to_string(),
     };
-    let [secret, found] = document_store::open()?
+    let store = document_store::open()?;
+    let [secret, found] = store
         .get_many(&[
             key(SECRET_COLLECTION, SECRET_ID),
             key(COLLECTION, token.lookup()),
@@ -76,11 +77,33 @@ fn verify(header: &str) -> Result<Result<id::Principal, Rejected>, Error> {
     let Some(secret) = secret.and_then(|doc| ServerSecret::from_document(&doc.data)) else {
         return Ok(Err(Rejected::Unknown));
     };
-    let Some(found) = found.and_then(|doc| serde_json::from_str::<TokenRecord>(&doc.data).ok())
-    else {
+    let Some((record, version)) = found.and_then(|doc| {
+        serde_json::from_str::<TokenRecord>(&doc.data)
+            .ok()
+            .map(|r| (r, doc.version))
+    }) else {
         return Ok(Err(Rejected::Unknown));
     };
-    Ok(found.verify(&token, &secret, checks::now_ms()))
+    let now = checks::now_ms();
+    let verdict = record.verify(&token, &secret, now);
+    if verdict.is_ok() && record.last_use_due(now) {
+        // Spin has no background work: the use is written now, at most every 30 s per
+        // token. A lost race means another request just recorded one; nothing to do.
+        let mut used = record;
+        used.last_used_at = Some(now);
+        if let Ok(data) = serde_json::to_string(&used) {
+            let _ = store.put(
+                &Write {
+                    collection: COLLECTION.to_string(),
+                    id: used.id.clone(),
+                    data,
+                    expect: Expect::Version(version),
+                },
+                now,
+            );
+        }
+    }
+    Ok(verdict)
 }
 
 fn to_wit(p: &id::Principal) -> Principal {

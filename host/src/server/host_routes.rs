@@ -3,7 +3,6 @@
 //! host owns is written down once.
 
 use hyper::Method;
-use marcus_identity::access::Access;
 
 /// A path the host serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,25 +24,6 @@ pub enum HostRoute {
     AdminTokens,
     /// A host path asked with a method it does not serve: 405 with `Allow: GET`.
     WrongMethod,
-}
-
-impl HostRoute {
-    /// The access a request needs (none: public). Probes answer anyone, so orchestrators
-    /// need no credentials; the scrape and the push streams show the board, so they need
-    /// read access as the app's reads do. The resource metadata is how a client without
-    /// credentials learns where to get them, so it is public.
-    pub fn access(self) -> Option<Access> {
-        match self {
-            HostRoute::Liveness
-            | HostRoute::Readiness
-            | HostRoute::ResourceMetadata
-            | HostRoute::WrongMethod => None,
-            HostRoute::Metrics | HostRoute::EventStream | HostRoute::WebSocket => {
-                Some(Access::Read)
-            }
-            HostRoute::AdminTokens => Some(Access::Admin),
-        }
-    }
 }
 
 /// What the host serves itself: path, route and whether only `GET` is allowed there (other

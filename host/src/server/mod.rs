@@ -192,15 +192,7 @@ impl Server {
                     };
                 }
             };
-            let budget = match &principal {
-                // The person at the keyboard of a loopback server has no limit.
-                Some(p) if p.verified_by == Verification::Local => None,
-                Some(p) if p.verified_by != Verification::Unverified => Some(Budget::Principal(
-                    &format!("{}/{}/{}", p.tenant, p.verified_by.as_str(), p.subject),
-                )),
-                _ => Some(Budget::Address(peer.ip())),
-            };
-            let verdict = match budget {
+            let verdict = match Budget::of(principal.as_ref(), peer.ip()) {
                 Some(budget) => self.limits.spend(budget, 1).await,
                 None => None,
             };
@@ -211,7 +203,13 @@ impl Server {
                 .as_ref()
                 .is_some_and(|p| p.verified_by == Verification::Oidc);
             let mut response = match host_route(&method, req.uri().path()) {
-                Some(route) => match host_access(&self.auth, route, principal.as_ref()) {
+                Some(route) => match host_access(
+                    &self.auth,
+                    route,
+                    &method,
+                    req.uri().path(),
+                    principal.as_ref(),
+                ) {
                     Ok(()) => self.host(route, req, push_stopped).await,
                     Err(refusal) => *refusal,
                 },
@@ -280,14 +278,22 @@ impl Server {
     }
 }
 
-/// Whether `principal` may use a host route: a public one anyone may; otherwise a request
-/// without credentials is `401` and one whose role lacks the access `403`.
+/// Whether `principal` may use a host route, by the one route table the app applies too:
+/// a public one anyone may; otherwise a request without credentials is `401` and one whose
+/// role lacks the access `403`. A wrong method is answered `405` to anyone.
 fn host_access(
     auth: &crate::auth::Authenticator,
     route: HostRoute,
+    method: &hyper::Method,
+    path: &str,
     principal: Option<&Principal>,
 ) -> Result<(), crate::auth::Refusal> {
-    let Some(access) = route.access() else {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let access = match route {
+        HostRoute::WrongMethod => None,
+        _ => marcus_identity::route_access::route_access(method.as_str(), &segments),
+    };
+    let Some(access) = access else {
         return Ok(());
     };
     let Some(principal) = principal else {

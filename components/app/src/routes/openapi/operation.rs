@@ -5,9 +5,9 @@
 //! refused body (413, 415: routes that take one) and a backend outage (503).
 
 use super::schemas::error_ref;
-use crate::route_access;
 use marcus_core::names::{MAX_NAME_LEN, NAME_PATTERN};
 use marcus_identity::access::Access;
+use marcus_identity::route_access;
 use serde_json::{Map, Value, json};
 
 /// Who answers a route: the app component, or the native host before the app is involved.

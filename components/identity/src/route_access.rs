@@ -1,8 +1,8 @@
-//! The access each route needs before its handler runs, in one table: the router applies
-//! it and the OpenAPI document publishes it (`x-marcus-access`), so what is documented is
-//! what is enforced.
+//! The access each route needs before its handler runs, in one table: the app's router and
+//! the native host's own routes apply it, and the OpenAPI document publishes it
+//! (`x-marcus-access`), so what is documented is what is enforced, wherever it is served.
 
-use marcus_identity::access::Access;
+use crate::access::Access;
 
 /// The access a route needs before its handler runs (`None`: public, so a browser can load
 /// the dashboard that then asks for a token). Tools check theirs on top: acting as an
