@@ -253,7 +253,7 @@ mod tests {
             Some(Budget::Address(a)) if a == ip
         ));
         assert!(matches!(Budget::of(None, ip), Some(Budget::Address(_))));
-        assert!(matches!(Budget::of(Some(&Principal::host_job()), ip), None));
+        assert!(Budget::of(Some(&Principal::host_job()), ip).is_none());
     }
 
     #[tokio::test]
