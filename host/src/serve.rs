@@ -85,6 +85,12 @@ pub async fn run_on(
     let backends = backends::open(&args, &data_dir).await?;
     crate::metrics::zero_from_start(&backends.labels);
     if let Some(settings) = &oidc {
+        if plain_http_elsewhere(&settings.issuer) {
+            tracing::warn!(
+                issuer = %settings.issuer,
+                "the identity provider is reached over plain HTTP on a non-loopback address: its keys can be replaced in transit; use https"
+            );
+        }
         tracing::info!(
             issuer = %settings.issuer,
             audience = %settings.audience,
@@ -214,6 +220,23 @@ fn oidc_settings(args: &ServeArgs, addr: SocketAddr) -> anyhow::Result<Option<Oi
     }))
 }
 
+/// Whether `url` is plain `http://` to anything but a loopback address or `localhost`.
+fn plain_http_elsewhere(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
+        _ => authority,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    !(host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback()))
+}
+
 /// The capabilities fact naming how requests are authenticated (`local`, `required`,
 /// `insecure-no-auth`).
 pub const AUTH_FACT: &str = "auth";
@@ -302,4 +325,19 @@ fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| "marcus".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_http_elsewhere;
+
+    #[test]
+    fn plain_http_is_only_fine_on_loopback() {
+        assert!(!plain_http_elsewhere("https://id.example"));
+        assert!(!plain_http_elsewhere("http://127.0.0.1:8080"));
+        assert!(!plain_http_elsewhere("http://[::1]:8080/realms/x"));
+        assert!(!plain_http_elsewhere("http://localhost"));
+        assert!(plain_http_elsewhere("http://id.example"));
+        assert!(plain_http_elsewhere("http://10.0.0.5:8080"));
+    }
 }
