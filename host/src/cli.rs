@@ -203,8 +203,9 @@ a connection over the cap gets 503 too_many_connections with Retry-After and is 
 /healthz is answered by the host without a slot; /readyz answers 503 when storage is down,
 when every slot has been busy for over 2 s, or when the connection cap is reached.")]
 pub struct ServeArgs {
-    /// Address to listen on (port 0 picks a free port; the chosen URL is printed).
-    #[arg(long, env = "MARCUS_LISTEN", default_value = "127.0.0.1:4298")]
+    /// Address to listen on, `host:port` with an address or a name such as `localhost`
+    /// (port 0 picks a free port; the chosen URL is printed).
+    #[arg(long, env = "MARCUS_LISTEN", default_value = "127.0.0.1:4298", value_parser = parse_listen)]
     pub listen: SocketAddr,
 
     /// Directory for the database and the compiled-code cache [default: $MARCUS_HOME or ~/.marcus].
@@ -356,4 +357,48 @@ pub struct ServeArgs {
 /// destination silently refused later.
 fn parse_allow_list(spec: &str) -> Result<marcus_core::webhooks::destination::AllowList, String> {
     marcus_core::webhooks::destination::AllowList::parse(spec)
+}
+
+/// A listen address: `127.0.0.1:4298`, `[::1]:4298`, or a name that resolves
+/// (`localhost:4298`), preferring its IPv4 address, as browsers do for `localhost`.
+pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let Some((host, port)) = text.rsplit_once(':') else {
+        return Err(format!(
+            "{text:?} is not host:port (for example 127.0.0.1:4298 or localhost:4298)"
+        ));
+    };
+    let port: u16 = port
+        .parse()
+        .map_err(|_| format!("{port:?} in {text:?} is not a port number (0 to 65535)"))?;
+    let resolved: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
+        .map_err(|e| format!("{host:?} does not resolve: {e}"))?
+        .collect();
+    resolved
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(resolved.first())
+        .copied()
+        .ok_or_else(|| format!("{host:?} resolves to no address"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_listen;
+
+    #[test]
+    fn listen_addresses_and_names_resolve_and_nonsense_is_refused() {
+        assert_eq!(
+            parse_listen("127.0.0.1:4298").unwrap().to_string(),
+            "127.0.0.1:4298"
+        );
+        assert_eq!(parse_listen("[::1]:0").unwrap().to_string(), "[::1]:0");
+        let named = parse_listen("localhost:4298").unwrap();
+        assert!(named.ip().is_loopback() && named.port() == 4298, "{named}");
+        assert!(parse_listen("localhost").unwrap_err().contains("host:port"));
+        assert!(parse_listen("localhost:http").unwrap_err().contains("port"));
+        assert!(parse_listen("localhost:70000").is_err());
+    }
 }

@@ -318,6 +318,7 @@ async fn announce(platform: &Platform, addr: std::net::SocketAddr) -> anyhow::Re
         crate::launcher::LISTENING_PREFIX,
         tier.as_str().unwrap_or("solo")
     );
+    println!("  dashboard: http://{addr}/\n  MCP:       http://{addr}/mcp");
     Ok(())
 }
 
