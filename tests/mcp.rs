@@ -331,6 +331,12 @@ fn protocol_edges() {
     let v = init.json();
     assert_eq!(v["result"]["protocolVersion"], "2025-03-26");
     assert!(v["result"]["capabilities"]["tools"].is_object());
+    // Agents are told how long they hold a task and how to keep it.
+    let instructions = v["result"]["instructions"].as_str().unwrap();
+    assert!(
+        instructions.contains("lease of 180 s") && instructions.contains("renews it (240 s"),
+        "{instructions}"
+    );
     let sid = init.header("mcp-session-id").expect("a session id");
 
     // SSE when the client accepts only text/event-stream.

@@ -174,9 +174,28 @@ fn initialize(id: &RawValue, params: &Value) -> Result<(Box<RawValue>, String), 
         "protocolVersion": version,
         "capabilities": {"tools": {"listChanged": false}},
         "serverInfo": {"name": "marcus", "title": "Marcus", "version": env!("CARGO_PKG_VERSION")},
-        "instructions": "Marcus coordinates agents on a shared board: register_agent, then loop request_next_task -> get_task_context -> report_task_progress (status completed finishes the task). Report blockers with report_blocker; record decisions and artifacts for later tasks.",
+        "instructions": instructions(),
     });
     Ok((jsonrpc::result(id, result), sid))
+}
+
+/// What a client tells its agent about Marcus at initialization: the loop, and how long a
+/// task is held (the lease figures come from the rules that apply them).
+fn instructions() -> String {
+    use marcus_core::board::lease::{LEASE_INITIAL_SECS, renewal_secs};
+    format!(
+        "Marcus coordinates agents on a shared board: register_agent, then loop \
+         request_next_task -> get_task_context -> report_task_progress (status completed \
+         finishes the task). Report blockers with report_blocker; record decisions and \
+         artifacts for later tasks. A task you take is yours under a lease of {} s (a project \
+         may set another length); each progress report renews it ({} s, up to {} s as the \
+         work advances), so report at least every couple of minutes during long work. A lease \
+         that lapses returns the task to the queue and a later completion from you is refused \
+         as stale.",
+        LEASE_INITIAL_SECS,
+        renewal_secs(0),
+        renewal_secs(100)
+    )
 }
 
 fn dispatch(
