@@ -953,6 +953,21 @@ fn team_tier_pushes_an_agents_work_into_the_page_without_a_reload() {
     runtime.block_on(pushed_into_the_page(&m, &api));
 }
 
+/// Ada takes task `api` on `m` and completes it; the page shows the completion pushed to it.
+async fn completed_and_pushed(s: &Session, m: &Marcus, api: &str) {
+    let next = m.post_json("/api/agents/ada/next-task", &json!({})).json();
+    assert_eq!(next["task"]["id"], json!(api));
+    created(m.post_json(
+        &format!("/api/tasks/{api}/progress"),
+        &json!({"agent_id": "ada", "status": "completed", "progress": 100, "message": "merged"}),
+    ));
+    s.wait_for(
+        "document.getElementById('health').innerText.includes('1 of 3 tasks done')",
+        "the pushed completion",
+    )
+    .await;
+}
+
 async fn pushed_into_the_page(m: &Marcus, api: &str) {
     let s = Session::launch(1280, 900, false).await;
     s.goto(&format!("{}/", m.url)).await;
@@ -975,17 +990,7 @@ async fn pushed_into_the_page(m: &Marcus, api: &str) {
     // Mark the document: a reload would lose the mark.
     let _: bool = s.eval("(window.__sameDocument = true)").await;
 
-    let next = m.post_json("/api/agents/ada/next-task", &json!({})).json();
-    assert_eq!(next["task"]["id"], json!(api));
-    created(m.post_json(
-        &format!("/api/tasks/{api}/progress"),
-        &json!({"agent_id": "ada", "status": "completed", "progress": 100, "message": "merged"}),
-    ));
-    s.wait_for(
-        "document.getElementById('health').innerText.includes('1 of 3 tasks done')",
-        "the pushed completion",
-    )
-    .await;
+    completed_and_pushed(&s, m, api).await;
     assert!(
         s.eval::<bool>("window.__sameDocument === true").await,
         "the page was updated in place, not reloaded"
@@ -1060,17 +1065,7 @@ fn a_server_that_requires_credentials_asks_for_a_token_and_pushes_with_it() {
             token
         );
         // The work done on the other host reaches the page through the authorized stream.
-        let next = open.post_json("/api/agents/ada/next-task", &json!({})).json();
-        assert_eq!(next["task"]["id"], json!(api));
-        created(open.post_json(
-            &format!("/api/tasks/{api}/progress"),
-            &json!({"agent_id": "ada", "status": "completed", "progress": 100, "message": "merged"}),
-        ));
-        s.wait_for(
-            "document.getElementById('health').innerText.includes('1 of 3 tasks done')",
-            "the pushed completion",
-        )
-        .await;
+        completed_and_pushed(&s, &open, &api).await;
         assert_eq!(s.eval::<u32>("window.__asked").await, 1, "not asked again");
         // The one refusal before the token was given is the only error the browser saw.
         let errors = s.take_errors();
