@@ -126,10 +126,14 @@ impl GuestRunner {
         // At every epoch tick a running guest yields to the executor, so a guest that
         // computes without pause cannot starve other requests, probes or the accept loop;
         // past the deadline it is interrupted (a `guest_timeout`).
+        // Time spent waiting on a realtime channel runs no guest code and moves the deadline.
         let deadline = std::time::Instant::now() + self.deadline;
+        let waited = store.data().platform.waited_ms.clone();
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
-            Ok(if std::time::Instant::now() >= deadline {
+            let waited =
+                std::time::Duration::from_millis(waited.load(std::sync::atomic::Ordering::Relaxed));
+            Ok(if std::time::Instant::now() >= deadline + waited {
                 UpdateDeadline::Interrupt
             } else {
                 UpdateDeadline::Yield(1)

@@ -45,6 +45,7 @@ impl RequestState {
                 report: Default::default(),
                 calls: Default::default(),
                 principal,
+                waited_ms: Default::default(),
             },
         }
     }

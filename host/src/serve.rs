@@ -135,6 +135,9 @@ pub async fn run_on(
         facts: facts(&args, auth_mode),
         kubernetes: platform::detect_kubernetes(),
         webhook_allow: Arc::new(args.webhook_allow.clone()),
+        waiters: Arc::new(tokio::sync::Semaphore::new(waiting_places(
+            args.max_concurrent,
+        ))),
     });
 
     let memory_limit_bytes = args.memory_limit_mb.max(1) * 1024 * 1024;
@@ -341,4 +344,10 @@ mod tests {
         assert!(plain_http_elsewhere("http://id.example"));
         assert!(plain_http_elsewhere("http://10.0.0.5:8080"));
     }
+}
+
+/// Requests that may wait for an event at once: half the instance slots, so waiting agents
+/// never hold every slot while other requests queue.
+fn waiting_places(max_concurrent: u32) -> usize {
+    (max_concurrent as usize / 2).max(1)
 }

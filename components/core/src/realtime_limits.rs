@@ -23,6 +23,14 @@ pub const MAX_TOTAL_BYTES: usize = 64 * 1024 * 1024;
 /// sequence number it got, so paging is invisible to it.
 pub const MAX_POLL_BYTES: usize = 1024 * 1024;
 
+/// Longest `realtime.wait`, in milliseconds: an agent waiting for work asks again at least
+/// once a minute, so a lost connection or a host restart never leaves it waiting for long.
+pub const MAX_WAIT_MS: u32 = 60_000;
+
+/// How often a host without a live event feed (the Spin adapter) looks at a channel while a
+/// request waits on it, in milliseconds.
+pub const WAIT_POLL_MS: u64 = 100;
+
 /// The refusal for a payload over [`MAX_EVENT_BYTES`], or `None` when it may be published.
 pub fn oversized(payload_bytes: usize) -> Option<String> {
     (payload_bytes > MAX_EVENT_BYTES).then(|| {

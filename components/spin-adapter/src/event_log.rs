@@ -128,4 +128,36 @@ impl Guest for crate::Adapter {
             oldest,
         })
     }
+
+    /// Spin gives a component no live feed to block on, so the wait looks at the channel's
+    /// end every `WAIT_POLL_MS`, opening the database only for each look.
+    fn wait(channel: String, since: u64, timeout_ms: u32) -> Result<u64, Error> {
+        check_channel(&channel)?;
+        let timeout = std::time::Duration::from_millis(u64::from(
+            timeout_ms.min(realtime_limits::MAX_WAIT_MS),
+        ));
+        let started = std::time::Instant::now();
+        loop {
+            let latest = latest_seq(&channel)?;
+            if latest > since || started.elapsed() >= timeout {
+                return Ok(latest);
+            }
+            let left = timeout.saturating_sub(started.elapsed());
+            std::thread::sleep(left.min(std::time::Duration::from_millis(
+                realtime_limits::WAIT_POLL_MS,
+            )));
+        }
+    }
+}
+
+/// The channel's newest sequence number (0 when it has none).
+fn latest_seq(channel: &str) -> Result<u64, Error> {
+    let db = Db::open()?;
+    match db.first(
+        "SELECT COALESCE(MAX(seq), 0) FROM realtime_events WHERE channel = ?",
+        &[t(channel)],
+    )? {
+        Some(row) => Ok(int(&row, 0)? as u64),
+        None => Ok(0),
+    }
 }

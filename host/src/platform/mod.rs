@@ -34,6 +34,9 @@ pub struct Platform {
     pub kubernetes: bool,
     /// Non-public destinations the operator lets webhook deliveries reach.
     pub webhook_allow: Arc<marcus_core::webhooks::destination::AllowList>,
+    /// Requests that may wait on a realtime channel at once: each holds an instance slot
+    /// while it waits, so waiting may never take every slot from other requests.
+    pub waiters: Arc<tokio::sync::Semaphore>,
 }
 
 impl Platform {
@@ -68,6 +71,9 @@ pub struct PlatformView {
     pub calls: Arc<call_count::CallCount>,
     /// Who the request is, verified before the app ran.
     pub principal: Option<marcus_identity::principal::Principal>,
+    /// Milliseconds this request spent waiting on realtime channels; its execution deadline
+    /// moves back by as much, since a wait runs no guest code.
+    pub waited_ms: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl PlatformView {

@@ -4,6 +4,7 @@ pub mod in_process;
 pub mod limited;
 pub mod metered;
 pub mod redis;
+pub mod wait;
 
 use crate::backend_status::BackendStatus;
 use crate::capability_error::CapResult;

@@ -50,6 +50,11 @@ pub trait Platform {
         cache_changes: &[CacheChange],
         announcements: &[Announcement],
     ) -> Result<Vec<Document>, Error>;
+    /// The channel's latest sequence number (`realtime.poll` past the end).
+    fn realtime_latest(&self, channel: &str) -> Result<u64, Error>;
+    /// `realtime.wait`: the channel's latest sequence number once it is past `since`, or
+    /// when `timeout_ms` has passed.
+    fn realtime_wait(&self, channel: &str, since: u64, timeout_ms: u32) -> Result<u64, Error>;
     /// Milliseconds since the Unix epoch (`wasi:clocks/wall-clock`).
     fn now_ms(&self) -> u64;
     /// 64 random bits (`wasi:random/random`).

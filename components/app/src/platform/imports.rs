@@ -3,6 +3,7 @@
 use super::calls::Platform;
 use crate::bindings::cache;
 use crate::bindings::commit::{self, Announcement, CacheChange};
+use crate::bindings::realtime;
 use crate::bindings::storage::{
     self, Document, DocumentKey, Expect, FieldFilter, Page, Read, ReadAnswer, Write,
 };
@@ -76,6 +77,14 @@ impl Platform for Imports {
         announcements: &[Announcement],
     ) -> Result<Vec<Document>, Error> {
         commit::apply(writes, cache_changes, announcements)
+    }
+
+    fn realtime_latest(&self, channel: &str) -> Result<u64, Error> {
+        Ok(realtime::poll(channel, u64::MAX, 1)?.latest)
+    }
+
+    fn realtime_wait(&self, channel: &str, since: u64, timeout_ms: u32) -> Result<u64, Error> {
+        realtime::wait(channel, since, timeout_ms)
     }
 
     fn now_ms(&self) -> u64 {

@@ -15,7 +15,8 @@ use marcus_core::store::{self, StoreError, rules};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 
-/// A write another client makes just before the app's next write lands.
+/// A write another client makes just before the app's next write lands (or while the app
+/// waits on a channel).
 type Interloper = Box<dyn FnOnce(&InMemory)>;
 
 /// The in-memory board.
@@ -29,6 +30,7 @@ pub struct InMemory {
     now: Cell<u64>,
     seed: Cell<u64>,
     before_next_write: RefCell<Option<Interloper>>,
+    during_next_wait: RefCell<Option<Interloper>>,
 }
 
 impl InMemory {
@@ -49,6 +51,11 @@ impl InMemory {
     /// Runs `write` (as another client) just before the app's next write is applied.
     pub fn before_next_write(&self, write: impl FnOnce(&InMemory) + 'static) {
         *self.before_next_write.borrow_mut() = Some(Box::new(write));
+    }
+
+    /// Runs `write` (as another client) while the app's next `realtime_wait` waits.
+    pub fn during_next_wait(&self, write: impl FnOnce(&InMemory) + 'static) {
+        *self.during_next_wait.borrow_mut() = Some(Box::new(write));
     }
 
     /// What was published, as (channel, payload), oldest first.
@@ -74,6 +81,14 @@ impl InMemory {
     /// Whether the cache holds `key`.
     pub fn cached(&self, key: &str) -> bool {
         self.cache.borrow().contains_key(key)
+    }
+
+    fn channel_len(&self, channel: &str) -> u64 {
+        self.published
+            .borrow()
+            .iter()
+            .filter(|(c, _)| c == channel)
+            .count() as u64
     }
 
     fn call(&self) {
@@ -308,6 +323,24 @@ impl Platform for InMemory {
                 .map(|a| (a.channel.clone(), a.payload.clone())),
         );
         Ok(docs)
+    }
+
+    fn realtime_latest(&self, channel: &str) -> Result<u64, Error> {
+        self.call();
+        Ok(self.channel_len(channel))
+    }
+
+    fn realtime_wait(&self, channel: &str, since: u64, timeout_ms: u32) -> Result<u64, Error> {
+        self.call();
+        let writer = self.during_next_wait.borrow_mut().take();
+        if let Some(writer) = writer {
+            writer(self);
+        }
+        let latest = self.channel_len(channel);
+        if latest <= since {
+            self.advance(u64::from(timeout_ms));
+        }
+        Ok(latest)
     }
 
     fn now_ms(&self) -> u64 {

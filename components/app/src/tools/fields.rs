@@ -175,6 +175,27 @@ field_type!([] Percent, "Percent", |_g| json_schema!({
     "type": "number", "minimum": 0, "maximum": 100
 }));
 
+/// How long a call may wait for something to happen, from 0 to 60 seconds (fractions
+/// allowed), held as milliseconds: long enough to save an agent dozens of polls, short
+/// enough that a lost connection is noticed within a minute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitSeconds(pub u32);
+
+impl FromArg for WaitSeconds {
+    fn from_arg(value: Value) -> Result<Self, String> {
+        let most = f64::from(marcus_core::realtime_limits::MAX_WAIT_MS) / 1000.0;
+        match value.as_f64() {
+            Some(s) if (0.0..=most).contains(&s) => Ok(Self((s * 1000.0).round() as u32)),
+            _ => Err(refusal(&format!(
+                " must be a number of seconds from 0 to {most}"
+            ))),
+        }
+    }
+}
+field_type!([] WaitSeconds, "WaitSeconds", |_g| json_schema!({
+    "type": "number", "minimum": 0, "maximum": marcus_core::realtime_limits::MAX_WAIT_MS / 1000
+}));
+
 /// A nested object of arguments of type `T`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Object<T>(pub T);

@@ -6,7 +6,9 @@
 //! process or another one on the same database) exactly one lands; the other re-reads.
 
 use super::board_reads;
-use super::fields::{Count, Id, IdRef, Percent, Pick, ProgressStatus, Severity, Str, Text};
+use super::fields::{
+    Count, Id, IdRef, Percent, Pick, ProgressStatus, Severity, Str, Text, WaitSeconds,
+};
 use super::hints::Hints;
 use super::scope;
 use super::tool::{Tool, ToolCtx};
@@ -44,6 +46,9 @@ pub struct RequestNextArgs {
     agent_id: Id,
     /// The project; defaults to the session's, the agent's, or the only one.
     project_id: Option<IdRef>,
+    /// Up to 60: when no task is ready, wait this long for one instead of answering at
+    /// once; the answer comes as soon as a task becomes ready for this agent.
+    wait_seconds: Option<WaitSeconds>,
 }
 
 /// A task for the agent, or when to ask again.
@@ -393,16 +398,56 @@ fn task_payload(task: &Task, dependencies: &[Task]) -> TaskPayload {
 
 fn request_next(ctx: &ToolCtx, a: RequestNextArgs) -> Result<NextTaskAnswer, BoardError> {
     let agent_id = a.agent_id.0;
-    // Tasks this call lost a race for: the next attempt takes the next candidate, so many
-    // agents with the same preferences spread over the ready tasks instead of queueing.
-    let mut lost: Vec<String> = Vec::new();
-    let mut last_conflict = String::new();
-    let mut agent = board_reads::agent(&agent_id)?;
+    let agent = board_reads::agent(&agent_id)?;
     let project_id = scope::project_id(
         ctx,
         a.project_id.as_ref(),
         agent.value.project_id.as_deref(),
     )?;
+    let wait_ms = a.wait_seconds.map_or(0, |w| w.0);
+    if wait_ms == 0 {
+        return claim_next(&agent_id, agent, &project_id);
+    }
+    // Every change that can make a task ready (a completion, a resolved blocker, new or
+    // returned tasks) is announced on the project's channel: the call looks, and while
+    // nothing is ready sleeps until the channel moves, the time is up, or the answer's own
+    // retry time (a lease running out announces nothing) comes.
+    let channel = format!("project:{project_id}");
+    let until = now_ms() + u64::from(wait_ms);
+    let mut agent = agent;
+    loop {
+        let since = crate::platform::current()
+            .realtime_latest(&channel)
+            .map_err(crate::platform_error::to_api)?;
+        let answer = claim_next(&agent_id, agent, &project_id)?;
+        let now = now_ms();
+        let NextTaskAnswer::NoneReady(none) = &answer else {
+            return Ok(answer);
+        };
+        if now >= until {
+            return Ok(answer);
+        }
+        let slice = (until - now).min(none.retry_after_seconds.max(1) * 1000);
+        crate::platform::current()
+            .realtime_wait(&channel, since, slice as u32)
+            .map_err(crate::platform_error::to_api)?;
+        agent = board_reads::agent(&agent_id)?;
+    }
+}
+
+/// One look at the pool for `agent_id`: the task it holds, a task it claims now, or when
+/// to ask again.
+fn claim_next(
+    agent_id: &str,
+    mut agent: Versioned<Agent>,
+    project_id: &str,
+) -> Result<NextTaskAnswer, BoardError> {
+    let agent_id = agent_id.to_string();
+    let project_id = project_id.to_string();
+    // Tasks this call lost a race for: the next attempt takes the next candidate, so many
+    // agents with the same preferences spread over the ready tasks instead of queueing.
+    let mut lost: Vec<String> = Vec::new();
+    let mut last_conflict = String::new();
     let by_project = ("project_id", json!(project_id));
     let ready = [
         by_project.clone(),

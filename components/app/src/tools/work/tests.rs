@@ -1,6 +1,7 @@
 //! The work loop against the in-memory platform: claims, lost races, completions and what
 //! a write publishes, checked natively without a host.
 
+use crate::platform::Platform;
 use crate::platform::in_memory::InMemory;
 use crate::records::collections;
 use crate::tools::{self, ToolCtx};
@@ -201,4 +202,56 @@ fn a_refused_write_stores_and_announces_nothing() {
     assert_eq!(refused.code, "task_not_found");
     assert_eq!(platform.documents(collections::EVENTS).len(), stored);
     assert_eq!(platform.published().len(), published);
+}
+
+#[test]
+fn a_waiting_agent_gets_the_task_a_completion_makes_ready() {
+    let platform = InMemory::installed();
+    let project = board();
+    let first = ok("request_next_task", json!({"agent_id": "a"}));
+    ok("request_next_task", json!({"agent_id": "b"}));
+    let first_id = first["task"]["id"].as_str().unwrap().to_string();
+    let started = platform.now_ms();
+    platform.during_next_wait(move |_| {
+        ok(
+            "report_task_progress",
+            json!({"agent_id": "a", "task_id": first_id, "status": "completed"}),
+        );
+    });
+    let waited = ok(
+        "request_next_task",
+        json!({"agent_id": "c", "wait_seconds": 30}),
+    );
+    assert_eq!(waited["task"]["name"], "after", "{waited}");
+    assert_eq!(waited["task"]["project_id"], project.as_str());
+    assert_eq!(
+        platform.now_ms(),
+        started,
+        "woken by the completion, not by the time running out"
+    );
+}
+
+#[test]
+fn a_wait_with_nothing_happening_ends_with_the_retry_answer_after_its_time() {
+    let platform = InMemory::installed();
+    board();
+    ok("request_next_task", json!({"agent_id": "a"}));
+    ok("request_next_task", json!({"agent_id": "b"}));
+    let started = platform.now_ms();
+    let waited = ok(
+        "request_next_task",
+        json!({"agent_id": "c", "wait_seconds": 5}),
+    );
+    assert_eq!(waited["success"], false);
+    assert!(waited["retry_after_seconds"].as_u64().is_some());
+    assert!(platform.now_ms() - started >= 5_000);
+    for bad in [json!(61), json!(-1), json!("10")] {
+        let e = call(
+            "request_next_task",
+            json!({"agent_id": "c", "wait_seconds": bad}),
+        )
+        .unwrap_err();
+        assert_eq!(e.status, 400, "{bad}: {}", e.message);
+        assert!(e.message.contains("wait_seconds"), "{}", e.message);
+    }
 }
