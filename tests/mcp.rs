@@ -334,7 +334,10 @@ fn protocol_edges() {
     // Agents are told how long they hold a task and how to keep it.
     let instructions = v["result"]["instructions"].as_str().unwrap();
     assert!(
-        instructions.contains("lease of 180 s") && instructions.contains("renews it (240 s"),
+        instructions.contains("lease of 180 s")
+            && instructions.contains("renews it to 240 s")
+            && instructions.contains("wait_seconds")
+            && instructions.contains("takeover: true"),
         "{instructions}"
     );
     let sid = init.header("mcp-session-id").expect("a session id");

@@ -1,6 +1,7 @@
 //! The lease-expiry sweep: returns every task whose lease ran out to the pool and records a
 //! `lease_expired` event with the recovery note, so people and agents learn of it when it
-//! happens rather than at the next claim.
+//! happens rather than at the next claim. It also removes MCP sessions that stayed idle
+//! past their expiry, which nobody would otherwise ask about again.
 
 use crate::board_error::BoardError;
 use crate::events::BoardEvent;
@@ -42,5 +43,8 @@ pub fn run() -> Result<Value, ApiError> {
             Err(e) => return Err(e.into()),
         }
     }
-    Ok(json!({"job": NAME, "checked": held.len(), "expired": expired}))
+    let sessions_ended = crate::mcp::session::forget_idle(now)?;
+    Ok(
+        json!({"job": NAME, "checked": held.len(), "expired": expired, "sessions_ended": sessions_ended}),
+    )
 }

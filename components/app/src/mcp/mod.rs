@@ -11,6 +11,7 @@
 //! responses get 202 with no body; batches are accepted only for sessions that negotiated a
 //! protocol that still had them (2025-03-26, 2024-11-05), never on 2025-06-18.
 
+pub mod agent_binding;
 pub mod jsonrpc;
 pub mod protocol;
 pub mod session;
@@ -104,6 +105,8 @@ fn post(req: &Request) -> Result<Response, ApiError> {
     let ctx = crate::tools::ToolCtx {
         session_id: Some(session_id),
         session_project: std::cell::RefCell::new(session.project_id),
+        session_agent: std::cell::RefCell::new(session.agent_id),
+        taken_over: std::cell::RefCell::new(session.taken_over),
     };
     if let Some(message) = single {
         return Ok(match message {
@@ -179,19 +182,24 @@ fn initialize(id: &RawValue, params: &Value) -> Result<(Box<RawValue>, String), 
     Ok((jsonrpc::result(id, result), sid))
 }
 
-/// What a client tells its agent about Marcus at initialization: the loop, and how long a
-/// task is held (the lease figures come from the rules that apply them).
+/// What a client tells its agent about Marcus at initialization: the loop, how long a task
+/// is held and how to keep it (the figures come from the rules that apply them).
 fn instructions() -> String {
     use marcus_core::board::lease::{LEASE_INITIAL_SECS, renewal_secs};
     format!(
-        "Marcus coordinates agents on a shared board: register_agent, then loop \
-         request_next_task -> get_task_context -> report_task_progress (status completed \
-         finishes the task). Report blockers with report_blocker; record decisions and \
-         artifacts for later tasks. A task you take is yours under a lease of {} s (a project \
-         may set another length); each progress report renews it ({} s, up to {} s as the \
-         work advances), so report at least every couple of minutes during long work. A lease \
-         that lapses returns the task to the queue and a later completion from you is refused \
-         as stale.",
+        "Marcus coordinates agents on a shared board: register_agent once per session, then \
+         loop request_next_task -> get_task_context -> work -> report_task_progress (status \
+         completed finishes the task). When no task is ready, call request_next_task with \
+         wait_seconds (up to 60) to be answered as soon as one is, instead of polling. A \
+         task you take is yours under a lease of {} s (a project may set another length). \
+         Any call you make about it (report_task_progress, log_decision, log_artifact, \
+         get_task_context, check_task_dependencies) renews it to {} s, up to {} s as the \
+         work advances, so make one at least every couple of minutes during long work. If \
+         the lease lapses anyway, your completion still counts as long as no other agent \
+         took the task meanwhile. Report blockers with report_blocker; record decisions and \
+         artifacts for the tasks that build on yours. An agent_id belongs to one session: \
+         registering an id another live session uses is refused unless you pass \
+         takeover: true.",
         LEASE_INITIAL_SECS,
         renewal_secs(0),
         renewal_secs(100)

@@ -33,6 +33,10 @@ pub struct RegisterArgs {
     skills: StrList,
     /// Default project for this agent.
     project_id: Option<IdRef>,
+    /// Take the agent id over from another MCP session that used it within the lease
+    /// period (that session can then no longer act as this agent).
+    #[serde(default)]
+    takeover: bool,
 }
 
 /// The agent as registered.
@@ -57,7 +61,7 @@ impl Tool for Register {
     type Args = RegisterArgs;
     type Answer = RegisterAnswer;
 
-    fn run(_ctx: &ToolCtx, a: RegisterArgs) -> Result<RegisterAnswer, BoardError> {
+    fn run(ctx: &ToolCtx, a: RegisterArgs) -> Result<RegisterAnswer, BoardError> {
         let agent_id = a.agent_id.0;
         check_name("agent_id", &agent_id)?;
         let name = a.name.0;
@@ -67,6 +71,7 @@ impl Tool for Register {
         if let Some(p) = &project_id {
             board_reads::project(p)?;
         }
+        crate::mcp::agent_binding::bind(ctx, &agent_id, a.takeover)?;
         let now = now_ms();
         let existing = records::get::<Agent>(AGENTS, &agent_id)?;
         let (agent, change) = match existing {

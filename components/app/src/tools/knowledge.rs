@@ -50,6 +50,7 @@ impl Tool for LogDecision {
     const DESCRIPTION: &'static str = "Record an architectural or implementation decision; later tasks that depend on this one see it in get_task_context.";
     const HINTS: Hints = Hints::write(false, false);
     const ACCESS: Access = Access::ActAsAgent;
+    const RENEWS_HOLDER: bool = true;
     type Args = LogDecisionArgs;
     type Answer = LogDecisionAnswer;
 
@@ -130,6 +131,7 @@ impl Tool for LogArtifact {
     const DESCRIPTION: &'static str = "Store a file-like output of a task (spec, API, design, code...) in Marcus, so dependent tasks can read it without a shared disk.";
     const HINTS: Hints = Hints::write(false, false);
     const ACCESS: Access = Access::ActAsAgent;
+    const RENEWS_HOLDER: bool = true;
     type Args = LogArtifactArgs;
     type Answer = LogArtifactAnswer;
 
@@ -205,6 +207,7 @@ impl Tool for Context {
     const DESCRIPTION: &'static str = "A task with the artifacts and decisions of its dependencies (direct ones in full; transitive ones marked reference_only) and who depends on it.";
     const HINTS: Hints = Hints::READ;
     const ACCESS: Access = Access::Read;
+    const RENEWS_HOLDER: bool = true;
     type Args = TaskArgs;
     type Answer = ContextAnswer;
 
@@ -313,6 +316,7 @@ impl Tool for CheckDependencies {
     const DESCRIPTION: &'static str = "Which dependencies of a task are done and which still block it, and which tasks wait for it.";
     const HINTS: Hints = Hints::READ;
     const ACCESS: Access = Access::Read;
+    const RENEWS_HOLDER: bool = true;
     type Args = TaskArgs;
     type Answer = CheckDependenciesAnswer;
 

@@ -10,6 +10,7 @@ pub mod failure;
 pub mod fields;
 pub mod hints;
 pub mod knowledge;
+pub mod lease_touch;
 pub mod parse;
 mod ping;
 pub mod projects;

@@ -1,7 +1,7 @@
 //! Every tool, looked up by name by MCP, the JSON API and the jobs; and the one call path
 //! that turns a tool's failure into the wire error.
 
-use super::tool::{ToolCtx, ToolSpec};
+use super::tool::{Tool, ToolCtx, ToolSpec};
 use super::{agents, board_health, knowledge, ping, projects, work};
 use marcus_core::api_error::ApiError;
 use serde_json::{Map, Value};
@@ -12,9 +12,24 @@ use serde_json::{Map, Value};
 pub fn call(tool: &ToolSpec, ctx: &ToolCtx, args: &Map<String, Value>) -> Result<Value, ApiError> {
     let agent_id = args.get("agent_id").and_then(Value::as_str);
     crate::caller::require(tool.access, agent_id)?;
+    if let Some(agent) = agent_id
+        && tool.name != super::agents::Register::NAME
+        && ctx.taken_over.borrow().iter().any(|a| a == agent)
+    {
+        return Err(crate::mcp::agent_binding::taken_over(agent));
+    }
     let answer = crate::read_cache::through(tool.name, args, || {
         (tool.run)(ctx, args).map_err(ApiError::from)
     });
+    if answer.is_ok()
+        && tool.renews_holder
+        && let Some(Value::String(task_id)) = args.get("task_id")
+        && let Some(agent) = agent_id
+            .map(str::to_string)
+            .or_else(|| ctx.session_agent.borrow().clone())
+    {
+        super::lease_touch::renew_for_holder(&agent, task_id);
+    }
     // Nothing read ahead for this call outlives it.
     crate::read_ahead::forget();
     answer

@@ -7,9 +7,6 @@ use super::tool::ToolCtx;
 use crate::board_error::{BoardError, Missing};
 use crate::records::{self, collections::PROJECTS};
 use marcus_core::board::model::Project;
-use serde_json::Value;
-
-const SESSIONS: &str = "mcp_sessions";
 
 /// Resolves the project for a call: `given` is its `project_id` argument,
 /// `agent_project` the calling agent's default.
@@ -51,24 +48,11 @@ pub fn select_for_session(ctx: &ToolCtx, project_id: &str) -> Result<bool, Board
     let Some(sid) = &ctx.session_id else {
         return Ok(false);
     };
-    for _ in 0..5 {
-        let Some(mut session) = records::get::<Value>(SESSIONS, sid)? else {
-            return Ok(false);
-        };
-        if let Value::Object(m) = &mut session.value {
-            m.insert("project_id".into(), Value::String(project_id.to_string()));
-        }
-        let change = records::Change::update(SESSIONS, sid, &session.value, session.version)?;
-        match crate::unit_of_work::commit(vec![change]) {
-            Ok(()) => {
-                *ctx.session_project.borrow_mut() = Some(project_id.to_string());
-                return Ok(true);
-            }
-            Err(BoardError::Conflict(_)) => continue,
-            Err(e) => return Err(e),
-        }
+    let stored = crate::mcp::session::update(sid, |record| {
+        record.project_id = Some(project_id.to_string());
+    })?;
+    if stored {
+        *ctx.session_project.borrow_mut() = Some(project_id.to_string());
     }
-    Err(BoardError::Conflict(
-        "the session changed concurrently; try again".into(),
-    ))
+    Ok(stored)
 }

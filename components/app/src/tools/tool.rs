@@ -20,6 +20,11 @@ pub struct ToolCtx {
     /// The project the session selected, as read when the request began (the MCP layer
     /// reads the session once per request) and as `select_project` changes it since.
     pub session_project: std::cell::RefCell<Option<String>>,
+    /// The agent the session registered as, if any: calls in the session act for it where
+    /// they name no agent (a holder reading its task's context keeps its lease).
+    pub session_agent: std::cell::RefCell<Option<String>>,
+    /// Agents another session took over from this one; calls acting as them are refused.
+    pub taken_over: std::cell::RefCell<Vec<String>>,
 }
 
 /// One board operation: its name and description for agents, what it does to the board
@@ -33,6 +38,9 @@ pub trait Tool {
     const HINTS: Hints;
     /// Who may call it (acting as an agent is checked against the `agent_id` argument).
     const ACCESS: Access;
+    /// Whether a call about a task by its holder renews the holder's lease (calls that
+    /// change the lease themselves, such as progress reports, leave this off).
+    const RENEWS_HOLDER: bool = false;
     /// The arguments; their schema is the tool's input schema.
     type Args: DeserializeOwned + JsonSchema;
     /// The answer; its schema is the tool's output schema.
@@ -51,6 +59,8 @@ pub struct ToolSpec {
     pub hints: Hints,
     /// Who may call it.
     pub access: Access,
+    /// Whether a call by a task's holder renews its lease.
+    pub renews_holder: bool,
     /// JSON Schema of the arguments.
     pub input_schema: fn() -> Value,
     /// JSON Schema of a successful answer.
@@ -67,6 +77,7 @@ impl ToolSpec {
             description: T::DESCRIPTION,
             hints: T::HINTS,
             access: T::ACCESS,
+            renews_holder: T::RENEWS_HOLDER,
             input_schema: schema::input::<T::Args>,
             answer_schema: schema::answer::<T::Answer>,
             run: run_typed::<T>,

@@ -117,7 +117,7 @@ pub struct NoneReady {
 
 impl Tool for RequestNext {
     const NAME: &'static str = "request_next_task";
-    const DESCRIPTION: &'static str = "Get the next ready task for this agent (highest priority, best skill match, most critical). Without a ready task the answer says when to ask again (retry_after_seconds) and why.";
+    const DESCRIPTION: &'static str = "Get the next ready task for this agent (highest priority, best skill match, most critical), held under a lease (lease_expires_at) that any call about the task renews. Without a ready task the answer says when to ask again (retry_after_seconds) and why; with wait_seconds (up to 60) the call waits and answers as soon as a task becomes ready.";
     // Asking again while holding a task hands back the same task.
     const HINTS: Hints = Hints::write(false, true);
     const ACCESS: Access = Access::ActAsAgent;
@@ -179,7 +179,7 @@ pub struct ProgressRecorded {
 
 impl Tool for ReportProgress {
     const NAME: &'static str = "report_task_progress";
-    const DESCRIPTION: &'static str = "Report progress on the task you hold; renews its lease. status: in_progress, completed (finishes the task) or blocked.";
+    const DESCRIPTION: &'static str = "Report progress on the task you hold; renews its lease (the answer says until when), so report at least every couple of minutes. status: in_progress, completed (finishes the task; accepted after a lapsed lease while nobody else took the task) or blocked.";
     const HINTS: Hints = Hints::write(false, false);
     const ACCESS: Access = Access::ActAsAgent;
     type Args = ReportProgressArgs;
@@ -483,7 +483,10 @@ fn claim_next(
             && claim::holds_live(&agent.value, &held.value, now)
         {
             let deps = load_all(&held.value.dependencies)?;
-            return Ok(assigned_answer(&held.value, &deps, true));
+            let answer = assigned_answer(&held.value, &deps, true);
+            // Asking again is a call about the held task: it keeps the lease too.
+            super::lease_touch::renew_for_holder(&agent_id, current_id);
+            return Ok(answer);
         }
 
         // Only tasks whose dependencies are all done, plus in-progress ones (their lease
@@ -708,8 +711,9 @@ fn report_progress(ctx: &ToolCtx, a: ReportProgressArgs) -> Result<ProgressAnswe
             )
         } else {
             let p = progress.unwrap_or(task.value.progress);
+            let still_on_it = agent.value.current_task_id.as_deref() == Some(task_id.as_str());
             (
-                lease::renew(&task.value, &agent_id, token, p, now)?,
+                lease::renew(&task.value, &agent_id, token, p, now, still_on_it)?,
                 "task_progress",
             )
         };

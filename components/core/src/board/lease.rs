@@ -24,6 +24,7 @@ pub fn renewal_secs(progress: u8) -> u64 {
 pub fn assign(task: &Task, agent_id: &str, now: Millis, lease_seconds: u64) -> Task {
     let mut t = expire_if_due(task, now).unwrap_or_else(|| task.clone());
     t.lease_counter += 1;
+    t.lapsed_lease = None;
     t.status = TaskStatus::InProgress;
     t.assigned_to = Some(agent_id.to_string());
     t.lease = Some(Lease {
@@ -49,6 +50,7 @@ pub fn expire_if_due(task: &Task, now: Millis) -> Option<Task> {
     t.status = TaskStatus::Todo;
     t.assigned_to = None;
     t.lease = None;
+    t.lapsed_lease = Some(lease.clone());
     t.recovery_note = Some(format!(
         "The previous holder ({}) let its lease expire at {} with {} % progress; check its artifacts and decisions for partial work before starting over.",
         lease.agent_id,
@@ -143,17 +145,50 @@ fn status_word(s: TaskStatus) -> &'static str {
     }
 }
 
+/// The lease `agent_id` held on `task` until it ran out, when nobody has claimed the task
+/// since (the lease's fencing token is still the task's latest) and `token`, if given, is
+/// that lease's. An agent whose turn outlasted its lease keeps its work this way; once
+/// another agent claims the task, the old holder's token is stale and this is `None`.
+pub fn lapsed_hold<'t>(
+    task: &'t Task,
+    agent_id: &str,
+    token: Option<u64>,
+    now: Millis,
+) -> Option<&'t Lease> {
+    let lease = match task.status {
+        TaskStatus::InProgress => task.lease.as_ref().filter(|l| l.expires_at <= now)?,
+        TaskStatus::Todo => task.lapsed_lease.as_ref()?,
+        TaskStatus::Blocked | TaskStatus::Done => return None,
+    };
+    (lease.agent_id == agent_id
+        && lease.token == task.lease_counter
+        && token.is_none_or(|t| t == lease.token))
+    .then_some(lease)
+}
+
 /// Records progress by the holder and extends the lease to the renewal for that progress
-/// (never shortening it); anyone else gets `not_task_holder` and nothing changes.
+/// (never shortening it). A holder whose lease lapsed gets it back (same fencing token)
+/// when nobody claimed the task since and `still_on_it` (the agent has not moved on to
+/// another task). Anyone else gets `not_task_holder` and nothing changes.
 pub fn renew(
     task: &Task,
     agent_id: &str,
     token: Option<u64>,
     progress: u8,
     now: Millis,
+    still_on_it: bool,
 ) -> Result<Task, ApiError> {
-    check_holder(task, agent_id, token, now)?;
     let mut t = task.clone();
+    if let Err(refused) = check_holder(task, agent_id, token, now) {
+        let Some(lapsed) = lapsed_hold(task, agent_id, token, now).filter(|_| still_on_it) else {
+            return Err(refused);
+        };
+        t.status = TaskStatus::InProgress;
+        t.assigned_to = Some(agent_id.to_string());
+        t.lease = Some(lapsed.clone());
+        t.lapsed_lease = None;
+        t.recovery_note = None;
+    }
     t.progress = progress.min(100);
     if let Some(l) = t.lease.as_mut() {
         l.expires_at = l.expires_at.max(now + renewal_secs(t.progress) * 1000);
@@ -163,21 +198,47 @@ pub fn renew(
     Ok(t)
 }
 
-/// Completes the task for its holder; anyone else's completion, or a second one, is
-/// `stale_completion` (409) and changes nothing.
+/// The holder's lease extended as a progress report at the task's progress would, for any
+/// other call the holder makes about its task (a decision, an artifact, reading its
+/// context): `None` when `agent_id` holds no live lease on it or more than half that
+/// renewal is still left, so a busy holder writes its task at most once per half lease.
+pub fn touch(task: &Task, agent_id: &str, now: Millis) -> Option<Task> {
+    let lease = check_holder(task, agent_id, None, now).ok()?;
+    let renewal = renewal_secs(task.progress) * 1000;
+    if lease.expires_at > now + renewal / 2 {
+        return None;
+    }
+    let until = now + renewal;
+    let mut t = task.clone();
+    if let Some(l) = t.lease.as_mut() {
+        l.expires_at = until;
+        l.renewals += 1;
+    }
+    t.updated_at = now;
+    Some(t)
+}
+
+/// Completes the task for its holder, or for the last holder whose lease lapsed while
+/// nobody claimed the task since ([`lapsed_hold`]); anyone else's completion, or a second
+/// one, is `stale_completion` (409) and changes nothing.
 pub fn complete(
     task: &Task,
     agent_id: &str,
     token: Option<u64>,
     now: Millis,
 ) -> Result<Task, ApiError> {
-    if let Err(e) = check_holder(task, agent_id, token, now) {
+    if let Err(e) = check_holder(task, agent_id, token, now)
+        && lapsed_hold(task, agent_id, token, now).is_none()
+    {
         return Err(ApiError::new(409, "stale_completion", e.message));
     }
     let mut t = task.clone();
     t.status = TaskStatus::Done;
     t.progress = 100;
+    t.assigned_to = Some(agent_id.to_string());
     t.lease = None;
+    t.lapsed_lease = None;
+    t.recovery_note = None;
     t.completed_at = Some(now);
     t.completed_by = Some(agent_id.to_string());
     t.updated_at = now;
@@ -265,10 +326,10 @@ mod tests {
             (l.token, l.expires_at, t.status),
             (1, 181_000, TaskStatus::InProgress)
         );
-        let r = renew(&t, "a", Some(1), 50, 2000).unwrap();
+        let r = renew(&t, "a", Some(1), 50, 2000, true).unwrap();
         assert_eq!(r.lease.as_ref().unwrap().expires_at, 302_000);
         assert_eq!(r.progress, 50);
-        let r = renew(&r, "a", None, 80, 3000).unwrap();
+        let r = renew(&r, "a", None, 80, 3000, true).unwrap();
         assert_eq!(r.lease.as_ref().unwrap().expires_at, 363_000);
     }
 
@@ -283,7 +344,7 @@ mod tests {
         let b_lease = b.lease.clone().unwrap();
         assert_eq!(b_lease.token, 2);
 
-        let e = renew(&b, "a", Some(1), 90, 10_002).unwrap_err();
+        let e = renew(&b, "a", Some(1), 90, 10_002, true).unwrap_err();
         assert_eq!((e.status, e.code), (409, "not_task_holder"));
         assert_eq!(
             block(&b, "a", None, 10_002).unwrap_err().code,
@@ -296,25 +357,88 @@ mod tests {
         // The same agent with an old token is stale too.
         let again = assign(&expire_if_due(&b, 30_000).unwrap(), "a", 30_001, 10);
         assert_eq!(
-            renew(&again, "a", Some(1), 10, 30_002).unwrap_err().code,
+            renew(&again, "a", Some(1), 10, 30_002, true)
+                .unwrap_err()
+                .code,
             "not_task_holder"
         );
-        assert!(renew(&again, "a", Some(3), 10, 30_002).is_ok());
+        assert!(renew(&again, "a", Some(3), 10, 30_002, true).is_ok());
         // Nothing changed on b's record by the rejected calls.
         assert_eq!(b.lease.unwrap(), b_lease);
     }
 
     #[test]
-    fn expired_holder_is_rejected_even_before_reassignment() {
+    fn a_lapsed_holder_keeps_its_work_until_someone_else_claims_the_task() {
         let t = assign(&task("t", &[], 1.0), "a", 0, 10);
+        // Expired but not yet swept: the holder's report revives the lease (same token)
+        // while it is still on the task, and its completion counts.
         assert_eq!(
-            renew(&t, "a", None, 10, 10_000).unwrap_err().code,
+            renew(&t, "a", None, 10, 10_000, false).unwrap_err().code,
             "not_task_holder"
         );
+        let revived = renew(&t, "a", Some(1), 10, 10_000, true).unwrap();
+        let lease = revived.lease.clone().unwrap();
+        assert_eq!((lease.token, lease.expires_at), (1, 250_000));
         assert_eq!(
-            complete(&t, "a", None, 10_000).unwrap_err().code,
+            complete(&t, "a", None, 10_000).unwrap().status,
+            TaskStatus::Done
+        );
+        assert_eq!(
+            complete(&t, "b", None, 10_000).unwrap_err().code,
             "stale_completion"
         );
+        assert_eq!(
+            complete(&t, "a", Some(2), 10_000).unwrap_err().code,
+            "stale_completion"
+        );
+
+        // Swept back to the pool: still the holder's while nobody claims it.
+        let swept = expire_if_due(&t, 10_000).unwrap();
+        assert_eq!(swept.status, TaskStatus::Todo);
+        let done = complete(&swept, "a", Some(1), 20_000).unwrap();
+        assert_eq!(
+            (done.status, done.completed_by.as_deref()),
+            (TaskStatus::Done, Some("a"))
+        );
+        assert!(done.lapsed_lease.is_none() && done.recovery_note.is_none());
+        let back = renew(&swept, "a", None, 30, 20_000, true).unwrap();
+        assert_eq!(back.status, TaskStatus::InProgress);
+        assert_eq!(back.assigned_to.as_deref(), Some("a"));
+        assert_eq!(back.lease.as_ref().unwrap().token, 1);
+
+        // Once another agent claims it, the old holder's token is stale for good.
+        let b = assign(&swept, "b", 20_000, 10);
+        assert_eq!(
+            complete(&b, "a", None, 20_001).unwrap_err().code,
+            "stale_completion"
+        );
+        let b_lapsed = expire_if_due(&b, 40_000).unwrap();
+        assert_eq!(
+            complete(&b_lapsed, "a", None, 40_001).unwrap_err().code,
+            "stale_completion"
+        );
+        assert!(complete(&b_lapsed, "b", Some(2), 40_001).is_ok());
+        // A task returned by hand is nobody's.
+        let unassigned = unassign(&t, 10_000).unwrap();
+        assert_eq!(
+            complete(&unassigned, "a", None, 10_001).unwrap_err().code,
+            "stale_completion"
+        );
+    }
+
+    #[test]
+    fn touching_extends_only_a_live_lease_that_runs_short() {
+        let t = assign(&task("t", &[], 1.0), "a", 0, 10);
+        let touched = touch(&t, "a", 5_000).unwrap();
+        assert_eq!(touched.lease.as_ref().unwrap().expires_at, 245_000);
+        assert!(
+            touch(&touched, "a", 124_999).is_none(),
+            "over half a renewal left"
+        );
+        let again = touch(&touched, "a", 125_000).unwrap();
+        assert_eq!(again.lease.as_ref().unwrap().expires_at, 365_000);
+        assert!(touch(&t, "b", 5_000).is_none(), "not the holder");
+        assert!(touch(&t, "a", 10_000).is_none(), "lapsed");
     }
 
     #[test]
@@ -352,7 +476,7 @@ mod tests {
     #[test]
     fn expiry_note_names_holder_progress_and_time() {
         let t = assign(&task("t", &[], 1.0), "agent-a", 0, 10);
-        let t = renew(&t, "agent-a", Some(1), 40, 1_000).unwrap();
+        let t = renew(&t, "agent-a", Some(1), 40, 1_000, true).unwrap();
         let expires = t.lease.as_ref().unwrap().expires_at;
         let back = expire_if_due(&t, expires).unwrap();
         let note = back.recovery_note.clone().unwrap();
@@ -382,13 +506,13 @@ mod tests {
     #[test]
     fn renewal_never_shortens_a_lease() {
         let t = assign(&task("t", &[], 1.0), "a", 0, 180);
-        let late = renew(&t, "a", None, 90, 0).unwrap();
+        let late = renew(&t, "a", None, 90, 0, true).unwrap();
         assert_eq!(late.lease.as_ref().unwrap().expires_at, 360_000);
-        let early = renew(&late, "a", None, 10, 1_000).unwrap();
+        let early = renew(&late, "a", None, 10, 1_000, true).unwrap();
         assert_eq!(early.lease.as_ref().unwrap().expires_at, 360_000);
         assert_eq!(early.lease.as_ref().unwrap().renewals, 2);
         assert_eq!(early.progress, 10);
-        let capped = renew(&early, "a", None, 250, 2_000).unwrap();
+        let capped = renew(&early, "a", None, 250, 2_000, true).unwrap();
         assert_eq!(capped.progress, 100);
     }
 

@@ -127,6 +127,10 @@ pub struct Task {
     /// Set when a lease expired: what the next holder should know.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery_note: Option<String>,
+    /// The lease that ran out while the task sat in the pool unclaimed since: its holder's
+    /// late completion still counts while its fencing token is the latest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lapsed_lease: Option<Lease>,
     /// Dependencies not yet done, kept up to date on every completion, so a claim reads
     /// only the tasks that can be handed out instead of the whole board.
     #[serde(default)]

@@ -255,3 +255,81 @@ fn a_wait_with_nothing_happening_ends_with_the_retry_answer_after_its_time() {
         assert!(e.message.contains("wait_seconds"), "{}", e.message);
     }
 }
+
+#[test]
+fn a_holder_whose_lease_lapsed_completes_while_nobody_took_the_task() {
+    let platform = InMemory::installed();
+    let project = board();
+    let first = ok("request_next_task", json!({"agent_id": "a"}));
+    let first_id = first["task"]["id"].as_str().unwrap().to_string();
+    let token = first["lease_token"].as_u64().unwrap();
+    ok("request_next_task", json!({"agent_id": "b"}));
+    // A long turn: the lease runs out and the sweep returns the task to the pool.
+    platform.advance(200_000);
+    crate::jobs::lease_sweep::run().unwrap();
+    let done = ok(
+        "report_task_progress",
+        json!({"agent_id": "a", "task_id": first_id, "status": "completed", "lease_token": token}),
+    );
+    assert_eq!(done["status"], "done", "{done}");
+    let after = task_id(&project, "after");
+    let after = crate::records::get::<marcus_core::board::model::Task>(collections::TASKS, &after)
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.value.deps_remaining, 0, "its dependent is ready now");
+}
+
+#[test]
+fn a_lapsed_holders_completion_is_stale_once_another_agent_claimed_the_task() {
+    let platform = InMemory::installed();
+    board();
+    let first = ok("request_next_task", json!({"agent_id": "a"}));
+    let first_id = first["task"]["id"].as_str().unwrap().to_string();
+    platform.advance(200_000);
+    let b = ok("request_next_task", json!({"agent_id": "b"}));
+    assert_eq!(
+        b["task"]["id"],
+        first_id.as_str(),
+        "b takes the lapsed task first"
+    );
+    let e = call(
+        "report_task_progress",
+        json!({"agent_id": "a", "task_id": first_id, "status": "completed"}),
+    )
+    .unwrap_err();
+    assert_eq!(e.code, "stale_completion");
+}
+
+#[test]
+fn a_decision_or_reading_the_context_renews_the_holders_lease() {
+    let platform = InMemory::installed();
+    board();
+    let first = ok("request_next_task", json!({"agent_id": "a"}));
+    let first_id = first["task"]["id"].as_str().unwrap().to_string();
+    let granted = first["lease_expires_at"].as_u64().unwrap();
+    platform.advance(170_000);
+    ok(
+        "log_decision",
+        json!({"agent_id": "a", "task_id": first_id, "decision": "use SQLite"}),
+    );
+    let status = ok("get_agent_status", json!({"agent_id": "a"}));
+    let renewed = lease_expiry(&first_id);
+    assert!(
+        renewed >= granted + 170_000,
+        "renewed to {renewed}, granted {granted}: {status}"
+    );
+    // Someone who is not the holder renews nothing.
+    platform.advance(170_000);
+    ok(
+        "log_decision",
+        json!({"agent_id": "b", "task_id": first_id, "decision": "noted"}),
+    );
+    assert_eq!(lease_expiry(&first_id), renewed);
+}
+
+fn lease_expiry(task_id: &str) -> u64 {
+    let task = crate::records::get::<marcus_core::board::model::Task>(collections::TASKS, task_id)
+        .unwrap()
+        .unwrap();
+    task.value.lease.unwrap().expires_at
+}
