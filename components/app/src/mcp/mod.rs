@@ -13,6 +13,7 @@
 
 pub mod agent_binding;
 pub mod jsonrpc;
+pub mod prompts;
 pub mod protocol;
 pub mod session;
 pub mod tools;
@@ -175,7 +176,7 @@ fn initialize(id: &RawValue, params: &Value) -> Result<(Box<RawValue>, String), 
     let sid = session::start(version, &client)?;
     let result = json!({
         "protocolVersion": version,
-        "capabilities": {"tools": {"listChanged": false}},
+        "capabilities": {"tools": {"listChanged": false}, "prompts": {"listChanged": false}},
         "serverInfo": {"name": "marcus", "title": "Marcus", "version": env!("CARGO_PKG_VERSION")},
         "instructions": instructions(),
     });
@@ -220,7 +221,11 @@ fn dispatch(
             Err((code, message)) => jsonrpc::error(id, code, &message),
         },
         "resources/list" => jsonrpc::result(id, json!({"resources": []})),
-        "prompts/list" => jsonrpc::result(id, json!({"prompts": []})),
+        "prompts/list" => jsonrpc::result(id, json!({"prompts": prompts::list()})),
+        "prompts/get" => match prompts::get(&params) {
+            Ok(result) => jsonrpc::result(id, result),
+            Err((code, message)) => jsonrpc::error(id, code, &message),
+        },
         other => jsonrpc::error(
             id,
             jsonrpc::METHOD_NOT_FOUND,

@@ -78,6 +78,9 @@ pub struct CreateProjectAnswer {
     tasks_created: usize,
     /// The created tasks.
     tasks: Vec<CreatedTask>,
+    /// What to do next, when the project was created without tasks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_step: Option<String>,
 }
 
 impl Tool for CreateProject {
@@ -120,12 +123,22 @@ impl Tool for CreateProject {
             changes.push(Change::create(collections::TASKS, &t.id, t)?);
         }
         unit_of_work::commit_and_announce(changes, &event)?;
+        let next_step = tasks.is_empty().then(|| {
+            format!(
+                "The project has no tasks yet: Marcus does not generate tasks from a \
+                 description. Use the MCP prompt {} with this description to plan them \
+                 with your own model, then add them with create_tasks (project_id {}).",
+                crate::mcp::prompts::PLAN,
+                project.id
+            )
+        });
         Ok(CreateProjectAnswer {
             success: true,
             project_id: project.id.clone(),
             project,
             tasks_created: tasks.len(),
             tasks: created(&tasks),
+            next_step,
         })
     }
 }
