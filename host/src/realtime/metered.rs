@@ -45,6 +45,7 @@ impl RealtimeBackend for MeteredRealtime {
     async fn publish(&self, channel: &str, payload: &str) -> CapResult<u64> {
         let result = self.inner.publish(channel, payload).await;
         if result.is_ok() {
+            super::activity_log::record(channel, payload);
             metrics::counter!("marcus_realtime_events_published_total", "backend" => self.backend)
                 .increment(1);
             if channel.starts_with("project:")

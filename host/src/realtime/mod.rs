@@ -1,5 +1,6 @@
 //! The realtime capability: ordered, bounded event channels.
 
+pub mod activity_log;
 pub mod in_process;
 pub mod limited;
 pub mod metered;

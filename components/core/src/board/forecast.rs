@@ -50,15 +50,41 @@ fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
 
-/// Projects the completion of `tasks` at `now`.
-pub fn forecast(tasks: &[Task], now: Millis) -> Forecast {
-    let status = project_status(tasks, now);
+/// The one projection every figure of a project's completion comes from (the status's
+/// `eta_hours`, the forecast, the dashboard's panels), so no two of them disagree.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Projection {
+    /// Hours to finish the remaining tasks at the pace given; none without a pace.
+    pub by_velocity: Option<f64>,
+    /// Hours along the longest chain of remaining work.
+    pub by_critical_path: f64,
+    /// The larger of the two; none for a project without tasks.
+    pub hours: Option<f64>,
+    /// Which bound decided.
+    pub basis: ForecastBasis,
+}
+
+/// Projects `tasks`, `remaining` of them not done, at `velocity_per_hour` completions.
+pub fn project(tasks: &[Task], remaining: usize, velocity_per_hour: f64) -> Projection {
     let plan = optimal_agent_count(tasks);
-    let remaining = status.total - status.done;
-    let by_velocity = (remaining > 0 && status.velocity_per_hour > 0.0)
-        .then(|| round1(remaining as f64 / status.velocity_per_hour));
-    let by_path = round1(plan.critical_path_hours);
-    let (projected, basis) = if tasks.is_empty() {
+    projection_of(
+        tasks.is_empty(),
+        remaining,
+        velocity_per_hour,
+        plan.critical_path_hours,
+    )
+}
+
+fn projection_of(
+    empty: bool,
+    remaining: usize,
+    velocity_per_hour: f64,
+    critical_path_hours: f64,
+) -> Projection {
+    let by_velocity = (remaining > 0 && velocity_per_hour > 0.0)
+        .then(|| round1(remaining as f64 / velocity_per_hour));
+    let by_path = round1(critical_path_hours);
+    let (hours, basis) = if empty {
         (None, ForecastBasis::Empty)
     } else if remaining == 0 {
         (Some(0.0), ForecastBasis::Done)
@@ -68,16 +94,35 @@ pub fn forecast(tasks: &[Task], now: Millis) -> Forecast {
             _ => (Some(by_path), ForecastBasis::CriticalPath),
         }
     };
+    Projection {
+        by_velocity,
+        by_critical_path: by_path,
+        hours,
+        basis,
+    }
+}
+
+/// Projects the completion of `tasks` at `now`.
+pub fn forecast(tasks: &[Task], now: Millis) -> Forecast {
+    let status = project_status(tasks, now);
+    let plan = optimal_agent_count(tasks);
+    let remaining = status.total - status.done;
+    let p = projection_of(
+        tasks.is_empty(),
+        remaining,
+        status.velocity_per_hour,
+        plan.critical_path_hours,
+    );
     Forecast {
         remaining_tasks: remaining,
         remaining_work_hours: round1(plan.total_work_hours),
         velocity_per_hour: status.velocity_per_hour,
-        hours_by_velocity: by_velocity,
-        hours_by_critical_path: by_path,
+        hours_by_velocity: p.by_velocity,
+        hours_by_critical_path: p.by_critical_path,
         critical_path: plan.critical_path,
-        projected_hours: projected,
-        projected_completion_at: projected.map(|h| now + (h * HOUR_MS).round() as Millis),
-        basis,
+        projected_hours: p.hours,
+        projected_completion_at: p.hours.map(|h| now + (h * HOUR_MS).round() as Millis),
+        basis: p.basis,
     }
 }
 
@@ -96,6 +141,17 @@ mod tests {
             task("c", &["b"], 3.0),
             task("side", &[], 1.0),
         ]
+    }
+
+    #[test]
+    fn the_status_eta_is_the_forecast() {
+        let mut tasks = chain();
+        tasks[0].status = TaskStatus::Done;
+        tasks[0].completed_at = Some(HOUR / 2);
+        let now = HOUR;
+        let status = project_status(&tasks, now);
+        assert_eq!(status.eta_hours, forecast(&tasks, now).projected_hours);
+        assert_eq!(status.eta_hours, Some(5.0), "the chain b, c bounds it");
     }
 
     #[test]

@@ -30,7 +30,8 @@ pub struct ProjectStatus {
     pub velocity_per_hour: f64,
     /// Tasks completed per day over the last 24 hours.
     pub velocity_per_day: f64,
-    /// Hours until done at the current velocity; none while velocity is zero.
+    /// Hours until done, as the forecast projects it (the larger of the pace's and the
+    /// critical path's bound); none for a project without tasks.
     pub eta_hours: Option<f64>,
     /// Blocked task ids.
     pub blocked_task_ids: Vec<String>,
@@ -75,13 +76,8 @@ pub fn project_status(tasks: &[Task], now: Millis) -> ProjectStatus {
         },
         velocity_per_hour: (velocity * 100.0).round() / 100.0,
         velocity_per_day: (velocity * 24.0 * 100.0).round() / 100.0,
-        eta_hours: if remaining == 0 {
-            Some(0.0)
-        } else if velocity > 0.0 {
-            Some((remaining as f64 / velocity * 10.0).round() / 10.0)
-        } else {
-            None
-        },
+        eta_hours: super::forecast::project(tasks, remaining, (velocity * 100.0).round() / 100.0)
+            .hours,
         blocked_task_ids: tasks
             .iter()
             .filter(|t| t.status == TaskStatus::Blocked)
@@ -488,10 +484,14 @@ mod tests {
         assert_eq!((s.total, s.done, s.todo, s.blocked), (4, 1, 2, 1));
         assert_eq!(s.completion_percentage, 25.0);
         assert_eq!(s.velocity_per_hour, 0.5);
-        assert_eq!(s.eta_hours, Some(6.0));
+        // The pace says 6 h for the 3 tasks left; the chain of their estimates says 7 h,
+        // and the later bound is the projection.
+        assert_eq!(s.eta_hours, Some(7.0));
         assert_eq!(s.blocked_task_ids, vec!["c"]);
         assert_eq!(project_status(&[], 0).completion_percentage, 0.0);
-        assert_eq!(project_status(&diamond(), 10).eta_hours, None);
+        // Without a pace yet, the critical path alone is the projection.
+        assert_eq!(project_status(&diamond(), 10).eta_hours, Some(9.0));
+        assert_eq!(project_status(&[], 10).eta_hours, None);
     }
 
     #[test]
@@ -634,7 +634,8 @@ mod tests {
             (2.0_f64 / 24.0 * 100.0).round() / 100.0
         );
         assert_eq!(s.velocity_per_day, 2.0);
-        assert_eq!(s.eta_hours, Some(12.0));
+        // One task left at the reported pace of 0.08 an hour.
+        assert_eq!(s.eta_hours, Some(12.5));
         assert_eq!(s.completion_percentage, 75.0);
     }
 
