@@ -4,6 +4,7 @@
 mod common;
 
 use common::Marcus;
+use common::board::ok;
 use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
 use rmcp::transport::StreamableHttpClientTransport;
@@ -776,4 +777,87 @@ fn refused_arguments_are_named_and_fit_the_output_schema() {
         assert!(error.starts_with(message), "{name} {arguments}: {error}");
         assert_eq!(structured.as_object().unwrap().len(), 3, "{structured}");
     }
+}
+
+#[test]
+fn an_agent_id_belongs_to_one_session_until_taken_over() {
+    let m = Marcus::start(&[]);
+    let first = session(&m, "2025-06-18");
+    let second = session(&m, "2025-06-18");
+    ok(&m, "create_project", json!({"project_name": "ids", "tasks": [{"name": "t"}]}));
+    let registered = raw_call(&m, &first, "register_agent", json!({"agent_id": "dev", "name": "Dev"}));
+    assert_eq!(registered["isError"], false, "{registered}");
+    let held = raw_call(&m, &first, "request_next_task", json!({"agent_id": "dev"}));
+    assert_eq!(held["structuredContent"]["success"], true, "{held}");
+
+    let refused = raw_call(&m, &second, "register_agent", json!({"agent_id": "dev", "name": "Dev 2"}));
+    assert_eq!(refused["isError"], true);
+    assert_eq!(refused["structuredContent"]["error_code"], "agent_id_in_use", "{refused}");
+    assert!(refused["structuredContent"]["error"].as_str().unwrap().contains("takeover: true"));
+
+    let taken = raw_call(
+        &m,
+        &second,
+        "register_agent",
+        json!({"agent_id": "dev", "name": "Dev 2", "takeover": true}),
+    );
+    assert_eq!(taken["isError"], false, "{taken}");
+    // The new session carries on with the agent's task; the old one may not act as it.
+    let again = raw_call(&m, &second, "request_next_task", json!({"agent_id": "dev"}));
+    assert_eq!(again["structuredContent"]["already_assigned"], true, "{again}");
+    let stale = raw_call(&m, &first, "request_next_task", json!({"agent_id": "dev"}));
+    assert_eq!(stale["structuredContent"]["error_code"], "session_replaced", "{stale}");
+}
+
+#[test]
+fn prompts_carry_the_agent_protocol_and_the_planning_request() {
+    let m = Marcus::start(&[]);
+    let sid = session(&m, "2025-06-18");
+    let list = rpc(
+        &m,
+        Some(&sid),
+        &json!({"jsonrpc": "2.0", "id": 2, "method": "prompts/list"}).to_string(),
+    )
+    .json();
+    let names: Vec<&str> = list["result"]["prompts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["marcus_agent", "plan_project"]);
+    let agent = rpc(
+        &m,
+        Some(&sid),
+        &json!({"jsonrpc": "2.0", "id": 3, "method": "prompts/get",
+                "params": {"name": "marcus_agent", "arguments": {"agent_id": "dev-7"}}})
+        .to_string(),
+    )
+    .json();
+    let text = agent["result"]["messages"][0]["content"]["text"].as_str().unwrap();
+    assert!(text.contains("dev-7") && text.contains("request_next_task"), "{text}");
+    let missing = rpc(
+        &m,
+        Some(&sid),
+        &json!({"jsonrpc": "2.0", "id": 4, "method": "prompts/get",
+                "params": {"name": "plan_project"}})
+        .to_string(),
+    )
+    .json();
+    assert_eq!(missing["error"]["code"], -32602, "{missing}");
+
+    // A project made from a description alone says how to plan its tasks.
+    let empty = raw_call(
+        &m,
+        &sid,
+        "create_project",
+        json!({"project_name": "idea", "description": "A chess engine"}),
+    );
+    assert!(
+        empty["structuredContent"]["next_step"]
+            .as_str()
+            .unwrap()
+            .contains("plan_project"),
+        "{empty}"
+    );
 }

@@ -428,9 +428,13 @@ fn request_next(ctx: &ToolCtx, a: RequestNextArgs) -> Result<NextTaskAnswer, Boa
             return Ok(answer);
         }
         let slice = (until - now).min(none.retry_after_seconds.max(1) * 1000);
-        crate::platform::current()
+        let moved = crate::platform::current()
             .realtime_wait(&channel, since, slice as u32)
             .map_err(crate::platform_error::to_api)?;
+        if moved == since && now_ms() < now + slice {
+            // The host had no waiting place free and answered at once: so does this call.
+            return Ok(answer);
+        }
         agent = board_reads::agent(&agent_id)?;
     }
 }
