@@ -369,7 +369,8 @@ fn protocol_edges() {
     );
     assert_eq!(note.status, 202);
     assert!(note.body.is_empty(), "a notification gets no body");
-    assert_eq!(m.get("/mcp").status, 405);
+    // GET opens a session's notification stream: without a session it is refused.
+    assert_eq!(m.get("/mcp").status, 400);
 
     let parse = m.request(
         "POST",

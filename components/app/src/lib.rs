@@ -56,15 +56,19 @@ impl wasip2::exports::http::incoming_handler::Guest for App {
                 Err(refusal) => http_io::Response::error(&refusal),
                 Ok(Some(Ok(stream))) => return stream.send(response_out),
                 Ok(Some(Err(error))) => http_io::Response::error(&error),
-                Ok(None) => {
+                Ok(None) => match mcp::notifications::accept(&request) {
+                    Some(Ok(stream)) => return stream.send(response_out),
+                    Some(Err(error)) => http_io::Response::error(&error),
+                    None => {
                     read_cache::bypass(
                         request
                             .header("cache-control")
                             .is_some_and(|v| v.to_ascii_lowercase().contains("no-cache")),
                     );
-                    let response = router::route(&request);
-                    request_report::tell_host(response)
-                }
+                        let response = router::route(&request);
+                        request_report::tell_host(response)
+                    }
+                },
             },
             Err(error) => http_io::Response::error(&error),
         };

@@ -1,8 +1,8 @@
 //! MCP over streamable HTTP at `/mcp` (protocol 2025-06-18, also 2025-03-26).
 //!
 //! POST carries JSON-RPC; answers are `application/json`, or a one-event SSE stream when the
-//! client accepts only `text/event-stream`. The server opens no stream of its own, so GET
-//! answers 405 as the specification allows. Sessions are recorded in storage, so any host
+//! client accepts only `text/event-stream`. GET opens the session's notification stream
+//! ([`notifications`], served before routing since it streams). Sessions are recorded in storage, so any host
 //! process (or instance) can serve any request of a session.
 //!
 //! The rules are applied exactly: every message but `initialize` needs its session's
@@ -13,6 +13,7 @@
 
 pub mod agent_binding;
 pub mod jsonrpc;
+pub mod notifications;
 pub mod prompts;
 pub mod protocol;
 pub mod session;
@@ -29,10 +30,6 @@ use serde_json::{Value, json};
 pub fn handle(req: &Request) -> Result<Response, ApiError> {
     match req.method.as_str() {
         "POST" => post(req),
-        "GET" => Ok(Response::error(&ApiError::method_not_allowed(
-            "this server offers no server-initiated SSE stream; POST JSON-RPC messages to /mcp",
-        ))
-        .with_header("allow", "POST, DELETE".into())),
         "DELETE" => {
             let Some(id) = req.header("mcp-session-id") else {
                 return Err(ApiError::bad_request(
@@ -44,7 +41,7 @@ pub fn handle(req: &Request) -> Result<Response, ApiError> {
         }
         m => Err(crate::allowed_methods::method_not_allowed(
             m,
-            &["POST", "DELETE"],
+            &["GET", "POST", "DELETE"],
         )),
     }
 }

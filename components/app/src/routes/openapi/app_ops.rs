@@ -89,6 +89,15 @@ pub fn operations() -> Vec<Operation> {
             .answers_media(202, "Only notifications or responses: nothing to answer", &[("application/json", json!({}))])
             .answers(400, "Invalid JSON, an empty batch (JSON-RPC error) or an unsupported protocol version (error)", json!({"type": "object"}))
             .fails(404, &["not_found"]),
+        Operation::new("GET", "/mcp", "mcp", "The session's notification stream (task available, lease expiring, blocker resolved)")
+            .header("Mcp-Session-Id", true, session_header.clone(), "The session from initialize")
+            .header("Last-Event-ID", false, json!({"type": "string"}), "Resume after this event")
+            .answers_media(200, "Server-Sent Events carrying JSON-RPC notifications, for a bounded time", &[
+                ("text/event-stream", json!({"type": "string"})),
+            ])
+            .fails(400, &["bad_request"])
+            .fails(404, &["not_found"])
+            .fails(406, &["not_acceptable"]),
         Operation::new("DELETE", "/mcp", "mcp", "End an MCP session")
             .header("Mcp-Session-Id", true, session_header, "The session to end")
             .answers(200, "Ended", object_with(&[("ended", json!({"const": true}))]))
