@@ -785,16 +785,38 @@ fn an_agent_id_belongs_to_one_session_until_taken_over() {
     let m = Marcus::start(&[]);
     let first = session(&m, "2025-06-18");
     let second = session(&m, "2025-06-18");
-    ok(&m, "create_project", json!({"project_name": "ids", "tasks": [{"name": "t"}]}));
-    let registered = raw_call(&m, &first, "register_agent", json!({"agent_id": "dev", "name": "Dev"}));
+    ok(
+        &m,
+        "create_project",
+        json!({"project_name": "ids", "tasks": [{"name": "t"}]}),
+    );
+    let registered = raw_call(
+        &m,
+        &first,
+        "register_agent",
+        json!({"agent_id": "dev", "name": "Dev"}),
+    );
     assert_eq!(registered["isError"], false, "{registered}");
     let held = raw_call(&m, &first, "request_next_task", json!({"agent_id": "dev"}));
     assert_eq!(held["structuredContent"]["success"], true, "{held}");
 
-    let refused = raw_call(&m, &second, "register_agent", json!({"agent_id": "dev", "name": "Dev 2"}));
+    let refused = raw_call(
+        &m,
+        &second,
+        "register_agent",
+        json!({"agent_id": "dev", "name": "Dev 2"}),
+    );
     assert_eq!(refused["isError"], true);
-    assert_eq!(refused["structuredContent"]["error_code"], "agent_id_in_use", "{refused}");
-    assert!(refused["structuredContent"]["error"].as_str().unwrap().contains("takeover: true"));
+    assert_eq!(
+        refused["structuredContent"]["error_code"], "agent_id_in_use",
+        "{refused}"
+    );
+    assert!(
+        refused["structuredContent"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("takeover: true")
+    );
 
     let taken = raw_call(
         &m,
@@ -805,9 +827,15 @@ fn an_agent_id_belongs_to_one_session_until_taken_over() {
     assert_eq!(taken["isError"], false, "{taken}");
     // The new session carries on with the agent's task; the old one may not act as it.
     let again = raw_call(&m, &second, "request_next_task", json!({"agent_id": "dev"}));
-    assert_eq!(again["structuredContent"]["already_assigned"], true, "{again}");
+    assert_eq!(
+        again["structuredContent"]["already_assigned"], true,
+        "{again}"
+    );
     let stale = raw_call(&m, &first, "request_next_task", json!({"agent_id": "dev"}));
-    assert_eq!(stale["structuredContent"]["error_code"], "session_replaced", "{stale}");
+    assert_eq!(
+        stale["structuredContent"]["error_code"], "session_replaced",
+        "{stale}"
+    );
 }
 
 #[test]
@@ -835,8 +863,13 @@ fn prompts_carry_the_agent_protocol_and_the_planning_request() {
         .to_string(),
     )
     .json();
-    let text = agent["result"]["messages"][0]["content"]["text"].as_str().unwrap();
-    assert!(text.contains("dev-7") && text.contains("request_next_task"), "{text}");
+    let text = agent["result"]["messages"][0]["content"]["text"]
+        .as_str()
+        .unwrap();
+    assert!(
+        text.contains("dev-7") && text.contains("request_next_task"),
+        "{text}"
+    );
     let missing = rpc(
         &m,
         Some(&sid),
@@ -860,5 +893,103 @@ fn prompts_carry_the_agent_protocol_and_the_planning_request() {
             .unwrap()
             .contains("plan_project"),
         "{empty}"
+    );
+}
+
+#[test]
+fn a_session_hears_of_ready_tasks_expiring_leases_and_resolved_blockers() {
+    use common::sse::SseStream;
+    let m = Marcus::start(&[]);
+    let p = ok(
+        &m,
+        "create_project",
+        json!({"project_name": "notes", "options": {"lease_seconds": 66}, "tasks": [
+            {"name": "first"}, {"name": "second", "dependencies": ["first"]}
+        ]}),
+    );
+    let project = p["project_id"].as_str().unwrap().to_string();
+    ok(
+        &m,
+        "register_agent",
+        json!({"agent_id": "a", "name": "a", "project_id": project}),
+    );
+    let first = ok(&m, "request_next_task", json!({"agent_id": "a"}));
+    let first = first["task"]["id"].as_str().unwrap().to_string();
+    let sid = session(&m, "2025-06-18");
+    raw_call(
+        &m,
+        &sid,
+        "register_agent",
+        json!({"agent_id": "b", "name": "b", "project_id": project}),
+    );
+
+    let mut stream = SseStream::open_with(&m.url, "/mcp", &[("Mcp-Session-Id", &sid)]);
+    assert_eq!(stream.status, 200);
+    assert!(stream.content_type.starts_with("text/event-stream"));
+    let next = |stream: &mut SseStream, method: &str| -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while std::time::Instant::now() < deadline {
+            if let Some(e) = stream.next_event(deadline - std::time::Instant::now()) {
+                let v: Value = serde_json::from_str(&e.data).unwrap();
+                assert_eq!(v["jsonrpc"], "2.0");
+                if v["method"] == method {
+                    return v["params"].clone();
+                }
+            }
+        }
+        panic!("no {method} notification");
+    };
+
+    ok(
+        &m,
+        "report_task_progress",
+        json!({"agent_id": "a", "task_id": first, "status": "completed"}),
+    );
+    let available = next(&mut stream, "notifications/marcus/task_available");
+    assert_eq!(available["ready_tasks"], 1);
+    assert_eq!(available["because"], "task_completed");
+
+    let claimed = raw_call(&m, &sid, "request_next_task", json!({"agent_id": "b"}));
+    let second = claimed["structuredContent"]["task"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let expiring = next(&mut stream, "notifications/marcus/lease_expiring");
+    assert_eq!(expiring["task_id"], second.as_str());
+    assert!(expiring["seconds_left"].as_u64().unwrap() <= 60);
+
+    raw_call(
+        &m,
+        &sid,
+        "report_blocker",
+        json!({"agent_id": "b", "task_id": second, "blocker_description": "needs a key"}),
+    );
+    ok(
+        &m,
+        "resolve_blocker",
+        json!({"task_id": second, "resolution": "key issued"}),
+    );
+    let resolved = next(&mut stream, "notifications/marcus/blocker_resolved");
+    assert_eq!(resolved["task_id"], second.as_str());
+    assert_eq!(resolved["resolution"], "key issued");
+
+    // Another session's stream without the header, or with an unknown one, is refused.
+    assert_eq!(
+        m.request("GET", "/mcp", &[("accept", "text/event-stream")], None)
+            .status,
+        400
+    );
+    assert_eq!(
+        m.request(
+            "GET",
+            "/mcp",
+            &[
+                ("accept", "text/event-stream"),
+                ("mcp-session-id", "mcp-nope")
+            ],
+            None
+        )
+        .status,
+        404
     );
 }

@@ -27,14 +27,25 @@ impl SseStream {
     /// Opens `path` on the server at `base` (`http://127.0.0.1:port`), optionally resuming
     /// after `last_event_id`.
     pub fn open(base: &str, path: &str, last_event_id: Option<u64>) -> Self {
+        let resume = last_event_id.map(|id| id.to_string());
+        let headers: Vec<(&str, &str)> = resume
+            .as_deref()
+            .map(|id| vec![("Last-Event-ID", id)])
+            .unwrap_or_default();
+        Self::open_with(base, path, &headers)
+    }
+
+    /// Opens `path` on the server at `base` with extra request headers.
+    pub fn open_with(base: &str, path: &str, headers: &[(&str, &str)]) -> Self {
         let addr = base.trim_start_matches("http://");
         let mut stream = TcpStream::connect(addr).expect("connecting for SSE");
-        let resume = last_event_id
-            .map(|id| format!("Last-Event-ID: {id}\r\n"))
-            .unwrap_or_default();
+        let extra: String = headers
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}\r\n"))
+            .collect();
         write!(
             stream,
-            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n{resume}\r\n"
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n{extra}\r\n"
         )
         .expect("sending the SSE request");
         stream

@@ -200,7 +200,12 @@ fn main() -> anyhow::Result<()> {
     for mode in [Mode::Polling, Mode::Waiting] {
         eprintln!("solo, {} ...", mode.name());
         let server = MarcusServer::start(&marcus, &[])?;
-        rows.push(run(&options, std::slice::from_ref(&server.url), "solo", mode)?);
+        rows.push(run(
+            &options,
+            std::slice::from_ref(&server.url),
+            "solo",
+            mode,
+        )?);
     }
     let team_skip = if options.solo_only {
         Some("--solo-only".to_string())
@@ -215,7 +220,12 @@ fn main() -> anyhow::Result<()> {
                 let env = team_infra::team_env(&db);
                 let one = MarcusServer::start(&marcus, &env)?;
                 let two = MarcusServer::start(&marcus, &env)?;
-                rows.push(run(&options, &[one.url.clone(), two.url.clone()], "team", mode)?);
+                rows.push(run(
+                    &options,
+                    &[one.url.clone(), two.url.clone()],
+                    "team",
+                    mode,
+                )?);
             }
         }
         Some(why) => eprintln!("team rows skipped: {why}"),
@@ -241,8 +251,12 @@ fn main() -> anyhow::Result<()> {
         );
     }
     for tier in ["solo", "team"] {
-        let polling = rows.iter().find(|r| r.tier == tier && r.mode == Mode::Polling);
-        let waiting = rows.iter().find(|r| r.tier == tier && r.mode == Mode::Waiting);
+        let polling = rows
+            .iter()
+            .find(|r| r.tier == tier && r.mode == Mode::Polling);
+        let waiting = rows
+            .iter()
+            .find(|r| r.tier == tier && r.mode == Mode::Waiting);
         if let (Some(p), Some(w)) = (polling, waiting) {
             println!(
                 "{tier}: waiting makes {} empty answers to polling's {}; handover p50 {:.1}x, p99 {:.1}x faster",
@@ -253,7 +267,11 @@ fn main() -> anyhow::Result<()> {
             );
             println!(
                 "target: {tier} waiting handover p99 under {HANDOVER_TARGET_MS} ms: {} ({:.1} ms)",
-                if w.p99_ms < HANDOVER_TARGET_MS { "met" } else { "not met" },
+                if w.p99_ms < HANDOVER_TARGET_MS {
+                    "met"
+                } else {
+                    "not met"
+                },
                 w.p99_ms
             );
         }

@@ -60,11 +60,11 @@ impl wasip2::exports::http::incoming_handler::Guest for App {
                     Some(Ok(stream)) => return stream.send(response_out),
                     Some(Err(error)) => http_io::Response::error(&error),
                     None => {
-                    read_cache::bypass(
-                        request
-                            .header("cache-control")
-                            .is_some_and(|v| v.to_ascii_lowercase().contains("no-cache")),
-                    );
+                        read_cache::bypass(
+                            request
+                                .header("cache-control")
+                                .is_some_and(|v| v.to_ascii_lowercase().contains("no-cache")),
+                        );
                         let response = router::route(&request);
                         request_report::tell_host(response)
                     }

@@ -256,7 +256,11 @@ impl NotificationStream {
         {
             let ids: Vec<String> = event["data"]["blocker_ids"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(String::from))
+                        .collect()
+                })
                 .unwrap_or_default();
             let reported = records::get_many::<Blocker>(collections::BLOCKERS, &ids)
                 .unwrap_or_default()
