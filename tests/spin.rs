@@ -588,6 +588,16 @@ impl Platform {
             .unwrap()
     }
 
+    fn wait(&mut self, channel: &str, since: u64, timeout_ms: u32) -> u64 {
+        let s = &mut self.0.store;
+        self.0
+            .adapter
+            .marcus_platform_realtime()
+            .call_wait(s, channel, since, timeout_ms)
+            .unwrap()
+            .unwrap()
+    }
+
     fn describe(
         &mut self,
     ) -> spin_support::test_host::exports::marcus::platform::capabilities::Report {
@@ -748,6 +758,30 @@ fn realtime_publish_poll_and_retention() {
     let fresh = p.poll("alpha", 0, 10);
     assert_eq!(fresh.events.iter().map(|e| e.seq).collect::<Vec<_>>(), [4]);
     assert_eq!((fresh.latest, fresh.oldest), (4, 4));
+}
+
+#[test]
+fn realtime_wait_answers_when_the_channel_moves_or_the_time_is_up() {
+    let stores = SpinStores::new();
+    let mut p = Platform::new(&stores);
+    p.publish("c", "{}");
+    assert_eq!(p.wait("c", 0, 5_000), 1, "already past: at once");
+    let started = std::time::Instant::now();
+    assert_eq!(p.wait("c", 1, 300), 1);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(300));
+            Platform::new(&stores).publish("c", "{}");
+        });
+        let started = std::time::Instant::now();
+        assert_eq!(p.wait("c", 1, 20_000), 2);
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "woken by the publish, not the 20 s: {:?}",
+            started.elapsed()
+        );
+    });
 }
 
 #[test]
