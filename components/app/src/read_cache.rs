@@ -24,6 +24,7 @@ use std::time::Duration;
 thread_local! {
     static BYPASS: Cell<bool> = const { Cell::new(false) };
     static OUTCOME: Cell<Option<&'static str>> = const { Cell::new(None) };
+    static CHANGES_AT: Cell<Option<u64>> = const { Cell::new(None) };
 }
 
 /// How often a waiting request looks for the result of another's computation.
@@ -46,6 +47,32 @@ pub fn outcome() -> Option<&'static str> {
 
 fn note(outcome: &'static str) {
     OUTCOME.with(|o| o.set(Some(outcome)));
+}
+
+/// Notes that the answer being computed changes by itself at `ms`, milliseconds since the
+/// Unix epoch, though nothing is written (a lease lapses then, and with it an agent's
+/// status): the cache keeps that answer no longer.
+pub fn changes_at(ms: u64) {
+    CHANGES_AT.with(|c| c.set(Some(c.get().map_or(ms, |m| m.min(ms)))));
+}
+
+/// Starts a computation whose answer may be cached: forgets when an earlier one changes.
+pub fn forget_changes() {
+    CHANGES_AT.with(|c| c.set(None));
+}
+
+/// How long to keep `entry`: its jittered TTL, cut to the whole seconds left before the
+/// answer changes by itself ([`changes_at`], noted while it was computed); `None` when that
+/// is less than a second away, so it is not kept at all.
+fn keep_for(entry: &Entry) -> Option<u32> {
+    let ttl = rules::jittered_ttl(entry.ttl(), crate::ids::unit_random());
+    match CHANGES_AT.with(|c| c.take()) {
+        None => Some(ttl),
+        Some(at) => {
+            let left = at.saturating_sub(crate::ids::now_ms()) / 1000;
+            (left > 0).then(|| ttl.min(u32::try_from(left).unwrap_or(u32::MAX)))
+        }
+    }
 }
 
 enum Scope {
@@ -131,9 +158,11 @@ pub fn through(
         }
     }
     note(rules::MISS);
+    forget_changes();
     let result = compute();
-    if let Some(entry) = Entry::of(&result) {
-        let ttl = rules::jittered_ttl(entry.ttl(), crate::ids::unit_random());
+    if let Some(entry) = Entry::of(&result)
+        && let Some(ttl) = keep_for(&entry)
+    {
         let _ = crate::platform::current().cache_set(&key, &entry.encode(), Some(ttl));
     }
     if mine {
@@ -173,11 +202,11 @@ fn lookup(key: &str) -> Option<Entry> {
     }
 }
 
-/// The generations a read of `tool` depends on: the project's, and for board health (which
-/// lists agents) also the board-wide agents generation.
+/// The generations a read of `tool` depends on: the project's, and for board health and
+/// project status (which count agents) also the board-wide agents generation.
 fn read_generation(tool: &str, project: &str) -> String {
     let generation = generation(project);
-    if tool == "check_board_health" {
+    if tool == "check_board_health" || tool == "get_project_status" {
         format!("{generation}.{}", self::generation(AGENTS_SCOPE))
     } else {
         generation
@@ -243,7 +272,7 @@ pub fn invalidations_for(writes: &[Write]) -> Vec<CacheChange> {
 }
 
 /// Stores `result`, just computed for `tool` and `project`, as the current answer (the
-/// health job's cache warm-up after a change).
+/// health job's cache warm-up after a change), for as long as [`keep_for`] allows.
 pub fn refresh(tool: &str, project: &str, result: &Result<Value, ApiError>) {
     let mut args = Map::new();
     args.insert("project_id".into(), Value::String(project.to_string()));
@@ -253,8 +282,9 @@ pub fn refresh(tool: &str, project: &str, result: &Result<Value, ApiError>) {
         &read_generation(tool, project),
         &Value::Object(args),
     );
-    if let Some(entry) = Entry::of(result) {
-        let ttl = rules::jittered_ttl(entry.ttl(), crate::ids::unit_random());
+    if let Some(entry) = Entry::of(result)
+        && let Some(ttl) = keep_for(&entry)
+    {
         let _ = crate::platform::current().cache_set(&key, &entry.encode(), Some(ttl));
     }
 }

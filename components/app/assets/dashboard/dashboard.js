@@ -650,7 +650,7 @@
         ? h("ul", { class: "deps" }, direct.map((d) => h("li", {}, taskButton(d.task_id, d.name, "dep"),
           h("span", { class: "tag st-" + d.status }, label(d.status)))))
         : none("None: it can start at any time.")),
-      c.dependent_tasks.length ? sec("Waiting for it", h("p", {}, c.dependent_tasks.join(", "))) : null,
+      c.dependent_tasks.length ? sec("Waiting for it", h("p", {}, c.dependent_tasks.map((d) => d.task_name).join(", "))) : null,
       sec("Progress history", progress.length
         ? h("ol", { class: "history" }, progress.map((e) => h("li", {},
           h("time", { datetime: new Date(e.at).toISOString() }, fmtDate(e.at)),

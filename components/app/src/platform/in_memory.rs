@@ -19,11 +19,14 @@ use std::collections::{BTreeMap, HashMap};
 /// waits on a channel).
 type Interloper = Box<dyn FnOnce(&InMemory)>;
 
+/// A cached value and when it expires on the test clock (`None`: never).
+type CacheEntry = (Vec<u8>, Option<u64>);
+
 /// The in-memory board.
 #[derive(Default)]
 pub struct InMemory {
     documents: RefCell<BTreeMap<(String, String), Document>>,
-    cache: RefCell<HashMap<String, Vec<u8>>>,
+    cache: RefCell<HashMap<String, CacheEntry>>,
     published: RefCell<Vec<(String, String)>>,
     calls: Cell<usize>,
     clock: Cell<u64>,
@@ -41,6 +44,20 @@ impl InMemory {
         platform.now.set(1_700_000_000_000);
         super::install(platform);
         platform
+    }
+
+    /// The cached value at `key`, unless it expired on the test clock.
+    fn live(&self, key: &str) -> Option<Vec<u8>> {
+        let now = self.now.get();
+        match self.cache.borrow().get(key) {
+            Some((value, expiry)) if expiry.is_none_or(|at| at > now) => Some(value.clone()),
+            _ => None,
+        }
+    }
+
+    /// When an entry kept for `ttl` seconds from now expires.
+    fn expiry(&self, ttl: Option<u32>) -> Option<u64> {
+        ttl.map(|secs| self.now.get() + u64::from(secs) * 1000)
     }
 
     /// Moves the wall clock on by `ms`.
@@ -80,7 +97,7 @@ impl InMemory {
 
     /// Whether the cache holds `key`.
     pub fn cached(&self, key: &str) -> bool {
-        self.cache.borrow().contains_key(key)
+        self.live(key).is_some()
     }
 
     fn channel_len(&self, channel: &str) -> u64 {
@@ -267,22 +284,23 @@ impl Platform for InMemory {
 
     fn cache_get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
         self.call();
-        Ok(self.cache.borrow().get(key).cloned())
+        Ok(self.live(key))
     }
 
-    fn cache_set(&self, key: &str, value: &[u8], _ttl: Option<u32>) -> Result<(), Error> {
+    fn cache_set(&self, key: &str, value: &[u8], ttl: Option<u32>) -> Result<(), Error> {
         self.call();
-        self.cache.borrow_mut().insert(key.into(), value.to_vec());
+        let entry = (value.to_vec(), self.expiry(ttl));
+        self.cache.borrow_mut().insert(key.into(), entry);
         Ok(())
     }
 
-    fn cache_add(&self, key: &str, value: &[u8], _ttl: Option<u32>) -> Result<bool, Error> {
+    fn cache_add(&self, key: &str, value: &[u8], ttl: Option<u32>) -> Result<bool, Error> {
         self.call();
-        let mut cache = self.cache.borrow_mut();
-        if cache.contains_key(key) {
+        if self.live(key).is_some() {
             return Ok(false);
         }
-        cache.insert(key.into(), value.to_vec());
+        let entry = (value.to_vec(), self.expiry(ttl));
+        self.cache.borrow_mut().insert(key.into(), entry);
         Ok(true)
     }
 
@@ -310,7 +328,8 @@ impl Platform for InMemory {
         for change in cache_changes {
             match change {
                 CacheChange::Set(entry) => {
-                    cache.insert(entry.key.clone(), entry.value.clone());
+                    let expiry = self.expiry(entry.ttl_seconds);
+                    cache.insert(entry.key.clone(), (entry.value.clone(), expiry));
                 }
                 CacheChange::Delete(key) => {
                     cache.remove(key);

@@ -9,12 +9,17 @@ use crate::events::BoardEvent;
 use crate::ids::now_ms;
 use crate::records::{self, Change, collections::AGENTS};
 use crate::unit_of_work;
-use marcus_core::board::model::{Agent, Task};
+use marcus_core::board::handoff;
+use marcus_core::board::model::{Agent, AgentStatus, Task};
+use marcus_core::board::workload::{self, AgentView};
 use marcus_core::names::check_name;
 use marcus_identity::access::Access;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+
+#[cfg(test)]
+mod tests;
 
 /// `register_agent(agent_id, name, role, skills, project_id?)`.
 pub struct Register;
@@ -47,8 +52,10 @@ pub struct RegisterAnswer {
     message: String,
     /// The agent's id.
     agent_id: String,
-    /// The stored agent.
-    agent: Agent,
+    /// The agent's default project (`null` without one).
+    project_id: Option<String>,
+    /// The stored agent, its status derived from its lease.
+    agent: AgentView,
 }
 
 impl Tool for Register {
@@ -97,6 +104,7 @@ impl Tool for Register {
                     status: Default::default(),
                     current_task_id: None,
                     completed_tasks_count: 0,
+                    assigned_tasks_count: 0,
                     registered_at: now,
                     last_seen: now,
                 };
@@ -112,10 +120,12 @@ impl Tool for Register {
             json!({"name": agent.name, "role": agent.role, "skills": agent.skills}),
         );
         unit_of_work::commit_and_announce(vec![change], &event)?;
+        let agent = board_reads::agents_now(vec![agent], now)?.remove(0);
         Ok(RegisterAnswer {
             success: true,
-            message: format!("Agent {} registered successfully", agent.name),
-            agent_id: agent.id.clone(),
+            message: format!("Agent {} registered successfully", agent.agent.name),
+            agent_id: agent.agent.id.clone(),
+            project_id: agent.agent.project_id.clone(),
             agent,
         })
     }
@@ -135,10 +145,26 @@ pub struct AgentArgs {
 #[derive(Serialize, JsonSchema)]
 pub struct StatusAnswer {
     success: bool,
-    /// The agent.
-    agent: Agent,
-    /// The task it holds, if any.
+    /// The agent, its status derived from its lease at the time of the read.
+    agent: AgentView,
+    /// The task it holds under a live lease, if any.
     current_task: Option<Task>,
+    /// That task as upstream describes an assignment; absent while the agent holds none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    current_assignment: Option<Assignment>,
+}
+
+/// The task an agent holds, by upstream's names.
+#[derive(Serialize, JsonSchema)]
+pub struct Assignment {
+    /// The task's id.
+    task_id: String,
+    /// Its name.
+    task_name: String,
+    /// When the agent's lease on it began, milliseconds since the Unix epoch.
+    assigned_at: u64,
+    /// What to do, as the agent was told.
+    instructions: String,
 }
 
 impl Tool for Status {
@@ -151,14 +177,23 @@ impl Tool for Status {
 
     fn run(_ctx: &ToolCtx, a: AgentArgs) -> Result<StatusAnswer, BoardError> {
         let agent = board_reads::agent(&a.agent_id.0)?.value;
-        let current_task = match &agent.current_task_id {
+        let held = match &agent.current_task_id {
             Some(t) => records::get::<Task>(records::collections::TASKS, t)?.map(|v| v.value),
             None => None,
         };
+        let agent = workload::view(&agent, held.as_ref(), now_ms());
+        let current_task = held.filter(|_| agent.agent.status == AgentStatus::Working);
+        let current_assignment = current_task.as_ref().map(|t| Assignment {
+            task_id: t.id.clone(),
+            task_name: t.name.clone(),
+            assigned_at: t.lease.as_ref().map_or(t.updated_at, |l| l.granted_at),
+            instructions: handoff::instructions(t, t.dependencies.len()),
+        });
         Ok(StatusAnswer {
             success: true,
             agent,
             current_task,
+            current_assignment,
         })
     }
 }
@@ -177,10 +212,12 @@ pub struct ListArgs {
 #[derive(Serialize, JsonSchema)]
 pub struct ListAnswer {
     success: bool,
-    /// The agents, by id.
-    agents: Vec<Agent>,
+    /// The agents, by id, each one's status derived from its lease at the time of the read.
+    agents: Vec<AgentView>,
     /// How many.
     count: usize,
+    /// How many (upstream's name).
+    total: usize,
 }
 
 impl Tool for List {
@@ -199,9 +236,11 @@ impl Tool for List {
             .map(|v| v.value)
             .filter(|ag| project.is_none() || ag.project_id == project)
             .collect();
+        let agents = board_reads::agents_now(agents, now_ms())?;
         Ok(ListAnswer {
             success: true,
             count: agents.len(),
+            total: agents.len(),
             agents,
         })
     }

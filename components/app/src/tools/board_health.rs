@@ -8,7 +8,11 @@ use super::tool::{Tool, ToolCtx};
 use crate::board_error::BoardError;
 use crate::ids::now_ms;
 use crate::records::{self, collections};
-use marcus_core::board::health::{self, AgentCountAnalysis, BoardHealth};
+use marcus_core::board::health::{
+    self, AgentCountAnalysis, AgentCountSummary, BoardHealth, HealthIssue,
+};
+use marcus_core::board::health_summary::{self, HealthMetrics};
+use marcus_core::board::lease;
 use marcus_core::board::model::{Agent, Task};
 use marcus_identity::access::Access;
 use schemars::JsonSchema;
@@ -32,6 +36,16 @@ pub struct CheckAnswer {
     project_id: String,
     /// Issues and score.
     health: BoardHealth,
+    /// The score, 0-100 (upstream's name for `health.score`).
+    health_score: u8,
+    /// Upstream's grade of the score: excellent, good, fair, poor or critical.
+    status: &'static str,
+    /// The numbers the check looked at.
+    metrics: HealthMetrics,
+    /// Everything found (the same as `health.issues`).
+    issues: Vec<HealthIssue>,
+    /// What to do about each issue, most severe first.
+    recommendations: Vec<String>,
 }
 
 impl Tool for Check {
@@ -53,10 +67,23 @@ impl Tool for Check {
             .map(|v| v.value)
             .filter(|ag| ag.project_id.as_deref().is_none_or(|p| p == project_id))
             .collect();
-        let health = health::board_health(&tasks, &agents, now_ms());
+        let now = now_ms();
+        if let Some(at) = lease::next_lapse(&tasks, now) {
+            crate::read_cache::changes_at(at);
+        }
+        let agents: Vec<Agent> = board_reads::agents_now(agents, now)?
+            .into_iter()
+            .map(|v| v.agent)
+            .collect();
+        let health = health::board_health(&tasks, &agents, now);
         Ok(CheckAnswer {
             success: true,
             project_id,
+            health_score: health.score,
+            status: health_summary::grade(health.score),
+            metrics: health_summary::metrics(&tasks, &agents, &health, now),
+            issues: health.issues.clone(),
+            recommendations: health_summary::recommendations(&health),
             health,
         })
     }
@@ -73,6 +100,9 @@ pub struct OptimalAnswer {
     project_id: String,
     /// The critical-path analysis.
     analysis: AgentCountAnalysis,
+    /// The same analysis by upstream's names.
+    #[serde(flatten)]
+    summary: AgentCountSummary,
 }
 
 impl Tool for Optimal {
@@ -90,10 +120,12 @@ impl Tool for Optimal {
             .into_iter()
             .map(|v| v.value)
             .collect();
+        let analysis = health::optimal_agent_count(&tasks);
         Ok(OptimalAnswer {
             success: true,
             project_id,
-            analysis: health::optimal_agent_count(&tasks),
+            summary: AgentCountSummary::from(&analysis),
+            analysis,
         })
     }
 }

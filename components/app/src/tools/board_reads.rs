@@ -4,7 +4,8 @@
 
 use crate::board_error::{BoardError, Missing};
 use crate::records::{self, Versioned, collections};
-use marcus_core::board::model::{Agent, Project, Task};
+use marcus_core::board::model::{Agent, AgentStatus, Project, Task};
+use marcus_core::board::workload::{self, AgentView};
 use serde_json::json;
 
 /// Loads a project or fails with `project_not_found`.
@@ -46,4 +47,35 @@ pub fn task(task_id: &str) -> Result<Versioned<Task>, BoardError> {
 /// The error for a task that does not exist.
 pub fn task_not_found(task_id: &str) -> BoardError {
     BoardError::not_found(Missing::Task, format!("task {task_id} does not exist"))
+}
+
+/// `agents` as they stand at `now`: each one's status derived from the lease on its current
+/// task ([`workload::view`]), those tasks read in one call.
+pub fn agents_now(agents: Vec<Agent>, now: u64) -> Result<Vec<AgentView>, BoardError> {
+    let current: Vec<String> = agents
+        .iter()
+        .filter_map(|a| a.current_task_id.clone())
+        .collect();
+    let held: Vec<Task> = records::get_many::<Task>(collections::TASKS, &current)?
+        .into_iter()
+        .flatten()
+        .map(|v| v.value)
+        .collect();
+    Ok(agents
+        .iter()
+        .map(|a| {
+            let task = a
+                .current_task_id
+                .as_deref()
+                .and_then(|id| held.iter().find(|t| t.id == id));
+            let view = workload::view(a, task, now);
+            if let Some(lease) = task.and_then(|t| t.lease.as_ref())
+                && view.agent.status == AgentStatus::Working
+            {
+                // The agent is working until then; a cached answer must not outlive it.
+                crate::read_cache::changes_at(lease.expires_at);
+            }
+            view
+        })
+        .collect())
 }

@@ -11,8 +11,9 @@ use crate::ids::{new_id, now_ms};
 use crate::records::{self, Change, collections};
 use crate::unit_of_work;
 use marcus_core::board::context::{self, TaskContext};
+use marcus_core::board::dependency_report::{self, DependencyReport};
 use marcus_core::board::graph;
-use marcus_core::board::model::{Artifact, Decision, Task, TaskStatus};
+use marcus_core::board::model::{Artifact, Decision, Task, TaskStatus, artifact_location};
 use marcus_identity::access::Access;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -41,6 +42,8 @@ pub struct LogDecisionAnswer {
     success: bool,
     /// The decision's id.
     decision_id: String,
+    /// For people.
+    message: String,
     /// The stored decision.
     decision: Decision,
 }
@@ -82,6 +85,10 @@ impl Tool for LogDecision {
         )?;
         Ok(LogDecisionAnswer {
             success: true,
+            message: format!(
+                "Decision logged on task {}; tasks that depend on it see it in get_task_context",
+                task.name
+            ),
             decision_id: decision.id.clone(),
             decision,
         })
@@ -124,6 +131,23 @@ pub struct LogArtifactAnswer {
     size_bytes: u64,
     /// Where Marcus keeps it (`marcus://artifacts/<id>`).
     location: String,
+    /// The artifact as upstream describes it.
+    data: ArtifactData,
+}
+
+/// A logged artifact, by upstream's names.
+#[derive(Serialize, JsonSchema)]
+pub struct ArtifactData {
+    /// The task it belongs to.
+    task_id: String,
+    /// Its file name.
+    filename: String,
+    /// Where Marcus keeps it (`marcus://artifacts/<id>`).
+    location: String,
+    /// Its kind.
+    artifact_type: String,
+    /// What it is.
+    description: String,
 }
 
 impl Tool for LogArtifact {
@@ -173,9 +197,17 @@ impl Tool for LogArtifact {
             )?],
             &event,
         )?;
+        let location = artifact_location(&artifact.id);
         Ok(LogArtifactAnswer {
             success: true,
-            location: format!("marcus://artifacts/{}", artifact.id),
+            data: ArtifactData {
+                task_id: artifact.task_id,
+                filename: artifact.filename.clone(),
+                location: location.clone(),
+                artifact_type: artifact.artifact_type.clone(),
+                description: artifact.description,
+            },
+            location,
             artifact_id: artifact.id,
             filename: artifact.filename,
             artifact_type: artifact.artifact_type,
@@ -309,6 +341,9 @@ pub struct CheckDependenciesAnswer {
     pending_dependencies: Vec<PendingDependency>,
     /// Tasks that wait for it.
     dependents: Vec<Dependent>,
+    /// The same by upstream's names, with cycles and the completion order.
+    #[serde(flatten)]
+    report: DependencyReport,
 }
 
 impl Tool for CheckDependencies {
@@ -362,8 +397,10 @@ impl Tool for CheckDependencies {
                     .collect()
             })
             .unwrap_or_default();
+        let report = dependency_report::report(&task, &tasks);
         Ok(CheckDependenciesAnswer {
             success: true,
+            report,
             task_id: task.id,
             task_name: task.name,
             all_dependencies_done: pending.is_empty(),

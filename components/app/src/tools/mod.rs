@@ -8,6 +8,7 @@ pub mod board_health;
 pub mod board_reads;
 pub mod failure;
 pub mod fields;
+pub mod handoff;
 pub mod hints;
 pub mod knowledge;
 pub mod lease_touch;

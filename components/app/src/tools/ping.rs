@@ -5,6 +5,7 @@ use super::hints::Hints;
 use super::tool::{Tool, ToolCtx};
 use crate::board_error::BoardError;
 use crate::ids::now_ms;
+use marcus_core::board::model::PROVIDER;
 use marcus_identity::access::Access;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -27,6 +28,9 @@ pub struct PingAnswer {
     status: &'static str,
     /// Always `marcus`.
     service: &'static str,
+    /// Who keeps the boards: always `marcus` ([`PROVIDER`]; upstream names its kanban
+    /// service).
+    provider: &'static str,
     /// The server's version.
     version: &'static str,
     /// The `echo` argument, empty without one.
@@ -48,6 +52,7 @@ impl Tool for Ping {
             success: true,
             status: "online",
             service: "marcus",
+            provider: PROVIDER,
             version: env!("CARGO_PKG_VERSION"),
             echo: args.echo.map(|e| e.0).unwrap_or_default(),
             timestamp: now_ms(),

@@ -3,7 +3,7 @@
 
 use super::board_health::ProjectArgs;
 use super::board_reads;
-use super::fields::{Count, IdRef, Object, Pick, Str, TaskList, Text};
+use super::fields::{Count, IdRef, Object, Pick, Str, StrList, TaskList, Text};
 use super::hints::Hints;
 use super::scope;
 use super::tool::{Tool, ToolCtx};
@@ -12,10 +12,10 @@ use crate::events::BoardEvent;
 use crate::ids::{new_id, now_ms};
 use crate::records::{self, Change, collections};
 use crate::unit_of_work;
-use marcus_core::board::annotate;
 use marcus_core::board::graph::{self, NewTask};
 use marcus_core::board::health::{self, ProjectStatus};
-use marcus_core::board::model::{Project, Task, TaskStatus};
+use marcus_core::board::model::{Agent, AgentStatus, PROVIDER, Project, Task, TaskStatus};
+use marcus_core::board::{annotate, lease};
 use marcus_identity::access::Access;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -64,6 +64,8 @@ pub struct CreateProjectArgs {
 pub struct ProjectOptions {
     /// Lease length at assignment (default 180).
     lease_seconds: Option<Count<1>>,
+    /// Labels to group projects by.
+    tags: Option<StrList>,
 }
 
 /// The new project and its tasks.
@@ -81,6 +83,8 @@ pub struct CreateProjectAnswer {
     /// What to do next, when the project was created without tasks.
     #[serde(skip_serializing_if = "Option::is_none")]
     next_step: Option<String>,
+    /// Their ids, in the order given.
+    task_ids: Vec<String>,
 }
 
 impl Tool for CreateProject {
@@ -94,7 +98,10 @@ impl Tool for CreateProject {
     fn run(_ctx: &ToolCtx, a: CreateProjectArgs) -> Result<CreateProjectAnswer, BoardError> {
         let name = a.project_name.0;
         let description = a.description.map(|d| d.0).unwrap_or_default();
-        let lease_seconds = a.options.and_then(|o| o.0.lease_seconds).map(|s| s.0);
+        let (lease_seconds, tags) = match a.options {
+            Some(Object(o)) => (o.lease_seconds.map(|s| s.0), o.tags.unwrap_or_default().0),
+            None => (None, Vec::new()),
+        };
         let new_tasks: Vec<NewTask> = a.tasks.map(|t| t.0).unwrap_or_default();
         let now = now_ms();
         let project = Project {
@@ -102,10 +109,12 @@ impl Tool for CreateProject {
             name,
             description,
             lease_seconds,
+            tags,
             created_at: now,
         };
         let mut tasks =
             graph::plan_new_tasks(&project.id, &[], &new_tasks, || new_id("task"), now)?;
+        name_project(&mut tasks, &project);
         annotate::annotate(&mut tasks);
         let event = BoardEvent::new(
             "project_created",
@@ -139,7 +148,15 @@ impl Tool for CreateProject {
             tasks_created: tasks.len(),
             tasks: created(&tasks),
             next_step,
+            task_ids: tasks.iter().map(|t| t.id.clone()).collect(),
         })
+    }
+}
+
+/// Writes the project's name on its new tasks, so handing one out needs no project read.
+fn name_project(tasks: &mut [Task], project: &Project) {
+    for t in tasks {
+        t.project_name = project.name.clone();
     }
 }
 
@@ -183,16 +200,18 @@ impl Tool for CreateTasks {
         if new_tasks.is_empty() {
             return Err(BoardError::invalid("tasks must contain at least one task"));
         }
+        let project = board_reads::project(&project_id)?.value;
         let existing = board_reads::tasks_of(&project_id)?;
         let existing_tasks: Vec<Task> = existing.iter().map(|v| v.value.clone()).collect();
         let now = now_ms();
-        let tasks = graph::plan_new_tasks(
+        let mut tasks = graph::plan_new_tasks(
             &project_id,
             &existing_tasks,
             &new_tasks,
             || new_id("task"),
             now,
         )?;
+        name_project(&mut tasks, &project);
         // New edges change reverse edges and critical-path weights of existing tasks too.
         let mut all: Vec<Task> = existing_tasks
             .into_iter()
@@ -256,6 +275,14 @@ pub struct ProjectSummary {
     total_tasks: usize,
     /// Done tasks, in percent of all.
     completion_percentage: f64,
+    /// Who keeps the board: always `marcus` ([`PROVIDER`]).
+    provider: &'static str,
+    /// Its labels.
+    tags: Vec<String>,
+    /// Whether this MCP session selected it (`select_project`).
+    is_active: bool,
+    /// Its tasks' last change, milliseconds since the Unix epoch (`null` without tasks).
+    last_used: Option<u64>,
 }
 
 /// Every project.
@@ -276,8 +303,9 @@ impl Tool for List {
     type Args = NoArgs;
     type Answer = ListAnswer;
 
-    fn run(_ctx: &ToolCtx, _a: NoArgs) -> Result<ListAnswer, BoardError> {
+    fn run(ctx: &ToolCtx, _a: NoArgs) -> Result<ListAnswer, BoardError> {
         let now = now_ms();
+        let selected = ctx.session_project.borrow().clone();
         let mut out = Vec::new();
         for p in records::query_all::<Project>(collections::PROJECTS, &[])? {
             let tasks: Vec<Task> = board_reads::tasks_of(&p.value.id)?
@@ -286,6 +314,10 @@ impl Tool for List {
                 .collect();
             let status = health::project_status(&tasks, now);
             out.push(ProjectSummary {
+                provider: PROVIDER,
+                is_active: selected.as_deref() == Some(p.value.id.as_str()),
+                last_used: tasks.iter().map(|t| t.updated_at).max(),
+                tags: p.value.tags.clone(),
                 id: p.value.id.clone(),
                 project_id: p.value.id,
                 name: p.value.name,
@@ -322,14 +354,30 @@ fn id_or_name(schema: &mut schemars::Schema) {
     super::schema::require_one_of(schema, &["project_id", "project_name"]);
 }
 
+/// A project with who keeps it and how many tasks it has.
+#[derive(Serialize, JsonSchema)]
+pub struct ProjectCard {
+    /// The project.
+    #[serde(flatten)]
+    project: Project,
+    /// Who keeps the board: always `marcus` ([`PROVIDER`]).
+    provider: &'static str,
+    /// How many tasks it has.
+    task_count: u64,
+}
+
 /// The chosen project and where it became the default.
 #[derive(Serialize, JsonSchema)]
 pub struct SelectAnswer {
     success: bool,
+    /// What was done: `selected_existing` (Marcus selects; create_project creates).
+    action: &'static str,
+    /// For people.
+    message: String,
     /// The chosen project's id.
     project_id: String,
     /// The chosen project.
-    project: Project,
+    project: ProjectCard,
     /// Whether this MCP session now defaults to it.
     selected_for_session: bool,
     /// Whether the agent now defaults to it.
@@ -388,10 +436,17 @@ impl Tool for Select {
                 }
             }
         }
+        let task_count = records::count(collections::TASKS, &[("project_id", json!(project.id))])?;
         Ok(SelectAnswer {
             success: true,
+            action: "selected_existing",
+            message: format!("Selected project {} ({task_count} tasks)", project.name),
             project_id: project.id.clone(),
-            project,
+            project: ProjectCard {
+                project,
+                provider: PROVIDER,
+                task_count,
+            },
             selected_for_session: session,
             selected_for_agent: agent_updated,
         })
@@ -401,16 +456,49 @@ impl Tool for Select {
 /// `get_project_status(project_id?)`.
 pub struct Status;
 
+/// A project with its counts by upstream's names.
+#[derive(Serialize, JsonSchema)]
+pub struct ProjectCounts {
+    /// The project.
+    #[serde(flatten)]
+    project: Project,
+    /// Who keeps the board: always `marcus` ([`PROVIDER`]).
+    provider: &'static str,
+    /// All its tasks.
+    total_tasks: usize,
+    /// Done tasks.
+    completed: usize,
+    /// Tasks held by an agent.
+    in_progress: usize,
+    /// Tasks stopped by a blocker.
+    blocked: usize,
+    /// Done tasks, in percent of all.
+    completion_percentage: f64,
+}
+
+/// The project's agents (those whose default project it is, and those without one).
+#[derive(Serialize, JsonSchema)]
+pub struct Workers {
+    /// How many.
+    total: usize,
+    /// Those holding a task under a live lease.
+    active: usize,
+    /// The others.
+    available: usize,
+}
+
 /// A project's completion and pace.
 #[derive(Serialize, JsonSchema)]
 pub struct StatusAnswer {
     success: bool,
     /// The project's id.
     project_id: String,
-    /// The project.
-    project: Project,
+    /// The project, with its counts.
+    project: ProjectCounts,
     /// Counts, completion, velocity and ETA.
     status: ProjectStatus,
+    /// Its agents, working or not at the time of the read.
+    workers: Workers,
 }
 
 impl Tool for Status {
@@ -429,11 +517,39 @@ impl Tool for Status {
             .into_iter()
             .map(|v| v.value)
             .collect();
+        let now = now_ms();
+        if let Some(at) = lease::next_lapse(&tasks, now) {
+            crate::read_cache::changes_at(at);
+        }
+        let status = health::project_status(&tasks, now);
+        let agents: Vec<Agent> = records::query_all::<Agent>(collections::AGENTS, &[])?
+            .into_iter()
+            .map(|v| v.value)
+            .filter(|ag| ag.project_id.as_deref().is_none_or(|p| p == project_id))
+            .collect();
+        let agents = board_reads::agents_now(agents, now)?;
+        let active = agents
+            .iter()
+            .filter(|a| a.agent.status == AgentStatus::Working)
+            .count();
         Ok(StatusAnswer {
             success: true,
             project_id,
-            project,
-            status: health::project_status(&tasks, now_ms()),
+            project: ProjectCounts {
+                project,
+                provider: PROVIDER,
+                total_tasks: status.total,
+                completed: status.done,
+                in_progress: status.in_progress,
+                blocked: status.blocked,
+                completion_percentage: status.completion_percentage,
+            },
+            workers: Workers {
+                total: agents.len(),
+                active,
+                available: agents.len() - active,
+            },
+            status,
         })
     }
 }

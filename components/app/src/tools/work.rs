@@ -9,6 +9,7 @@ use super::board_reads;
 use super::fields::{
     Count, Id, IdRef, Percent, Pick, ProgressStatus, Severity, Str, Text, WaitSeconds,
 };
+use super::handoff;
 use super::hints::Hints;
 use super::scope;
 use super::tool::{Tool, ToolCtx};
@@ -18,10 +19,11 @@ use crate::ids::{new_id, now_ms};
 use crate::records::{self, Change, Versioned, collections};
 use crate::unit_of_work;
 use crate::{read_ahead, webhook_fanout};
+use marcus_core::board::handoff::Handoff;
 use marcus_core::board::model::{
     Agent, AgentStatus, Blocker, Lease, ProgressEntry, Task, TaskStatus,
 };
-use marcus_core::board::{annotate, claim, lease, scheduler};
+use marcus_core::board::{annotate, blocker_advice, claim, lease, scheduler};
 use marcus_core::text::is_blank;
 use marcus_identity::access::Access;
 use schemars::JsonSchema;
@@ -75,8 +77,23 @@ pub struct Assigned {
     lease_expires_at: Option<u64>,
     /// True when the agent already held this task.
     already_assigned: bool,
+    /// The task it already held (upstream's answer to asking while holding one); absent
+    /// when the task was just handed out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    current_task: Option<HeldTask>,
     /// What an earlier holder left unfinished.
     recovery_note: Option<String>,
+}
+
+/// The task an agent already holds, by id, name and status.
+#[derive(Serialize, JsonSchema)]
+pub struct HeldTask {
+    /// Its id.
+    id: String,
+    /// Its name.
+    name: String,
+    /// Its status.
+    status: TaskStatus,
 }
 
 /// The task as handed to an agent: the record plus instructions and its dependencies.
@@ -88,6 +105,9 @@ pub struct TaskPayload {
     instructions: String,
     /// The finished tasks it builds on.
     dependency_tasks: Vec<TaskRef>,
+    /// What its dependencies left for it, by upstream's names.
+    #[serde(flatten)]
+    handoff: Handoff,
 }
 
 /// A task by id and name.
@@ -220,6 +240,8 @@ pub struct BlockerAnswer {
     task_id: String,
     /// The stored blocker.
     blocker: Blocker,
+    /// What to do about it, numbered, one per line.
+    suggestions: String,
 }
 
 impl Tool for ReportBlocker {
@@ -308,6 +330,8 @@ pub struct UnassignAnswer {
     task_id: String,
     /// Who held it.
     previous_holder: Option<String>,
+    /// Who held it (upstream's name).
+    agent_id: Option<String>,
     /// Its status now.
     status: TaskStatus,
 }
@@ -366,7 +390,11 @@ fn lease_seconds(project_id: &str) -> Result<u64, BoardError> {
 }
 
 /// The task as handed to an agent: the record plus instructions and lease facts.
-fn task_payload(task: &Task, dependencies: &[Task]) -> TaskPayload {
+fn task_payload(
+    task: &Task,
+    dependencies: &[Task],
+    handoff: Handoff,
+) -> Result<TaskPayload, BoardError> {
     let deps: Vec<TaskRef> = dependencies
         .iter()
         .map(|t| TaskRef {
@@ -374,26 +402,12 @@ fn task_payload(task: &Task, dependencies: &[Task]) -> TaskPayload {
             name: t.name.clone(),
         })
         .collect();
-    let mut instructions = format!("{}\n\n{}", task.name, task.description);
-    if !task.acceptance_criteria.is_empty() {
-        instructions.push_str("\n\nAcceptance criteria:\n");
-        for c in &task.acceptance_criteria {
-            instructions.push_str(&format!("- {c}\n"));
-        }
-    }
-    if !deps.is_empty() {
-        instructions.push_str(
-            "\n\nThis task builds on finished dependencies: call get_task_context for their artifacts and decisions.",
-        );
-    }
-    if let Some(note) = &task.recovery_note {
-        instructions.push_str(&format!("\n\nRecovery: {note}"));
-    }
-    TaskPayload {
-        task: task.clone(),
-        instructions,
+    Ok(TaskPayload {
+        task: handoff::named(task)?,
+        instructions: marcus_core::board::handoff::instructions(task, deps.len()),
         dependency_tasks: deps,
-    }
+        handoff,
+    })
 }
 
 fn request_next(ctx: &ToolCtx, a: RequestNextArgs) -> Result<NextTaskAnswer, BoardError> {
@@ -486,11 +500,11 @@ fn claim_next(
             && let Some(held) = records::get::<Task>(collections::TASKS, current_id)?
             && claim::holds_live(&agent.value, &held.value, now)
         {
-            let deps = load_all(&held.value.dependencies)?;
-            let answer = assigned_answer(&held.value, &deps, true);
+            let (deps, handoff) = handoff::read(&held.value)?;
+            let answer = assigned_answer(&held.value, &deps, handoff, true);
             // Asking again is a call about the held task: it keeps the lease too.
             super::lease_touch::renew_for_holder(&agent_id, current_id);
-            return Ok(answer);
+            return answer;
         }
 
         // Only tasks whose dependencies are all done, plus in-progress ones (their lease
@@ -525,7 +539,7 @@ fn claim_next(
         let Some(current) = pool.iter().find(|v| v.value.id == pick) else {
             continue;
         };
-        let deps = load_all(&current.value.dependencies)?;
+        let (deps, handoff) = handoff::read(&current.value)?;
         // The assignment time is read after the dependencies were seen done, so a task
         // never starts before the completion it waited for.
         let now = now_ms();
@@ -577,7 +591,7 @@ fn claim_next(
             agent.version,
         )?);
         match unit_of_work::commit_and_announce(changes, &event) {
-            Ok(()) => return Ok(assigned_answer(&assigned, &deps, false)),
+            Ok(()) => return assigned_answer(&assigned, &deps, handoff, false),
             Err(BoardError::Conflict(message)) => {
                 last_conflict = message;
                 lost.push(pick);
@@ -627,26 +641,27 @@ fn no_task_answer(
     }))
 }
 
-/// Loads tasks by id in one read (missing ones are left out).
-fn load_all(ids: &[String]) -> Result<Vec<Task>, BoardError> {
-    Ok(records::get_many::<Task>(collections::TASKS, ids)?
-        .into_iter()
-        .flatten()
-        .map(|t| t.value)
-        .collect())
-}
-
-fn assigned_answer(task: &Task, dependencies: &[Task], already_held: bool) -> NextTaskAnswer {
+fn assigned_answer(
+    task: &Task,
+    dependencies: &[Task],
+    handoff: Handoff,
+    already_held: bool,
+) -> Result<NextTaskAnswer, BoardError> {
     let lease = task.lease.clone();
-    NextTaskAnswer::Assigned(Box::new(Assigned {
+    Ok(NextTaskAnswer::Assigned(Box::new(Assigned {
         success: true,
-        task: task_payload(task, dependencies),
+        current_task: already_held.then(|| HeldTask {
+            id: task.id.clone(),
+            name: task.name.clone(),
+            status: task.status,
+        }),
+        task: task_payload(task, dependencies, handoff)?,
         lease_token: lease.as_ref().map(|l| l.token),
         lease_expires_at: lease.as_ref().map(|l| l.expires_at),
         lease,
         already_assigned: already_held,
         recovery_note: task.recovery_note.clone(),
-    }))
+    })))
 }
 
 /// Records that the agent called, best effort (a lost race only loses a timestamp).
@@ -824,6 +839,7 @@ fn report_blocker(_ctx: &ToolCtx, a: ReportBlockerArgs) -> Result<BlockerAnswer,
             message: "Blocker recorded; the task is blocked until resolve_blocker or unassign_task",
             blocker_id: blocker.id.clone(),
             task_id: task_id.clone(),
+            suggestions: blocker_advice::suggestions(&blocked, severity),
             blocker,
         })
     })
@@ -938,6 +954,7 @@ fn unassign(_ctx: &ToolCtx, a: UnassignArgs) -> Result<UnassignAnswer, BoardErro
             success: true,
             message: format!("Task {task_id} returned to the pool"),
             task_id: task_id.clone(),
+            agent_id: holder.clone(),
             previous_holder: holder,
             status: updated.status,
         })

@@ -113,6 +113,7 @@ pub fn assign(
     let mut working = agent.clone();
     working.status = AgentStatus::Working;
     working.current_task_id = Some(assigned.id.clone());
+    working.assigned_tasks_count += 1;
     working.last_seen = now;
     Ok(Assignment {
         task: assigned,
@@ -206,6 +207,7 @@ mod tests {
         assert_eq!(done.agent.status, AgentStatus::Working);
         assert_eq!(done.agent.current_task_id.as_deref(), Some("t"));
         assert_eq!(done.agent.last_seen, 1_000);
+        assert_eq!(done.agent.assigned_tasks_count, 1, "the claim is counted");
         assert_eq!(done.expired, None);
     }
 

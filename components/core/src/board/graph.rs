@@ -131,6 +131,7 @@ pub fn plan_new_tasks(
         planned.push(Task {
             id,
             project_id: project_id.to_string(),
+            project_name: String::new(),
             name: name.to_string(),
             description: n.description.clone(),
             status: TaskStatus::Todo,
@@ -408,6 +409,7 @@ pub(crate) mod tests {
             status: Default::default(),
             current_task_id: None,
             completed_tasks_count: 0,
+            assigned_tasks_count: 0,
             registered_at: 0,
             last_seen: 0,
         }
@@ -423,6 +425,7 @@ pub(crate) mod tests {
         Task {
             id: id.into(),
             project_id: "p".into(),
+            project_name: "P".into(),
             name: id.into(),
             description: String::new(),
             status: TaskStatus::Todo,

@@ -105,6 +105,9 @@ pub struct HealthIssue {
     /// cycle, bottleneck, long_chain, stale_lease, skill_mismatch, idle_agent,
     /// overloaded_agent, gridlock.
     pub kind: String,
+    /// The same as `kind`, by upstream's name.
+    #[serde(rename = "type")]
+    pub issue_type: String,
     /// low, medium, high, critical.
     pub severity: String,
     /// What is wrong, for people.
@@ -137,6 +140,7 @@ pub const BOTTLENECK_DEPENDENTS: usize = 3;
 fn issue(kind: &str, severity: &str, message: String, task_ids: Vec<String>) -> HealthIssue {
     HealthIssue {
         kind: kind.into(),
+        issue_type: kind.into(),
         severity: severity.into(),
         message,
         task_ids,
@@ -389,6 +393,40 @@ pub struct AgentCountAnalysis {
     pub remaining_tasks: usize,
 }
 
+/// The agent-count analysis by upstream's names.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct AgentCountSummary {
+    /// Agents worth running now.
+    pub optimal_agents: usize,
+    /// Hours along the longest dependency chain of remaining work.
+    pub critical_path_hours: f64,
+    /// Most tasks that can run at once with unlimited agents.
+    pub max_parallelism: usize,
+    /// Hours until the remaining work is done with `optimal_agents` agents: the earliest-start
+    /// schedule never runs more tasks at once than that, so it ends with its critical path.
+    pub estimated_completion_hours: f64,
+    /// Hours the remaining work takes one agent alone (all of it, one task after another).
+    pub single_agent_hours: f64,
+    /// Time saved by running in parallel versus one agent, in percent.
+    pub efficiency_gain_percent: f64,
+    /// The tasks analysed: those not done yet.
+    pub total_tasks: usize,
+}
+
+impl From<&AgentCountAnalysis> for AgentCountSummary {
+    fn from(a: &AgentCountAnalysis) -> Self {
+        Self {
+            optimal_agents: a.optimal_agents,
+            critical_path_hours: a.critical_path_hours,
+            max_parallelism: a.peak_parallelism,
+            estimated_completion_hours: a.critical_path_hours,
+            single_agent_hours: a.total_work_hours,
+            efficiency_gain_percent: a.efficiency_gain_percent,
+            total_tasks: a.remaining_tasks,
+        }
+    }
+}
+
 /// Schedules remaining work at earliest start with unlimited agents and reads off the
 /// critical path, total work and peak parallelism.
 pub fn optimal_agent_count(tasks: &[Task]) -> AgentCountAnalysis {
@@ -497,6 +535,12 @@ mod tests {
     #[test]
     fn optimal_count_for_the_diamond() {
         let r = optimal_agent_count(&diamond());
+        let s = AgentCountSummary::from(&r);
+        assert_eq!((s.max_parallelism, s.total_tasks), (2, 4));
+        assert_eq!(
+            (s.estimated_completion_hours, s.single_agent_hours),
+            (9.0, 10.0)
+        );
         assert_eq!(r.peak_parallelism, 2);
         assert_eq!(r.optimal_agents, 2);
         assert_eq!(r.critical_path_hours, 9.0);
@@ -592,6 +636,7 @@ mod tests {
             status: AgentStatus::Available,
             current_task_id: None,
             completed_tasks_count: 0,
+            assigned_tasks_count: 0,
             registered_at: 0,
             last_seen: 0,
         };
@@ -610,6 +655,7 @@ mod tests {
             status,
             current_task_id: None,
             completed_tasks_count: 0,
+            assigned_tasks_count: 0,
             registered_at: 0,
             last_seen: 0,
         }
@@ -813,7 +859,7 @@ mod tests {
             serde_json::to_value(issue("cycle", "critical", "m".into(), vec!["a".into()])).unwrap();
         assert_eq!(
             v,
-            serde_json::json!({"kind": "cycle", "severity": "critical", "message": "m", "task_ids": ["a"]})
+            serde_json::json!({"kind": "cycle", "type": "cycle", "severity": "critical", "message": "m", "task_ids": ["a"]})
         );
     }
 }

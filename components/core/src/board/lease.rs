@@ -61,6 +61,18 @@ pub fn expire_if_due(task: &Task, now: Millis) -> Option<Task> {
     Some(t)
 }
 
+/// When the first of `tasks`' live leases lapses after `now` (`None` without one): until
+/// then, nothing about who holds what changes unless something is written.
+pub fn next_lapse(tasks: &[Task], now: Millis) -> Option<Millis> {
+    tasks
+        .iter()
+        .filter(|t| t.status == TaskStatus::InProgress)
+        .filter_map(|t| t.lease.as_ref())
+        .map(|l| l.expires_at)
+        .filter(|&at| at > now)
+        .min()
+}
+
 /// `ms` as ISO 8601 UTC, so notes read by people and agents carry a real date.
 fn utc(ms: Millis) -> String {
     let secs = ms / 1000;
@@ -306,6 +318,18 @@ pub fn unassign(task: &Task, now: Millis) -> Result<Task, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_next_lapse_is_the_earliest_live_lease() {
+        let t = |id: &str| crate::board::graph::tests::task(id, &[], 1.0);
+        let early = assign(&t("a"), "x", 0, 10);
+        let late = assign(&t("b"), "y", 0, 20);
+        let lapsed = assign(&t("c"), "z", 0, 1);
+        let tasks = [late, early, lapsed, t("todo")];
+        assert_eq!(next_lapse(&tasks, 5_000), Some(10_000));
+        assert_eq!(next_lapse(&tasks, 10_000), Some(20_000));
+        assert_eq!(next_lapse(&tasks, 20_000), None);
+    }
     use crate::board::graph::tests::task;
 
     #[test]

@@ -48,6 +48,11 @@ pub enum Priority {
     Urgent,
 }
 
+/// The `provider` Marcus reports for its boards: upstream names the kanban service that
+/// keeps the board (planka, github, linear); Marcus keeps the board itself, in whichever
+/// storage backend the host runs on, so its boards' provider is always Marcus.
+pub const PROVIDER: &str = "marcus";
+
 /// A project: a board of tasks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Project {
@@ -61,6 +66,9 @@ pub struct Project {
     /// Lease length at assignment for this project, in seconds (default 180).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease_seconds: Option<u64>,
+    /// Free labels people group projects by (upstream's project tags).
+    #[serde(default)]
+    pub tags: Vec<String>,
     /// Creation time.
     pub created_at: Millis,
 }
@@ -89,6 +97,11 @@ pub struct Task {
     pub id: String,
     /// The project it belongs to.
     pub project_id: String,
+    /// That project's name, written with the task (projects are never renamed), so a task
+    /// handed to an agent names its project without another read; empty on tasks stored
+    /// before it was kept.
+    #[serde(default)]
+    pub project_name: String,
     /// Short name (unique within the project, used for dependency references).
     pub name: String,
     /// What to do.
@@ -192,6 +205,10 @@ pub struct Agent {
     /// Tasks it completed.
     #[serde(default)]
     pub completed_tasks_count: u64,
+    /// Tasks handed to it (each claim counts once), the denominator of its performance
+    /// score.
+    #[serde(default)]
+    pub assigned_tasks_count: u64,
     /// Registration time.
     pub registered_at: Millis,
     /// Last call from it.
@@ -261,6 +278,11 @@ pub struct Decision {
     pub decision: String,
     /// When.
     pub timestamp: Millis,
+}
+
+/// Where Marcus keeps artifact `id`: the `location` agents are given for it.
+pub fn artifact_location(id: &str) -> String {
+    format!("marcus://artifacts/{id}")
 }
 
 /// A file-like output of a task, stored by Marcus so agents need no shared disk.

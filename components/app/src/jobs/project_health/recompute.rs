@@ -18,6 +18,7 @@ pub fn run(job: &Job) -> Result<Value, String> {
     args.insert("project_id".into(), Value::String(project.to_string()));
     for tool in ["get_project_status", "check_board_health"] {
         let spec = tools::find(tool).ok_or_else(|| format!("no tool {tool}"))?;
+        crate::read_cache::forget_changes();
         let result = (spec.run)(&ToolCtx::default(), &args);
         crate::read_cache::refresh(tool, project, &result.clone().map_err(ApiError::from));
         match result {
