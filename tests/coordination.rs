@@ -393,3 +393,46 @@ fn the_lease_sweep_returns_a_lapsed_task_without_anyone_asking() {
         "{metrics}"
     );
 }
+
+#[test]
+fn status_health_and_analytics_give_one_forecast() {
+    let m = Marcus::start(&[]);
+    let p = ok(
+        &m,
+        "create_project",
+        json!({"project_name": "forecast", "tasks": [
+            {"name": "schema", "estimated_hours": 2},
+            {"name": "api", "dependencies": ["schema"], "estimated_hours": 20},
+            {"name": "ui", "dependencies": ["api"], "estimated_hours": 25},
+            {"name": "docs", "estimated_hours": 1}
+        ]}),
+    );
+    let project = p["project_id"].as_str().unwrap().to_string();
+    ok(
+        &m,
+        "register_agent",
+        json!({"agent_id": "a", "name": "a", "project_id": project}),
+    );
+    // A fast first completion makes a high pace: the chain of estimates still bounds the ETA.
+    let first = ok(&m, "request_next_task", json!({"agent_id": "a"}));
+    let id = first["task"]["id"].as_str().unwrap();
+    ok(
+        &m,
+        "report_task_progress",
+        json!({"agent_id": "a", "task_id": id, "status": "completed"}),
+    );
+    let status = ok(&m, "get_project_status", json!({"project_id": project}));
+    let analytics = m.get(&format!("/api/projects/{project}/analytics")).json();
+    let eta = status["status"]["eta_hours"].as_f64().unwrap();
+    assert_eq!(
+        Some(eta),
+        analytics["forecast"]["projected_hours"].as_f64(),
+        "{status} {analytics}"
+    );
+    assert!(
+        eta >= analytics["forecast"]["hours_by_critical_path"]
+            .as_f64()
+            .unwrap(),
+        "the ETA is never shorter than the critical path: {eta}"
+    );
+}

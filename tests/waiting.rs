@@ -55,16 +55,17 @@ fn wait_across(waiter: &Marcus, completer: &Marcus, first: &str) -> (Value, Dura
     });
     // The waiter is parked on the channel before the completion comes.
     std::thread::sleep(Duration::from_millis(700));
-    assert!(rx.try_recv().is_err(), "nothing was ready: it must still wait");
+    assert!(
+        rx.try_recv().is_err(),
+        "nothing was ready: it must still wait"
+    );
     ok(
         completer,
         "report_task_progress",
         json!({"agent_id": "a", "task_id": first, "status": "completed"}),
     );
     let completed = Instant::now();
-    let (answer, at) = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("an answer");
+    let (answer, at) = rx.recv_timeout(Duration::from_secs(30)).expect("an answer");
     thread.join().unwrap();
     (answer, at.saturating_duration_since(completed))
 }
@@ -79,6 +80,15 @@ fn a_waiting_agent_gets_the_task_its_dependency_releases() {
     assert!(
         after < Duration::from_secs(5),
         "woken by the completion, not by its 20 s running out: {after:?}"
+    );
+    // Agent activity is in the server's log, one info line each.
+    let log = m.stderr_text();
+    for line in ["agent registered", "task claimed", "task completed"] {
+        assert!(log.contains(line), "no {line:?} line in:\n{log}");
+    }
+    assert!(
+        log.contains("agent=\"b\"") || log.contains("agent=b"),
+        "{log}"
     );
 }
 
@@ -104,7 +114,10 @@ fn a_wait_ends_with_the_retry_answer_when_nothing_becomes_ready() {
         );
         assert_eq!(refused.status, 400, "{bad}");
         let message = refused.json()["error"]["message"].clone();
-        assert!(message.as_str().unwrap().contains("wait_seconds"), "{message}");
+        assert!(
+            message.as_str().unwrap().contains("wait_seconds"),
+            "{message}"
+        );
     }
 }
 
@@ -146,7 +159,11 @@ fn a_host_out_of_waiting_places_answers_at_once() {
         .collect();
     std::thread::sleep(Duration::from_millis(700));
     let started = Instant::now();
-    let third = ok(&m, "request_next_task", json!({"agent_id": "d", "wait_seconds": 4}));
+    let third = ok(
+        &m,
+        "request_next_task",
+        json!({"agent_id": "d", "wait_seconds": 4}),
+    );
     assert_eq!(third["success"], false);
     assert!(
         started.elapsed() < Duration::from_secs(3),

@@ -382,8 +382,10 @@
   function renderHealth(statusAnswer, healthAnswer, q) {
     const s = statusAnswer.status;
     const project = statusAnswer.project;
+    // The server's one forecast: the later of the pace's and the critical path's bound.
     const eta = s.total > 0 && s.done === s.total ? "done"
-      : s.eta_hours === null ? "no pace yet" : fmtHours(s.eta_hours);
+      : s.eta_hours === null ? "unknown"
+      : fmtHours(s.eta_hours) + (s.velocity_per_hour > 0 ? "" : " (critical path; no pace yet)");
     const tile = (name, value, cls) => h("div", { class: "tile " + (cls || "") },
       h("span", { class: "value" }, String(value)), h("span", { class: "name" }, name));
     const health = healthAnswer.health || healthAnswer;

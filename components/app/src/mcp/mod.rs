@@ -11,9 +11,9 @@
 //! responses get 202 with no body; batches are accepted only for sessions that negotiated a
 //! protocol that still had them (2025-03-26, 2024-11-05), never on 2025-06-18.
 
-pub mod agent_binding;
 pub mod jsonrpc;
 pub mod notifications;
+pub mod prompt_names;
 pub mod prompts;
 pub mod protocol;
 pub mod session;

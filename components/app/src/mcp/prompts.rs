@@ -9,10 +9,7 @@ use marcus_core::board::lease::{LEASE_INITIAL_SECS, renewal_secs};
 use marcus_core::realtime_limits::MAX_WAIT_MS;
 use serde_json::{Map, Value, json};
 
-/// The agent protocol.
-pub const AGENT: &str = "marcus_agent";
-/// The planning prompt.
-pub const PLAN: &str = "plan_project";
+pub use super::prompt_names::{AGENT, PLAN};
 
 /// `prompts/list`: each prompt with its arguments.
 pub fn list() -> Value {

@@ -78,7 +78,7 @@ impl Tool for Register {
         if let Some(p) = &project_id {
             board_reads::project(p)?;
         }
-        crate::mcp::agent_binding::bind(ctx, &agent_id, a.takeover)?;
+        super::agent_binding::bind(ctx, &agent_id, a.takeover)?;
         let now = now_ms();
         let existing = records::get::<Agent>(AGENTS, &agent_id)?;
         let (agent, change) = match existing {

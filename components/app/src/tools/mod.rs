@@ -3,6 +3,7 @@
 //! contract: `tools/list` and the OpenAPI document publish the JSON Schemas derived from
 //! them, and the arguments a call brings are read into them.
 
+pub mod agent_binding;
 pub mod agents;
 pub mod board_health;
 pub mod board_reads;

@@ -137,7 +137,7 @@ impl Tool for CreateProject {
                 "The project has no tasks yet: Marcus does not generate tasks from a \
                  description. Use the MCP prompt {} with this description to plan them \
                  with your own model, then add them with create_tasks (project_id {}).",
-                crate::mcp::prompts::PLAN,
+                crate::mcp::prompt_names::PLAN,
                 project.id
             )
         });

@@ -16,7 +16,7 @@ pub fn call(tool: &ToolSpec, ctx: &ToolCtx, args: &Map<String, Value>) -> Result
         && tool.name != super::agents::Register::NAME
         && ctx.taken_over.borrow().iter().any(|a| a == agent)
     {
-        return Err(crate::mcp::agent_binding::taken_over(agent));
+        return Err(super::agent_binding::taken_over(agent));
     }
     let answer = crate::read_cache::through(tool.name, args, || {
         (tool.run)(ctx, args).map_err(ApiError::from)

@@ -4,24 +4,11 @@
 
 use super::health::{optimal_agent_count, project_status};
 use super::model::{Millis, Task};
+pub use super::projection::ForecastBasis;
+use super::projection::{projection_of, round1};
 use serde::Serialize;
 
 const HOUR_MS: f64 = 3_600_000.0;
-
-/// What a projection rests on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ForecastBasis {
-    /// Every task is done.
-    Done,
-    /// The pace of recent completions is the slower bound.
-    Velocity,
-    /// The longest chain of remaining estimates is the slower bound (or there is no pace
-    /// yet, so it is the only one).
-    CriticalPath,
-    /// The project has no tasks.
-    Empty,
-}
 
 /// A projected completion.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -44,62 +31,6 @@ pub struct Forecast {
     pub projected_completion_at: Option<Millis>,
     /// Which bound decided.
     pub basis: ForecastBasis,
-}
-
-fn round1(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
-}
-
-/// The one projection every figure of a project's completion comes from (the status's
-/// `eta_hours`, the forecast, the dashboard's panels), so no two of them disagree.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Projection {
-    /// Hours to finish the remaining tasks at the pace given; none without a pace.
-    pub by_velocity: Option<f64>,
-    /// Hours along the longest chain of remaining work.
-    pub by_critical_path: f64,
-    /// The larger of the two; none for a project without tasks.
-    pub hours: Option<f64>,
-    /// Which bound decided.
-    pub basis: ForecastBasis,
-}
-
-/// Projects `tasks`, `remaining` of them not done, at `velocity_per_hour` completions.
-pub fn project(tasks: &[Task], remaining: usize, velocity_per_hour: f64) -> Projection {
-    let plan = optimal_agent_count(tasks);
-    projection_of(
-        tasks.is_empty(),
-        remaining,
-        velocity_per_hour,
-        plan.critical_path_hours,
-    )
-}
-
-fn projection_of(
-    empty: bool,
-    remaining: usize,
-    velocity_per_hour: f64,
-    critical_path_hours: f64,
-) -> Projection {
-    let by_velocity = (remaining > 0 && velocity_per_hour > 0.0)
-        .then(|| round1(remaining as f64 / velocity_per_hour));
-    let by_path = round1(critical_path_hours);
-    let (hours, basis) = if empty {
-        (None, ForecastBasis::Empty)
-    } else if remaining == 0 {
-        (Some(0.0), ForecastBasis::Done)
-    } else {
-        match by_velocity {
-            Some(v) if v > by_path => (Some(v), ForecastBasis::Velocity),
-            _ => (Some(by_path), ForecastBasis::CriticalPath),
-        }
-    };
-    Projection {
-        by_velocity,
-        by_critical_path: by_path,
-        hours,
-        basis,
-    }
 }
 
 /// Projects the completion of `tasks` at `now`.

@@ -76,8 +76,13 @@ pub fn project_status(tasks: &[Task], now: Millis) -> ProjectStatus {
         },
         velocity_per_hour: (velocity * 100.0).round() / 100.0,
         velocity_per_day: (velocity * 24.0 * 100.0).round() / 100.0,
-        eta_hours: super::forecast::project(tasks, remaining, (velocity * 100.0).round() / 100.0)
-            .hours,
+        eta_hours: super::projection::projection_of(
+            tasks.is_empty(),
+            remaining,
+            (velocity * 100.0).round() / 100.0,
+            optimal_agent_count(tasks).critical_path_hours,
+        )
+        .hours,
         blocked_task_ids: tasks
             .iter()
             .filter(|t| t.status == TaskStatus::Blocked)

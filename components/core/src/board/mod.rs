@@ -14,6 +14,7 @@ pub mod health;
 pub mod health_summary;
 pub mod lease;
 pub mod model;
+pub mod projection;
 pub mod queue;
 pub mod ranking;
 pub mod risk;

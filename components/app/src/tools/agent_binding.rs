@@ -4,10 +4,10 @@
 //! agent that restarted gets its id back without ceremony), or when it asks for a takeover;
 //! the session it took the id from may no longer act as that agent.
 
-use super::session;
+use super::tool::ToolCtx;
 use crate::board_error::BoardError;
 use crate::ids::now_ms;
-use crate::tools::ToolCtx;
+use crate::mcp::session;
 use marcus_core::api_error::ApiError;
 use marcus_core::board::lease::LEASE_INITIAL_SECS;
 
