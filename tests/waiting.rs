@@ -72,7 +72,7 @@ fn wait_across(waiter: &Marcus, completer: &Marcus, first: &str) -> (Value, Dura
 
 #[test]
 fn a_waiting_agent_gets_the_task_its_dependency_releases() {
-    let m = Marcus::start(&[]);
+    let m = Marcus::start_env(&[], &[("RUST_LOG", "info")]);
     let (_project, first) = chain(&m);
     let (answer, after) = wait_across(&m, &m, &first);
     assert_eq!(answer["task"]["name"], "second", "{answer}");
