@@ -32,5 +32,6 @@ pub mod request_id;
 pub mod request_state;
 pub mod serve;
 pub mod server;
+pub mod server_client;
 pub mod slots;
 pub mod storage;
