@@ -41,6 +41,45 @@ pub enum Command {
     Migrate(MigrateArgs),
     /// Make, list and revoke access tokens (on the data directory's database, or DATABASE_URL).
     Token(TokenArgs),
+    /// MCP over stdin/stdout, relayed to a running server (for clients that only launch
+    /// commands).
+    Mcp(McpArgs),
+}
+
+/// Where a running server is and how to sign in to it (`marcus mcp`, `marcus status`).
+#[derive(Clone, Args)]
+pub struct ServerArgs {
+    /// The server's base URL.
+    #[arg(long, env = "MARCUS_URL", default_value = "http://127.0.0.1:4298")]
+    pub url: String,
+    /// An access token, sent as `Authorization: Bearer` (never logged).
+    #[arg(long, env = "MARCUS_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for ServerArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerArgs")
+            .field("url", &self.url)
+            .field("token", &self.token.as_ref().map(|_| "<set>"))
+            .finish()
+    }
+}
+
+/// `marcus mcp` options.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Reads one JSON-RPC message per line on stdin, posts each to <url>/mcp and writes each
+answer as one line on stdout; diagnostics go to stderr. A client configuration:
+
+  {\"command\": \"marcus\", \"args\": [\"mcp\", \"--url\", \"http://127.0.0.1:4298\"]}
+
+When the server cannot be reached or refuses a request (401, 5xx), the request gets a
+JSON-RPC error naming the reason. At the end of stdin the session is ended on the server.")]
+pub struct McpArgs {
+    /// The server to relay to.
+    #[command(flatten)]
+    pub server: ServerArgs,
 }
 
 /// `marcus token` options.

@@ -34,4 +34,5 @@ pub mod serve;
 pub mod server;
 pub mod server_client;
 pub mod slots;
+pub mod stdio_bridge;
 pub mod storage;
