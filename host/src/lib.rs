@@ -15,6 +15,7 @@ pub mod engine;
 pub mod fd_limit;
 pub mod guest_call;
 pub mod health;
+pub mod in_process_app;
 pub mod jobs;
 pub mod json_error;
 pub mod launcher;
