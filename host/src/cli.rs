@@ -44,6 +44,9 @@ pub enum Command {
     /// MCP over stdin/stdout, relayed to a running server (for clients that only launch
     /// commands).
     Mcp(McpArgs),
+    /// Projects, tasks by status, agents and their leases: from a running server, else from
+    /// the data directory.
+    Status(StatusArgs),
 }
 
 /// Where a running server is and how to sign in to it (`marcus mcp`, `marcus status`).
@@ -80,6 +83,27 @@ pub struct McpArgs {
     /// The server to relay to.
     #[command(flatten)]
     pub server: ServerArgs,
+}
+
+/// `marcus status` options.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Asks the server at --url (MARCUS_URL). When no server answers there, reads the board from
+DATABASE_URL when set, else from the data directory's database, with the same app code a
+server runs. The exit status is non-zero when neither can be read.")]
+pub struct StatusArgs {
+    /// The server to ask first.
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Data directory to read when no server answers [default: $MARCUS_HOME or ~/.marcus].
+    #[arg(long, env = "MARCUS_HOME")]
+    pub data_dir: Option<PathBuf>,
+    /// PostgreSQL to read when no server answers, instead of the data directory.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Print one JSON object instead of the tables.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `marcus token` options.

@@ -35,5 +35,6 @@ pub mod serve;
 pub mod server;
 pub mod server_client;
 pub mod slots;
+pub mod status;
 pub mod stdio_bridge;
 pub mod storage;
