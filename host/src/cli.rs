@@ -47,6 +47,8 @@ pub enum Command {
     /// Projects, tasks by status, agents and their leases: from a running server, else from
     /// the data directory.
     Status(StatusArgs),
+    /// Check the data directory, databases, Redis, the listen port and the app component.
+    Doctor(DoctorArgs),
 }
 
 /// Where a running server is and how to sign in to it (`marcus mcp`, `marcus status`).
@@ -102,6 +104,29 @@ pub struct StatusArgs {
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
     /// Print one JSON object instead of the tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `marcus doctor` options.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Each check is ok, warn or fail, with what it found and, when not ok, what to do. The
+exit status is 1 when a check fails. Reads the same settings as `marcus serve`.")]
+pub struct DoctorArgs {
+    /// The data directory to check [default: $MARCUS_HOME or ~/.marcus].
+    #[arg(long, env = "MARCUS_HOME")]
+    pub data_dir: Option<PathBuf>,
+    /// PostgreSQL to check (skipped when unset).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Redis to check (skipped when unset).
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// The address `marcus serve` would listen on.
+    #[arg(long, env = "MARCUS_LISTEN", default_value = "127.0.0.1:4298", value_parser = parse_listen)]
+    pub listen: SocketAddr,
+    /// Print the checks as one JSON object.
     #[arg(long)]
     pub json: bool,
 }

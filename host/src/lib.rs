@@ -11,6 +11,7 @@ pub mod cli;
 pub mod component;
 pub mod connection_cap;
 pub mod data_dir;
+pub mod doctor;
 pub mod engine;
 pub mod fd_limit;
 pub mod guest_call;

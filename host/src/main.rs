@@ -1,7 +1,7 @@
 //! The `marcus` binary: the native host of the Marcus app component.
 
 use clap::Parser as _;
-use marcus_host::{auth, cli, migrate, serve, status, stdio_bridge};
+use marcus_host::{auth, cli, doctor, migrate, serve, status, stdio_bridge};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -9,7 +9,7 @@ fn main() -> ExitCode {
     // Commands that print answers for people or speak a protocol log warnings and errors
     // only, unless RUST_LOG asks for more.
     let default_level = match cli.command {
-        cli::Command::Mcp(_) | cli::Command::Status(_) => "warn",
+        cli::Command::Mcp(_) | cli::Command::Status(_) | cli::Command::Doctor(_) => "warn",
         _ => "info",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -40,6 +40,7 @@ fn main() -> ExitCode {
             cli::Command::Token(args) => auth::command::run(args).await,
             cli::Command::Mcp(args) => stdio_bridge::run(args).await,
             cli::Command::Status(args) => status::run(args).await,
+            cli::Command::Doctor(args) => doctor::run(args).await,
         }
     });
     match result {
