@@ -3,7 +3,9 @@
 //! left as the server cached it); a readable refusal when neither is there or credentials
 //! are missing; the doctor's checks on a good data directory, with unreachable PostgreSQL and
 //! Redis (failing with a fix and exit status 1, the password never printed), and with the
-//! listen port held by a Marcus, by a silent listener and by another HTTP server.
+//! listen port held by a Marcus, by a silent listener and by another HTTP server; and, with
+//! the machine's PostgreSQL and Redis (skipped without them, failing under CI), both
+//! commands on the team tier's stores.
 
 mod common;
 
@@ -432,4 +434,97 @@ fn doctor_tells_a_marcus_on_the_port_from_other_programs() {
             .contains("/healthz answered 200"),
         "{c}"
     );
+}
+
+#[test]
+fn status_and_doctor_read_the_team_tier_stores() {
+    let Some(team) = common::team::team("cli_status (PostgreSQL and Redis)") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap();
+    let listen = format!("127.0.0.1:{}", dead_port());
+    let doctor = |env: &[(&str, &str)]| {
+        let out = marcus(
+            &[
+                "doctor",
+                "--json",
+                "--data-dir",
+                data_dir,
+                "--listen",
+                &listen,
+            ],
+            env,
+        );
+        assert!(
+            out.status.success(),
+            "{}\n{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        json_out(&out)
+    };
+
+    // An empty database answers; the first start creates the tables.
+    let report = doctor(&team.env());
+    let postgres = check(&report, "PostgreSQL");
+    assert_eq!(postgres["status"], "ok", "{report}");
+    assert!(
+        postgres["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no Marcus tables yet"),
+        "{postgres}"
+    );
+    assert_eq!(check(&report, "Redis")["status"], "ok", "{report}");
+    assert_eq!(check(&report, "SQLite database")["status"], "skip");
+
+    let mut m = Marcus::start_env(&[], &team.env());
+    let created = m.post_json(
+        "/api/projects",
+        &json!({"project_name": "team board", "tasks": [{"name": "one"}, {"name": "two"}]}),
+    );
+    assert!(created.status < 300, "{}", created.text_prefix());
+    let registered = m.post_json(
+        "/api/agents",
+        &json!({"agent_id": "t1", "name": "T", "role": "dev", "skills": []}),
+    );
+    assert!(registered.status < 300, "{}", registered.text_prefix());
+    assert_eq!(
+        m.post_json("/api/agents/t1/next-task", &json!({})).json()["success"],
+        true
+    );
+    assert!(m.terminate().success());
+
+    let report = doctor(&team.env());
+    assert!(
+        check(&report, "PostgreSQL")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("schema version 1"),
+        "{report}"
+    );
+
+    // With no server, `status` reads the board from DATABASE_URL.
+    let url = format!("http://127.0.0.1:{}", dead_port());
+    let out = marcus(
+        &["status", "--json", "--url", &url, "--data-dir", data_dir],
+        &[("DATABASE_URL", team.db.url.as_str())],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stored = json_out(&out);
+    assert_eq!(stored["source"], "store");
+    assert!(
+        stored["location"]
+            .as_str()
+            .unwrap()
+            .starts_with("postgres:"),
+        "{stored}"
+    );
+    assert_eq!(
+        stored["tasks"],
+        json!({"total": 2, "todo": 1, "in_progress": 1, "blocked": 0, "done": 0})
+    );
+    assert_eq!(stored["agents"][0]["id"], "t1");
+    assert_eq!(stored["live_leases"], 1);
 }
