@@ -80,7 +80,9 @@ answer as one line on stdout; diagnostics go to stderr. A client configuration:
   {\"command\": \"marcus\", \"args\": [\"mcp\", \"--url\", \"http://127.0.0.1:4298\"]}
 
 When the server cannot be reached or refuses a request (401, 5xx), the request gets a
-JSON-RPC error naming the reason. At the end of stdin the session is ended on the server.")]
+JSON-RPC error naming the reason. The session's notifications (ready tasks, expiring leases,
+resolved blockers) are written as lines as they come. At the end of stdin the session is
+ended on the server.")]
 pub struct McpArgs {
     /// The server to relay to.
     #[command(flatten)]

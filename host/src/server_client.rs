@@ -179,34 +179,8 @@ impl ServerClient {
         headers: &[(HeaderName, HeaderValue)],
         body: Bytes,
     ) -> Result<Reply, ExchangeError> {
-        let stream = self.connect().await?;
         let exchange = async {
-            let (mut sender, connection) = hyper::client::conn::http1::handshake(stream)
-                .await
-                .map_err(|e| self.failed(&e))?;
-            tokio::spawn(async move {
-                let _ = connection.await;
-            });
-            let mut request = hyper::Request::builder()
-                .method(method)
-                .uri(format!("{}{path}", self.base_path))
-                .header(HOST, &self.authority);
-            for (name, value) in headers {
-                request = request.header(name, value);
-            }
-            if let Some(token) = &self.token {
-                let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
-                    .map_err(|_| ExchangeError::Failed("the token is not a header value".into()))?;
-                value.set_sensitive(true);
-                request = request.header(AUTHORIZATION, value);
-            }
-            let request = request
-                .body(Full::new(body))
-                .map_err(|e| ExchangeError::Failed(format!("building the request: {e}")))?;
-            let response = sender
-                .send_request(request)
-                .await
-                .map_err(|e| self.failed(&e))?;
+            let response = self.response_head(method, path, headers, body).await?;
             let status = response.status().as_u16();
             let (parts, body) = response.into_parts();
             let body = body
@@ -222,13 +196,67 @@ impl ServerClient {
         };
         tokio::time::timeout(self.timeout, exchange)
             .await
-            .map_err(|_| {
-                ExchangeError::Failed(format!(
-                    "{} did not answer within {} s",
-                    self.url,
-                    self.timeout.as_secs()
-                ))
-            })?
+            .map_err(|_| self.too_slow())?
+    }
+
+    /// Sends `GET path` and returns the answer as soon as its head is there, its body still
+    /// arriving (an event stream); only connecting and the head are under the timeout.
+    pub async fn open_stream(
+        &self,
+        path: &str,
+        headers: &[(HeaderName, HeaderValue)],
+    ) -> Result<hyper::Response<hyper::body::Incoming>, ExchangeError> {
+        tokio::time::timeout(
+            self.timeout,
+            self.response_head(http::Method::GET, path, headers, Bytes::new()),
+        )
+        .await
+        .map_err(|_| self.too_slow())?
+    }
+
+    /// Connects, sends the request and waits for the response head.
+    async fn response_head(
+        &self,
+        method: http::Method,
+        path: &str,
+        headers: &[(HeaderName, HeaderValue)],
+        body: Bytes,
+    ) -> Result<hyper::Response<hyper::body::Incoming>, ExchangeError> {
+        let stream = self.connect().await?;
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(stream)
+            .await
+            .map_err(|e| self.failed(&e))?;
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        let mut request = hyper::Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.base_path))
+            .header(HOST, &self.authority);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        if let Some(token) = &self.token {
+            let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
+                .map_err(|_| ExchangeError::Failed("the token is not a header value".into()))?;
+            value.set_sensitive(true);
+            request = request.header(AUTHORIZATION, value);
+        }
+        let request = request
+            .body(Full::new(body))
+            .map_err(|e| ExchangeError::Failed(format!("building the request: {e}")))?;
+        sender
+            .send_request(request)
+            .await
+            .map_err(|e| self.failed(&e))
+    }
+
+    fn too_slow(&self) -> ExchangeError {
+        ExchangeError::Failed(format!(
+            "{} did not answer within {} s",
+            self.url,
+            self.timeout.as_secs()
+        ))
     }
 
     /// `GET path`.

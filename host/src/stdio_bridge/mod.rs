@@ -6,9 +6,11 @@
 //! stdout carries the protocol alone: diagnostics go to stderr. A request the server could
 //! not answer (unreachable, or refused without a JSON-RPC body: 401, 5xx) gets a JSON-RPC
 //! error with its id and the reason, so the client is never left waiting; a line that is not
-//! JSON gets a parse error. At the end of stdin the session is ended on the server.
+//! JSON gets a parse error. The session's notifications (`GET /mcp`) are written as lines
+//! too, as they come. At the end of stdin the session is ended on the server.
 
 pub mod jsonrpc;
+pub mod notifications;
 pub mod sse;
 
 use crate::cli::McpArgs;
@@ -18,9 +20,10 @@ use http::header::{ACCEPT, CONTENT_TYPE, HeaderName, HeaderValue};
 use serde_json::json;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 /// The endpoint under the server's URL.
-const MCP_PATH: &str = "/mcp";
+pub const MCP_PATH: &str = "/mcp";
 /// How long one message's exchange may take (a tool call included).
 const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long ending the session at exit may take.
@@ -31,9 +34,19 @@ pub async fn run(args: McpArgs) -> anyhow::Result<()> {
     let client = ServerClient::new(&args.server.url, args.server.token.clone())?
         .with_timeout(EXCHANGE_TIMEOUT);
     tracing::info!(url = %client.url(), "relaying MCP between stdio and {}{MCP_PATH}", client.url());
-    let mut bridge = Bridge::new(client);
+    // One writer owns stdout, so answers and notifications never interleave within a line.
+    let (out, mut lines) = unbounded_channel::<String>();
+    let writer = tokio::spawn(async move {
+        let mut stdout = tokio::io::stdout();
+        while let Some(line) = lines.recv().await {
+            stdout.write_all(line.as_bytes()).await?;
+            stdout.write_all(b"\n").await?;
+            stdout.flush().await?;
+        }
+        Ok::<(), std::io::Error>(())
+    });
+    let mut bridge = Bridge::new(client, out.clone());
     let mut stdin = BufReader::new(tokio::io::stdin());
-    let mut stdout = tokio::io::stdout();
     let mut line = Vec::new();
     loop {
         line.clear();
@@ -44,29 +57,37 @@ pub async fn run(args: McpArgs) -> anyhow::Result<()> {
             continue;
         }
         for answer in bridge.relay(&line).await {
-            stdout.write_all(answer.as_bytes()).await?;
-            stdout.write_all(b"\n").await?;
+            if out.send(answer).is_err() {
+                break;
+            }
         }
-        stdout.flush().await?;
     }
     bridge.end_session().await;
+    drop(bridge);
+    drop(out);
+    writer.await??;
     Ok(())
 }
 
-/// The relay's state: the server and the session it gave.
+/// The relay's state: the server, the session it gave and the session's notifications.
 pub struct Bridge {
     client: ServerClient,
     session: Option<HeaderValue>,
     protocol: Option<HeaderValue>,
+    out: UnboundedSender<String>,
+    notifications: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Bridge {
-    /// A bridge to the server `client` talks to, before `initialize`.
-    pub fn new(client: ServerClient) -> Self {
+    /// A bridge to the server `client` talks to, before `initialize`; notifications go to
+    /// `out`.
+    pub fn new(client: ServerClient, out: UnboundedSender<String>) -> Self {
         Self {
             client,
             session: None,
             protocol: None,
+            out,
+            notifications: None,
         }
     }
 
@@ -128,13 +149,24 @@ impl Bridge {
         self.answers(&outgoing, &reply)
     }
 
-    /// Keeps the session id and protocol an `initialize` answer gave.
+    /// Keeps the session id and protocol an `initialize` answer gave, and follows the new
+    /// session's notifications.
     fn remember_session(&mut self, reply: &Reply) {
-        if let Some(session) = reply.headers.get("mcp-session-id") {
-            self.session = Some(session.clone());
-        }
+        let Some(session) = reply.headers.get("mcp-session-id") else {
+            return;
+        };
+        self.session = Some(session.clone());
         self.protocol =
             jsonrpc::negotiated_protocol(&reply.body).and_then(|p| HeaderValue::from_str(&p).ok());
+        if let Some(previous) = self.notifications.take() {
+            previous.abort();
+        }
+        self.notifications = Some(tokio::spawn(notifications::follow(
+            self.client.clone(),
+            session.clone(),
+            self.protocol.clone(),
+            self.out.clone(),
+        )));
     }
 
     /// The lines a server's answer becomes.
@@ -143,8 +175,7 @@ impl Bridge {
             return Vec::new();
         }
         if reply.content_type() == "text/event-stream" {
-            let text = String::from_utf8_lossy(&reply.body);
-            return sse::event_data(&text)
+            return sse::event_data(&reply.body)
                 .iter()
                 .map(|m| jsonrpc::one_line(m))
                 .collect();
@@ -179,6 +210,9 @@ impl Bridge {
     /// Ends the session on the server, if there is one (best effort: a server that went
     /// away has nothing to end).
     pub async fn end_session(&mut self) {
+        if let Some(notifications) = self.notifications.take() {
+            notifications.abort();
+        }
         let Some(session) = self.session.take() else {
             return;
         };
