@@ -1,8 +1,9 @@
 //! `marcus mcp`, the stdio bridge, against a real server: the official MCP Python SDK's stdio
 //! client launches it and works the board through it (initialize, tools, ping, a project,
 //! an agent taking a task); from Rust, a server that requires a token with and without
-//! `--token`, ids relayed byte for byte and the session ended at the end of stdin, an
-//! unreachable server answered with JSON-RPC errors, and a line that is not JSON with -32700.
+//! `--token`, ids relayed byte for byte and the session ended at the end of stdin, the
+//! session's notifications written as lines, an unreachable server answered with JSON-RPC
+//! errors, and a line that is not JSON with -32700.
 //!
 //! The Python part needs the pinned SDK (`python3 -m pip install mcp==2.3.0`, as `.ci/run`
 //! does); without it that test prints `SKIPPED: stdio_mcp (…)` and passes, except under CI,
@@ -263,6 +264,57 @@ fn ids_are_relayed_as_sent_and_the_session_ends_with_stdin() {
     assert!(status.success(), "{status}: {stderr}");
     assert!(rest.is_empty(), "nothing more on stdout: {rest:?}");
     assert_eq!(sessions(&m), 0, "the session is ended at the end of stdin");
+}
+
+#[test]
+fn the_sessions_notifications_come_out_as_lines() {
+    let m = Marcus::start(&[]);
+    let created = m.post_json(
+        "/api/projects",
+        &json!({"project_name": "notes", "tasks": [
+            {"name": "first"}, {"name": "second", "dependencies": ["first"]}]}),
+    );
+    let project = created.json()["project_id"].as_str().unwrap().to_string();
+    let a = m.post_json(
+        "/api/agents",
+        &json!({"agent_id": "a", "name": "a", "role": "dev", "skills": [], "project_id": project}),
+    );
+    assert!(a.status < 300, "{}", a.text_prefix());
+    let first = m.post_json("/api/agents/a/next-task", &json!({})).json()["task"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let mut bridge = Bridge::start(&["--url", &m.url], &[]);
+    assert!(bridge.ask(&initialize(json!(1)))["result"].is_object());
+    bridge.send(&initialized().to_string());
+    let registered = bridge.ask(&json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "register_agent", "arguments": {"agent_id": "b", "name": "b", "project_id": project}}}));
+    assert_eq!(registered["result"]["isError"], false, "{registered}");
+    // The bridge opened the session's stream after initialize; give it a moment to be there.
+    std::thread::sleep(Duration::from_millis(500));
+
+    // Agent a completes over HTTP: the second task is ready while b, this session's agent,
+    // holds none, and the bridge writes the notification on its own.
+    let done = m.post_json(
+        &format!("/api/tasks/{first}/progress"),
+        &json!({"agent_id": "a", "status": "completed", "progress": 100}),
+    );
+    assert!(done.status < 300, "{}", done.text_prefix());
+    let note = bridge.answer();
+    assert_eq!(
+        note["method"], "notifications/marcus/task_available",
+        "{note}"
+    );
+    assert_eq!(note["params"]["because"], "task_completed", "{note}");
+    assert_eq!(note["params"]["ready_tasks"], 1, "{note}");
+    assert!(note.get("id").is_none(), "a notification has no id: {note}");
+
+    // Answers still come after it, in order.
+    let ping = bridge.ask(&json!({"jsonrpc": "2.0", "id": 3, "method": "ping"}));
+    assert_eq!(ping["id"], 3, "{ping}");
+    let (status, stderr, _) = bridge.finish();
+    assert!(status.success(), "{stderr}");
 }
 
 #[test]
