@@ -41,6 +41,96 @@ pub enum Command {
     Migrate(MigrateArgs),
     /// Make, list and revoke access tokens (on the data directory's database, or DATABASE_URL).
     Token(TokenArgs),
+    /// MCP over stdin/stdout, relayed to a running server (for clients that only launch
+    /// commands).
+    Mcp(McpArgs),
+    /// Projects, tasks by status, agents and their leases: from a running server, else from
+    /// the data directory.
+    Status(StatusArgs),
+    /// Check the data directory, databases, Redis, the listen port and the app component.
+    Doctor(DoctorArgs),
+}
+
+/// Where a running server is and how to sign in to it (`marcus mcp`, `marcus status`).
+#[derive(Clone, Args)]
+pub struct ServerArgs {
+    /// The server's base URL.
+    #[arg(long, env = "MARCUS_URL", default_value = "http://127.0.0.1:4298")]
+    pub url: String,
+    /// An access token, sent as `Authorization: Bearer` (never logged).
+    #[arg(long, env = "MARCUS_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for ServerArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerArgs")
+            .field("url", &self.url)
+            .field("token", &self.token.as_ref().map(|_| "<set>"))
+            .finish()
+    }
+}
+
+/// `marcus mcp` options.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Reads one JSON-RPC message per line on stdin, posts each to <url>/mcp and writes each
+answer as one line on stdout; diagnostics go to stderr. A client configuration:
+
+  {\"command\": \"marcus\", \"args\": [\"mcp\", \"--url\", \"http://127.0.0.1:4298\"]}
+
+When the server cannot be reached or refuses a request (401, 5xx), the request gets a
+JSON-RPC error naming the reason. The session's notifications (ready tasks, expiring leases,
+resolved blockers) are written as lines as they come. At the end of stdin the session is
+ended on the server.")]
+pub struct McpArgs {
+    /// The server to relay to.
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// `marcus status` options.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Asks the server at --url (MARCUS_URL). When no server answers there, reads the board from
+DATABASE_URL when set, else from the data directory's database, with the same app code a
+server runs. The exit status is non-zero when neither can be read.")]
+pub struct StatusArgs {
+    /// The server to ask first.
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Data directory to read when no server answers [default: $MARCUS_HOME or ~/.marcus].
+    #[arg(long, env = "MARCUS_HOME")]
+    pub data_dir: Option<PathBuf>,
+    /// PostgreSQL to read when no server answers, instead of the data directory.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Print one JSON object instead of the tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `marcus doctor` options.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Each check is ok, warn or fail, with what it found and, when not ok, what to do. The
+exit status is 1 when a check fails. Reads the same settings as `marcus serve`.")]
+pub struct DoctorArgs {
+    /// The data directory to check [default: $MARCUS_HOME or ~/.marcus].
+    #[arg(long, env = "MARCUS_HOME")]
+    pub data_dir: Option<PathBuf>,
+    /// PostgreSQL to check (skipped when unset).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Redis to check (skipped when unset).
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// The address `marcus serve` would listen on.
+    #[arg(long, env = "MARCUS_LISTEN", default_value = "127.0.0.1:4298", value_parser = parse_listen)]
+    pub listen: SocketAddr,
+    /// Print the checks as one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `marcus token` options.

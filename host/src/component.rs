@@ -34,15 +34,21 @@ impl Hasher for DigestHasher {
     }
 }
 
-/// Loads `wasm`, using `<cache_dir>/app-<digest>.cwasm` when it matches this engine.
-pub fn load(engine: &Engine, wasm: &[u8], cache_dir: &Path) -> anyhow::Result<Loaded> {
+/// Where `wasm` compiled by `engine` is cached in `cache_dir`: `app-<digest>.cwasm`, the
+/// digest covering the component, the engine's compilation settings and this version.
+pub fn cache_file(engine: &Engine, wasm: &[u8], cache_dir: &Path) -> PathBuf {
     let mut hasher = DigestHasher(Sha256::new());
     wasm.hash(&mut hasher);
     engine.precompile_compatibility_hash().hash(&mut hasher);
     env!("CARGO_PKG_VERSION").hash(&mut hasher);
     let digest = hasher.0.finalize();
     let name: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
-    let cache_file = cache_dir.join(format!("app-{name}.cwasm"));
+    cache_dir.join(format!("app-{name}.cwasm"))
+}
+
+/// Loads `wasm`, using `<cache_dir>/app-<digest>.cwasm` when it matches this engine.
+pub fn load(engine: &Engine, wasm: &[u8], cache_dir: &Path) -> anyhow::Result<Loaded> {
+    let cache_file = cache_file(engine, wasm, cache_dir);
 
     if cache_file.exists() {
         // SAFETY: the file is one this binary wrote for exactly this engine configuration
@@ -80,6 +86,15 @@ pub fn load(engine: &Engine, wasm: &[u8], cache_dir: &Path) -> anyhow::Result<Lo
         from_cache: false,
         cache_file,
     })
+}
+
+/// Whether the cache file at `cache_file` (named by [`cache_file`] for this engine) loads.
+pub fn cached_loads(engine: &Engine, cache_file: &Path) -> Result<(), String> {
+    // SAFETY: the name says this binary wrote the file for exactly this engine configuration
+    // and component digest, as in `load`.
+    unsafe { Component::deserialize_file(engine, cache_file) }
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// Removes compiled caches of older builds so the data directory does not grow.

@@ -71,6 +71,28 @@ impl GuestRunner {
         method: hyper::Method,
         path: &str,
     ) -> hyper::Response<HyperOutgoingBody> {
+        let request_id = format!(
+            "job-{}",
+            path.split('?')
+                .next()
+                .unwrap_or("")
+                .rsplit('/')
+                .next()
+                .unwrap_or("")
+        );
+        self.call_as(method, path, &request_id, Principal::host_job())
+            .await
+    }
+
+    /// Runs the component for a bodiless request made in this process on behalf of
+    /// `principal` (background jobs, commands reading the board without a listener).
+    pub async fn call_as(
+        self: &Arc<Self>,
+        method: hyper::Method,
+        path: &str,
+        request_id: &str,
+        principal: Principal,
+    ) -> hyper::Response<HyperOutgoingBody> {
         let body = http_body_util::BodyExt::map_err(
             http_body_util::Empty::<bytes::Bytes>::new(),
             |never| -> wasmtime_wasi_http::Error { match never {} },
@@ -78,24 +100,13 @@ impl GuestRunner {
         let req = match hyper::Request::builder()
             .method(method)
             .uri(format!("http://localhost{path}"))
-            .header(
-                "x-request-id",
-                format!(
-                    "job-{}",
-                    path.split('?')
-                        .next()
-                        .unwrap_or("")
-                        .rsplit('/')
-                        .next()
-                        .unwrap_or("")
-                ),
-            )
+            .header("x-request-id", request_id)
             .body(body)
         {
             Ok(r) => r,
             Err(e) => return json_error::response(500, "internal", &e.to_string()),
         };
-        match self.run(req, false, Some(Principal::host_job())).await {
+        match self.run(req, false, Some(principal)).await {
             Ok(resp) => resp,
             Err(failure) => json_error::response(500, failure.code, &failure.message),
         }

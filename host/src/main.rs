@@ -1,13 +1,19 @@
 //! The `marcus` binary: the native host of the Marcus app component.
 
 use clap::Parser as _;
-use marcus_host::{auth, cli, migrate, serve};
+use marcus_host::{auth, cli, doctor, migrate, serve, status, stdio_bridge};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    // Commands that print answers for people or speak a protocol log warnings and errors
+    // only, unless RUST_LOG asks for more.
+    let default_level = match cli.command {
+        cli::Command::Mcp(_) | cli::Command::Status(_) | cli::Command::Doctor(_) => "warn",
+        _ => "info",
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     // Colour codes only for a person at a terminal, never into files or log collectors.
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -32,6 +38,9 @@ fn main() -> ExitCode {
             cli::Command::Serve(args) => serve::run(*args).await,
             cli::Command::Migrate(args) => migrate::run(args).await,
             cli::Command::Token(args) => auth::command::run(args).await,
+            cli::Command::Mcp(args) => stdio_bridge::run(args).await,
+            cli::Command::Status(args) => status::run(args).await,
+            cli::Command::Doctor(args) => doctor::run(args).await,
         }
     });
     match result {

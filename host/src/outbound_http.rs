@@ -249,7 +249,7 @@ async fn connect_any(addresses: &[SocketAddr], timeout: Duration) -> Result<TcpS
 }
 
 /// One TLS client configuration for the process: webpki roots, no client certificate.
-fn tls_connector() -> tokio_rustls::TlsConnector {
+pub(crate) fn tls_connector() -> tokio_rustls::TlsConnector {
     static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
     let config = CONFIG.get_or_init(|| {
         let roots = rustls::RootCertStore {

@@ -147,7 +147,7 @@ pub async fn run_on(
     })
     .map_err(|e| anyhow::anyhow!("configuring wasmtime: {e}"))?;
     let _ticker = EpochTicker::start(engine.clone());
-    let pre = app_instance(&engine, &args, &data_dir)?;
+    let pre = app_instance(&engine, args.component.as_deref(), &data_dir)?;
 
     let runner = Arc::new(GuestRunner {
         pre,
@@ -270,14 +270,14 @@ fn facts(args: &ServeArgs, auth: AuthMode) -> Vec<(String, String)> {
     facts
 }
 
-/// The app component, compiled (or loaded from the data directory's cache) and linked
-/// against WASI and the platform.
-fn app_instance(
+/// The app component (`component`, else the embedded one), compiled (or loaded from the
+/// data directory's cache) and linked against WASI and the platform.
+pub fn app_instance(
     engine: &wasmtime::Engine,
-    args: &ServeArgs,
+    component: Option<&std::path::Path>,
     data_dir: &std::path::Path,
 ) -> anyhow::Result<ProxyPre<RequestState>> {
-    let wasm = match &args.component {
+    let wasm = match component {
         Some(path) => std::fs::read(path)
             .with_context(|| format!("reading the component {}", path.display()))?,
         None => component::EMBEDDED_APP.to_vec(),

@@ -167,6 +167,19 @@ pub trait StorageBackend: Send + Sync {
 
 pub use marcus_core::store::MAX_PAGE;
 
+/// What a store holds, read without changing it (for `marcus doctor`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inspection {
+    /// Where it is, without credentials.
+    pub location: String,
+    /// Whether Marcus's tables are there.
+    pub has_tables: bool,
+    /// The schema version recorded in them, if any.
+    pub schema_version: Option<i64>,
+    /// The database engine's version.
+    pub engine_version: String,
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now()

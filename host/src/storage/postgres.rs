@@ -140,6 +140,43 @@ impl PostgresStorage {
         Ok(storage)
     }
 
+    /// Connects and reads what the database holds: Marcus's tables, the schema version and
+    /// the server's version. Nothing is created or changed.
+    pub async fn inspect(url: &str) -> anyhow::Result<super::Inspection> {
+        let storage = Self::open_pool(url)?;
+        let client = storage.first_client().await?;
+        let located =
+            |e: &dyn std::fmt::Display| anyhow::anyhow!("PostgreSQL at {}: {e}", storage.location);
+        let tables: i64 = client
+            .query_one(
+                "SELECT COUNT(*) FROM information_schema.tables
+                 WHERE table_schema = current_schema() AND table_name IN ('documents', 'marcus_meta')",
+                &[],
+            )
+            .await
+            .map_err(|e| located(&server_message(&e)))?
+            .get(0);
+        let recorded: Option<String> = if tables == 2 {
+            first(&client, &schema::read_schema_version())
+                .await
+                .map_err(|e| located(&e))?
+                .map(|r| r.get(0))
+        } else {
+            None
+        };
+        let engine_version: String = client
+            .query_one("SHOW server_version", &[])
+            .await
+            .map_err(|e| located(&server_message(&e)))?
+            .get(0);
+        Ok(super::Inspection {
+            location: storage.location.clone(),
+            has_tables: tables == 2,
+            schema_version: schema_version::recorded(recorded.as_deref()),
+            engine_version,
+        })
+    }
+
     /// The first connection, or an error naming where the server was expected.
     async fn first_client(&self) -> anyhow::Result<deadpool_postgres::Object> {
         self.pool

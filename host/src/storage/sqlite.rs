@@ -114,6 +114,42 @@ impl SqliteStorage {
         Self::open(path, SyncMode::Normal)
     }
 
+    /// Reads what the file at `path` holds through a read-only connection: Marcus's tables,
+    /// the schema version, and whether SQLite finds it intact. Nothing is created or changed.
+    pub fn inspect(path: &Path) -> anyhow::Result<super::Inspection> {
+        if !path.is_file() {
+            anyhow::bail!("{} does not exist", path.display());
+        }
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let tables: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+            .and_then(|mut st| {
+                st.query_map([], |r| r.get::<_, String>(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map_err(|e| anyhow::anyhow!("{} is not a SQLite database: {e}", path.display()))?;
+        let integrity: String = conn
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))
+            .map_err(|e| anyhow::anyhow!("{} is damaged: {e}", path.display()))?;
+        if integrity != "ok" {
+            anyhow::bail!("{} is damaged: {integrity}", path.display());
+        }
+        let has_tables =
+            tables.iter().any(|t| t == "documents") && tables.iter().any(|t| t == "marcus_meta");
+        let recorded: Option<String> = if tables.iter().any(|t| t == "marcus_meta") {
+            first(&conn, &schema::read_schema_version(), |r| r.get(0))?
+        } else {
+            None
+        };
+        Ok(super::Inspection {
+            location: path.display().to_string(),
+            has_tables,
+            schema_version: schema_version::recorded(recorded.as_deref()),
+            engine_version: rusqlite::version().to_string(),
+        })
+    }
+
     /// Where the database file lives.
     pub fn path(&self) -> &Path {
         &self.path
