@@ -154,6 +154,7 @@ fn a_host_out_of_waiting_places_answers_at_once() {
                 ureq::post(&format!("{url}/api/tools/request_next_task"))
                     .send_json(json!({"agent_id": agent, "wait_seconds": 4}))
                     .map(|r| r.status())
+                    .map_err(|e| e.to_string())
             })
         })
         .collect();
@@ -223,6 +224,7 @@ fn team_tier_waiters_hold_no_database_connection() {
                     .post(&format!("{url}/api/tools/request_next_task"))
                     .send_json(json!({"agent_id": agent, "wait_seconds": 8}))
                     .map(|r| r.status())
+                    .map_err(|e| e.to_string())
             })
         })
         .collect();
