@@ -331,6 +331,12 @@ fn hostname() -> String {
         .unwrap_or_else(|_| "marcus".into())
 }
 
+/// Requests that may wait for an event at once: half the instance slots, so waiting agents
+/// never hold every slot while other requests queue.
+fn waiting_places(max_concurrent: u32) -> usize {
+    (max_concurrent as usize / 2).max(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::plain_http_elsewhere;
@@ -344,10 +350,4 @@ mod tests {
         assert!(plain_http_elsewhere("http://id.example"));
         assert!(plain_http_elsewhere("http://10.0.0.5:8080"));
     }
-}
-
-/// Requests that may wait for an event at once: half the instance slots, so waiting agents
-/// never hold every slot while other requests queue.
-fn waiting_places(max_concurrent: u32) -> usize {
-    (max_concurrent as usize / 2).max(1)
 }
