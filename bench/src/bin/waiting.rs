@@ -1,6 +1,7 @@
 //! `waiting`: agents that wait for work (`request_next_task` with `wait_seconds`) beside
 //! agents that poll, side by side in one run. 8 agents work through a dependency chain (each
-//! task takes `--work-ms` to do): only one task is ready at a time, so most asks find
+//! task takes `--work-ms` to do, and its agent rests `--rest-ms` before asking again, so the
+//! next task goes to one of the others): only one task is ready at a time, so most asks find
 //! nothing, the case upstream users report as most of their polls. Prints, per mode, the
 //! empty answers (asks that returned no task) and the time from a dependency's completion
 //! to the next task's claim (p50, p99), on SQLite, and on PostgreSQL + Redis with the agents
@@ -35,6 +36,10 @@ struct Options {
     /// Time an agent works on a task, in milliseconds.
     #[arg(long, default_value_t = 100)]
     work_ms: u64,
+    /// Time an agent spends after a completion before it asks again (its model's turn), in
+    /// milliseconds: the next task of the chain goes to an agent already asking.
+    #[arg(long, default_value_t = 500)]
+    rest_ms: u64,
     /// Pause of a polling agent between empty answers, in milliseconds (an agent loop that
     /// asks again after a second, well under the retry time the answer suggests).
     #[arg(long, default_value_t = 1000)]
@@ -160,6 +165,7 @@ fn run(options: &Options, hosts: &[String], tier: &'static str, mode: Mode) -> a
                         json!({"agent_id": agent_id, "task_id": task_id, "status": "completed"}),
                     )?;
                     completed.lock().unwrap().push((index, Instant::now()));
+                    std::thread::sleep(Duration::from_millis(options.rest_ms));
                 }
             });
         }
@@ -231,8 +237,9 @@ fn main() -> anyhow::Result<()> {
         Some(why) => eprintln!("team rows skipped: {why}"),
     }
     println!(
-        "{} agents on a chain of {} tasks, {} ms of work each; polling agents ask again after {} ms",
-        options.agents, options.tasks, options.work_ms, options.poll_ms
+        "{} agents on a chain of {} tasks, {} ms of work each and {} ms before asking again; \
+         polling agents ask again after {} ms",
+        options.agents, options.tasks, options.work_ms, options.rest_ms, options.poll_ms
     );
     println!(
         "{:<6} {:<8} {:>8} {:>6} {:>13} {:>13} {:>8}",

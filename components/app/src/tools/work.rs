@@ -133,6 +133,9 @@ pub struct NoneReady {
     retry_reason: String,
     /// The project looked in.
     project_id: String,
+    /// Every task of the project is done: nothing will become ready by waiting.
+    #[serde(skip)]
+    finished: bool,
 }
 
 impl Tool for RequestNext {
@@ -438,7 +441,7 @@ fn request_next(ctx: &ToolCtx, a: RequestNextArgs) -> Result<NextTaskAnswer, Boa
         let NextTaskAnswer::NoneReady(none) = &answer else {
             return Ok(answer);
         };
-        if now >= until {
+        if now >= until || none.finished {
             return Ok(answer);
         }
         let slice = (until - now).min(none.retry_after_seconds.max(1) * 1000);
@@ -621,11 +624,12 @@ fn no_task_answer(
         .chain(todo)
         .map(|v| v.value)
         .collect();
-    let (secs, reason) = if open.is_empty()
-        && records::count(collections::TASKS, &[("project_id", json!(project_id))])? == 0
-    {
+    let empty = open.is_empty()
+        && records::count(collections::TASKS, &[("project_id", json!(project_id))])? == 0;
+    let finished = open.is_empty() && !empty;
+    let (secs, reason) = if empty {
         (30, "the project has no tasks yet".to_string())
-    } else if open.is_empty() {
+    } else if finished {
         (30, "all tasks are complete".to_string())
     } else {
         scheduler::retry_after(&open, now)
@@ -638,6 +642,7 @@ fn no_task_answer(
         retry_after_seconds: secs,
         retry_reason: reason,
         project_id: project_id.to_string(),
+        finished,
     }))
 }
 

@@ -333,3 +333,24 @@ fn lease_expiry(task_id: &str) -> u64 {
         .unwrap();
     task.value.lease.unwrap().expires_at
 }
+
+#[test]
+fn a_wait_on_a_finished_project_answers_at_once() {
+    let platform = InMemory::installed();
+    board();
+    for agent in ["a", "b", "a"] {
+        let got = ok("request_next_task", json!({"agent_id": agent}));
+        let id = got["task"]["id"].as_str().unwrap().to_string();
+        ok(
+            "report_task_progress",
+            json!({"agent_id": agent, "task_id": id, "status": "completed"}),
+        );
+    }
+    let started = platform.now_ms();
+    let done = ok(
+        "request_next_task",
+        json!({"agent_id": "c", "wait_seconds": 60}),
+    );
+    assert_eq!(done["retry_reason"], "all tasks are complete", "{done}");
+    assert_eq!(platform.now_ms(), started, "nothing to wait for");
+}
