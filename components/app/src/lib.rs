@@ -24,6 +24,7 @@ mod records;
 mod request_report;
 mod router;
 mod routes;
+mod sse_response;
 mod tools;
 mod unit_of_work;
 mod views;

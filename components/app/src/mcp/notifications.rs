@@ -24,9 +24,8 @@ use marcus_core::api_error::ApiError;
 use marcus_core::board::model::{Agent, Blocker, Task, TaskStatus};
 use marcus_core::event_stream::{KEEPALIVE_FRAME, RETRY_FRAME, event_frame};
 use serde_json::{Value, json};
-use std::io::Write as _;
 use wasip2::clocks::monotonic_clock;
-use wasip2::http::types::{Fields, OutgoingBody, OutgoingResponse, ResponseOutparam};
+use wasip2::http::types::ResponseOutparam;
 
 /// Stream length when the host does not say, in seconds.
 pub const STREAM_SECONDS: u64 = 25;
@@ -113,14 +112,7 @@ fn open(req: &Request) -> Result<NotificationStream, ApiError> {
 }
 
 fn stream_seconds() -> u64 {
-    capabilities::describe()
-        .environment
-        .facts
-        .iter()
-        .find(|(k, _)| k == "sse-stream-seconds")
-        .and_then(|(_, v)| v.parse::<u64>().ok())
-        .filter(|s| *s > 0)
-        .unwrap_or(STREAM_SECONDS)
+    crate::sse_response::stream_seconds(&capabilities::describe().environment.facts, STREAM_SECONDS)
 }
 
 fn clock_ms() -> u64 {
@@ -134,23 +126,7 @@ fn notification(method: &str, params: Value) -> String {
 impl NotificationStream {
     /// Streams until the time is up or the client leaves, then ends the response.
     pub fn send(self, out: ResponseOutparam) {
-        let headers = Fields::from_list(&[
-            ("content-type".to_string(), b"text/event-stream".to_vec()),
-            ("cache-control".to_string(), b"no-cache".to_vec()),
-            ("x-accel-buffering".to_string(), b"no".to_vec()),
-        ])
-        .unwrap_or_else(|_| Fields::new());
-        let response = OutgoingResponse::new(headers);
-        let Ok(body) = response.body() else {
-            return;
-        };
-        ResponseOutparam::set(out, Ok(response));
-        if let Ok(mut stream) = body.write() {
-            let mut send =
-                |text: &str| stream.write_all(text.as_bytes()).is_ok() && stream.flush().is_ok();
-            self.run(&mut send);
-        }
-        let _ = OutgoingBody::finish(body, None);
+        crate::sse_response::stream(out, |send| self.run(send));
     }
 
     fn run(&self, send: &mut dyn FnMut(&str) -> bool) {

@@ -14,9 +14,8 @@ use marcus_core::api_error::ApiError;
 use marcus_core::event_stream::{
     KEEPALIVE_FRAME, RETRY_FRAME, StreamRequest, event_frame, parse_request,
 };
-use std::io::Write as _;
 use wasip2::clocks::monotonic_clock;
-use wasip2::http::types::{Fields, OutgoingBody, OutgoingResponse, ResponseOutparam};
+use wasip2::http::types::ResponseOutparam;
 
 /// Stream length when the host does not say.
 const DEFAULT_STREAM_SECONDS: u64 = 25;
@@ -59,14 +58,8 @@ pub fn accept(req: &Request) -> Option<Result<EventStream, ApiError>> {
             "server-sent events need the realtime log, which is unavailable right now; poll /api/realtime instead",
         )));
     }
-    let seconds = report
-        .environment
-        .facts
-        .iter()
-        .find(|(k, _)| k == "sse-stream-seconds")
-        .and_then(|(_, v)| v.parse::<u64>().ok())
-        .filter(|s| *s > 0)
-        .unwrap_or(DEFAULT_STREAM_SECONDS);
+    let seconds =
+        crate::sse_response::stream_seconds(&report.environment.facts, DEFAULT_STREAM_SECONDS);
     Some(parse(req, seconds))
 }
 
@@ -97,23 +90,7 @@ fn sleep_ms(ms: u64) {
 impl EventStream {
     /// Streams until the time is up or the client leaves, then ends the response.
     pub fn send(self, out: ResponseOutparam) {
-        let headers = Fields::from_list(&[
-            ("content-type".to_string(), b"text/event-stream".to_vec()),
-            ("cache-control".to_string(), b"no-cache".to_vec()),
-            ("x-accel-buffering".to_string(), b"no".to_vec()),
-        ])
-        .unwrap_or_else(|_| Fields::new());
-        let response = OutgoingResponse::new(headers);
-        let Ok(body) = response.body() else {
-            return;
-        };
-        ResponseOutparam::set(out, Ok(response));
-        if let Ok(mut stream) = body.write() {
-            let mut send =
-                |text: &str| stream.write_all(text.as_bytes()).is_ok() && stream.flush().is_ok();
-            self.run(&mut send);
-        }
-        let _ = OutgoingBody::finish(body, None);
+        crate::sse_response::stream(out, |send| self.run(send));
     }
 
     /// The stream's loop over a sink that reports whether the client still listens.

@@ -263,6 +263,7 @@ fn decisions_of(decisions: &[Decision], task_id: &str) -> Vec<Decision> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::board::handoff::tests::decision;
     use crate::board::graph::tests::task;
 
     fn artifact(task_id: &str) -> Artifact {
@@ -323,16 +324,6 @@ mod tests {
         assert_eq!(ctx.recovery_info, None);
     }
 
-    fn decision(id: &str, task_id: &str, at: u64) -> Decision {
-        Decision {
-            id: id.into(),
-            task_id: task_id.into(),
-            project_id: "p".into(),
-            agent_id: "ag".into(),
-            decision: format!("use {id}"),
-            timestamp: at,
-        }
-    }
 
     #[test]
     fn decisions_in_time_order_and_indirect_ones_only_for_reference() {
