@@ -263,8 +263,8 @@ fn decisions_of(decisions: &[Decision], task_id: &str) -> Vec<Decision> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::board::handoff::tests::decision;
     use crate::board::graph::tests::task;
+    use crate::board::handoff::tests::decision;
 
     fn artifact(task_id: &str) -> Artifact {
         Artifact {
@@ -323,7 +323,6 @@ mod tests {
         );
         assert_eq!(ctx.recovery_info, None);
     }
-
 
     #[test]
     fn decisions_in_time_order_and_indirect_ones_only_for_reference() {
