@@ -257,7 +257,7 @@ fn doctor_passes_a_good_data_directory() {
         check(&report, "SQLite database")["detail"]
             .as_str()
             .unwrap()
-            .contains("schema version 1")
+            .contains("schema version 2")
     );
     assert_eq!(check(&report, "PostgreSQL")["status"], "skip");
     assert_eq!(check(&report, "Redis")["status"], "skip");
@@ -501,7 +501,7 @@ fn status_and_doctor_read_the_team_tier_stores() {
         check(&report, "PostgreSQL")["detail"]
             .as_str()
             .unwrap()
-            .contains("schema version 1"),
+            .contains("schema version 2"),
         "{report}"
     );
 

@@ -292,6 +292,11 @@ fn openapi_document_matches_the_routes() {
                 "/api/ws",
                 "/api/admin/tokens",
                 "/api/admin/tokens/{token_id}",
+                "/api/admin/tenants",
+                "/api/admin/tenants/{tenant}",
+                "/api/admin/tenants/{tenant}/disable",
+                "/api/admin/tenants/{tenant}/enable",
+                "/api/admin/tenants/{tenant}/quotas",
                 "/.well-known/oauth-protected-resource/mcp",
             ];
             if !host_served.contains(&path.as_str()) {

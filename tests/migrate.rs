@@ -224,7 +224,7 @@ fn an_interrupted_migration_is_finished_by_running_it_again() {
             .next()
             .expect("migrate ended before it was interrupted")
             .unwrap();
-        if line.starts_with("bulk: ") && !line.starts_with("bulk: 0/") {
+        if line.starts_with("default/bulk: ") && !line.starts_with("default/bulk: 0/") {
             break;
         }
     }

@@ -98,14 +98,16 @@ fn metrics_scrape_is_valid_and_counts_what_happened() {
     assert_eq!(
         sample(
             &text,
-            &format!("marcus_tasks{{project=\"{project}\",status=\"in_progress\"}}")
+            &format!(
+                "marcus_tasks{{tenant=\"default\",project=\"{project}\",status=\"in_progress\"}}"
+            )
         ),
         Some(1.0)
     );
     assert_eq!(
         sample(
             &text,
-            &format!("marcus_tasks{{project=\"{project}\",status=\"todo\"}}")
+            &format!("marcus_tasks{{tenant=\"default\",project=\"{project}\",status=\"todo\"}}")
         ),
         Some(1.0)
     );

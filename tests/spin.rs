@@ -12,7 +12,8 @@ use common::team::PrivateDatabase;
 use sha2::{Digest, Sha256};
 use spin_support::app_requests::{ADAPTER, APP, app, host, read_until, request, serve};
 use spin_support::manifest::{self, built, load, resolve, template_names};
-use spin_support::test_host::exports::marcus::platform::{realtime, storage};
+use spin_support::tenants::{self, Seeds};
+use spin_support::test_host::exports::marcus::platform::{identity, realtime, storage};
 use spin_support::test_host::{Instance, PlatformError, RECORDING_REDIS, SpinStores};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::OnceLock;
@@ -253,6 +254,9 @@ fn worker_imports_spin_and_the_adapter_and_exports_the_redis_handler() {
         }
     }
     assert!(worker.imports.contains("marcus:platform/storage@0.1.0"));
+    // Only the worker moves from tenant to tenant; the app cannot (its imports are listed
+    // exactly above).
+    assert!(worker.imports.contains("marcus:platform/job-scope@0.1.0"));
     assert!(
         worker.exports.contains("fermyon:spin/inbound-redis"),
         "{:?}",
@@ -474,8 +478,75 @@ fn spin_serves_the_very_app_file_the_native_host_embeds() {
 struct Platform(Instance);
 
 impl Platform {
+    /// An instance serving a request without credentials where none are required: the local
+    /// admin, in the default tenant.
     fn new(stores: &SpinStores) -> Self {
+        let mut p = Self::unscoped(stores);
+        let principal = p.current(None).expect("the local admin");
+        assert_eq!(principal.map(|p| p.tenant).as_deref(), Some("default"));
+        p
+    }
+
+    /// An instance before any tenant is established.
+    fn unscoped(stores: &SpinStores) -> Self {
         Self(host().instance(stores))
+    }
+
+    fn current(
+        &mut self,
+        authorization: Option<&str>,
+    ) -> Result<Option<identity::Principal>, identity::AuthError> {
+        let s = &mut self.0.store;
+        self.0
+            .adapter
+            .marcus_platform_identity()
+            .call_current(s, authorization)
+            .unwrap()
+    }
+
+    fn enter(&mut self, tenant: &str) -> Result<(), PlatformError> {
+        let s = &mut self.0.store;
+        self.0
+            .adapter
+            .marcus_platform_job_scope()
+            .call_enter(s, tenant)
+            .unwrap()
+    }
+
+    fn tenants(&mut self) -> Result<Vec<String>, PlatformError> {
+        let s = &mut self.0.store;
+        self.0
+            .adapter
+            .marcus_platform_job_scope()
+            .call_tenants(s)
+            .unwrap()
+    }
+
+    fn try_get(&mut self, c: &str, id: &str) -> Result<Option<storage::Document>, PlatformError> {
+        let s = &mut self.0.store;
+        self.0
+            .adapter
+            .marcus_platform_storage()
+            .call_get(s, c, id)
+            .unwrap()
+    }
+
+    fn try_cache_get(&mut self, key: &str) -> Result<Option<Vec<u8>>, PlatformError> {
+        let s = &mut self.0.store;
+        self.0
+            .adapter
+            .marcus_platform_cache()
+            .call_get(s, key)
+            .unwrap()
+    }
+
+    fn try_publish(&mut self, channel: &str, payload: &str) -> Result<u64, PlatformError> {
+        let s = &mut self.0.store;
+        self.0
+            .adapter
+            .marcus_platform_realtime()
+            .call_publish(s, channel, payload)
+            .unwrap()
     }
 
     fn get(&mut self, c: &str, id: &str) -> Option<storage::Document> {
@@ -748,7 +819,7 @@ fn realtime_publish_poll_and_retention() {
         .lock()
         .unwrap()
         .execute(
-            "UPDATE realtime_events SET published_at = ?1 WHERE channel = 'alpha'",
+            "UPDATE realtime_events SET published_at = ?1 WHERE channel = 'default/alpha'",
             [two_hours_ago],
         )
         .unwrap();
@@ -801,7 +872,10 @@ fn events_are_announced_on_redis_when_configured() {
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].0, EVENTS_CHANNEL);
     let message: serde_json::Value = serde_json::from_slice(&sent[0].1).unwrap();
-    assert_eq!(message["channel"], "project:p1");
+    assert_eq!(
+        message["channel"], "default/project:p1",
+        "the installation's name of the default tenant's channel"
+    );
     assert_eq!(message["seq"], seq);
     assert_eq!(message["payload"], serde_json::json!({"type": "task_done"}));
 
@@ -973,7 +1047,7 @@ fn worker_runs_the_shared_job_queue_with_the_apps_job_code() {
     for tool in ["get_project_status", "check_board_health"] {
         assert!(
             keys.iter()
-                .any(|k| k.starts_with(&format!("cache/rc:{tool}:p1:"))),
+                .any(|k| k.starts_with(&format!("cache/default/rc:{tool}:p1:"))),
             "{tool} cached: {keys:?}"
         );
     }
@@ -1001,6 +1075,349 @@ fn worker_runs_the_shared_job_queue_with_the_apps_job_code() {
     denied.grant_sqlite = false;
     let failed = host().deliver_to_worker(WORKER, &denied, message.to_string().as_bytes());
     assert!(failed.is_err(), "{failed:?}");
+}
+
+/// Every tenant's copy of the same stuck board: a project and a dependency cycle, with a
+/// health recompute queued, written straight into `tenant`'s scope.
+fn seed_stuck_board(stores: &SpinStores, tenant: &str) {
+    let project = serde_json::json!({"id": "p1", "name": tenant, "created_at": 1});
+    stores.seed(tenant, "projects", "p1", &project.to_string());
+    for t in [task_json("a", "p1", &["b"]), task_json("b", "p1", &["a"])] {
+        stores.seed(tenant, "tasks", t["id"].as_str().unwrap(), &t.to_string());
+    }
+    let job = serde_json::json!({"id": "project-health-p1", "kind": "project-health",
+        "payload": {"project_id": "p1"}, "status": "queued", "attempts": 0,
+        "max_attempts": 3, "run_at": 0, "created_at": 0, "updated_at": 0});
+    stores.seed(tenant, "jobs", "project-health-p1", &job.to_string());
+}
+
+/// The tenants holding a document, read beside the adapter.
+fn tenants_holding(stores: &SpinStores, collection: &str, id: &str) -> Vec<String> {
+    let conn = stores.sqlite.lock().unwrap();
+    let mut q = conn
+        .prepare("SELECT tenant FROM documents WHERE collection = ?1 AND id = ?2 ORDER BY tenant")
+        .unwrap();
+    q.query_map([collection, id], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn the_worker_runs_each_served_tenants_jobs_in_that_tenants_scope() {
+    use marcus_identity::tenant::Status;
+    let stores = SpinStores::new();
+    // The first request makes the schema.
+    Platform::new(&stores).describe();
+    tenants::register_tenant(&stores, "acme", Status::Active);
+    tenants::register_tenant(&stores, "initech", Status::Disabled);
+    for tenant in ["default", "acme", "initech"] {
+        seed_stuck_board(&stores, tenant);
+    }
+    assert_eq!(
+        Platform::unscoped(&stores).tenants().unwrap(),
+        ["acme", "default"],
+        "the served tenants, the default one included"
+    );
+
+    let message = serde_json::json!({
+        "channel": "acme/project:p1", "seq": 1, "published_at": 0, "payload": {},
+    });
+    host()
+        .deliver_to_worker(WORKER, &stores, message.to_string().as_bytes())
+        .unwrap();
+
+    // Each served tenant's recompute ran on its own board; the disabled tenant's waits.
+    assert_eq!(
+        tenants_holding(&stores, "jobs", "project-health-p1"),
+        ["initech"]
+    );
+    assert_eq!(
+        tenants_holding(&stores, "jobs", "periodic-lease-sweep"),
+        ["acme", "default"],
+        "each served tenant has its own lease sweep"
+    );
+    let keys: Vec<String> = stores.kv.lock().unwrap().keys().cloned().collect();
+    for tenant in ["acme", "default"] {
+        let prefix = format!("cache/{tenant}/rc:get_project_status:p1:");
+        let entry = keys
+            .iter()
+            .find(|k| k.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("{tenant}'s status cached: {keys:?}"));
+        // The answer is the tenant's own board (its project is named after it).
+        let stored = stores.kv.lock().unwrap()[entry].clone();
+        let text = String::from_utf8_lossy(&stored[8..]).into_owned();
+        assert!(text.contains(&format!(r#""{tenant}""#)), "{tenant}: {text}");
+        for other in ["acme", "default", "initech"]
+            .iter()
+            .filter(|o| **o != tenant)
+        {
+            assert!(!text.contains(&format!(r#""{other}""#)), "{tenant}: {text}");
+        }
+    }
+    assert!(
+        !keys.iter().any(|k| k.starts_with("cache/initech/")),
+        "{keys:?}"
+    );
+}
+
+#[test]
+fn a_call_before_any_tenant_is_established_fails_closed() {
+    let mut stores = SpinStores::new();
+    Platform::new(&stores)
+        .put("notes", "n1", "{}", Expect::Any)
+        .unwrap();
+    let closed = |e: PlatformError| {
+        matches!(&e, PlatformError::Unavailable(m) if m == "no tenant is established for this request")
+            || panic!("{e:?}")
+    };
+    let mut p = Platform::unscoped(&stores);
+    assert!(closed(p.try_get("notes", "n1").unwrap_err()));
+    assert!(closed(p.try_cache_get("k").unwrap_err()));
+    assert!(closed(p.try_publish("c", "{}").unwrap_err()));
+    assert!(closed(p.put("notes", "n2", "{}", Expect::Any).unwrap_err()));
+    // The capability report reads no tenant's data: the app asks for it first.
+    let report = p.describe();
+    assert!(report.backends.iter().all(|b| b.healthy), "{report:?}");
+
+    // Where credentials are required, a request without them establishes no tenant.
+    stores
+        .variables
+        .insert("auth_required".into(), "true".into());
+    let mut p = Platform::unscoped(&stores);
+    assert!(p.current(None).unwrap().is_none());
+    assert!(closed(p.try_get("notes", "n1").unwrap_err()));
+    // Refused credentials: nothing at all is served.
+    let mut p = Platform::unscoped(&stores);
+    assert!(matches!(
+        p.current(Some("Bearer mcs_nope")),
+        Err(identity::AuthError::Unauthorized(_))
+    ));
+    assert!(matches!(
+        p.try_get("notes", "n1"),
+        Err(PlatformError::Unavailable(m)) if m.contains("refused")
+    ));
+    assert!(matches!(
+        p.enter("default"),
+        Err(PlatformError::Unavailable(_))
+    ));
+}
+
+#[test]
+fn only_the_worker_moves_between_tenants_and_only_into_served_ones() {
+    use marcus_identity::tenant::Status;
+    let stores = SpinStores::new();
+    Platform::new(&stores)
+        .put("notes", "n1", r#"{"owner":"default"}"#, Expect::Any)
+        .unwrap();
+    tenants::register_tenant(&stores, "acme", Status::Active);
+    tenants::register_tenant(&stores, "initech", Status::Disabled);
+    stores.seed("acme", "notes", "n1", r#"{"owner":"acme"}"#);
+
+    let mut worker = Platform::unscoped(&stores);
+    worker.enter("acme").unwrap();
+    assert!(worker.get("notes", "n1").unwrap().data.contains("acme"));
+    worker.enter("default").unwrap();
+    assert!(worker.get("notes", "n1").unwrap().data.contains("default"));
+    for (name, refused) in [
+        ("_server", "invalid"),
+        ("Acme", "invalid"),
+        ("initech", "unavailable"),
+        ("ghost", "unavailable"),
+    ] {
+        let answer = worker.enter(name);
+        let kind = match &answer {
+            Err(PlatformError::Invalid(_)) => "invalid",
+            Err(PlatformError::Unavailable(_)) => "unavailable",
+            _ => "other",
+        };
+        assert_eq!(kind, refused, "enter {name}: {answer:?}");
+    }
+    // A refused move leaves the scope where it was.
+    assert!(worker.get("notes", "n1").unwrap().data.contains("default"));
+
+    // A request's scope is its principal's: it cannot be moved.
+    let mut request = Platform::new(&stores);
+    assert!(matches!(
+        request.enter("acme"),
+        Err(PlatformError::Unavailable(_))
+    ));
+    assert!(request.get("notes", "n1").unwrap().data.contains("default"));
+}
+
+#[test]
+fn cache_and_realtime_names_are_each_tenants_own() {
+    use marcus_identity::tenant::Status;
+    let stores = SpinStores::new();
+    Platform::new(&stores).describe();
+    tenants::register_tenant(&stores, "acme", Status::Active);
+    let mut default = Platform::new(&stores);
+    let mut acme = Platform::unscoped(&stores);
+    acme.enter("acme").unwrap();
+
+    default.cache_set("k", b"default", None).unwrap();
+    acme.cache_set("k", b"acme", None).unwrap();
+    assert_eq!(default.cache_get("k").as_deref(), Some(&b"default"[..]));
+    assert_eq!(acme.cache_get("k").as_deref(), Some(&b"acme"[..]));
+    acme.cache_clear();
+    assert_eq!(acme.cache_get("k"), None);
+    assert_eq!(default.cache_get("k").as_deref(), Some(&b"default"[..]));
+    assert!(!acme.cache_delete("k"), "acme's entry is gone");
+    assert!(default.cache_delete("k"), "default's entry is there");
+
+    assert_eq!(default.publish("c", r#"{"by":"default"}"#), 1);
+    assert_eq!(acme.publish("c", r#"{"by":"acme"}"#), 1);
+    assert_eq!(acme.publish("c", r#"{"by":"acme"}"#), 2);
+    let seen = default.poll("c", 0, 10);
+    assert_eq!((seen.latest, seen.events.len()), (1, 1));
+    assert_eq!(seen.events[0].channel, "c", "the name the tenant asked for");
+    assert!(seen.events[0].payload.contains("default"));
+    let seen = acme.poll("c", 0, 10);
+    assert_eq!((seen.latest, seen.events.len()), (2, 2));
+    assert!(
+        seen.events
+            .iter()
+            .all(|e| e.payload.contains("acme") && e.channel == "c")
+    );
+    assert_eq!(
+        default.wait("c", 1, 200),
+        1,
+        "acme's events do not wake default"
+    );
+}
+
+#[test]
+fn two_tenants_on_spin_sqlite_see_nothing_of_each_other() {
+    let mut stores = SpinStores::new();
+    stores
+        .variables
+        .insert("auth_required".into(), "true".into());
+    tenants::two_tenants_stay_apart(&stores, &stores);
+}
+
+/// The previous release's Spin SQLite tables (schema 1), as its adapter made them.
+const SCHEMA_1_SQLITE: &str = "
+    CREATE TABLE marcus_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE documents (
+        collection TEXT NOT NULL,
+        id TEXT NOT NULL,
+        data TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (collection, id)
+    ) WITHOUT ROWID;
+    CREATE INDEX documents_collection ON documents (collection);
+    CREATE TABLE realtime_events (
+        channel TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        payload TEXT NOT NULL,
+        published_at INTEGER NOT NULL,
+        PRIMARY KEY (channel, seq)
+    ) WITHOUT ROWID;
+    INSERT INTO marcus_meta (key, value) VALUES ('schema_version', '1');";
+
+#[test]
+fn a_board_made_before_tenants_becomes_the_default_tenant_on_spin_sqlite() {
+    use marcus_identity::digest::ServerSecret;
+    use marcus_identity::principal::Role;
+    use marcus_identity::record::TokenRecord;
+    use marcus_identity::token::Token;
+
+    let mut stores = SpinStores::new();
+    let secret = ServerSecret::from_bytes([7; 32]);
+    let token = Token::from_random(&[9; 64]).unwrap();
+    let record = TokenRecord::new(&token, &secret, "ci", Role::Admin, vec![], 1, u64::MAX / 4);
+    // The previous release's token record has neither a tenant nor the server role.
+    let mut old_record = serde_json::to_value(&record).unwrap();
+    old_record.as_object_mut().unwrap().remove("tenant");
+    old_record.as_object_mut().unwrap().remove("server_admin");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    {
+        let conn = stores.sqlite.lock().unwrap();
+        conn.execute_batch(SCHEMA_1_SQLITE).unwrap();
+        let project = serde_json::json!({"id": "p1", "name": "old-board", "created_at": 1});
+        let documents = [
+            ("projects", "p1".to_string(), project.to_string()),
+            ("tasks", "a".into(), task_json("a", "p1", &[]).to_string()),
+            ("notes", "n1".into(), r#"{"kept":true}"#.into()),
+            (
+                "auth_settings",
+                "token_secret".into(),
+                serde_json::json!({"secret": secret.to_hex()}).to_string(),
+            ),
+            ("auth_tokens", record.id.clone(), old_record.to_string()),
+        ];
+        for (collection, id, data) in documents {
+            conn.execute(
+                "INSERT INTO documents VALUES (?1, ?2, ?3, 1, 1, 1)",
+                rusqlite::params![collection, id, data],
+            )
+            .unwrap();
+        }
+        for seq in 1..=3 {
+            conn.execute(
+                "INSERT INTO realtime_events VALUES ('alpha', ?1, '{}', ?2)",
+                rusqlite::params![seq, now],
+            )
+            .unwrap();
+        }
+    }
+
+    let (status, projects) = serve(&stores, "GET", "/api/projects", &[], "");
+    assert_eq!(status, 200, "{projects}");
+    assert!(projects.contains("old-board"), "{projects}");
+    for (collection, tenant) in [
+        ("projects", "default"),
+        ("tasks", "default"),
+        ("notes", "default"),
+        ("auth_settings", "_server"),
+        ("auth_tokens", "_server"),
+    ] {
+        assert_eq!(stores.tenants_of(collection), [tenant], "{collection}");
+    }
+    let version: String = stores
+        .sqlite
+        .lock()
+        .unwrap()
+        .query_row(
+            "SELECT value FROM marcus_meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(version, "2");
+    // The event log is the default tenant's, its numbering carried on.
+    let (status, events) = serve(&stores, "GET", "/api/realtime/alpha?since=0", &[], "");
+    assert_eq!(status, 200, "{events}");
+    let events: serde_json::Value = serde_json::from_str(&events).unwrap();
+    assert_eq!(
+        (
+            events["latest"].clone(),
+            events["events"].as_array().unwrap().len()
+        ),
+        (3.into(), 3)
+    );
+    let (_, published) = serve(&stores, "POST", "/api/realtime/alpha", &[], "{}");
+    assert_eq!(published, r#"{"seq":4}"#);
+    // The old token still verifies, as the default tenant's, and sees the old board.
+    stores
+        .variables
+        .insert("auth_required".into(), "true".into());
+    let bearer = format!("Bearer {}", token.reveal());
+    let (status, notes) = serve(
+        &stores,
+        "GET",
+        "/api/storage/notes/n1",
+        &[("authorization", &bearer)],
+        "",
+    );
+    assert_eq!(status, 200, "{notes}");
+    let (status, _) = serve(&stores, "GET", "/api/storage/notes/n1", &[], "");
+    assert_eq!(status, 401);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1120,25 +1537,11 @@ fn the_app_runs_on_the_adapter_and_streams_events_over_sse() {
     assert_eq!(status, 400);
 }
 
-/// Stores a document straight into the stand-in's Spin SQLite, as a host sharing the
-/// database would (the raw storage API refuses the credential collections).
+/// Stores one of the installation's own documents (the server scope) straight into the
+/// stand-in's Spin SQLite, as a host sharing the database would (the raw storage API
+/// refuses the credential collections).
 fn seed_document(stores: &SpinStores, collection: &str, id: &str, data: &str) {
-    use marcus_core::store::{Expect as StoreExpect, WriteRef, sqlite_sql::documents};
-    let statement = documents::put(
-        WriteRef {
-            collection,
-            id,
-            data,
-            expect: StoreExpect::Any,
-        },
-        1,
-    );
-    let conn = stores.sqlite.lock().unwrap();
-    let mut prepared = conn.prepare(&statement.sql).unwrap();
-    let mut rows = prepared
-        .query(marcus_host::storage::sqlite::bound(&statement))
-        .unwrap();
-    assert!(rows.next().unwrap().is_some(), "{collection}/{id} stored");
+    stores.seed(marcus_identity::tenant::SERVER_SCOPE, collection, id, data);
 }
 
 #[test]
@@ -1203,7 +1606,7 @@ fn the_adapter_verifies_tokens_with_the_native_hosts_records_when_spin_requires_
         .lock()
         .unwrap()
         .query_row(
-            "SELECT data FROM documents WHERE collection = ?1 AND id = ?2",
+            "SELECT data FROM documents WHERE tenant = '_server' AND collection = ?1 AND id = ?2",
             [COLLECTION, record.id.as_str()],
             |row| row.get(0),
         )

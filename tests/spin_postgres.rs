@@ -15,6 +15,7 @@ use common::team::PrivateDatabase;
 use serde_json::{Value, json};
 use spin_support::app_requests::serve;
 use spin_support::board_walk::{assert_each_task_assigned_once_in, diamond_walk};
+use spin_support::tenants::{self, PgSeeds, Seeds};
 use spin_support::test_host::SpinStores;
 
 const SUITE: &str = "Spin adapter with PostgreSQL";
@@ -180,4 +181,113 @@ fn two_spin_applications_and_a_native_host_race_eight_agents_without_a_double_cl
     let project = race_through_chains(&servers, 8, 48, 8).project;
     assert_each_task_assigned_once_in(&db, &project, 48);
     assert_eq!(sqlite_documents(&east) + sqlite_documents(&west), 0);
+}
+
+#[test]
+fn two_tenants_on_spin_postgres_see_nothing_of_each_other() {
+    let Some(db) = PrivateDatabase::create(SUITE) else {
+        return;
+    };
+    let mut stores = spin_on(&db);
+    stores
+        .variables
+        .insert("auth_required".into(), "true".into());
+    tenants::two_tenants_stay_apart(&stores, &PgSeeds(db.url.clone()));
+    assert_eq!(
+        sqlite_documents(&stores),
+        0,
+        "no document stayed in Spin SQLite"
+    );
+}
+
+#[test]
+fn the_schema_spin_makes_forces_row_level_security_and_an_unscoped_query_sees_nothing() {
+    let Some(db) = PrivateDatabase::create(SUITE) else {
+        return;
+    };
+    let stores = spin_on(&db);
+    let (status, body) = serve(&stores, "PUT", "/api/storage/notes/n1", &[], r#"{"k":1}"#);
+    assert_eq!(status, 200, "{body}");
+    let forced = |condition: &str| {
+        db.query_text(&format!(
+            "SELECT COALESCE(string_agg(c.relname, ',' ORDER BY c.relname), '') FROM pg_class c
+             WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r'
+               AND {condition}"
+        ))
+    };
+    let policed = "c.relrowsecurity AND c.relforcerowsecurity
+                   AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid)";
+    assert_eq!(forced(policed), "documents,marcus_meta");
+    assert_eq!(
+        forced(&format!("NOT ({policed})")),
+        "",
+        "every table has row-level security forced and a policy"
+    );
+    // As the app role, without a tenant set: nothing; with the default tenant: its note.
+    let mut client = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    let mut tx = client.transaction().unwrap();
+    tx.batch_execute("SET LOCAL ROLE marcus_app").unwrap();
+    let count: i64 = tx
+        .query_one("SELECT count(*) FROM documents", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(count, 0, "no tenant set: no rows");
+    tx.batch_execute(&marcus_core::store::postgres_sql::schema::enter_scope(
+        "default",
+    ))
+    .unwrap();
+    let count: i64 = tx
+        .query_one("SELECT count(*) FROM documents", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(count, 1, "the default tenant's note");
+}
+
+/// The previous release's PostgreSQL tables (schema 1), as its hosts made them.
+const SCHEMA_1_POSTGRES: &str = "
+    CREATE TABLE marcus_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE documents (
+        collection TEXT COLLATE \"C\" NOT NULL,
+        id TEXT COLLATE \"C\" NOT NULL,
+        data JSONB NOT NULL,
+        version BIGINT NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        PRIMARY KEY (collection, id)
+    );
+    CREATE INDEX documents_data ON documents USING GIN (data jsonb_path_ops);
+    INSERT INTO marcus_meta (key, value) VALUES ('schema_version', '1');
+    INSERT INTO documents VALUES
+      ('projects', 'p1', '{\"id\": \"p1\", \"name\": \"old-board\", \"created_at\": 1}', 1, 1, 1),
+      ('auth_settings', 'token_secret', '{\"secret\": \"00\"}', 1, 1, 1);";
+
+#[test]
+fn a_board_made_before_tenants_becomes_the_default_tenant_on_spin_postgres() {
+    let Some(db) = PrivateDatabase::create(SUITE) else {
+        return;
+    };
+    postgres::Client::connect(&db.url, postgres::NoTls)
+        .unwrap()
+        .batch_execute(SCHEMA_1_POSTGRES)
+        .unwrap();
+    let stores = spin_on(&db);
+    let (status, projects) = serve(&stores, "GET", "/api/projects", &[], "");
+    assert_eq!(status, 200, "{projects}");
+    assert!(projects.contains("old-board"), "{projects}");
+    let seeds = PgSeeds(db.url.clone());
+    assert_eq!(seeds.tenants_of("projects"), ["default"]);
+    assert_eq!(seeds.tenants_of("auth_settings"), ["_server"]);
+    // Read as the owner in the server scope, as the metadata table's policy requires.
+    let mut client = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    let mut tx = client.transaction().unwrap();
+    tx.batch_execute("SELECT set_config('marcus.tenant', '_server', true)")
+        .unwrap();
+    let version: String = tx
+        .query_one(
+            "SELECT value FROM marcus_meta WHERE key = 'schema_version'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(version, "2");
 }

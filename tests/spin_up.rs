@@ -13,6 +13,7 @@ use common::serves::{AtUrl, Serves};
 use common::team::{PrivateDatabase, wait_until};
 use serde_json::Value;
 use spin_support::board_walk::{assert_each_task_assigned_once_in, diamond_walk};
+use spin_support::tenants::{self, PgSeeds};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -105,6 +106,12 @@ impl Drop for SpinUp {
 
 /// `spin up` with storage in `db`, or `None` (and a skip message) without a Spin binary.
 fn spin_on(db: &PrivateDatabase) -> Option<SpinUp> {
+    spin_with(db, &[])
+}
+
+/// `spin up` with storage in `db` and further `variables`, or `None` (and a skip message)
+/// without a Spin binary.
+fn spin_with(db: &PrivateDatabase, variables: &[(&str, &str)]) -> Option<SpinUp> {
     let Some(spin) = spin_binary() else {
         skip_without_spin();
         return None;
@@ -121,10 +128,12 @@ fn spin_on(db: &PrivateDatabase) -> Option<SpinUp> {
         .and_then(|rest| rest.split('/').next())
         .unwrap()
         .to_string();
-    Some(SpinUp::start(
-        &spin,
-        &[("database_url", &url), ("database_host", &host)],
-    ))
+    let mut all = vec![
+        ("database_url", url.as_str()),
+        ("database_host", host.as_str()),
+    ];
+    all.extend_from_slice(variables);
+    Some(SpinUp::start(&spin, &all))
 }
 
 fn documents_in(db: &PrivateDatabase, collection: &str) -> usize {
@@ -187,4 +196,15 @@ fn spin_and_a_native_host_share_a_database_the_native_host_created() {
     let servers: [&dyn Serves; 2] = [&server, &native];
     let project = race_through_chains(&servers, 8, 48, 8).project;
     assert_each_task_assigned_once_in(&db, &project, 48);
+}
+
+#[test]
+fn two_tenants_under_spin_up_see_nothing_of_each_other() {
+    let Some(db) = PrivateDatabase::create(SUITE) else {
+        return;
+    };
+    let Some(up) = spin_with(&db, &[("auth_required", "true")]) else {
+        return;
+    };
+    tenants::two_tenants_stay_apart(&AtUrl(up.url.clone()), &PgSeeds(db.url.clone()));
 }

@@ -160,11 +160,28 @@ fn postgres_equality_queries_use_an_index() {
         .json();
     assert_eq!(page["documents"].as_array().unwrap().len(), 20);
     db.query_text("ANALYZE documents");
-    let plan = db.query_text(
-        "EXPLAIN SELECT id FROM documents WHERE collection = 'items' AND id > ''
-           AND data -> 'status' = '\"todo\"'::jsonb AND data @> '{\"status\": \"todo\"}'::jsonb
-         ORDER BY id LIMIT 101",
-    );
+    // As the app's statements run: the app role, under row-level security, in the tenant.
+    let mut client = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    let mut tx = client.transaction().unwrap();
+    tx.batch_execute(
+        "SET LOCAL ROLE marcus_app; SELECT set_config('marcus.tenant', 'default', true)",
+    )
+    .unwrap();
+    let plan: String = tx
+        .query(
+            "EXPLAIN SELECT id FROM documents WHERE tenant = 'default' AND collection = 'items'
+               AND id > '' AND data -> 'status' = '\"todo\"'::jsonb
+               AND f_status = ('\"todo\"'::jsonb)::text
+               AND data @> '{\"status\": \"todo\"}'::jsonb
+             ORDER BY id LIMIT 101",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<_, String>(0))
+        .collect::<Vec<_>>()
+        .join("\n");
+    drop(tx);
     assert!(
         plan.contains("documents_by_status"),
         "no field index in the plan:\n{plan}"

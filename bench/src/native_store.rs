@@ -6,6 +6,8 @@ use anyhow::Context;
 use marcus_core::store::sqlite_sql::{documents, schema};
 use marcus_core::store::{Document, ImportMode};
 use marcus_host::storage::sqlite::bound;
+// The tenant of Marcus's requests on a loopback listener, whose rows the baseline reads.
+use marcus_identity::tenant::DEFAULT_TENANT;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::path::Path;
 use std::sync::Mutex;
@@ -32,7 +34,7 @@ pub fn seed(path: &Path, collection: &str, id: &str, data_json: &str) -> anyhow:
         created_at: now,
         updated_at: now,
     };
-    let insert = documents::import(&doc, ImportMode::Overwrite);
+    let insert = documents::import(DEFAULT_TENANT, &doc, ImportMode::Overwrite);
     conn.execute(&insert.sql, bound(&insert))?;
     Ok(())
 }
@@ -70,7 +72,7 @@ impl DocumentReader {
             .find_map(|i| self.readers[(start + i) % n].try_lock().ok())
             .map_or_else(|| self.readers[start % n].lock(), Ok)
             .map_err(|_| anyhow::anyhow!("reader lock poisoned"))?;
-        let read = documents::get(collection, id);
+        let read = documents::get(DEFAULT_TENANT, collection, id);
         // Columns as `documents::COLUMNS` lists them: collection, id, data, version, times.
         let row = guard
             .prepare_cached(&read.sql)?

@@ -15,6 +15,8 @@ pub enum CapabilityError {
     Unavailable(String),
     /// Anything unexpected.
     Internal(String),
+    /// The write would take its tenant past a quota; nothing was written.
+    QuotaExceeded(String),
 }
 
 impl fmt::Display for CapabilityError {
@@ -25,6 +27,7 @@ impl fmt::Display for CapabilityError {
             Self::Invalid(m) => write!(f, "invalid: {m}"),
             Self::Unavailable(m) => write!(f, "unavailable: {m}"),
             Self::Internal(m) => write!(f, "internal: {m}"),
+            Self::QuotaExceeded(m) => write!(f, "quota exceeded: {m}"),
         }
     }
 }

@@ -41,6 +41,9 @@ pub enum Command {
     Migrate(MigrateArgs),
     /// Make, list and revoke access tokens (on the data directory's database, or DATABASE_URL).
     Token(TokenArgs),
+    /// Make, list, disable and limit tenants (on the data directory's database, or
+    /// DATABASE_URL).
+    Tenant(TenantArgs),
     /// MCP over stdin/stdout, relayed to a running server (for clients that only launch
     /// commands).
     Mcp(McpArgs),
@@ -176,16 +179,104 @@ pub enum TokenAction {
         /// How long it lives: hours or days (`12h`, `30d`), at most 365 days.
         #[arg(long)]
         expires: Option<String>,
+        /// The tenant it belongs to (`marcus tenant create` makes one) [default: default].
+        #[arg(long)]
+        tenant: Option<String>,
+        /// An admin token that also administers the installation: tenants and every
+        /// tenant's tokens.
+        #[arg(long)]
+        server_admin: bool,
         /// Print only the token (for scripts).
         #[arg(long)]
         quiet: bool,
     },
     /// List the tokens (never the tokens themselves).
-    List,
+    List {
+        /// Only this tenant's tokens.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
     /// Revoke a token by its id or name.
     Revoke {
         /// The token's id (from `list`) or its name.
         token: String,
+    },
+}
+
+/// `marcus tenant` options.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+EXAMPLES:
+  marcus tenant create acme
+  marcus tenant create globex --projects 20 --tasks 5000 --stored-mb 100 --requests-per-minute 600
+  marcus tenant list
+  marcus tenant quota acme --tasks 10000
+  marcus tenant disable acme
+  marcus token create --tenant acme --role admin --name acme-ops
+
+A tenant is an organisation with its own projects, agents, tasks, tokens, webhooks, jobs,
+cache entries and event streams; no request of one ever sees another's. A board made before
+tenants existed is the `default` tenant, which always exists. A disabled tenant's tokens are
+refused; its data stays.")]
+pub struct TenantArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: TenantAction,
+    /// Directory of the database [default: $MARCUS_HOME or ~/.marcus].
+    #[arg(long, global = true, env = "MARCUS_HOME")]
+    pub data_dir: Option<PathBuf>,
+    /// PostgreSQL storage instead of the data directory's SQLite.
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+/// A tenant's limits as options (absent: no limit).
+#[derive(Debug, Clone, Args)]
+pub struct QuotaArgs {
+    /// Projects it may hold.
+    #[arg(long)]
+    pub projects: Option<u64>,
+    /// Tasks it may hold, over all its projects.
+    #[arg(long)]
+    pub tasks: Option<u64>,
+    /// Megabytes of stored documents.
+    #[arg(long)]
+    pub stored_mb: Option<u64>,
+    /// Requests per minute over all its credentials.
+    #[arg(long)]
+    pub requests_per_minute: Option<u64>,
+}
+
+/// `marcus tenant` actions.
+#[derive(Debug, Subcommand)]
+pub enum TenantAction {
+    /// Make a tenant (lower-case letters, digits and -).
+    Create {
+        /// Its name.
+        name: String,
+        /// Its quotas.
+        #[command(flatten)]
+        quotas: QuotaArgs,
+    },
+    /// List the tenants with their state and quotas.
+    List,
+    /// Refuse every credential of a tenant from now on (its data stays).
+    Disable {
+        /// Its name.
+        name: String,
+    },
+    /// Serve a disabled tenant again.
+    Enable {
+        /// Its name.
+        name: String,
+    },
+    /// Replace a tenant's quotas (options left out: no limit).
+    Quota {
+        /// Its name.
+        name: String,
+        /// Its quotas.
+        #[command(flatten)]
+        quotas: QuotaArgs,
     },
 }
 

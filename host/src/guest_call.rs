@@ -64,26 +64,6 @@ impl GuestRunner {
         response
     }
 
-    /// Runs the component for a request the host makes itself (background jobs): no body,
-    /// same limits and fault isolation as any request.
-    pub async fn call_internal(
-        self: &Arc<Self>,
-        method: hyper::Method,
-        path: &str,
-    ) -> hyper::Response<HyperOutgoingBody> {
-        let request_id = format!(
-            "job-{}",
-            path.split('?')
-                .next()
-                .unwrap_or("")
-                .rsplit('/')
-                .next()
-                .unwrap_or("")
-        );
-        self.call_as(method, path, &request_id, Principal::host_job())
-            .await
-    }
-
     /// Runs the component for a bodiless request made in this process on behalf of
     /// `principal` (background jobs, commands reading the board without a listener).
     pub async fn call_as(

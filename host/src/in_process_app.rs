@@ -56,6 +56,9 @@ impl InProcessApp {
             webhook_allow: Arc::default(),
             // The command's reads never wait on a realtime channel.
             waiters: Arc::new(tokio::sync::Semaphore::new(1)),
+            quotas: Arc::new(crate::tenants::quotas::TenantQuotas::new(Arc::new(
+                crate::tenants::served::ServedTenants::new(storage.clone()),
+            ))),
         });
         let engine = engine::build(EngineLimits {
             max_concurrent_requests: SLOTS,

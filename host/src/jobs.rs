@@ -1,9 +1,11 @@
 //! The native host's job runner: at a fixed interval it asks the app to run the due jobs of
-//! the shared queue (`POST /api/jobs/run`), in-process. The queue and the job code live in
-//! the app, so every host (and the Spin worker) runs the same jobs, and the queue's
-//! compare-and-swap claims keep two hosts from running one job twice.
+//! the shared queue (`POST /api/jobs/run`), in-process, once for each active tenant in that
+//! tenant's scope (each tenant's queue, lease sweep and webhooks are its own). The queue and
+//! the job code live in the app, so every host (and the Spin worker) runs the same jobs, and
+//! the queue's compare-and-swap claims keep two hosts from running one job twice.
 
 use crate::guest_call::GuestRunner;
+use marcus_identity::principal::Principal;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,21 +22,43 @@ pub fn start(runner: Arc<GuestRunner>, every: Duration, sweep_interval_ms: u64) 
         tick.tick().await;
         loop {
             tick.tick().await;
-            let resp = runner.call_internal(hyper::Method::POST, &path).await;
-            let status = resp.status().as_u16();
-            if status != 200 {
-                metrics::counter!("marcus_job_runs_total", "outcome" => "failed").increment(1);
-                tracing::warn!(
-                    status,
-                    "running queued jobs failed; retrying at the next tick"
-                );
-                continue;
+            let tenants = match crate::tenants::registry::active(&*runner.platform.storage).await {
+                Ok(tenants) => tenants,
+                Err(e) => {
+                    tracing::warn!("reading the tenants failed; retrying at the next tick: {e}");
+                    continue;
+                }
+            };
+            for tenant in tenants {
+                run_for(&runner, &path, &tenant).await;
             }
-            metrics::counter!("marcus_job_runs_total", "outcome" => "ok").increment(1);
-            let body = crate::guest_call::body_bytes(resp).await;
-            record(&body);
         }
     }))
+}
+
+/// Runs `tenant`'s due jobs, as that tenant's job principal.
+async fn run_for(runner: &Arc<GuestRunner>, path: &str, tenant: &str) {
+    let resp = runner
+        .call_as(
+            hyper::Method::POST,
+            path,
+            &format!("job-run-{tenant}"),
+            Principal::job_of(tenant),
+        )
+        .await;
+    let status = resp.status().as_u16();
+    if status != 200 {
+        metrics::counter!("marcus_job_runs_total", "outcome" => "failed").increment(1);
+        tracing::warn!(
+            status,
+            tenant,
+            "running queued jobs failed; retrying at the next tick"
+        );
+        return;
+    }
+    metrics::counter!("marcus_job_runs_total", "outcome" => "ok").increment(1);
+    let body = crate::guest_call::body_bytes(resp).await;
+    record(&body);
 }
 
 /// Counts each job the run reports by kind and outcome (succeeded, retried, dead).

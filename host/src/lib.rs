@@ -39,3 +39,4 @@ pub mod slots;
 pub mod status;
 pub mod stdio_bridge;
 pub mod storage;
+pub mod tenants;

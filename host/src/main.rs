@@ -38,6 +38,7 @@ fn main() -> ExitCode {
             cli::Command::Serve(args) => serve::run(*args).await,
             cli::Command::Migrate(args) => migrate::run(args).await,
             cli::Command::Token(args) => auth::command::run(args).await,
+            cli::Command::Tenant(args) => marcus_host::tenants::command::run(args).await,
             cli::Command::Mcp(args) => stdio_bridge::run(args).await,
             cli::Command::Status(args) => status::run(args).await,
             cli::Command::Doctor(args) => doctor::run(args).await,

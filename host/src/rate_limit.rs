@@ -153,6 +153,13 @@ impl RateLimits {
         Some(in_process(local, &key, *limit, cost))
     }
 
+    /// Spends one request of `tenant`'s budget of `limit` a minute from the window every host
+    /// shares through Redis; `None` without a healthy Redis (the caller keeps the budget in
+    /// process then).
+    pub async fn spend_tenant(&self, tenant: &str, limit: u32) -> Option<Verdict> {
+        self.shared("t", tenant, limit, 1).await
+    }
+
     /// The shared budget's verdict, or `None` without a healthy Redis.
     async fn shared(&self, kind: &str, key: &str, limit: u32, cost: u32) -> Option<Verdict> {
         let link = self.redis.as_ref()?;

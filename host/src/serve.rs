@@ -138,6 +138,9 @@ pub async fn run_on(
         waiters: Arc::new(tokio::sync::Semaphore::new(waiting_places(
             args.max_concurrent,
         ))),
+        quotas: Arc::new(crate::tenants::quotas::TenantQuotas::new(
+            auth.tenants.clone(),
+        )),
     });
 
     let memory_limit_bytes = args.memory_limit_mb.max(1) * 1024 * 1024;

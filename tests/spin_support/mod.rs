@@ -5,4 +5,5 @@
 pub mod app_requests;
 pub mod board_walk;
 pub mod manifest;
+pub mod tenants;
 pub mod test_host;

@@ -7,6 +7,7 @@ use marcus_bench::marcus_server::marcus_binary;
 use marcus_bench::team_infra::{self, PrivateDatabase};
 use marcus_host::storage::sqlite::{SqliteStorage, SyncMode};
 use marcus_host::storage::{Document, ImportMode, StorageBackend};
+use marcus_identity::tenant::DEFAULT_TENANT;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -42,11 +43,15 @@ async fn generate(path: &Path, n: usize) -> anyhow::Result<()> {
             updated_at: 1_790_000_000_000 + 2 * i as u64,
         });
         if batch.len() == WRITE_BATCH {
-            store.import(&batch, ImportMode::Overwrite).await?;
+            store
+                .import(DEFAULT_TENANT, &batch, ImportMode::Overwrite)
+                .await?;
             batch.clear();
         }
     }
-    store.import(&batch, ImportMode::Overwrite).await?;
+    store
+        .import(DEFAULT_TENANT, &batch, ImportMode::Overwrite)
+        .await?;
     store.close().await;
     Ok(())
 }

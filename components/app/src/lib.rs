@@ -34,12 +34,18 @@ mod webhook_fanout;
 use wasip2::http::types::{IncomingRequest, ResponseOutparam};
 
 /// Runs up to `limit` due jobs of the shared queue (and keeps the periodic lease sweep at
-/// `sweep_every_ms`), as `POST /api/jobs/run` does; answers what each job did.
+/// `sweep_every_ms`), as `POST /api/jobs/run` does; answers what each job did. Nothing read
+/// ahead is carried into a run or out of it: the Spin worker runs several tenants' jobs one
+/// after another in one instance, and no tenant's run may be answered from another's reads.
 pub fn run_due_jobs(
     limit: usize,
     sweep_every_ms: Option<u64>,
 ) -> Result<serde_json::Value, String> {
-    jobs::runner::run_due(limit, sweep_every_ms).map_err(|e| format!("{}: {}", e.code, e.message))
+    read_ahead::forget();
+    let ran = jobs::runner::run_due(limit, sweep_every_ms)
+        .map_err(|e| format!("{}: {}", e.code, e.message));
+    read_ahead::forget();
+    ran
 }
 
 /// The exported HTTP handler.

@@ -10,6 +10,7 @@ pub fn to_api(error: Error) -> ApiError {
         Error::Conflict(m) => ApiError::conflict(m),
         Error::Invalid(m) => ApiError::invalid(m),
         Error::Unavailable(m) => ApiError::unavailable(m),
+        Error::QuotaExceeded(m) => ApiError::new(403, "quota_exceeded", m),
         Error::Internal(m) => ApiError::internal(m),
     }
 }

@@ -20,32 +20,9 @@ pub struct Versioned<T> {
     pub version: u64,
 }
 
-/// Collections of the board.
+/// Collections of the board (the core names them, for the hosts that count them too).
 pub mod collections {
-    /// Projects.
-    pub const PROJECTS: &str = "projects";
-    /// Tasks.
-    pub const TASKS: &str = "tasks";
-    /// Agents.
-    pub const AGENTS: &str = "agents";
-    /// Progress reports.
-    pub const PROGRESS: &str = "progress";
-    /// Blockers.
-    pub const BLOCKERS: &str = "blockers";
-    /// Decisions.
-    pub const DECISIONS: &str = "decisions";
-    /// Artifacts.
-    pub const ARTIFACTS: &str = "artifacts";
-    /// The append-only event log.
-    pub const EVENTS: &str = "events";
-    /// The background job queue.
-    pub const JOBS: &str = "jobs";
-    /// Webhook subscriptions.
-    pub const WEBHOOKS: &str = "webhooks";
-    /// One record per webhook delivery with its attempts.
-    pub const WEBHOOK_DELIVERIES: &str = "webhook_deliveries";
-    /// MCP sessions.
-    pub const MCP_SESSIONS: &str = "mcp_sessions";
+    pub use marcus_core::collections::*;
 
     /// The board's own collections and the credential store: only the board's code (and the
     /// host, for credentials) writes them, so the raw storage API can neither corrupt the

@@ -3,6 +3,7 @@
 
 pub mod api_error;
 pub mod board;
+pub mod collections;
 pub mod event_stream;
 pub mod features;
 pub mod jobs;

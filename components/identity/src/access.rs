@@ -14,15 +14,19 @@ pub enum Access {
     Board,
     /// Running the installation: tokens, settings, raw storage, cache and realtime.
     Admin,
+    /// Running the installation across tenants: tenants and every tenant's tokens. An admin
+    /// with the server administrator scope (`tenant::SERVER_ADMIN_SCOPE`).
+    ServerAdmin,
 }
 
 impl Access {
     /// Every access, for tables and tests.
-    pub const ALL: [Access; 4] = [
+    pub const ALL: [Access; 5] = [
         Access::Read,
         Access::ActAsAgent,
         Access::Board,
         Access::Admin,
+        Access::ServerAdmin,
     ];
 
     /// The access's name, as the API documents it.
@@ -32,6 +36,7 @@ impl Access {
             Access::ActAsAgent => "agent",
             Access::Board => "board",
             Access::Admin => "admin",
+            Access::ServerAdmin => "server-admin",
         }
     }
 }
@@ -42,7 +47,7 @@ pub fn roles_with(access: Access) -> &'static [Role] {
         Access::Read => &[Role::Admin, Role::Member, Role::Agent, Role::Viewer],
         Access::ActAsAgent => &[Role::Admin, Role::Member, Role::Agent],
         Access::Board => &[Role::Admin, Role::Member],
-        Access::Admin => &[Role::Admin],
+        Access::Admin | Access::ServerAdmin => &[Role::Admin],
     }
 }
 
@@ -60,6 +65,16 @@ pub fn check(principal: &Principal, access: Access, agent_id: Option<&str>) -> R
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
+    }
+    if access == Access::ServerAdmin
+        && !principal
+            .scopes
+            .iter()
+            .any(|s| s == crate::tenant::SERVER_ADMIN_SCOPE)
+    {
+        return Err(
+            "only a server administrator may do this (a token made with --server-admin)".into(),
+        );
     }
     if access == Access::ActAsAgent && principal.role == Role::Agent {
         match agent_id {

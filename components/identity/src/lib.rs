@@ -12,6 +12,7 @@
 //! - [`access`]: what each role may do.
 //! - [`record`]: a token as stored, without the token.
 //! - [`route_access`]: the access each route needs.
+//! - [`tenant`]: tenant names, the server scope, scoped cache keys and channels, quotas.
 //! - [`oidc`] (feature `oidc`): an identity provider's access tokens, checked against its
 //!   key set and mapped to a principal.
 
@@ -23,4 +24,5 @@ pub mod oidc;
 pub mod principal;
 pub mod record;
 pub mod route_access;
+pub mod tenant;
 pub mod token;

@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The tenant of every principal until tenants exist.
-pub const DEFAULT_TENANT: &str = "default";
+/// The tenant of requests that name none (see [`crate::tenant`]).
+pub use crate::tenant::DEFAULT_TENANT;
 
 /// What a principal may do on the board (see [`crate::access`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -128,9 +128,16 @@ impl Principal {
 
     /// The host's own background work (jobs it runs through the app).
     pub fn host_job() -> Self {
+        Self::job_of(DEFAULT_TENANT)
+    }
+
+    /// The host's own background work for one tenant: its jobs run in its scope only.
+    pub fn job_of(tenant: &str) -> Self {
         Self {
+            tenant: tenant.into(),
             subject: "marcus-jobs".into(),
             kind: Kind::Service,
+            scopes: Vec::new(),
             ..Self::anonymous_admin(Verification::Local)
         }
     }
@@ -141,7 +148,8 @@ impl Principal {
             subject: verified_by.as_str().into(),
             kind: Kind::User,
             role: Role::Admin,
-            scopes: Vec::new(),
+            // The person at the keyboard of an unauthenticated server runs all of it.
+            scopes: vec![crate::tenant::SERVER_ADMIN_SCOPE.to_string()],
             verified_by,
             agent_ids: Vec::new(),
         }

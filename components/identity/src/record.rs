@@ -38,6 +38,10 @@ pub struct TokenRecord {
     /// Its tenant.
     #[serde(default = "default_tenant")]
     pub tenant: String,
+    /// Whether it administers the installation (tenants, every tenant's tokens) besides
+    /// its tenant.
+    #[serde(default)]
+    pub server_admin: bool,
     /// When it was made (ms since the epoch).
     pub created_at: u64,
     /// When it stops working.
@@ -67,6 +71,8 @@ pub enum Rejected {
     Revoked,
     /// Its lifetime is over.
     Expired,
+    /// Its tenant is disabled or no longer exists.
+    TenantUnavailable(String),
 }
 
 impl std::fmt::Display for Rejected {
@@ -79,6 +85,7 @@ impl std::fmt::Display for Rejected {
             Rejected::Unknown => f.write_str("the bearer token is not valid: no such token"),
             Rejected::Revoked => f.write_str("the bearer token was revoked"),
             Rejected::Expired => f.write_str("the bearer token has expired"),
+            Rejected::TenantUnavailable(why) => write!(f, "the bearer token's {why}"),
         }
     }
 }
@@ -107,6 +114,7 @@ impl TokenRecord {
             },
             agent_ids,
             tenant: DEFAULT_TENANT.into(),
+            server_admin: false,
             created_at: now,
             expires_at: now.saturating_add(lifetime_ms),
             last_used_at: None,
@@ -136,7 +144,11 @@ impl TokenRecord {
             subject: self.name.clone(),
             kind: self.kind,
             role: self.role,
-            scopes: Vec::new(),
+            scopes: if self.server_admin {
+                vec![crate::tenant::SERVER_ADMIN_SCOPE.to_string()]
+            } else {
+                Vec::new()
+            },
             verified_by: Verification::Token,
             agent_ids: self.agent_ids.clone(),
         })

@@ -14,6 +14,7 @@ pub fn route_access(method: &str, segments: &[&str]) -> Option<Access> {
         [] | ["assets", _] | ["healthz"] | ["readyz"] | ["api", "openapi.json"] => None,
         // Where an MCP client learns which identity provider to ask for credentials.
         [".well-known", "oauth-protected-resource", ..] => None,
+        ["api", "admin", "tenants", ..] => Some(Access::ServerAdmin),
         ["api", "storage", ..]
         | ["api", "cache", ..]
         | ["api", "realtime", _]

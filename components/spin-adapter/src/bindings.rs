@@ -8,6 +8,8 @@ wit_bindgen::generate!({
 });
 
 pub use exports::marcus::platform::types::Error;
-pub use exports::marcus::platform::{cache, capabilities, commit, identity, realtime, storage};
+pub use exports::marcus::platform::{
+    cache, capabilities, commit, identity, job_scope, realtime, storage,
+};
 pub use fermyon::spin2_0_0::{key_value, redis, sqlite, variables};
 pub use spin::postgres::postgres;

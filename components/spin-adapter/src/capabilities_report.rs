@@ -3,7 +3,7 @@
 
 use crate::bindings::capabilities::{Backend, Environment, Guest, HostKind, Report};
 use crate::kv_cache;
-use crate::postgres_storage::PostgresDocuments;
+use crate::postgres_storage::PgConnection;
 use crate::redis_fanout;
 use crate::settings;
 use crate::sqlite_db::{DATABASE, Db};
@@ -26,7 +26,7 @@ fn storage() -> Backend {
         let location = settings::without_credentials(&url);
         // The request's connection, opened and (once per instance) schema-checked: proof
         // enough, without a count over a large table on every report.
-        return match PostgresDocuments::for_this_request(&url) {
+        return match PgConnection::for_this_request(&url) {
             Ok(_) => backend("storage", "postgres", true, location),
             Err(e) => backend("storage", "postgres", false, format!("{location}: {e:?}")),
         };

@@ -1,5 +1,7 @@
 //! What a storage backend of the adapter does, and the checks and words all backends share.
-//! Callers (the exported `storage` interface) never know which backend answers.
+//! Callers (the exported `storage` interface) never know which backend answers. A store is
+//! opened for one scope (a tenant, or the installation's own records) and every statement it
+//! runs names that scope, so no call can reach another tenant's documents.
 
 use crate::bindings::Error;
 use crate::bindings::storage::{
@@ -7,12 +9,22 @@ use crate::bindings::storage::{
 };
 use crate::checks;
 use crate::postgres_storage::PostgresDocuments;
-use crate::settings;
 use crate::sqlite_storage::SqliteDocuments;
+use crate::{request_scope, settings};
 use marcus_core::store::rules;
+use marcus_core::store::schema_version::Scopes;
+use marcus_identity::tenant::{self, DEFAULT_TENANT, SERVER_COLLECTIONS, SERVER_SCOPE};
 use std::rc::Rc;
 
-/// Versioned documents with compare-and-swap; arguments are already checked.
+/// Where an upgrade from schema 1 puts a store's documents, on either backend: the
+/// installation's own records in the server scope, everything else in the default tenant.
+pub const SCOPES: Scopes<'static> = Scopes {
+    server_collections: &SERVER_COLLECTIONS,
+    server_scope: SERVER_SCOPE,
+    default_tenant: DEFAULT_TENANT,
+};
+
+/// Versioned documents of one scope with compare-and-swap; arguments are already checked.
 pub trait DocumentStore {
     /// Reads one document.
     fn get(&self, collection: &str, id: &str) -> Result<Option<Document>, Error>;
@@ -35,7 +47,7 @@ pub trait DocumentStore {
     ) -> Result<Page, Error>;
     /// Counts matching documents.
     fn count(&self, collection: &str, filters: &[FieldFilter]) -> Result<u64, Error>;
-    /// Non-empty collections, sorted.
+    /// The scope's non-empty collections, sorted.
     fn list_collections(&self) -> Result<Vec<String>, Error>;
     /// Documents in id order strictly after `after`.
     fn scan(
@@ -44,17 +56,27 @@ pub trait DocumentStore {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Document>, Error>;
-    /// Totals.
+    /// The scope's totals.
     fn stats(&self) -> Result<StorageStats, Error>;
 }
 
-/// The configured backend: PostgreSQL when `database_url` is set (the request's one
-/// connection), else Spin SQLite.
+/// The configured backend in the scope of this request's tenant; fails closed when no
+/// tenant is established.
 pub fn open() -> Result<Rc<dyn DocumentStore>, Error> {
-    crate::identity_export::refuse_after_failed_credentials()?;
+    open_in(&request_scope::tenant()?)
+}
+
+/// The configured backend in `scope` (a tenant, or `SERVER_SCOPE` for the installation's
+/// own records): PostgreSQL when `database_url` is set (the request's one connection), else
+/// Spin SQLite. A name that cannot be a scope is refused before it reaches a backend.
+pub fn open_in(scope: &str) -> Result<Rc<dyn DocumentStore>, Error> {
+    request_scope::not_refused()?;
+    if !tenant::is_scope(scope) {
+        return Err(Error::Internal(format!("{scope:?} is not a storage scope")));
+    }
     match settings::configured(settings::DATABASE_URL) {
-        Some(url) => Ok(PostgresDocuments::for_this_request(&url)?),
-        None => Ok(Rc::new(SqliteDocuments::open()?)),
+        Some(url) => Ok(Rc::new(PostgresDocuments::open(&url, scope)?)),
+        None => Ok(Rc::new(SqliteDocuments::open(scope)?)),
     }
 }
 

@@ -6,24 +6,30 @@
 //! channel, none older than `RETAIN_MS`); the table is the SQLite dialect's
 //! `REALTIME_EVENTS`. The newest event row is kept past its age (hidden from polls) so a
 //! quiet channel never restarts its numbering.
+//!
+//! The log is the whole application's: each channel is stored under the request tenant's
+//! name for it (`tenant::scoped`), so a tenant publishes to, polls and waits on its own
+//! channels only, and the events it reads carry the name it asked for.
 
 use crate::bindings::Error;
 use crate::bindings::realtime::{Batch, Event, Guest};
-use crate::checks;
-use crate::redis_fanout;
 use crate::sqlite_db::{Db, i, int, t, text};
+use crate::{checks, redis_fanout, request_scope};
 use marcus_core::realtime_limits::{self, RETAIN_MS};
+use marcus_identity::tenant;
 
 /// Events kept per channel, in the log's sequence arithmetic.
 const RETAIN_EVENTS: u64 = realtime_limits::RETAIN_EVENTS as u64;
 /// Appends attempted before a publish gives up under contention.
 const APPEND_ATTEMPTS: usize = 8;
 
-fn check_channel(channel: &str) -> Result<(), Error> {
+/// Checks the request's channel name and answers the name it is stored under: the
+/// request tenant's; fails closed when no tenant is established.
+fn stored_channel(channel: &str) -> Result<String, Error> {
     if channel.is_empty() || channel.len() > 200 {
         return Err(Error::Invalid("channel must be 1-200 bytes long".into()));
     }
-    Ok(())
+    Ok(tenant::scoped(&request_scope::tenant()?, channel))
 }
 
 fn append(db: &Db, channel: &str, payload: &str, now: u64) -> Result<u64, Error> {
@@ -53,7 +59,7 @@ fn append(db: &Db, channel: &str, payload: &str, now: u64) -> Result<u64, Error>
 
 impl Guest for crate::Adapter {
     fn publish(channel: String, payload: String) -> Result<u64, Error> {
-        check_channel(&channel)?;
+        let channel = stored_channel(&channel)?;
         if let Some(refusal) = realtime_limits::oversized(payload.len()) {
             return Err(Error::Invalid(refusal));
         }
@@ -75,13 +81,13 @@ impl Guest for crate::Adapter {
     }
 
     fn poll(channel: String, since: u64, limit: u32) -> Result<Batch, Error> {
-        check_channel(&channel)?;
+        let stored = stored_channel(&channel)?;
         let db = Db::open()?;
         let cutoff = checks::now_ms().saturating_sub(RETAIN_MS);
         let ends = db.first(
             "SELECT MAX(seq), MIN(CASE WHEN published_at >= ? THEN seq END)
              FROM realtime_events WHERE channel = ?",
-            &[i(cutoff), t(&channel)],
+            &[i(cutoff), t(&stored)],
         )?;
         let (latest, oldest) = match ends {
             Some(row) => (int(&row, 0)? as u64, int(&row, 1)? as u64),
@@ -101,7 +107,7 @@ impl Guest for crate::Adapter {
                  WHERE running <= ? OR running = size
                  ORDER BY seq",
                 &[
-                    t(&channel),
+                    t(&stored),
                     i(since.min(i64::MAX as u64)),
                     i(cutoff),
                     i(latest.saturating_sub(RETAIN_EVENTS)),
@@ -111,6 +117,7 @@ impl Guest for crate::Adapter {
             )?
             .iter()
             .map(|row| {
+                // The name the tenant asked for, never the stored one.
                 Ok(Event {
                     channel: channel.clone(),
                     seq: int(row, 0)? as u64,
@@ -132,7 +139,7 @@ impl Guest for crate::Adapter {
     /// Spin gives a component no live feed to block on, so the wait looks at the channel's
     /// end every `WAIT_POLL_MS`, opening the database only for each look.
     fn wait(channel: String, since: u64, timeout_ms: u32) -> Result<u64, Error> {
-        check_channel(&channel)?;
+        let channel = stored_channel(&channel)?;
         let timeout = std::time::Duration::from_millis(u64::from(
             timeout_ms.min(realtime_limits::MAX_WAIT_MS),
         ));
@@ -150,7 +157,7 @@ impl Guest for crate::Adapter {
     }
 }
 
-/// The channel's newest sequence number (0 when it has none).
+/// The stored channel's newest sequence number (0 when it has none).
 fn latest_seq(channel: &str) -> Result<u64, Error> {
     let db = Db::open()?;
     match db.first(

@@ -3,11 +3,15 @@
 //! Spin's key-value has no expiry, so each value is stored behind its expiry time (8 bytes,
 //! milliseconds since the epoch, big-endian) and an expired value reads as a miss and is
 //! removed. An empty value is a hit, as the contract requires. `add` is not atomic here.
+//!
+//! The store is the whole application's: every key is the request's tenant's
+//! (`tenant::scoped`), so a tenant reads, deletes and clears only its own entries.
 
 use crate::bindings::Error;
 use crate::bindings::cache::Guest;
 use crate::bindings::key_value::{self, Store};
-use crate::checks;
+use crate::{checks, request_scope};
+use marcus_identity::tenant;
 
 /// The Spin key-value store label Marcus uses.
 pub const STORE: &str = "default";
@@ -35,8 +39,15 @@ pub fn to_platform(e: key_value::Error) -> Error {
 
 /// Opens the store.
 pub fn open() -> Result<Store, Error> {
-    crate::identity_export::refuse_after_failed_credentials()?;
+    request_scope::not_refused()?;
     Store::open(STORE).map_err(to_platform)
+}
+
+/// The store and the stored name of the request tenant's `key`; fails closed when no
+/// tenant is established.
+fn open_for(key: &str) -> Result<(Store, String), Error> {
+    let full = format!("{PREFIX}{}", tenant::scoped(&request_scope::tenant()?, key));
+    Ok((open()?, full))
 }
 
 /// The value of a stored entry if it has not expired at `now`.
@@ -47,8 +58,7 @@ fn live(stored: &[u8], now: u64) -> Option<Vec<u8>> {
 
 impl Guest for crate::Adapter {
     fn get(key: String) -> Result<Option<Vec<u8>>, Error> {
-        let store = open()?;
-        let full = format!("{PREFIX}{key}");
+        let (store, full) = open_for(&key)?;
         let Some(stored) = store.get(&full).map_err(to_platform)? else {
             return Ok(None);
         };
@@ -67,9 +77,8 @@ impl Guest for crate::Adapter {
         let mut stored = Vec::with_capacity(8 + value.len());
         stored.extend_from_slice(&expiry.to_be_bytes());
         stored.extend_from_slice(&value);
-        open()?
-            .set(&format!("{PREFIX}{key}"), &stored)
-            .map_err(to_platform)
+        let (store, full) = open_for(&key)?;
+        store.set(&full, &stored).map_err(to_platform)
     }
 
     /// Spin 3's key-value has no conditional set, so this is a read then a write: two
@@ -83,8 +92,7 @@ impl Guest for crate::Adapter {
     }
 
     fn delete(key: String) -> Result<bool, Error> {
-        let store = open()?;
-        let full = format!("{PREFIX}{key}");
+        let (store, full) = open_for(&key)?;
         let Some(stored) = store.get(&full).map_err(to_platform)? else {
             return Ok(false);
         };
@@ -92,10 +100,11 @@ impl Guest for crate::Adapter {
         Ok(live(&stored, checks::now_ms()).is_some())
     }
 
+    /// Removes the request tenant's entries only: the others' stay.
     fn clear() -> Result<(), Error> {
-        let store = open()?;
+        let (store, prefix) = open_for("")?;
         for key in store.get_keys().map_err(to_platform)? {
-            if key.starts_with(PREFIX) {
+            if key.starts_with(&prefix) {
                 store.delete(&key).map_err(to_platform)?;
             }
         }

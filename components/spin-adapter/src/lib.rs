@@ -7,6 +7,11 @@
 //! event for the Redis-trigger worker. Whatever the Spin configuration does not grant answers
 //! `unavailable` instead of trapping, because Spin requires the adapter to export every
 //! interface the app imports.
+//!
+//! Tenants are kept apart here, never in the app: the principal `identity.current`
+//! establishes (or, for the worker, the tenant `job-scope.enter` names) scopes every
+//! storage statement, cache key and realtime channel of the instance, and a call made
+//! before any tenant is established fails closed.
 
 mod bindings;
 mod capabilities_report;
@@ -16,10 +21,12 @@ mod document_store;
 mod event_log;
 mod field_filters;
 mod identity_export;
+mod job_scope_export;
 mod kv_cache;
 mod postgres_storage;
 mod redis_fanout;
 mod request_report;
+mod request_scope;
 mod settings;
 mod sqlite_db;
 mod sqlite_storage;

@@ -11,7 +11,9 @@ use crate::settings;
 pub const EVENTS_CHANNEL: &str = "marcus-events";
 
 /// The JSON message for one event: `{"channel", "seq", "published_at", "payload"}`, with
-/// the payload as the JSON value it is.
+/// the payload as the JSON value it is. `channel` is the installation's name of the channel
+/// (`tenant/channel`): one Redis channel carries every tenant's events to the worker, which
+/// runs every tenant's jobs whichever tenant's event woke it.
 pub fn message(channel: &str, seq: u64, payload: &str, published_at: u64) -> String {
     let payload = serde_json::from_str::<serde_json::Value>(payload)
         .unwrap_or_else(|_| serde_json::Value::String(payload.to_string()));

@@ -3,14 +3,20 @@
 //!
 //! Spin serves every instance of an app from one shared SQLite connection, so a transaction
 //! spread over several `execute` calls could interleave with another request's statements.
-//! Every write here is therefore a single statement, which SQLite runs atomically.
+//! Every write here is therefore a single statement, which SQLite runs atomically. The one
+//! exception is a schema upgrade, which must be all or nothing: it runs in a transaction,
+//! and the other instances wait for the recorded version instead of using the schema
+//! half made.
 
 use crate::bindings::Error;
 use crate::bindings::sqlite::{self, Connection, Value};
+use crate::document_store::SCOPES;
 use marcus_core::store::schema_version::{self, SCHEMA_VERSION};
 use marcus_core::store::sqlite_sql::schema;
 use marcus_core::store::statement::{SqlValue, Statement};
+use marcus_identity::tenant::{self, DEFAULT_TENANT};
 use std::cell::Cell;
+use std::time::Duration;
 
 /// The Spin database label Marcus uses.
 pub const DATABASE: &str = "default";
@@ -18,6 +24,11 @@ pub const DATABASE: &str = "default";
 thread_local! {
     static SCHEMA_CHECKED: Cell<bool> = const { Cell::new(false) };
 }
+
+/// How often, and how many times, an instance looks again while another upgrades the schema
+/// on the shared connection (about 15 s in all, as PostgreSQL's lock timeout).
+const UPGRADE_WAIT_STEP: Duration = Duration::from_millis(25);
+const UPGRADE_WAIT_STEPS: u32 = 600;
 
 /// An open database whose schema is known to be current.
 pub struct Db {
@@ -47,7 +58,7 @@ pub fn to_platform(e: sqlite::Error) -> Error {
 impl Db {
     /// Opens the database, creating or checking the schema once per instance.
     pub fn open() -> Result<Self, Error> {
-        crate::identity_export::refuse_after_failed_credentials()?;
+        crate::request_scope::not_refused()?;
         let db = Self {
             conn: Connection::open(DATABASE).map_err(to_platform)?,
         };
@@ -90,25 +101,65 @@ impl Db {
         Ok(self.all(statement)?.into_iter().next())
     }
 
-    fn ensure_schema(&self) -> Result<(), Error> {
+    /// The recorded schema version; `None` for a new database (no metadata table yet).
+    fn recorded_version(&self) -> Option<i64> {
         let recorded = self
             .one(&schema::read_schema_version())
             .ok()
             .flatten()
             .and_then(|row| text(&row, 0).ok());
-        let recorded = schema_version::recorded(recorded.as_deref());
+        schema_version::recorded(recorded.as_deref())
+    }
+
+    /// Brings the schema to this build's version, in one transaction. Another instance
+    /// upgrading at the same moment holds the shared connection's transaction: this one
+    /// waits until that upgrade is recorded rather than run its own inside it.
+    fn ensure_schema(&self) -> Result<(), Error> {
+        for _ in 0..UPGRADE_WAIT_STEPS {
+            let recorded = self.recorded_version();
+            if recorded == Some(SCHEMA_VERSION) {
+                return Ok(());
+            }
+            schema_version::refuse_newer(recorded).map_err(Error::Unavailable)?;
+            if self.rows("BEGIN IMMEDIATE", &[]).is_err() {
+                std::thread::sleep(UPGRADE_WAIT_STEP);
+                continue;
+            }
+            let upgraded = self.upgrade();
+            let end = if upgraded.is_ok() {
+                "COMMIT"
+            } else {
+                "ROLLBACK"
+            };
+            let ended = self.rows(end, &[]);
+            upgraded?;
+            return ended.map(drop);
+        }
+        Err(Error::Unavailable(
+            "the Spin SQLite schema is being upgraded by another request; try again".into(),
+        ))
+    }
+
+    /// The upgrade's statements, inside its transaction: the version is read again there,
+    /// since another instance may have finished in between. A schema-1 database's event
+    /// log becomes the default tenant's, as its documents do.
+    fn upgrade(&self) -> Result<(), Error> {
+        self.rows(schema::META_TABLE, &[])?;
+        let recorded = self.recorded_version();
         if recorded == Some(SCHEMA_VERSION) {
             return Ok(());
         }
         schema_version::refuse_newer(recorded).map_err(Error::Unavailable)?;
-        let tables = [schema::META_TABLE]
-            .into_iter()
-            .chain(schema::SCHEMA)
-            .chain([schema::REALTIME_EVENTS]);
-        for statement in tables {
-            self.rows(statement, &[])?;
+        for step in schema::upgrade(recorded, SCOPES) {
+            self.all(&step)?;
         }
-        self.one(&schema::record_schema_version())?;
+        self.rows(schema::REALTIME_EVENTS, &[])?;
+        if recorded == Some(1) {
+            self.rows(
+                "UPDATE realtime_events SET channel = ? || channel",
+                &[t(&tenant::scoped(DEFAULT_TENANT, ""))],
+            )?;
+        }
         Ok(())
     }
 }

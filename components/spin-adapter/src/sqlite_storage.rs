@@ -1,5 +1,6 @@
 //! Storage on Spin SQLite: the shared SQLite dialect's statements (the native SQLite
-//! backend's), each write a single atomic statement, a batch included.
+//! backend's), each write a single atomic statement, a batch included, every statement
+//! scoped by the store's tenant.
 
 use crate::bindings::Error;
 use crate::bindings::sqlite::Value;
@@ -12,7 +13,6 @@ use marcus_core::store::MAX_FIELD_INDEXES;
 use marcus_core::store::get_many::in_request_order;
 use marcus_core::store::page::finish_page;
 use marcus_core::store::sqlite_sql::{batch, documents, field_indexes};
-use marcus_core::store::statement::Statement;
 use std::cell::RefCell;
 use std::collections::HashSet;
 
@@ -21,15 +21,19 @@ thread_local! {
     static FIELD_INDEXES: RefCell<Option<HashSet<String>>> = const { RefCell::new(None) };
 }
 
-/// The SQLite backend (the default on Spin).
+/// The SQLite backend (the default on Spin), in one scope.
 pub struct SqliteDocuments {
     db: Db,
+    tenant: String,
 }
 
 impl SqliteDocuments {
-    /// Opens Spin's `default` database.
-    pub fn open() -> Result<Self, Error> {
-        Ok(Self { db: Db::open()? })
+    /// Opens Spin's `default` database for the documents of `tenant` (a checked scope).
+    pub fn open(tenant: &str) -> Result<Self, Error> {
+        Ok(Self {
+            db: Db::open()?,
+            tenant: tenant.to_string(),
+        })
     }
 }
 
@@ -49,9 +53,9 @@ fn documents_of(rows: Vec<Vec<Value>>) -> Result<Vec<Document>, Error> {
     rows.iter().map(|row| document(row)).collect()
 }
 
-fn version_of(db: &Db, collection: &str, id: &str) -> Result<Option<u64>, Error> {
+fn version_of(db: &Db, tenant: &str, collection: &str, id: &str) -> Result<Option<u64>, Error> {
     Ok(db
-        .one(&documents::version_of(collection, id))?
+        .one(&documents::version_of(tenant, collection, id))?
         .map(|row| int(&row, 0))
         .transpose()?
         .map(|v| v as u64))
@@ -82,14 +86,16 @@ fn field_index(db: &Db, filters: &[FieldFilter]) -> Option<String> {
 impl DocumentStore for SqliteDocuments {
     fn get(&self, collection: &str, id: &str) -> Result<Option<Document>, Error> {
         self.db
-            .one(&documents::get(collection, id))?
+            .one(&documents::get(&self.tenant, collection, id))?
             .as_deref()
             .map(document)
             .transpose()
     }
 
     fn get_many(&self, keys: &[DocumentKey]) -> Result<Vec<Option<Document>>, Error> {
-        let rows = self.db.all(&documents::get_many(&keys_json(keys)))?;
+        let rows = self
+            .db
+            .all(&documents::get_many(&self.tenant, &keys_json(keys)))?;
         let found = rows
             .iter()
             .map(|row| Ok((int(row, 6)? as usize, document(row)?)))
@@ -98,10 +104,13 @@ impl DocumentStore for SqliteDocuments {
     }
 
     fn put(&self, w: &Write, now: u64) -> Result<Document, Error> {
-        match self.db.one(&documents::put(write_ref(w), now))? {
+        match self
+            .db
+            .one(&documents::put(&self.tenant, write_ref(w), now))?
+        {
             Some(row) => document(&row),
             None => {
-                let current = version_of(&self.db, &w.collection, &w.id)?;
+                let current = version_of(&self.db, &self.tenant, &w.collection, &w.id)?;
                 Err(conflict(&w.collection, &w.id, w.expect, current))
             }
         }
@@ -112,10 +121,10 @@ impl DocumentStore for SqliteDocuments {
     fn put_many(&self, writes: &[Write], now: u64) -> Result<Vec<Document>, Error> {
         let db = &self.db;
         let refs: Vec<_> = writes.iter().map(write_ref).collect();
-        let written = db.all(&batch::put_all(&refs, now))?;
+        let written = db.all(&batch::put_all(&self.tenant, &refs, now))?;
         if written.len() != writes.len() {
             for w in writes {
-                let current = version_of(db, &w.collection, &w.id)?;
+                let current = version_of(db, &self.tenant, &w.collection, &w.id)?;
                 if !holds(w.expect, current) {
                     return Err(conflict(&w.collection, &w.id, w.expect, current));
                 }
@@ -143,13 +152,13 @@ impl DocumentStore for SqliteDocuments {
     fn delete(&self, collection: &str, id: &str, expected: Option<u64>) -> Result<bool, Error> {
         let db = &self.db;
         if db
-            .one(&documents::delete(collection, id, expected))?
+            .one(&documents::delete(&self.tenant, collection, id, expected))?
             .is_some()
         {
             return Ok(true);
         }
         let current = match expected {
-            Some(_) => version_of(db, collection, id)?,
+            Some(_) => version_of(db, &self.tenant, collection, id)?,
             None => None,
         };
         Ok(marcus_core::store::rules::missed_delete(
@@ -166,9 +175,17 @@ impl DocumentStore for SqliteDocuments {
     ) -> Result<Page, Error> {
         let filters_as_pairs = pairs(filters);
         // Built first: a malformed filter is refused before any index is made for it.
-        documents::query(collection, &filters_as_pairs, limit, cursor, None)?;
+        documents::query(
+            &self.tenant,
+            collection,
+            &filters_as_pairs,
+            limit,
+            cursor,
+            None,
+        )?;
         let index = field_index(&self.db, filters);
         let statement = documents::query(
+            &self.tenant,
             collection,
             &filters_as_pairs,
             limit,
@@ -185,16 +202,21 @@ impl DocumentStore for SqliteDocuments {
 
     fn count(&self, collection: &str, filters: &[FieldFilter]) -> Result<u64, Error> {
         let filters_as_pairs = pairs(filters);
-        documents::count(collection, &filters_as_pairs, None)?;
+        documents::count(&self.tenant, collection, &filters_as_pairs, None)?;
         let index = field_index(&self.db, filters);
-        let statement = documents::count(collection, &filters_as_pairs, index.as_deref())?;
+        let statement = documents::count(
+            &self.tenant,
+            collection,
+            &filters_as_pairs,
+            index.as_deref(),
+        )?;
         let row = self.db.one(&statement)?;
         Ok(row.map(|r| int(&r, 0)).transpose()?.unwrap_or(0) as u64)
     }
 
     fn list_collections(&self) -> Result<Vec<String>, Error> {
         self.db
-            .all(&Statement::plain(documents::LIST_COLLECTIONS))?
+            .all(&documents::list_collections(&self.tenant))?
             .iter()
             .map(|r| text(r, 0))
             .collect()
@@ -206,22 +228,23 @@ impl DocumentStore for SqliteDocuments {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<Document>, Error> {
-        documents_of(self.db.all(&documents::scan(collection, after, limit))?)
+        documents_of(
+            self.db
+                .all(&documents::scan(&self.tenant, collection, after, limit))?,
+        )
     }
 
+    /// The tenant's documents and the bytes of their data (not the file's size, which
+    /// every tenant shares).
     fn stats(&self) -> Result<StorageStats, Error> {
-        let db = &self.db;
-        let count = |sql: &str| -> Result<u64, Error> {
-            Ok(db
-                .first(sql, &[])?
-                .map(|r| int(&r, 0))
-                .transpose()?
-                .unwrap_or(0) as u64)
+        let row = self.db.one(&documents::stats(&self.tenant))?;
+        let (documents, size_bytes) = match row {
+            Some(r) => (int(&r, 0)? as u64, int(&r, 1)? as u64),
+            None => (0, 0),
         };
-        let [documents, pages, page_size] = documents::STATS;
         Ok(StorageStats {
-            documents: count(documents)?,
-            size_bytes: count(pages)? * count(page_size)?,
+            documents,
+            size_bytes,
         })
     }
 }

@@ -5,7 +5,7 @@ use serde::Deserialize;
 /// The fields the worker logs, from `{"channel", "seq", "published_at", "payload"}`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct EventMessage {
-    /// The realtime channel, e.g. `project:<id>` or `agents`.
+    /// The realtime channel as the installation names it, e.g. `acme/project:<id>`.
     pub channel: String,
     /// The event's sequence number in its channel.
     pub seq: u64,

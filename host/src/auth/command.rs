@@ -29,6 +29,8 @@ async fn act(
             agents,
             name,
             expires,
+            tenant,
+            server_admin,
             quiet,
         } => {
             let role = Role::parse(role).map_err(anyhow::Error::msg)?;
@@ -42,6 +44,10 @@ async fn act(
                     role,
                     agent_ids: agents.clone(),
                     lifetime_ms,
+                    tenant: tenant
+                        .as_deref()
+                        .unwrap_or(marcus_identity::tenant::DEFAULT_TENANT),
+                    server_admin: *server_admin,
                 },
             )
             .await?;
@@ -49,10 +55,16 @@ async fn act(
                 println!("{}", issued.token.reveal());
             } else {
                 println!(
-                    "token {} ({}, role {}{}), expires {}:\n\n  {}\n\nIt is shown only now: Marcus keeps a keyed digest of it, not the token.",
+                    "token {} ({}, tenant {}, role {}{}{}), expires {}:\n\n  {}\n\nIt is shown only now: Marcus keeps a keyed digest of it, not the token.",
                     issued.record.id,
                     issued.record.name,
+                    issued.record.tenant,
                     issued.record.role.as_str(),
+                    if issued.record.server_admin {
+                        ", server administrator"
+                    } else {
+                        ""
+                    },
                     if issued.record.agent_ids.is_empty() {
                         String::new()
                     } else {
@@ -63,23 +75,32 @@ async fn act(
                 );
             }
         }
-        TokenAction::List => {
-            let all = tokens::list(storage).await?;
+        TokenAction::List { tenant } => {
+            let all: Vec<_> = tokens::list(storage)
+                .await?
+                .into_iter()
+                .filter(|r| tenant.as_ref().is_none_or(|t| &r.tenant == t))
+                .collect();
             if all.is_empty() {
                 println!("no tokens (marcus token create makes one)");
             }
             println!(
-                "{:<13} {:<16} {:<7} {:<20} {:<30} {:<30} state",
-                "id", "name", "role", "agents", "expires", "last used"
+                "{:<13} {:<16} {:<12} {:<7} {:<20} {:<30} {:<30} state",
+                "id", "name", "tenant", "role", "agents", "expires", "last used"
             );
             let now = crate::storage::now_ms();
             for r in all {
                 let state = r.state(now);
                 println!(
-                    "{:<13} {:<16} {:<7} {:<20} {:<30} {:<30} {state}",
+                    "{:<13} {:<16} {:<12} {:<7} {:<20} {:<30} {:<30} {state}",
                     r.id,
                     r.name,
-                    r.role.as_str(),
+                    r.tenant,
+                    if r.server_admin {
+                        "admin*"
+                    } else {
+                        r.role.as_str()
+                    },
                     if r.agent_ids.is_empty() {
                         "-".to_string()
                     } else {

@@ -24,6 +24,9 @@ pub async fn ensure(storage: &dyn StorageBackend) -> anyhow::Result<Option<token
             role: Role::Admin,
             agent_ids: Vec::new(),
             lifetime_ms: lifetime::parse(None).map_err(anyhow::Error::msg)?,
+            // The way in administers the installation too: it makes the tenants.
+            tenant: marcus_identity::tenant::DEFAULT_TENANT,
+            server_admin: true,
         },
     )
     .await?;

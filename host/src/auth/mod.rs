@@ -31,6 +31,8 @@ pub struct Authenticator {
     secret: tokio::sync::OnceCell<ServerSecret>,
     /// The identity provider whose access tokens are accepted too, when one is configured.
     pub oidc: Option<oidc::OidcVerifier>,
+    /// The tenants whose credentials are accepted.
+    pub tenants: Arc<crate::tenants::served::ServedTenants>,
 }
 
 /// A response refusing a request's credentials (boxed: it is the rare path).
@@ -45,9 +47,27 @@ impl Authenticator {
     ) -> Self {
         Self {
             mode,
+            tenants: Arc::new(crate::tenants::served::ServedTenants::new(storage.clone())),
             storage,
             secret: tokio::sync::OnceCell::new(),
             oidc,
+        }
+    }
+
+    /// `principal` when its tenant is served; a disabled or unknown tenant's credentials are
+    /// refused like a revoked token.
+    async fn in_served_tenant(&self, principal: Principal) -> Result<Principal, Refusal> {
+        match self.tenants.check(&principal.tenant).await {
+            Ok(Ok(())) => Ok(principal),
+            Ok(Err(why)) => {
+                metrics::counter!("marcus_auth_refused_total").increment(1);
+                Err(self.unauthorized(&Rejected::TenantUnavailable(why)))
+            }
+            Err(e) => Err(Box::new(json_error::response(
+                503,
+                "unavailable",
+                &format!("the credentials cannot be checked: {e}"),
+            ))),
         }
     }
 
@@ -89,7 +109,7 @@ impl Authenticator {
         {
             return match provider.verify(value).await {
                 Err(e) => Err(unavailable(&e)),
-                Ok(Ok(principal)) => Ok(Some(principal)),
+                Ok(Ok(principal)) => self.in_served_tenant(principal).await.map(Some),
                 Ok(Err(rejected)) => {
                     metrics::counter!("marcus_auth_refused_total").increment(1);
                     Err(self.refuse_access_token(&rejected))
@@ -106,10 +126,11 @@ impl Authenticator {
                 .await
                 .map_err(|e| unavailable(&e))?,
         };
-        verdict.map(Some).map_err(|rejected| {
+        let principal = verdict.map_err(|rejected| {
             metrics::counter!("marcus_auth_refused_total").increment(1);
             self.unauthorized(&rejected)
-        })
+        })?;
+        self.in_served_tenant(principal).await.map(Some)
     }
 
     /// `401` with the reason and the challenge.

@@ -6,11 +6,12 @@
 use crate::storage::{Expect, StorageBackend};
 use marcus_identity::digest::{SECRET_BYTES, ServerSecret};
 use marcus_identity::record::{SECRET_ID as ID, SETTINGS_COLLECTION as COLLECTION};
+use marcus_identity::tenant::SERVER_SCOPE;
 use rand::RngCore;
 
 /// The stored secret, if a token was ever made here.
 pub async fn load(storage: &dyn StorageBackend) -> anyhow::Result<Option<ServerSecret>> {
-    let Some(doc) = storage.get(COLLECTION, ID).await? else {
+    let Some(doc) = storage.get(SERVER_SCOPE, COLLECTION, ID).await? else {
         return Ok(None);
     };
     ServerSecret::from_document(&doc.data)
@@ -28,7 +29,13 @@ pub async fn load_or_create(storage: &dyn StorageBackend) -> anyhow::Result<Serv
         rand::rng().fill_bytes(&mut bytes);
         let secret = ServerSecret::from_bytes(bytes);
         match storage
-            .put(COLLECTION, ID, &secret.to_document(), Expect::Absent)
+            .put(
+                SERVER_SCOPE,
+                COLLECTION,
+                ID,
+                &secret.to_document(),
+                Expect::Absent,
+            )
             .await
         {
             Ok(_) => return Ok(secret),

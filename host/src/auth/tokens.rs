@@ -7,6 +7,7 @@ use crate::storage::{Expect, StorageBackend};
 use marcus_identity::digest::ServerSecret;
 use marcus_identity::principal::{Principal, Role};
 use marcus_identity::record::{COLLECTION, Rejected, TokenRecord};
+use marcus_identity::tenant::SERVER_SCOPE;
 use marcus_identity::token::Token;
 use rand::RngCore;
 use std::sync::Arc;
@@ -29,6 +30,10 @@ pub struct Request<'a> {
     pub agent_ids: Vec<String>,
     /// How long it lives, in milliseconds.
     pub lifetime_ms: u64,
+    /// Its tenant, which must be served.
+    pub tenant: &'a str,
+    /// Whether it also administers the installation (admin tokens only).
+    pub server_admin: bool,
 }
 
 /// A request for a token that cannot be granted as asked (the caller's mistake, not the
@@ -77,12 +82,26 @@ pub async fn create(
         }
         (_, true) => {}
     }
+    if request.server_admin && request.role != Role::Admin {
+        return Err(invalid(
+            "only an admin token can be a server administrator's (--role admin --server-admin)",
+        ));
+    }
+    let tenant_record = crate::tenants::registry::get(storage, request.tenant)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Err(why) = marcus_identity::tenant::check_served(request.tenant, tenant_record.as_ref())
+    {
+        return Err(invalid(format!(
+            "{why}; `marcus tenant list` shows the tenants"
+        )));
+    }
     // A lookup part already taken (about one in 62^12) is drawn again.
     for _ in 0..3 {
         let mut random = [0u8; 64];
         rand::rng().fill_bytes(&mut random);
         let token = Token::from_random(&random)?;
-        let record = TokenRecord::new(
+        let mut record = TokenRecord::new(
             &token,
             secret,
             request.name,
@@ -91,9 +110,11 @@ pub async fn create(
             now_ms(),
             request.lifetime_ms,
         );
+        record.tenant = request.tenant.to_string();
+        record.server_admin = request.server_admin;
         let data = serde_json::to_string(&record)?;
         match storage
-            .put(COLLECTION, &record.id, &data, Expect::Absent)
+            .put(SERVER_SCOPE, COLLECTION, &record.id, &data, Expect::Absent)
             .await
         {
             Ok(_) => return Ok(Issued { token, record }),
@@ -110,7 +131,7 @@ pub async fn list(storage: &dyn StorageBackend) -> anyhow::Result<Vec<TokenRecor
     let mut cursor: Option<String> = None;
     loop {
         let page = storage
-            .query(COLLECTION, &[], 1000, cursor.as_deref())
+            .query(SERVER_SCOPE, COLLECTION, &[], 1000, cursor.as_deref())
             .await?;
         for doc in &page.documents {
             out.push(serde_json::from_str::<TokenRecord>(&doc.data)?);
@@ -151,14 +172,20 @@ pub async fn revoke(storage: &dyn StorageBackend, id_or_name: &str) -> anyhow::R
     // Compare-and-swap on the version read, so a concurrent last-use write is not lost
     // over a revocation (or the other way round): on a conflict, read and revoke again.
     for _ in 0..5 {
-        let Some(doc) = storage.get(COLLECTION, &record.id).await? else {
+        let Some(doc) = storage.get(SERVER_SCOPE, COLLECTION, &record.id).await? else {
             anyhow::bail!("token {} disappeared while being revoked", record.id);
         };
         let mut current: TokenRecord = serde_json::from_str(&doc.data)?;
         current.revoked_at = Some(now_ms());
         let data = serde_json::to_string(&current)?;
         match storage
-            .put(COLLECTION, &current.id, &data, Expect::Version(doc.version))
+            .put(
+                SERVER_SCOPE,
+                COLLECTION,
+                &current.id,
+                &data,
+                Expect::Version(doc.version),
+            )
             .await
         {
             Ok(_) => return Ok(current),
@@ -189,7 +216,10 @@ pub async fn verify(
     secret: &ServerSecret,
     token: &Token,
 ) -> Result<Result<Principal, Rejected>, CapabilityError> {
-    let Some(doc) = storage.get(COLLECTION, token.lookup()).await? else {
+    let Some(doc) = storage
+        .get(SERVER_SCOPE, COLLECTION, token.lookup())
+        .await?
+    else {
         return Ok(Err(Rejected::Unknown));
     };
     let Ok(record) = serde_json::from_str::<TokenRecord>(&doc.data) else {
@@ -205,7 +235,13 @@ pub async fn verify(
             tokio::spawn(async move {
                 // Best effort: a lost race means another request recorded a use just now.
                 let _ = storage
-                    .put(COLLECTION, &used.id, &data, Expect::Version(doc.version))
+                    .put(
+                        SERVER_SCOPE,
+                        COLLECTION,
+                        &used.id,
+                        &data,
+                        Expect::Version(doc.version),
+                    )
                     .await;
             });
         }

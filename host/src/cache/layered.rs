@@ -92,10 +92,10 @@ impl CacheBackend for LayeredCache {
         }
     }
 
-    async fn clear(&self) -> CapResult<()> {
-        if self.redis.clear().await.is_err() {
+    async fn clear(&self, prefix: &str) -> CapResult<()> {
+        if self.redis.clear(prefix).await.is_err() {
             self.redis.invalidate_everything_when_back();
         }
-        self.memory().clear().await
+        self.memory().clear(prefix).await
     }
 }

@@ -116,8 +116,16 @@ impl CacheBackend for MemoryCache {
         })
     }
 
-    async fn clear(&self) -> CapResult<()> {
-        self.lock()?.clear();
+    async fn clear(&self, prefix: &str) -> CapResult<()> {
+        let mut cache = self.lock()?;
+        let doomed: Vec<String> = cache
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in doomed {
+            cache.pop(&k);
+        }
         Ok(())
     }
 }

@@ -24,6 +24,7 @@ pub trait CacheBackend: Send + Sync {
     async fn add(&self, key: &str, value: Vec<u8>, ttl_seconds: u32) -> CapResult<bool>;
     /// Removes a value; false when absent.
     async fn delete(&self, key: &str) -> CapResult<bool>;
-    /// Removes everything.
-    async fn clear(&self) -> CapResult<()>;
+    /// Removes every value whose key starts with `prefix` (a tenant's keys: clearing one
+    /// tenant's cache never touches another's).
+    async fn clear(&self, prefix: &str) -> CapResult<()>;
 }

@@ -103,9 +103,10 @@ impl CacheBackend for RedisCache {
         Ok(n > 0)
     }
 
-    async fn clear(&self) -> CapResult<()> {
+    async fn clear(&self, prefix: &str) -> CapResult<()> {
         let mut conn = self.link.connection().ok_or_else(down)?;
-        let pattern = format!("{}*", self.key(""));
+        // Prefixes are tenant names and `/`, which hold no glob character.
+        let pattern = format!("{}*", self.key(prefix));
         let mut cursor: u64 = 0;
         loop {
             let (next, keys): (u64, Vec<String>) = self

@@ -26,6 +26,11 @@ pub const IN_PROGRESS_KEY: &str = "migration_in_progress";
 /// Per-collection figures of a run.
 #[derive(Debug, Default)]
 struct CollectionReport {
+    /// The tenant (or the server scope) the collection belongs to.
+    tenant: String,
+    /// The collection.
+    collection: String,
+    /// How it is named in the report: `tenant/collection`.
     name: String,
     outcome: ImportOutcome,
     check: CollectionCheck,
@@ -65,13 +70,22 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("target {}: {e:#}", to.describe()))?;
 
-    let collections = source.list_collections().await?;
+    // Every tenant's collections, and the installation's own records, each in its scope.
+    let mut collections: Vec<(String, String)> = Vec::new();
+    for tenant in scopes(&*source).await? {
+        for c in source.list_collections(&tenant).await? {
+            collections.push((tenant.clone(), c));
+        }
+    }
     let mut totals = Vec::with_capacity(collections.len());
-    for c in &collections {
-        totals.push(source.count(c, &[]).await?);
+    for (tenant, c) in &collections {
+        totals.push(source.count(tenant, c, &[]).await?);
     }
     let source_docs: u64 = totals.iter().sum();
-    let target_docs = target.stats().await?.documents;
+    let mut target_docs = 0;
+    for tenant in scopes(&*target).await? {
+        target_docs += target.stats(&tenant).await?.documents;
+    }
     let marker = target.meta(IN_PROGRESS_KEY).await?;
     let resuming = marker.as_deref() == Some(from.describe().as_str());
     let mode = if args.overwrite {
@@ -92,7 +106,7 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
         let plan: Vec<_> = collections
             .iter()
             .zip(&totals)
-            .map(|(c, n)| json!({"collection": c, "documents": n}))
+            .map(|((t, c), n)| json!({"tenant": t, "collection": c, "documents": n}))
             .collect();
         if args.json {
             println!(
@@ -113,8 +127,8 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
                     ""
                 }
             );
-            for (c, n) in collections.iter().zip(&totals) {
-                println!("  {c}: {n}");
+            for ((t, c), n) in collections.iter().zip(&totals) {
+                println!("  {t}/{c}: {n}");
             }
         }
         return Ok(());
@@ -131,11 +145,14 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
         .await?;
     let started = Instant::now();
     let mut reports = Vec::with_capacity(collections.len());
-    for (name, total) in collections.iter().zip(&totals) {
+    for ((tenant, collection), total) in collections.iter().zip(&totals) {
+        let name = format!("{tenant}/{collection}");
         let outcome = copy_collection(
             &*source,
             &*target,
-            name,
+            tenant,
+            collection,
+            &name,
             *total,
             args.batch_size,
             mode,
@@ -144,7 +161,9 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("copying {name}: {e:#}"))?;
         reports.push(CollectionReport {
-            name: name.clone(),
+            tenant: tenant.clone(),
+            collection: collection.clone(),
+            name,
             outcome,
             ..Default::default()
         });
@@ -157,8 +176,14 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
     let allow_extra = args.merge || args.overwrite || (target_docs > 0 && !resuming);
     let mut failures = Vec::new();
     for report in &mut reports {
-        report.check =
-            verify::check_collection(&*source, &*target, &report.name, args.batch_size).await?;
+        report.check = verify::check_collection(
+            &*source,
+            &*target,
+            &report.tenant,
+            &report.collection,
+            args.batch_size,
+        )
+        .await?;
         if !report.check.passed(allow_extra) || !report.outcome.conflicts.is_empty() {
             failures.push(report.name.clone());
         }
@@ -174,7 +199,8 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
         let per: Vec<_> = reports
             .iter()
             .map(|r| {
-                json!({"collection": r.name, "source_documents": r.check.source_count,
+                json!({"tenant": r.tenant, "collection": r.collection,
+                       "source_documents": r.check.source_count,
                        "target_documents": r.check.target_count,
                        "written": r.outcome.written, "skipped": r.outcome.skipped,
                        "conflicts": r.outcome.conflicts.iter().take(100).collect::<Vec<_>>(),
@@ -248,9 +274,12 @@ pub async fn run(args: MigrateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn copy_collection(
     source: &dyn StorageBackend,
     target: &dyn StorageBackend,
+    tenant: &str,
+    collection: &str,
     name: &str,
     total: u64,
     batch: u32,
@@ -261,11 +290,13 @@ async fn copy_collection(
     let mut outcome = ImportOutcome::default();
     let mut after: Option<String> = None;
     loop {
-        let docs = source.scan(name, after.as_deref(), batch).await?;
+        let docs = source
+            .scan(tenant, collection, after.as_deref(), batch)
+            .await?;
         if docs.is_empty() {
             break;
         }
-        let part = target.import(&docs, mode).await?;
+        let part = target.import(tenant, &docs, mode).await?;
         outcome.written += part.written;
         outcome.skipped += part.skipped;
         outcome.conflicts.extend(part.conflicts);
@@ -277,4 +308,18 @@ async fn copy_collection(
     }
     progress.finish();
     Ok(outcome)
+}
+
+/// The scopes a store keeps documents in: the installation's own records, then every tenant
+/// of its registry (the default tenant among them), so a migration carries each tenant's
+/// documents into the same tenant.
+async fn scopes(store: &dyn StorageBackend) -> anyhow::Result<Vec<String>> {
+    let mut out = vec![marcus_identity::tenant::SERVER_SCOPE.to_string()];
+    out.extend(
+        crate::tenants::registry::list(store)
+            .await?
+            .into_iter()
+            .map(|t| t.name),
+    );
+    Ok(out)
 }

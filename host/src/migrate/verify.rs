@@ -48,6 +48,7 @@ fn feed(hasher: &mut Sha256, d: &Document) {
 /// Reads one side in batches.
 struct Cursor<'a> {
     store: &'a dyn StorageBackend,
+    tenant: &'a str,
     collection: &'a str,
     batch: u32,
     buffer: std::collections::VecDeque<Document>,
@@ -56,9 +57,15 @@ struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
-    fn new(store: &'a dyn StorageBackend, collection: &'a str, batch: u32) -> Self {
+    fn new(
+        store: &'a dyn StorageBackend,
+        tenant: &'a str,
+        collection: &'a str,
+        batch: u32,
+    ) -> Self {
         Self {
             store,
+            tenant,
             collection,
             batch,
             buffer: Default::default(),
@@ -71,7 +78,12 @@ impl<'a> Cursor<'a> {
         if self.buffer.is_empty() && !self.done {
             let page = self
                 .store
-                .scan(self.collection, self.after.as_deref(), self.batch)
+                .scan(
+                    self.tenant,
+                    self.collection,
+                    self.after.as_deref(),
+                    self.batch,
+                )
                 .await?;
             self.done = page.len() < self.batch as usize;
             self.after = page.last().map(|d| d.id.clone());
@@ -85,17 +97,18 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// Compares one collection on both sides.
+/// Compares one tenant's collection on both sides.
 pub async fn check_collection(
     source: &dyn StorageBackend,
     target: &dyn StorageBackend,
+    tenant: &str,
     collection: &str,
     batch: u32,
 ) -> anyhow::Result<CollectionCheck> {
     let mut check = CollectionCheck::default();
     let (mut hs, mut ht) = (Sha256::new(), Sha256::new());
-    let mut src = Cursor::new(source, collection, batch);
-    let mut tgt = Cursor::new(target, collection, batch);
+    let mut src = Cursor::new(source, tenant, collection, batch);
+    let mut tgt = Cursor::new(target, tenant, collection, batch);
     loop {
         let s_id = src.peek().await?.map(|d| d.id.clone());
         let t_id = tgt.peek().await?.map(|d| d.id.clone());

@@ -5,6 +5,7 @@ use super::bindings::marcus::platform::commit as wit;
 use super::bindings::marcus::platform::types::Error;
 use super::{PlatformView, storage_glue};
 use crate::cache::DEFAULT_TTL_SECONDS;
+use marcus_identity::tenant::scoped;
 
 impl wit::Host for PlatformView {
     async fn apply(
@@ -14,6 +15,7 @@ impl wit::Host for PlatformView {
         announcements: Vec<wit::Announcement>,
     ) -> Result<Vec<wit::Document>, Error> {
         self.record_call("commit", "apply");
+        let tenant = self.tenant()?;
         let docs = if writes.is_empty() {
             Vec::new()
         } else {
@@ -25,16 +27,21 @@ impl wit::Host for PlatformView {
             let outcome = match change {
                 wit::CacheChange::Set(entry) => {
                     let ttl = entry.ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS);
-                    self.platform.cache.set(&entry.key, entry.value, ttl).await
+                    let key = scoped(&tenant, &entry.key);
+                    self.platform.cache.set(&key, entry.value, ttl).await
                 }
-                wit::CacheChange::Delete(key) => self.platform.cache.delete(&key).await.map(drop),
+                wit::CacheChange::Delete(key) => {
+                    let key = scoped(&tenant, &key);
+                    self.platform.cache.delete(&key).await.map(drop)
+                }
             };
             if let Err(e) = outcome {
                 tracing::debug!(error = %e, "a cache change after a committed write failed");
             }
         }
         for a in announcements {
-            if let Err(e) = self.platform.realtime.publish(&a.channel, &a.payload).await {
+            let channel = scoped(&tenant, &a.channel);
+            if let Err(e) = self.platform.realtime.publish(&channel, &a.payload).await {
                 tracing::debug!(error = %e, channel = %a.channel, "an announcement after a committed write failed");
             }
         }

@@ -37,6 +37,8 @@ pub struct Platform {
     /// Requests that may wait on a realtime channel at once: each holds an instance slot
     /// while it waits, so waiting may never take every slot from other requests.
     pub waiters: Arc<tokio::sync::Semaphore>,
+    /// Each tenant's quotas, checked before its writes.
+    pub quotas: Arc<crate::tenants::quotas::TenantQuotas>,
 }
 
 impl Platform {
@@ -81,6 +83,20 @@ impl PlatformView {
     fn record_call(&self, interface: &'static str, function: &'static str) {
         self.calls.record(interface, function);
     }
+
+    /// The tenant every storage, cache and realtime call of this request is scoped to: the
+    /// verified principal's. A request without a principal (no credentials where they are
+    /// required) or with a malformed tenant reaches no tenant's data at all.
+    fn tenant(&self) -> Result<String, bindings::marcus::platform::types::Error> {
+        match &self.principal {
+            Some(p) if marcus_identity::tenant::check_name(&p.tenant).is_ok() => {
+                Ok(p.tenant.clone())
+            }
+            _ => Err(bindings::marcus::platform::types::Error::Unavailable(
+                "this request has no tenant, so it reaches no stored data: send credentials".into(),
+            )),
+        }
+    }
 }
 
 fn to_wit(e: CapabilityError) -> bindings::marcus::platform::types::Error {
@@ -91,6 +107,7 @@ fn to_wit(e: CapabilityError) -> bindings::marcus::platform::types::Error {
         CapabilityError::Invalid(m) => W::Invalid(m),
         CapabilityError::Unavailable(m) => W::Unavailable(m),
         CapabilityError::Internal(m) => W::Internal(m),
+        CapabilityError::QuotaExceeded(m) => W::QuotaExceeded(m),
     }
 }
 

@@ -1,16 +1,19 @@
-//! `marcus:platform/realtime` on top of [`crate::realtime::RealtimeBackend`].
+//! `marcus:platform/realtime` on top of [`crate::realtime::RealtimeBackend`], every channel
+//! in the request's tenant.
 
 use super::bindings::marcus::platform::realtime as wit;
 use super::bindings::marcus::platform::types::Error;
 use super::{PlatformView, to_wit};
 use crate::realtime::wait;
 use marcus_core::realtime_limits::MAX_WAIT_MS;
+use marcus_identity::tenant::scoped;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 impl wit::Host for PlatformView {
     async fn publish(&mut self, channel: String, payload: String) -> Result<u64, Error> {
         self.record_call("realtime", "publish");
+        let channel = scoped(&self.tenant()?, &channel);
         self.platform
             .realtime
             .publish(&channel, &payload)
@@ -20,6 +23,9 @@ impl wit::Host for PlatformView {
 
     async fn poll(&mut self, channel: String, since: u64, limit: u32) -> Result<wit::Batch, Error> {
         self.record_call("realtime", "poll");
+        let tenant = self.tenant()?;
+        let own = channel;
+        let channel = scoped(&tenant, &own);
         let b = self
             .platform
             .realtime
@@ -31,7 +37,8 @@ impl wit::Host for PlatformView {
                 .events
                 .into_iter()
                 .map(|e| wit::Event {
-                    channel: e.channel,
+                    // The tenant's own name: the installation's stays in the host.
+                    channel: own.clone(),
                     seq: e.seq,
                     payload: e.payload,
                     published_at: e.published_at,
@@ -44,6 +51,7 @@ impl wit::Host for PlatformView {
 
     async fn wait(&mut self, channel: String, since: u64, timeout_ms: u32) -> Result<u64, Error> {
         self.record_call("realtime", "wait");
+        let channel = scoped(&self.tenant()?, &channel);
         let timeout = Duration::from_millis(u64::from(timeout_ms.min(MAX_WAIT_MS)));
         let realtime = self.platform.realtime.clone();
         // Without a free waiting place the answer is the channel as it is now: the caller

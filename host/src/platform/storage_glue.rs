@@ -39,6 +39,7 @@ pub(super) async fn put_many(
     view: &PlatformView,
     writes: Vec<wit::Write>,
 ) -> Result<Vec<wit::Document>, Error> {
+    let tenant = view.tenant()?;
     let writes: Vec<st::Write> = writes
         .into_iter()
         .map(|w| st::Write {
@@ -48,10 +49,15 @@ pub(super) async fn put_many(
             expect: expect(w.expect),
         })
         .collect();
+    view.platform
+        .quotas
+        .check_writes(&*view.platform.storage, &tenant, &writes)
+        .await
+        .map_err(to_wit)?;
     let docs = view
         .platform
         .storage
-        .put_many(&writes)
+        .put_many(&tenant, &writes)
         .await
         .map_err(to_wit)?;
     Ok(docs.into_iter().map(doc).collect())
@@ -64,10 +70,11 @@ impl wit::Host for PlatformView {
         id: String,
     ) -> Result<Option<wit::Document>, Error> {
         self.record_call("storage", "get");
+        let tenant = self.tenant()?;
         let found = self
             .platform
             .storage
-            .get(&collection, &id)
+            .get(&tenant, &collection, &id)
             .await
             .map_err(to_wit)?;
         Ok(found.map(doc))
@@ -78,6 +85,7 @@ impl wit::Host for PlatformView {
         keys: Vec<wit::DocumentKey>,
     ) -> Result<Vec<Option<wit::Document>>, Error> {
         self.record_call("storage", "get-many");
+        let tenant = self.tenant()?;
         let keys: Vec<st::DocumentKey> = keys
             .into_iter()
             .map(|k| st::DocumentKey {
@@ -88,7 +96,7 @@ impl wit::Host for PlatformView {
         let found = self
             .platform
             .storage
-            .get_many(&keys)
+            .get_many(&tenant, &keys)
             .await
             .map_err(to_wit)?;
         Ok(found.into_iter().map(|d| d.map(doc)).collect())
@@ -96,6 +104,8 @@ impl wit::Host for PlatformView {
 
     async fn read_many(&mut self, reads: Vec<wit::Read>) -> Result<Vec<wit::ReadAnswer>, Error> {
         self.record_call("storage", "read-many");
+        let tenant = self.tenant()?;
+        let tenant = tenant.as_str();
         read_many::check_count(reads.len()).map_err(|e| to_wit(e.into()))?;
         let slots = read_many::slots(&reads, |r| matches!(r, wit::Read::Get(_)));
         let (mut keys, mut queries) = (Vec::new(), Vec::new());
@@ -115,14 +125,14 @@ impl wit::Host for PlatformView {
             if keys.is_empty() {
                 Ok(Vec::new())
             } else {
-                storage.get_many(&keys).await
+                storage.get_many(tenant, &keys).await
             }
         };
         let pages = futures::future::try_join_all(queries.iter().map(|q| {
             let f = filters(q.filters.clone());
             async move {
                 storage
-                    .query(&q.collection, &f, q.limit, q.cursor.as_deref())
+                    .query(tenant, &q.collection, &f, q.limit, q.cursor.as_deref())
                     .await
             }
         }));
@@ -151,9 +161,31 @@ impl wit::Host for PlatformView {
         e: wit::Expect,
     ) -> Result<wit::Document, Error> {
         self.record_call("storage", "put");
+        let tenant = self.tenant()?;
+        let write = st::Write {
+            collection,
+            id,
+            data,
+            expect: expect(e),
+        };
+        self.platform
+            .quotas
+            .check_writes(
+                &*self.platform.storage,
+                &tenant,
+                std::slice::from_ref(&write),
+            )
+            .await
+            .map_err(to_wit)?;
         self.platform
             .storage
-            .put(&collection, &id, &data, expect(e))
+            .put(
+                &tenant,
+                &write.collection,
+                &write.id,
+                &write.data,
+                write.expect,
+            )
             .await
             .map(doc)
             .map_err(to_wit)
@@ -171,9 +203,10 @@ impl wit::Host for PlatformView {
         expected_version: Option<u64>,
     ) -> Result<bool, Error> {
         self.record_call("storage", "delete");
+        let tenant = self.tenant()?;
         self.platform
             .storage
-            .delete(&collection, &id, expected_version)
+            .delete(&tenant, &collection, &id, expected_version)
             .await
             .map_err(to_wit)
     }
@@ -186,10 +219,11 @@ impl wit::Host for PlatformView {
         cursor: Option<String>,
     ) -> Result<wit::Page, Error> {
         self.record_call("storage", "query");
+        let tenant = self.tenant()?;
         let page = self
             .platform
             .storage
-            .query(&collection, &filters(f), limit, cursor.as_deref())
+            .query(&tenant, &collection, &filters(f), limit, cursor.as_deref())
             .await
             .map_err(to_wit)?;
         Ok(wit::Page {
@@ -200,18 +234,20 @@ impl wit::Host for PlatformView {
 
     async fn count(&mut self, collection: String, f: Vec<wit::FieldFilter>) -> Result<u64, Error> {
         self.record_call("storage", "count");
+        let tenant = self.tenant()?;
         self.platform
             .storage
-            .count(&collection, &filters(f))
+            .count(&tenant, &collection, &filters(f))
             .await
             .map_err(to_wit)
     }
 
     async fn list_collections(&mut self) -> Result<Vec<String>, Error> {
         self.record_call("storage", "list-collections");
+        let tenant = self.tenant()?;
         self.platform
             .storage
-            .list_collections()
+            .list_collections(&tenant)
             .await
             .map_err(to_wit)
     }
@@ -223,10 +259,11 @@ impl wit::Host for PlatformView {
         limit: u32,
     ) -> Result<Vec<wit::Document>, Error> {
         self.record_call("storage", "scan");
+        let tenant = self.tenant()?;
         let docs = self
             .platform
             .storage
-            .scan(&collection, after.as_deref(), limit)
+            .scan(&tenant, &collection, after.as_deref(), limit)
             .await
             .map_err(to_wit)?;
         Ok(docs.into_iter().map(doc).collect())
@@ -234,7 +271,8 @@ impl wit::Host for PlatformView {
 
     async fn stats(&mut self) -> Result<wit::StorageStats, Error> {
         self.record_call("storage", "stats");
-        let s = self.platform.storage.stats().await.map_err(to_wit)?;
+        let tenant = self.tenant()?;
+        let s = self.platform.storage.stats(&tenant).await.map_err(to_wit)?;
         Ok(wit::StorageStats {
             documents: s.documents,
             size_bytes: s.size_bytes,

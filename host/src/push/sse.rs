@@ -24,6 +24,7 @@ const CLIENT_BUFFER: usize = 64;
 pub fn serve(
     req: &hyper::Request<hyper::body::Incoming>,
     realtime: Arc<dyn RealtimeBackend>,
+    tenant: &str,
     shutdown: watch::Receiver<bool>,
 ) -> hyper::Response<HyperOutgoingBody> {
     if req.method() != hyper::Method::GET {
@@ -41,6 +42,8 @@ pub fn serve(
         Ok(r) => r,
         Err(message) => return bad_request(&message),
     };
+    // The request's tenant's channel of that name, and no other tenant's.
+    let channel = marcus_identity::tenant::scoped(tenant, &channel);
 
     let (tx, rx) = mpsc::channel::<Bytes>(CLIENT_BUFFER);
     // Subscribe before reading the log, so nothing published in between is missed.

@@ -13,6 +13,7 @@ use crate::json_error;
 use crate::realtime::{Event, RealtimeBackend};
 use futures::{SinkExt, StreamExt};
 use hyper_util::rt::TokioIo;
+use marcus_identity::tenant::{scoped, unscoped};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -35,6 +36,7 @@ const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 pub fn serve(
     mut req: hyper::Request<hyper::body::Incoming>,
     realtime: Arc<dyn RealtimeBackend>,
+    tenant: String,
     shutdown: watch::Receiver<bool>,
 ) -> hyper::Response<HyperOutgoingBody> {
     let upgrade = req
@@ -70,7 +72,7 @@ pub fn serve(
                     Some(config),
                 )
                 .await;
-                run(ws, realtime, shutdown).await;
+                run(ws, realtime, &tenant, shutdown).await;
             }
             Err(e) => tracing::debug!("websocket upgrade failed: {e}"),
         }
@@ -84,13 +86,14 @@ pub fn serve(
         .expect("static response parts are valid")
 }
 
-fn event_message(event: &Event) -> Message {
+/// The client's message for `event`, under the tenant's own channel name.
+fn event_message(tenant: &str, event: &Event) -> Message {
     let payload: Value =
         serde_json::from_str(&event.payload).unwrap_or(Value::String(event.payload.clone()));
     Message::text(
         json!({
             "type": "event",
-            "channel": event.channel,
+            "channel": unscoped(tenant, &event.channel).unwrap_or_default(),
             "seq": event.seq,
             "payload": payload,
             "published_at": event.published_at,
@@ -112,6 +115,7 @@ async fn send(ws: &mut Socket, message: Message) -> Result<(), ()> {
 async fn catch_up(
     ws: &mut Socket,
     realtime: &dyn RealtimeBackend,
+    tenant: &str,
     channel: &str,
     mut last: u64,
 ) -> Result<u64, ()> {
@@ -120,7 +124,7 @@ async fn catch_up(
             return Ok(last);
         };
         for event in &batch.events {
-            send(ws, event_message(event)).await?;
+            send(ws, event_message(tenant, event)).await?;
             last = event.seq;
         }
         if batch.events.len() < CATCH_UP_BATCH as usize {
@@ -136,6 +140,7 @@ fn error(message: &str) -> Message {
 async fn run(
     mut ws: Socket,
     realtime: Arc<dyn RealtimeBackend>,
+    tenant: &str,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let _open = super::SubscriberGauge::open("websocket");
@@ -148,7 +153,7 @@ async fn run(
         let outcome: Result<(), ()> = tokio::select! {
             incoming = ws.next() => match incoming {
                 Some(Ok(Message::Text(text))) => {
-                    handle_client_message(&mut ws, &*realtime, &mut subscriptions, text.as_str()).await
+                    handle_client_message(&mut ws, &*realtime, &mut subscriptions, tenant, text.as_str()).await
                 }
                 Some(Ok(Message::Binary(_))) => send(&mut ws, error("send JSON text messages")).await,
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => Err(()),
@@ -160,10 +165,10 @@ async fn run(
                         let mut last = last;
                         let mut result = Ok(());
                         if event.seq > last + 1 && last > 0 {
-                            result = catch_up(&mut ws, &*realtime, &event.channel, last).await.map(|l| last = l);
+                            result = catch_up(&mut ws, &*realtime, tenant, &event.channel, last).await.map(|l| last = l);
                         }
                         if result.is_ok() && event.seq > last {
-                            result = send(&mut ws, event_message(&event)).await;
+                            result = send(&mut ws, event_message(tenant, &event)).await;
                             last = event.seq;
                         }
                         subscriptions.insert(event.channel.clone(), last);
@@ -175,7 +180,7 @@ async fn run(
                     let mut result = Ok(());
                     let channels: Vec<(String, u64)> = subscriptions.iter().map(|(c, l)| (c.clone(), *l)).collect();
                     for (channel, last) in channels {
-                        match catch_up(&mut ws, &*realtime, &channel, last).await {
+                        match catch_up(&mut ws, &*realtime, tenant, &channel, last).await {
                             Ok(l) => { subscriptions.insert(channel, l); }
                             Err(()) => { result = Err(()); break; }
                         }
@@ -200,16 +205,20 @@ async fn handle_client_message(
     ws: &mut Socket,
     realtime: &dyn RealtimeBackend,
     subscriptions: &mut HashMap<String, u64>,
+    tenant: &str,
     text: &str,
 ) -> Result<(), ()> {
     let Ok(message) = serde_json::from_str::<Value>(text) else {
         return send(ws, error("messages must be JSON objects with a type")).await;
     };
-    let channel = message["channel"].as_str().unwrap_or("");
+    let own = message["channel"].as_str().unwrap_or("");
+    // The connection's tenant's channel of that name; subscriptions keep the full name.
+    let full = scoped(tenant, own);
+    let channel = full.as_str();
     match message["type"].as_str().unwrap_or("") {
         "ping" => send(ws, Message::text(json!({"type": "pong"}).to_string())).await,
         "subscribe" => {
-            if let Err(e) = check_channel(channel) {
+            if let Err(e) = check_channel(own) {
                 return send(ws, error(&e)).await;
             }
             if !subscriptions.contains_key(channel) && subscriptions.len() >= MAX_SUBSCRIPTIONS {
@@ -229,12 +238,12 @@ async fn handle_client_message(
             send(
                 ws,
                 Message::text(
-                    json!({"type": "subscribed", "channel": channel, "latest": latest}).to_string(),
+                    json!({"type": "subscribed", "channel": own, "latest": latest}).to_string(),
                 ),
             )
             .await?;
             let last = match message["since"].as_u64() {
-                Some(since) => catch_up(ws, realtime, channel, since).await?,
+                Some(since) => catch_up(ws, realtime, tenant, channel, since).await?,
                 None => latest,
             };
             subscriptions.insert(channel.to_string(), last);
@@ -244,7 +253,7 @@ async fn handle_client_message(
             subscriptions.remove(channel);
             send(
                 ws,
-                Message::text(json!({"type": "unsubscribed", "channel": channel}).to_string()),
+                Message::text(json!({"type": "unsubscribed", "channel": own}).to_string()),
             )
             .await
         }

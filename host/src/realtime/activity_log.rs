@@ -18,13 +18,13 @@ struct Activity {
     data: serde_json::Value,
 }
 
-/// Logs the board event `payload` published on `channel` when it is agent activity. Agent
-/// events go out on `agents` as well as their project's channel; only the `agents` copy is
-/// logged, so each event makes one line.
+/// Logs the board event `payload` published on `channel` (a tenant's channel, as the host
+/// names it) when it is agent activity. Agent events go out on `agents` as well as their
+/// project's channel; only the `agents` copy is logged, so each event makes one line.
 pub fn record(channel: &str, payload: &str) {
-    if channel != "agents" {
+    let Some((tenant, "agents")) = marcus_identity::tenant::split_scoped(channel) else {
         return;
-    }
+    };
     let Ok(event) = serde_json::from_str::<Activity>(payload) else {
         return;
     };
@@ -45,5 +45,5 @@ pub fn record(channel: &str, payload: &str) {
         .get("name")
         .and_then(serde_json::Value::as_str)
         .unwrap_or("");
-    tracing::info!(agent, task, project, name, "{what}");
+    tracing::info!(tenant, agent, task, project, name, "{what}");
 }

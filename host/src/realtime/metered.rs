@@ -48,7 +48,9 @@ impl RealtimeBackend for MeteredRealtime {
             super::activity_log::record(channel, payload);
             metrics::counter!("marcus_realtime_events_published_total", "backend" => self.backend)
                 .increment(1);
-            if channel.starts_with("project:")
+            let own =
+                marcus_identity::tenant::split_scoped(channel).map_or(channel, |(_, own)| own);
+            if own.starts_with("project:")
                 && let Some(event) = lease_event(payload)
             {
                 metrics::counter!("marcus_leases_total", "event" => event).increment(1);

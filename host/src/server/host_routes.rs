@@ -22,6 +22,9 @@ pub enum HostRoute {
     ResourceMetadata,
     /// `/api/admin/tokens[/{id}]`: tokens made, listed and revoked by an admin.
     AdminTokens,
+    /// `/api/admin/tenants[/{name}[/…]]`: tenants made, listed, disabled and limited by a
+    /// server administrator.
+    AdminTenants,
     /// A host path asked with a method it does not serve: 405 with `Allow: GET`.
     WrongMethod,
 }
@@ -49,9 +52,13 @@ pub const HOST_ROUTES: &[(&str, HostRoute, bool)] = &[
 /// The host route for `method path`, or `None` when the app answers it. `/healthz` with
 /// another method goes to the app, which refuses it the way it refuses any wrong method.
 pub fn host_route(method: &Method, path: &str) -> Option<HostRoute> {
-    let admin = crate::auth::admin_api::PATH;
-    if path == admin || path.strip_prefix(admin).is_some_and(|r| r.starts_with('/')) {
+    let under =
+        |root: &str| path == root || path.strip_prefix(root).is_some_and(|r| r.starts_with('/'));
+    if under(crate::auth::admin_api::PATH) {
         return Some(HostRoute::AdminTokens);
+    }
+    if under(crate::tenants::admin_api::PATH) {
+        return Some(HostRoute::AdminTenants);
     }
     let (_, route, get_only) = HOST_ROUTES.iter().find(|(p, _, _)| *p == path)?;
     match route {

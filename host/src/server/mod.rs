@@ -199,6 +199,11 @@ impl Server {
             if let Some(verdict) = verdict.filter(|v| v.refused()) {
                 return verdict.refusal();
             }
+            if let Some(p) = &principal
+                && let Some(refusal) = self.tenant_budget(&p.tenant).await
+            {
+                return refusal;
+            }
             let by_provider = principal
                 .as_ref()
                 .is_some_and(|p| p.verified_by == Verification::Oidc);
@@ -210,7 +215,10 @@ impl Server {
                     req.uri().path(),
                     principal.as_ref(),
                 ) {
-                    Ok(()) => self.host(route, req, push_stopped).await,
+                    Ok(()) => {
+                        self.host(route, req, principal.as_ref(), push_stopped)
+                            .await
+                    }
                     Err(refusal) => *refusal,
                 },
                 None => self.runner.serve(req, principal).await,
@@ -229,14 +237,50 @@ impl Server {
         response
     }
 
+    /// `429 tenant_rate_limited` when the tenant's requests-per-minute quota is spent: from
+    /// the window every host shares through Redis, else from this host's budget.
+    async fn tenant_budget(&self, tenant: &str) -> Option<Response> {
+        let quotas = &self.platform.quotas;
+        let per_minute = match quotas.requests_per_minute(tenant).await {
+            Ok(Some(n)) => n,
+            Ok(None) => return None,
+            Err(e) => return Some(json_error::response(503, "unavailable", &e.to_string())),
+        };
+        let wait_s = match self.limits.spend_tenant(tenant, per_minute).await {
+            Some(verdict) => verdict.retry_after_s?,
+            None => match quotas.spend_here(tenant, per_minute) {
+                Ok(Ok(())) => return None,
+                Ok(Err(wait_s)) => wait_s,
+                Err(e) => return Some(json_error::response(503, "unavailable", &e.to_string())),
+            },
+        };
+        let mut refusal = json_error::response(
+            429,
+            "tenant_rate_limited",
+            &format!(
+                "tenant {tenant:?} has used its {per_minute} requests for this minute; retry in {wait_s} s"
+            ),
+        );
+        if let Ok(v) = hyper::header::HeaderValue::from_str(&wait_s.to_string()) {
+            refusal.headers_mut().insert(hyper::header::RETRY_AFTER, v);
+        }
+        Some(refusal)
+    }
+
     /// Answers a path the host owns.
     async fn host(
         &self,
         route: HostRoute,
         req: hyper::Request<hyper::body::Incoming>,
+        principal: Option<&Principal>,
         push_stopped: tokio::sync::watch::Receiver<bool>,
     ) -> Response {
         let realtime = self.platform.realtime.clone();
+        // Push streams carry the principal's tenant's channels only (host_access let
+        // through only principals for them).
+        let tenant = principal
+            .map(|p| p.tenant.clone())
+            .unwrap_or_else(|| marcus_identity::tenant::DEFAULT_TENANT.to_string());
         match route {
             HostRoute::WrongMethod => json_error::method_not_allowed(req.uri().path(), "GET"),
             HostRoute::AdminTokens => {
@@ -244,8 +288,31 @@ impl Server {
                 let path = req.uri().path().to_string();
                 match crate::auth::admin_api::read_body(req, self.runner.body_timeout).await {
                     Ok(body) => {
-                        crate::auth::admin_api::serve(&method, &path, body, &*self.platform.storage)
-                            .await
+                        crate::auth::admin_api::serve(
+                            &method,
+                            &path,
+                            body,
+                            &*self.platform.storage,
+                            principal,
+                        )
+                        .await
+                    }
+                    Err(refusal) => refusal,
+                }
+            }
+            HostRoute::AdminTenants => {
+                let method = req.method().clone();
+                let path = req.uri().path().to_string();
+                match crate::auth::admin_api::read_body(req, self.runner.body_timeout).await {
+                    Ok(body) => {
+                        crate::tenants::admin_api::serve(
+                            &method,
+                            &path,
+                            &body,
+                            &*self.platform.storage,
+                            &self.auth.tenants,
+                        )
+                        .await
                     }
                     Err(refusal) => refusal,
                 }
@@ -265,9 +332,9 @@ impl Server {
             }
             HostRoute::Liveness => health::liveness(),
             HostRoute::Readiness => self.health.readiness().await,
-            HostRoute::EventStream => push::sse::serve(&req, realtime, push_stopped),
+            HostRoute::EventStream => push::sse::serve(&req, realtime, &tenant, push_stopped),
             HostRoute::WebSocket if self.platform.push.websocket => {
-                push::websocket::serve(req, realtime, push_stopped)
+                push::websocket::serve(req, realtime, tenant, push_stopped)
             }
             HostRoute::WebSocket => json_error::response(
                 404,

@@ -36,6 +36,7 @@ impl MeteredStorage {
                 CapabilityError::Invalid(_) => "invalid",
                 CapabilityError::Unavailable(_) => "unavailable",
                 CapabilityError::Internal(_) => "internal",
+                CapabilityError::QuotaExceeded(_) => "quota_exceeded",
             };
             metrics::counter!(
                 "marcus_storage_errors_total",
@@ -67,34 +68,54 @@ impl StorageBackend for MeteredStorage {
         self.inner.status().await
     }
 
-    async fn get(&self, collection: &str, id: &str) -> CapResult<Option<Document>> {
-        timed!(self, "get", self.inner.get(collection, id))
+    async fn get(&self, tenant: &str, collection: &str, id: &str) -> CapResult<Option<Document>> {
+        timed!(self, "get", self.inner.get(tenant, collection, id))
     }
 
-    async fn get_many(&self, keys: &[DocumentKey]) -> CapResult<Vec<Option<Document>>> {
-        timed!(self, "get_many", self.inner.get_many(keys))
+    async fn get_many(
+        &self,
+        tenant: &str,
+        keys: &[DocumentKey],
+    ) -> CapResult<Vec<Option<Document>>> {
+        timed!(self, "get_many", self.inner.get_many(tenant, keys))
     }
 
     async fn put(
         &self,
+        tenant: &str,
         collection: &str,
         id: &str,
         data: &str,
         expect: Expect,
     ) -> CapResult<Document> {
-        timed!(self, "put", self.inner.put(collection, id, data, expect))
+        timed!(
+            self,
+            "put",
+            self.inner.put(tenant, collection, id, data, expect)
+        )
     }
 
-    async fn put_many(&self, writes: &[Write]) -> CapResult<Vec<Document>> {
-        timed!(self, "put_many", self.inner.put_many(writes))
+    async fn put_many(&self, tenant: &str, writes: &[Write]) -> CapResult<Vec<Document>> {
+        timed!(self, "put_many", self.inner.put_many(tenant, writes))
     }
 
-    async fn delete(&self, collection: &str, id: &str, expected: Option<u64>) -> CapResult<bool> {
-        timed!(self, "delete", self.inner.delete(collection, id, expected))
+    async fn delete(
+        &self,
+        tenant: &str,
+        collection: &str,
+        id: &str,
+        expected: Option<u64>,
+    ) -> CapResult<bool> {
+        timed!(
+            self,
+            "delete",
+            self.inner.delete(tenant, collection, id, expected)
+        )
     }
 
     async fn query(
         &self,
+        tenant: &str,
         collection: &str,
         filters: &[FieldFilter],
         limit: u32,
@@ -103,33 +124,52 @@ impl StorageBackend for MeteredStorage {
         timed!(
             self,
             "query",
-            self.inner.query(collection, filters, limit, cursor)
+            self.inner.query(tenant, collection, filters, limit, cursor)
         )
     }
 
-    async fn count(&self, collection: &str, filters: &[FieldFilter]) -> CapResult<u64> {
-        timed!(self, "count", self.inner.count(collection, filters))
+    async fn count(
+        &self,
+        tenant: &str,
+        collection: &str,
+        filters: &[FieldFilter],
+    ) -> CapResult<u64> {
+        timed!(self, "count", self.inner.count(tenant, collection, filters))
     }
 
-    async fn list_collections(&self) -> CapResult<Vec<String>> {
-        timed!(self, "list_collections", self.inner.list_collections())
+    async fn list_collections(&self, tenant: &str) -> CapResult<Vec<String>> {
+        timed!(
+            self,
+            "list_collections",
+            self.inner.list_collections(tenant)
+        )
     }
 
     async fn scan(
         &self,
+        tenant: &str,
         collection: &str,
         after: Option<&str>,
         limit: u32,
     ) -> CapResult<Vec<Document>> {
-        timed!(self, "scan", self.inner.scan(collection, after, limit))
+        timed!(
+            self,
+            "scan",
+            self.inner.scan(tenant, collection, after, limit)
+        )
     }
 
-    async fn stats(&self) -> CapResult<StorageStats> {
-        timed!(self, "stats", self.inner.stats())
+    async fn stats(&self, tenant: &str) -> CapResult<StorageStats> {
+        timed!(self, "stats", self.inner.stats(tenant))
     }
 
-    async fn import(&self, docs: &[Document], mode: ImportMode) -> CapResult<ImportOutcome> {
-        timed!(self, "import", self.inner.import(docs, mode))
+    async fn import(
+        &self,
+        tenant: &str,
+        docs: &[Document],
+        mode: ImportMode,
+    ) -> CapResult<ImportOutcome> {
+        timed!(self, "import", self.inner.import(tenant, docs, mode))
     }
 
     async fn meta(&self, key: &str) -> CapResult<Option<String>> {

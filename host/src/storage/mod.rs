@@ -77,12 +77,12 @@ pub struct Page {
     pub next_cursor: Option<String>,
 }
 
-/// Totals for dashboards.
+/// A tenant's totals, for dashboards and its stored-data quota.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StorageStats {
     /// Number of documents.
     pub documents: u64,
-    /// Bytes used by the store.
+    /// Bytes of their data.
     pub size_bytes: u64,
 }
 
@@ -112,57 +112,93 @@ pub fn same_document(a: &Document, b: &Document) -> bool {
 pub use marcus_core::store::canonical::canonical_json;
 
 /// A storage backend. Every method is atomic; writes honour their preconditions exactly.
+/// Every document method works inside one tenant's scope (a tenant name, or the server
+/// scope of the installation's own records), which the caller establishes from the
+/// request's verified principal: no method reads or writes outside the scope it is given.
 #[async_trait::async_trait]
 pub trait StorageBackend: Send + Sync {
     /// Name and health, for capability reports.
     async fn status(&self) -> BackendStatus;
     /// Reads one document.
-    async fn get(&self, collection: &str, id: &str) -> CapResult<Option<Document>>;
+    async fn get(&self, tenant: &str, collection: &str, id: &str) -> CapResult<Option<Document>>;
     /// Reads several documents in one statement: one entry per key, in key order, `None`
     /// where [`get`](Self::get) would answer none; at most `MAX_GET_MANY` keys.
-    async fn get_many(&self, keys: &[DocumentKey]) -> CapResult<Vec<Option<Document>>>;
+    async fn get_many(
+        &self,
+        tenant: &str,
+        keys: &[DocumentKey],
+    ) -> CapResult<Vec<Option<Document>>>;
     /// Writes one document under a precondition.
     async fn put(
         &self,
+        tenant: &str,
         collection: &str,
         id: &str,
         data: &str,
         expect: Expect,
     ) -> CapResult<Document>;
     /// Writes all or nothing.
-    async fn put_many(&self, writes: &[Write]) -> CapResult<Vec<Document>>;
+    async fn put_many(&self, tenant: &str, writes: &[Write]) -> CapResult<Vec<Document>>;
     /// Deletes; false when absent.
-    async fn delete(&self, collection: &str, id: &str, expected: Option<u64>) -> CapResult<bool>;
+    async fn delete(
+        &self,
+        tenant: &str,
+        collection: &str,
+        id: &str,
+        expected: Option<u64>,
+    ) -> CapResult<bool>;
     /// Equality query in id order after `cursor`.
     async fn query(
         &self,
+        tenant: &str,
         collection: &str,
         filters: &[FieldFilter],
         limit: u32,
         cursor: Option<&str>,
     ) -> CapResult<Page>;
     /// Counts matching documents.
-    async fn count(&self, collection: &str, filters: &[FieldFilter]) -> CapResult<u64>;
-    /// Non-empty collections, sorted.
-    async fn list_collections(&self) -> CapResult<Vec<String>>;
+    async fn count(
+        &self,
+        tenant: &str,
+        collection: &str,
+        filters: &[FieldFilter],
+    ) -> CapResult<u64>;
+    /// The tenant's non-empty collections, sorted.
+    async fn list_collections(&self, tenant: &str) -> CapResult<Vec<String>>;
     /// Documents in id order strictly after `after`.
     async fn scan(
         &self,
+        tenant: &str,
         collection: &str,
         after: Option<&str>,
         limit: u32,
     ) -> CapResult<Vec<Document>>;
-    /// Totals.
-    async fn stats(&self) -> CapResult<StorageStats>;
+    /// The tenant's totals: its documents and the bytes of their data.
+    async fn stats(&self, tenant: &str) -> CapResult<StorageStats>;
     /// Writes documents exactly as given (versions and timestamps kept) in one round trip,
     /// for migration between stores.
-    async fn import(&self, docs: &[Document], mode: ImportMode) -> CapResult<ImportOutcome>;
+    async fn import(
+        &self,
+        tenant: &str,
+        docs: &[Document],
+        mode: ImportMode,
+    ) -> CapResult<ImportOutcome>;
     /// Reads an entry of the store's own metadata table.
     async fn meta(&self, key: &str) -> CapResult<Option<String>>;
     /// Sets (or with `None` removes) an entry of the store's metadata table.
     async fn set_meta(&self, key: &str, value: Option<&str>) -> CapResult<()>;
     /// Flushes and closes cleanly at shutdown.
     async fn close(&self);
+}
+
+/// The scopes the store's upgrades place documents in (see `marcus_identity::tenant`).
+pub fn scopes() -> marcus_core::store::schema_version::Scopes<'static> {
+    use marcus_identity::tenant;
+    marcus_core::store::schema_version::Scopes {
+        server_collections: &tenant::SERVER_COLLECTIONS,
+        server_scope: tenant::SERVER_SCOPE,
+        default_tenant: tenant::DEFAULT_TENANT,
+    }
 }
 
 pub use marcus_core::store::MAX_PAGE;

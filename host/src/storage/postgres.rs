@@ -10,6 +10,8 @@
 //! Connections come from a pool; a connection the server dropped is replaced on next use,
 //! so a database that went away answers `unavailable` and recovers by itself.
 
+mod scope;
+
 use super::{
     Document, DocumentKey, Expect, FieldFilter, ImportMode, ImportOutcome, Page, StorageBackend,
     StorageStats, Write, filter_pairs, now_ms, same_document,
@@ -22,6 +24,7 @@ use marcus_core::store::page::finish_page;
 use marcus_core::store::postgres_sql::{documents, field_indexes, schema};
 use marcus_core::store::statement::{self, SqlValue};
 use marcus_core::store::{MAX_FIELD_INDEXES, get_many, rules, schema_version};
+use marcus_identity::tenant::SERVER_SCOPE;
 use std::time::Duration;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
@@ -118,7 +121,7 @@ impl PostgresStorage {
     /// nothing is created.
     pub async fn connect_existing(url: &str) -> anyhow::Result<Self> {
         let storage = Self::open_pool(url)?;
-        let client = storage.first_client().await?;
+        let mut client = storage.first_client().await?;
         let tables: i64 = client
             .query_one(
                 "SELECT COUNT(*) FROM information_schema.tables
@@ -133,7 +136,8 @@ impl PostgresStorage {
                 storage.location
             );
         }
-        refuse_newer_schema(&client)
+        // An older Marcus's database is brought up to date first, as on SQLite.
+        migrate_schema(&mut client)
             .await
             .map_err(|e| anyhow::anyhow!("PostgreSQL at {}: {e}", storage.location))?;
         drop(client);
@@ -144,7 +148,7 @@ impl PostgresStorage {
     /// the server's version. Nothing is created or changed.
     pub async fn inspect(url: &str) -> anyhow::Result<super::Inspection> {
         let storage = Self::open_pool(url)?;
-        let client = storage.first_client().await?;
+        let mut client = storage.first_client().await?;
         let located =
             |e: &dyn std::fmt::Display| anyhow::anyhow!("PostgreSQL at {}: {e}", storage.location);
         let tables: i64 = client
@@ -157,10 +161,9 @@ impl PostgresStorage {
             .map_err(|e| located(&server_message(&e)))?
             .get(0);
         let recorded: Option<String> = if tables == 2 {
-            first(&client, &schema::read_schema_version())
+            recorded_version(&mut client)
                 .await
                 .map_err(|e| located(&e))?
-                .map(|r| r.get(0))
         } else {
             None
         };
@@ -235,6 +238,33 @@ impl PostgresStorage {
         self.pool.get().await.map_err(pool_error)
     }
 
+    /// One statement's rows, in a transaction of `tenant` (see [`scope`]).
+    async fn one(&self, tenant: &str, statement: statement::Statement) -> CapResult<Vec<Row>> {
+        let client = self.client().await?;
+        let mut answers = scope::run(&client, tenant, std::slice::from_ref(&statement)).await?;
+        Ok(answers.pop().unwrap_or_default())
+    }
+
+    /// A document's current version, for the conflict message of a write that changed
+    /// nothing.
+    async fn version(&self, tenant: &str, collection: &str, id: &str) -> CapResult<Option<u64>> {
+        Ok(self
+            .one(tenant, documents::version_of(tenant, collection, id))
+            .await?
+            .first()
+            .map(|r| r.get::<_, i64>(0) as u64))
+    }
+
+    /// The conflict a write whose precondition failed is refused with.
+    async fn unmet(&self, tenant: &str, w: &Write) -> CapabilityError {
+        match self.version(tenant, &w.collection, &w.id).await {
+            Ok(current) => {
+                rules::unmet_precondition(&w.collection, &w.id, w.expect, current).into()
+            }
+            Err(e) => e,
+        }
+    }
+
     /// Creates a B-tree expression index on (collection, each filtered field, id) the first
     /// time a combination of fields is queried, like the SQLite backend does. The GIN index
     /// answers any containment, but the planner rates it poorly and walks the primary key
@@ -242,34 +272,47 @@ impl PostgresStorage {
     /// already in id order. Creation never races: within this host one creation runs at a
     /// time (a burst of first queries waits for it instead of holding a pooled connection
     /// each), and across hosts the transaction holds the shared field index lock.
-    async fn ensure_field_index(&self, filters: &[FieldFilter]) {
+    /// Whether the filters' generated columns (and their index) exist, so a query may
+    /// compare them.
+    async fn ensure_field_index(&self, filters: &[FieldFilter]) -> bool {
         let fields: Vec<&str> = filters.iter().map(|f| f.field.as_str()).collect();
+        if fields.is_empty() {
+            return false;
+        }
         let key = fields.join(",");
         // The usual case (index known) only looks; queries on indexed fields never wait.
-        let known = || {
-            self.indexed_fields
-                .lock()
-                .map(|set| set.contains(&key) || set.len() >= MAX_FIELD_INDEXES)
-                .unwrap_or(true)
+        let known = || -> Option<bool> {
+            let set = self.indexed_fields.lock().ok()?;
+            if set.contains(&key) {
+                Some(true)
+            } else if set.len() >= MAX_FIELD_INDEXES {
+                Some(false)
+            } else {
+                None
+            }
         };
-        if known() {
-            return;
+        if let Some(indexed) = known() {
+            return indexed;
         }
         let Some(steps) = field_indexes::create_field_index(&fields) else {
-            return;
+            return false;
         };
         let _turn = self.index_creation.lock().await;
         // Another query may have created it while this one waited its turn.
-        if known() {
-            return;
+        if let Some(indexed) = known() {
+            return indexed;
         }
         match self.create_field_index(&steps).await {
             Ok(()) => {
                 if let Ok(mut set) = self.indexed_fields.lock() {
                     set.insert(key);
                 }
+                true
             }
-            Err(message) => tracing::warn!("creating an index for {key}: {message}"),
+            Err(message) => {
+                tracing::warn!("creating an index for {key}: {message}");
+                false
+            }
         }
     }
 
@@ -300,27 +343,42 @@ impl PostgresStorage {
 
 /// Creates the tables or upgrades them under the schema lock; refuses a database from a
 /// newer Marcus.
+/// Runs as the connecting role, which owns the tables: schema changes are the owner's. A
+/// schema-1 database's board becomes the default tenant's.
 async fn migrate_schema(client: &mut deadpool_postgres::Object) -> anyhow::Result<()> {
     let tx = client.transaction().await?;
-    for step in schema::start_upgrade() {
-        execute(&tx, &step).await?;
+    for step in schema::start_upgrade(SERVER_SCOPE) {
+        execute(&tx, &step)
+            .await
+            .map_err(|e| anyhow::anyhow!(server_message(&e)))?;
     }
-    refuse_newer_schema(&tx).await?;
-    for step in schema::finish_upgrade() {
-        execute(&tx, &step).await?;
+    let recorded: Option<String> = first(&tx, &schema::read_schema_version())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .map(|r| r.get(0));
+    let recorded = schema_version::recorded(recorded.as_deref());
+    schema_version::refuse_newer(recorded).map_err(anyhow::Error::msg)?;
+    for step in schema::finish_upgrade(recorded, super::scopes()) {
+        execute(&tx, &step)
+            .await
+            .map_err(|e| anyhow::anyhow!("upgrading the schema: {}", server_message(&e)))?;
     }
     tx.commit().await?;
     Ok(())
 }
 
-/// Fails for a database written by a newer Marcus (a missing version is a new database).
-async fn refuse_newer_schema(client: &impl GenericClient) -> anyhow::Result<()> {
-    let recorded: Option<String> = first(client, &schema::read_schema_version())
+/// The recorded schema version, read in the server scope (the metadata table's policy
+/// holds its owner to that scope too).
+async fn recorded_version(client: &mut deadpool_postgres::Object) -> CapResult<Option<String>> {
+    let tx = client.transaction().await.map_err(classify)?;
+    execute(&tx, &schema::server_scope_setting(SERVER_SCOPE))
         .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .map_err(classify)?;
+    let found = first(&tx, &schema::read_schema_version())
+        .await?
         .map(|r| r.get(0));
-    schema_version::refuse_newer(schema_version::recorded(recorded.as_deref()))
-        .map_err(anyhow::Error::msg)
+    tx.commit().await.map_err(classify)?;
+    Ok(found)
 }
 
 /// A shared statement's parameters as tokio-postgres values.
@@ -390,31 +448,6 @@ fn row_to_document(row: &Row) -> Document {
     }
 }
 
-/// The current version of a document, for conflict messages.
-async fn current_version(
-    client: &impl GenericClient,
-    collection: &str,
-    id: &str,
-) -> CapResult<Option<u64>> {
-    Ok(first(client, &documents::version_of(collection, id))
-        .await?
-        .map(|r| r.get::<_, i64>(0) as u64))
-}
-
-/// One write as one conditional statement: the precondition and the write are a single
-/// atomic step, whatever other hosts do at the same time. A write that changed nothing is
-/// the conflict the version read next explains.
-async fn put_in(client: &impl GenericClient, w: &Write, now: u64) -> CapResult<Document> {
-    rules::check_write(&w.collection, &w.id, &w.data)?;
-    match first(client, &documents::put(w.borrowed(), now)).await? {
-        Some(row) => Ok(row_to_document(&row)),
-        None => {
-            let current = current_version(client, &w.collection, &w.id).await?;
-            Err(rules::unmet_precondition(&w.collection, &w.id, w.expect, current).into())
-        }
-    }
-}
-
 #[async_trait::async_trait]
 impl StorageBackend for PostgresStorage {
     async fn status(&self) -> BackendStatus {
@@ -441,21 +474,24 @@ impl StorageBackend for PostgresStorage {
         }
     }
 
-    async fn get(&self, collection: &str, id: &str) -> CapResult<Option<Document>> {
-        let client = self.client().await?;
-        Ok(first(&client, &documents::get(collection, id))
-            .await?
-            .as_ref()
-            .map(row_to_document))
+    async fn get(&self, tenant: &str, collection: &str, id: &str) -> CapResult<Option<Document>> {
+        let found = self
+            .one(tenant, documents::get(tenant, collection, id))
+            .await?;
+        Ok(found.first().map(row_to_document))
     }
 
-    async fn get_many(&self, keys: &[DocumentKey]) -> CapResult<Vec<Option<Document>>> {
+    async fn get_many(
+        &self,
+        tenant: &str,
+        keys: &[DocumentKey],
+    ) -> CapResult<Vec<Option<Document>>> {
         get_many::check_count(keys.len())?;
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let client = self.client().await?;
-        let found = rows(&client, &documents::get_many(&super::keys_json(keys)))
+        let found = self
+            .one(tenant, documents::get_many(tenant, &super::keys_json(keys)))
             .await?
             .iter()
             .map(|r| (r.get::<_, i64>(6) as usize, row_to_document(r)))
@@ -465,69 +501,82 @@ impl StorageBackend for PostgresStorage {
 
     async fn put(
         &self,
+        tenant: &str,
         collection: &str,
         id: &str,
         data: &str,
         expect: Expect,
     ) -> CapResult<Document> {
-        let client = self.client().await?;
+        rules::check_write(collection, id, data)?;
         let w = Write {
             collection: collection.into(),
             id: id.into(),
             data: data.into(),
             expect,
         };
-        put_in(&client, &w, now_ms()).await
+        // One conditional statement: the precondition and the write are one atomic step,
+        // whatever other hosts do at the same time.
+        let written = self
+            .one(tenant, documents::put(tenant, w.borrowed(), now_ms()))
+            .await?;
+        match written.first() {
+            Some(row) => Ok(row_to_document(row)),
+            None => Err(self.unmet(tenant, &w).await),
+        }
     }
 
-    async fn put_many(&self, writes: &[Write]) -> CapResult<Vec<Document>> {
+    async fn put_many(&self, tenant: &str, writes: &[Write]) -> CapResult<Vec<Document>> {
         // The writes up to the first malformed one are sent; that one fails the batch only
         // if every write before it held, as when they ran one after the other.
         let valid = writes
             .iter()
             .position(|w| rules::check_write(&w.collection, &w.id, &w.data).is_err())
             .unwrap_or(writes.len());
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(classify)?;
         let now = now_ms();
-        // Sent together on the transaction's connection (pipelined: one round trip for the
-        // batch, not one per write), executed by the server in order; the answers are then
-        // checked in order, so the first write whose precondition failed is the one named.
         let statements: Vec<_> = writes[..valid]
             .iter()
-            .map(|w| documents::put(w.borrowed(), now))
+            .map(|w| documents::put(tenant, w.borrowed(), now))
             .collect();
-        let answers = futures::future::join_all(statements.iter().map(|st| first(&tx, st))).await;
+        let client = self.client().await?;
+        // Sent together with the opening (one round trip for the batch), executed in order;
+        // the answers are then checked in order, so the first write whose precondition
+        // failed is the one named.
+        let (tx, answers) = scope::Open::run(client, tenant, &statements).await?;
         let mut out = Vec::with_capacity(writes.len());
-        for (w, answer) in writes.iter().zip(answers) {
-            // An error returns early; dropping `tx` rolls everything back.
-            match answer? {
-                Some(row) => out.push(row_to_document(&row)),
+        for (w, rows) in writes.iter().zip(answers) {
+            match rows.first() {
+                Some(row) => out.push(row_to_document(row)),
                 None => {
-                    let current = current_version(&tx, &w.collection, &w.id).await?;
-                    return Err(
-                        rules::unmet_precondition(&w.collection, &w.id, w.expect, current).into(),
-                    );
+                    tx.rollback().await?;
+                    return Err(self.unmet(tenant, w).await);
                 }
             }
         }
-        if let Some(w) = writes.get(valid) {
-            rules::check_write(&w.collection, &w.id, &w.data)?;
+        if let Some(w) = writes.get(valid)
+            && let Err(e) = rules::check_write(&w.collection, &w.id, &w.data)
+        {
+            tx.rollback().await?;
+            return Err(e.into());
         }
-        tx.commit().await.map_err(classify)?;
+        tx.commit().await?;
         Ok(out)
     }
 
-    async fn delete(&self, collection: &str, id: &str, expected: Option<u64>) -> CapResult<bool> {
-        let client = self.client().await?;
-        if first(&client, &documents::delete(collection, id, expected))
-            .await?
-            .is_some()
-        {
+    async fn delete(
+        &self,
+        tenant: &str,
+        collection: &str,
+        id: &str,
+        expected: Option<u64>,
+    ) -> CapResult<bool> {
+        let deleted = self
+            .one(tenant, documents::delete(tenant, collection, id, expected))
+            .await?;
+        if !deleted.is_empty() {
             return Ok(true);
         }
         let current = match expected {
-            Some(_) => current_version(&client, collection, id).await?,
+            Some(_) => self.version(tenant, collection, id).await?,
             None => None,
         };
         Ok(rules::missed_delete(collection, id, expected, current)?)
@@ -535,6 +584,7 @@ impl StorageBackend for PostgresStorage {
 
     async fn query(
         &self,
+        tenant: &str,
         collection: &str,
         filters: &[FieldFilter],
         limit: u32,
@@ -542,10 +592,25 @@ impl StorageBackend for PostgresStorage {
     ) -> CapResult<Page> {
         rules::check_limit(limit)?;
         // Built first: a malformed filter is refused before any index is made for it.
-        let statement = documents::query(collection, &filter_pairs(filters), limit, cursor)?;
-        self.ensure_field_index(filters).await;
-        let client = self.client().await?;
-        let mut docs: Vec<Document> = rows(&client, &statement)
+        documents::query(
+            tenant,
+            collection,
+            &filter_pairs(filters),
+            limit,
+            cursor,
+            false,
+        )?;
+        let columns = self.ensure_field_index(filters).await;
+        let statement = documents::query(
+            tenant,
+            collection,
+            &filter_pairs(filters),
+            limit,
+            cursor,
+            columns,
+        )?;
+        let mut docs: Vec<Document> = self
+            .one(tenant, statement)
             .await?
             .iter()
             .map(row_to_document)
@@ -557,20 +622,26 @@ impl StorageBackend for PostgresStorage {
         })
     }
 
-    async fn count(&self, collection: &str, filters: &[FieldFilter]) -> CapResult<u64> {
-        let statement = documents::count(collection, &filter_pairs(filters))?;
-        self.ensure_field_index(filters).await;
-        let client = self.client().await?;
-        Ok(first(&client, &statement)
+    async fn count(
+        &self,
+        tenant: &str,
+        collection: &str,
+        filters: &[FieldFilter],
+    ) -> CapResult<u64> {
+        documents::count(tenant, collection, &filter_pairs(filters), false)?;
+        let columns = self.ensure_field_index(filters).await;
+        let statement = documents::count(tenant, collection, &filter_pairs(filters), columns)?;
+        Ok(self
+            .one(tenant, statement)
             .await?
+            .first()
             .map(|r| r.get::<_, i64>(0) as u64)
             .unwrap_or(0))
     }
 
-    async fn list_collections(&self) -> CapResult<Vec<String>> {
-        let client = self.client().await?;
-        let statement = statement::Statement::plain(documents::LIST_COLLECTIONS);
-        Ok(rows(&client, &statement)
+    async fn list_collections(&self, tenant: &str) -> CapResult<Vec<String>> {
+        Ok(self
+            .one(tenant, documents::list_collections(tenant))
             .await?
             .iter()
             .map(|r| r.get(0))
@@ -579,23 +650,24 @@ impl StorageBackend for PostgresStorage {
 
     async fn scan(
         &self,
+        tenant: &str,
         collection: &str,
         after: Option<&str>,
         limit: u32,
     ) -> CapResult<Vec<Document>> {
         rules::check_limit(limit)?;
-        let client = self.client().await?;
-        Ok(rows(&client, &documents::scan(collection, after, limit))
+        Ok(self
+            .one(tenant, documents::scan(tenant, collection, after, limit))
             .await?
             .iter()
             .map(row_to_document)
             .collect())
     }
 
-    async fn stats(&self) -> CapResult<StorageStats> {
-        let client = self.client().await?;
-        let row = first(&client, &statement::Statement::plain(documents::STATS))
-            .await?
+    async fn stats(&self, tenant: &str) -> CapResult<StorageStats> {
+        let rows = self.one(tenant, documents::stats(tenant)).await?;
+        let row = rows
+            .first()
             .ok_or_else(|| CapabilityError::Internal("postgres: no totals row".into()))?;
         Ok(StorageStats {
             documents: row.get::<_, i64>(0) as u64,
@@ -603,22 +675,41 @@ impl StorageBackend for PostgresStorage {
         })
     }
 
-    async fn import(&self, docs: &[Document], mode: ImportMode) -> CapResult<ImportOutcome> {
+    async fn import(
+        &self,
+        tenant: &str,
+        docs: &[Document],
+        mode: ImportMode,
+    ) -> CapResult<ImportOutcome> {
         if docs.is_empty() {
             return Ok(ImportOutcome::default());
         }
+        let tenant_param = tenant.to_string();
         let collections: Vec<&str> = docs.iter().map(|d| d.collection.as_str()).collect();
         let ids: Vec<&str> = docs.iter().map(|d| d.id.as_str()).collect();
         let data: Vec<&str> = docs.iter().map(|d| d.data.as_str()).collect();
         let versions: Vec<i64> = docs.iter().map(|d| d.version as i64).collect();
         let created: Vec<i64> = docs.iter().map(|d| d.created_at as i64).collect();
         let updated: Vec<i64> = docs.iter().map(|d| d.updated_at as i64).collect();
-        // One statement per batch: the arrays travel as six parameters.
-        let client = self.client().await?;
-        let rows = client
+        // One statement per batch, in the tenant's transaction: the arrays travel as six
+        // parameters.
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(classify)?;
+        tx.batch_execute(&schema::enter_scope(tenant))
+            .await
+            .map_err(classify)?;
+        let rows = tx
             .query(
                 documents::import(mode).as_str(),
-                &[&collections, &ids, &data, &versions, &created, &updated],
+                &[
+                    &tenant_param,
+                    &collections,
+                    &ids,
+                    &data,
+                    &versions,
+                    &created,
+                    &updated,
+                ],
             )
             .await
             .map_err(classify)?;
@@ -627,6 +718,7 @@ impl StorageBackend for PostgresStorage {
             ..Default::default()
         };
         if rows.len() == docs.len() {
+            tx.commit().await.map_err(classify)?;
             return Ok(outcome);
         }
         let written: std::collections::HashSet<(String, String)> = rows
@@ -639,13 +731,14 @@ impl StorageBackend for PostgresStorage {
             .collect();
         let rest_collections: Vec<&str> = rest.iter().map(|d| d.collection.as_str()).collect();
         let rest_ids: Vec<&str> = rest.iter().map(|d| d.id.as_str()).collect();
-        let existing = client
+        let existing = tx
             .query(
                 documents::existing_for_import().as_str(),
-                &[&rest_collections, &rest_ids],
+                &[&tenant_param, &rest_collections, &rest_ids],
             )
             .await
             .map_err(classify)?;
+        tx.commit().await.map_err(classify)?;
         let current: std::collections::HashMap<(String, String), Document> = existing
             .iter()
             .map(row_to_document)
@@ -661,19 +754,19 @@ impl StorageBackend for PostgresStorage {
     }
 
     async fn meta(&self, key: &str) -> CapResult<Option<String>> {
-        let client = self.client().await?;
-        Ok(first(&client, &schema::read_meta(key))
+        Ok(self
+            .one(SERVER_SCOPE, schema::read_meta(key))
             .await?
+            .first()
             .map(|r| r.get(0)))
     }
 
     async fn set_meta(&self, key: &str, value: Option<&str>) -> CapResult<()> {
-        let client = self.client().await?;
         let statement = match value {
             Some(v) => schema::write_meta(key, v),
             None => schema::remove_meta(key),
         };
-        execute(&client, &statement).await.map_err(classify)
+        self.one(SERVER_SCOPE, statement).await.map(drop)
     }
 
     async fn close(&self) {
@@ -691,7 +784,8 @@ mod tests {
             field: "a' OR '1".into(),
             value: "1".into(),
         }];
-        let refused = documents::count("c", &filter_pairs(&bad)).map_err(CapabilityError::from);
+        let refused =
+            documents::count("t", "c", &filter_pairs(&bad), false).map_err(CapabilityError::from);
         assert!(matches!(refused, Err(CapabilityError::Invalid(_))));
     }
 }

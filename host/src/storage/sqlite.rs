@@ -60,11 +60,11 @@ fn closed() -> CapabilityError {
 impl SqliteStorage {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path, sync: SyncMode) -> anyhow::Result<Self> {
-        let writer = Connection::open(path)?;
+        let mut writer = Connection::open(path)?;
         writer.busy_timeout(std::time::Duration::from_secs(5))?;
         writer.pragma_update(None, "journal_mode", "WAL")?;
         writer.pragma_update(None, "synchronous", sync.pragma())?;
-        migrate_schema(&writer)?;
+        migrate_schema(&mut writer)?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let r = Connection::open_with_flags(
@@ -186,15 +186,18 @@ impl SqliteStorage {
 }
 
 /// Creates the tables or upgrades them; refuses a database from a newer Marcus.
-fn migrate_schema(conn: &Connection) -> anyhow::Result<()> {
-    conn.execute_batch(schema::META_TABLE)?;
-    let recorded: Option<String> = first(conn, &schema::read_schema_version(), |r| r.get(0))?;
-    schema_version::refuse_newer(schema_version::recorded(recorded.as_deref()))
-        .map_err(anyhow::Error::msg)?;
-    for statement in schema::SCHEMA {
-        conn.execute_batch(statement)?;
+/// Creates the tables or upgrades them in one transaction (a schema-1 board becomes the
+/// default tenant's); refuses a database from a newer Marcus.
+fn migrate_schema(conn: &mut Connection) -> anyhow::Result<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    tx.execute_batch(schema::META_TABLE)?;
+    let recorded: Option<String> = first(&tx, &schema::read_schema_version(), |r| r.get(0))?;
+    let recorded = schema_version::recorded(recorded.as_deref());
+    schema_version::refuse_newer(recorded).map_err(anyhow::Error::msg)?;
+    for statement in schema::upgrade(recorded, super::scopes()) {
+        run(&tx, &statement)?;
     }
-    run(conn, &schema::record_schema_version())?;
+    tx.commit()?;
     Ok(())
 }
 
@@ -255,8 +258,13 @@ fn row_to_document(row: &Row<'_>) -> rusqlite::Result<Document> {
 }
 
 /// A document's current version, for the conflict message of a write that changed nothing.
-fn version_of(conn: &Connection, collection: &str, id: &str) -> CapResult<Option<u64>> {
-    first(conn, &documents::version_of(collection, id), |r| {
+fn version_of(
+    conn: &Connection,
+    tenant: &str,
+    collection: &str,
+    id: &str,
+) -> CapResult<Option<u64>> {
+    first(conn, &documents::version_of(tenant, collection, id), |r| {
         r.get::<_, i64>(0)
     })
     .map(|v| v.map(|v| v as u64))
@@ -303,14 +311,18 @@ impl SqliteStorage {
 
 /// One write as its conditional statement; a write that changed nothing is the conflict the
 /// version read next explains.
-fn put_in(tx: &Transaction<'_>, w: &Write, now: u64) -> CapResult<Document> {
+fn put_in(tx: &Transaction<'_>, tenant: &str, w: &Write, now: u64) -> CapResult<Document> {
     rules::check_write(&w.collection, &w.id, &w.data)?;
-    let written =
-        first(tx, &documents::put(w.borrowed(), now), row_to_document).map_err(internal)?;
+    let written = first(
+        tx,
+        &documents::put(tenant, w.borrowed(), now),
+        row_to_document,
+    )
+    .map_err(internal)?;
     match written {
         Some(doc) => Ok(doc),
         None => {
-            let current = version_of(tx, &w.collection, &w.id)?;
+            let current = version_of(tx, tenant, &w.collection, &w.id)?;
             Err(rules::unmet_precondition(&w.collection, &w.id, w.expect, current).into())
         }
     }
@@ -329,16 +341,20 @@ impl StorageBackend for SqliteStorage {
         }
     }
 
-    async fn get(&self, collection: &str, id: &str) -> CapResult<Option<Document>> {
-        self.read(|c| first(c, &documents::get(collection, id), row_to_document))
+    async fn get(&self, tenant: &str, collection: &str, id: &str) -> CapResult<Option<Document>> {
+        self.read(|c| first(c, &documents::get(tenant, collection, id), row_to_document))
     }
 
-    async fn get_many(&self, keys: &[DocumentKey]) -> CapResult<Vec<Option<Document>>> {
+    async fn get_many(
+        &self,
+        tenant: &str,
+        keys: &[DocumentKey],
+    ) -> CapResult<Vec<Option<Document>>> {
         get_many::check_count(keys.len())?;
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let statement = documents::get_many(&super::keys_json(keys));
+        let statement = documents::get_many(tenant, &super::keys_json(keys));
         let found = self.read(|c| {
             all(c, &statement, |r| {
                 Ok((r.get::<_, i64>(6)? as usize, row_to_document(r)?))
@@ -349,6 +365,7 @@ impl StorageBackend for SqliteStorage {
 
     async fn put(
         &self,
+        tenant: &str,
         collection: &str,
         id: &str,
         data: &str,
@@ -360,26 +377,34 @@ impl StorageBackend for SqliteStorage {
             data: data.into(),
             expect,
         };
-        self.write(|tx| put_in(tx, &w, now_ms()))
+        self.write(|tx| put_in(tx, tenant, &w, now_ms()))
     }
 
-    async fn put_many(&self, writes: &[Write]) -> CapResult<Vec<Document>> {
+    async fn put_many(&self, tenant: &str, writes: &[Write]) -> CapResult<Vec<Document>> {
         let now = now_ms();
         // A failed precondition returns early: the transaction is dropped, so nothing stays.
-        self.write(|tx| writes.iter().map(|w| put_in(tx, w, now)).collect())
+        self.write(|tx| writes.iter().map(|w| put_in(tx, tenant, w, now)).collect())
     }
 
-    async fn delete(&self, collection: &str, id: &str, expected: Option<u64>) -> CapResult<bool> {
+    async fn delete(
+        &self,
+        tenant: &str,
+        collection: &str,
+        id: &str,
+        expected: Option<u64>,
+    ) -> CapResult<bool> {
         self.write(|tx| {
-            let deleted = first(tx, &documents::delete(collection, id, expected), |r| {
-                r.get::<_, i64>(0)
-            })
+            let deleted = first(
+                tx,
+                &documents::delete(tenant, collection, id, expected),
+                |r| r.get::<_, i64>(0),
+            )
             .map_err(internal)?;
             if deleted.is_some() {
                 return Ok(true);
             }
             let current = match expected {
-                Some(_) => version_of(tx, collection, id)?,
+                Some(_) => version_of(tx, tenant, collection, id)?,
                 None => None,
             };
             Ok(rules::missed_delete(collection, id, expected, current)?)
@@ -388,6 +413,7 @@ impl StorageBackend for SqliteStorage {
 
     async fn query(
         &self,
+        tenant: &str,
         collection: &str,
         filters: &[FieldFilter],
         limit: u32,
@@ -395,9 +421,17 @@ impl StorageBackend for SqliteStorage {
     ) -> CapResult<Page> {
         rules::check_limit(limit)?;
         // Build first: a malformed filter is refused before any index is made for it.
-        documents::query(collection, &filter_pairs(filters), limit, cursor, None)?;
+        documents::query(
+            tenant,
+            collection,
+            &filter_pairs(filters),
+            limit,
+            cursor,
+            None,
+        )?;
         let index = self.ensure_field_indexes(filters);
         let statement = documents::query(
+            tenant,
             collection,
             &filter_pairs(filters),
             limit,
@@ -412,23 +446,26 @@ impl StorageBackend for SqliteStorage {
         })
     }
 
-    async fn count(&self, collection: &str, filters: &[FieldFilter]) -> CapResult<u64> {
-        documents::count(collection, &filter_pairs(filters), None)?;
+    async fn count(
+        &self,
+        tenant: &str,
+        collection: &str,
+        filters: &[FieldFilter],
+    ) -> CapResult<u64> {
+        documents::count(tenant, collection, &filter_pairs(filters), None)?;
         let index = self.ensure_field_indexes(filters);
-        let statement = documents::count(collection, &filter_pairs(filters), index.as_deref())?;
+        let statement =
+            documents::count(tenant, collection, &filter_pairs(filters), index.as_deref())?;
         self.read(|c| first(c, &statement, |r| r.get::<_, i64>(0)).map(|n| n.unwrap_or(0) as u64))
     }
 
-    async fn list_collections(&self) -> CapResult<Vec<String>> {
-        self.read(|c| {
-            all(c, &Statement::plain(documents::LIST_COLLECTIONS), |r| {
-                r.get(0)
-            })
-        })
+    async fn list_collections(&self, tenant: &str) -> CapResult<Vec<String>> {
+        self.read(|c| all(c, &documents::list_collections(tenant), |r| r.get(0)))
     }
 
     async fn scan(
         &self,
+        tenant: &str,
         collection: &str,
         after: Option<&str>,
         limit: u32,
@@ -437,42 +474,53 @@ impl StorageBackend for SqliteStorage {
         self.read(|c| {
             all(
                 c,
-                &documents::scan(collection, after, limit),
+                &documents::scan(tenant, collection, after, limit),
                 row_to_document,
             )
         })
     }
 
-    async fn stats(&self) -> CapResult<StorageStats> {
-        self.read(|c| {
-            let [documents, pages, page_size] = documents::STATS.map(|sql| {
-                c.query_row(sql, [], |r| r.get::<_, i64>(0))
-                    .map(|n| n as u64)
-            });
-            Ok(StorageStats {
-                documents: documents?,
-                size_bytes: pages? * page_size?,
+    async fn stats(&self, tenant: &str) -> CapResult<StorageStats> {
+        let totals = self.read(|c| {
+            first(c, &documents::stats(tenant), |r| {
+                Ok(StorageStats {
+                    documents: r.get::<_, i64>(0)? as u64,
+                    size_bytes: r.get::<_, i64>(1)? as u64,
+                })
             })
-        })
+        })?;
+        Ok(totals.unwrap_or(StorageStats {
+            documents: 0,
+            size_bytes: 0,
+        }))
     }
 
-    async fn import(&self, docs: &[Document], mode: ImportMode) -> CapResult<ImportOutcome> {
+    async fn import(
+        &self,
+        tenant: &str,
+        docs: &[Document],
+        mode: ImportMode,
+    ) -> CapResult<ImportOutcome> {
         self.write(|tx| {
             let mut outcome = ImportOutcome::default();
             for d in docs {
-                let n = run(tx, &documents::import(d, mode)).map_err(internal)?;
+                let n = run(tx, &documents::import(tenant, d, mode)).map_err(internal)?;
                 if n > 0 {
                     outcome.written += 1;
                     continue;
                 }
-                let current = first(tx, &documents::get(&d.collection, &d.id), row_to_document)
-                    .map_err(internal)?
-                    .ok_or_else(|| {
-                        CapabilityError::Internal(format!(
-                            "sqlite: {}/{} was neither written nor found",
-                            d.collection, d.id
-                        ))
-                    })?;
+                let current = first(
+                    tx,
+                    &documents::get(tenant, &d.collection, &d.id),
+                    row_to_document,
+                )
+                .map_err(internal)?
+                .ok_or_else(|| {
+                    CapabilityError::Internal(format!(
+                        "sqlite: {}/{} was neither written nor found",
+                        d.collection, d.id
+                    ))
+                })?;
                 if same_document(&current, d) {
                     outcome.skipped += 1;
                 } else {

@@ -246,6 +246,11 @@
     $("tier").textContent = f.tier;
     $("tier").className = "badge tier-" + f.tier;
     $("upgrade").hidden = f.tier !== "solo";
+    // One installation may serve many organisations: name whose board this is, unless it
+    // is the only one there ever was.
+    const tenant = f.tenant || "default";
+    $("tenant").textContent = "tenant " + tenant;
+    $("tenant").hidden = tenant === "default";
   }
 
   function pushUrl() {

@@ -63,6 +63,8 @@ pub fn get() -> Result<Response, ApiError> {
             "environment": {"kubernetes": report.environment.kubernetes, "facts": facts},
             "counts": counts(),
             "auth": auth(&report),
+            // Whose board this is: every count and record here is this tenant's only.
+            "tenant": crate::caller::principal().map(|p| p.tenant),
         }),
     ))
 }

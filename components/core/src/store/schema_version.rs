@@ -3,8 +3,21 @@
 //! write documents a newer reader would misread.
 
 /// Schema version this build writes and understands, on SQLite and PostgreSQL alike, so a
-/// migration between them never needs to translate.
-pub const SCHEMA_VERSION: i64 = 1;
+/// migration between them never needs to translate. Version 2 gave every document its
+/// tenant; a version-1 store is upgraded in place, its board becoming the default tenant.
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// What the installation keeps apart from tenants, and which tenant a schema-1 document
+/// goes to, for [`finish_upgrade`].
+#[derive(Debug, Clone, Copy)]
+pub struct Scopes<'a> {
+    /// Collections of the installation's own records (credentials, settings).
+    pub server_collections: &'a [&'a str],
+    /// The scope those records live in.
+    pub server_scope: &'a str,
+    /// The tenant every other schema-1 document joins.
+    pub default_tenant: &'a str,
+}
 
 /// The `marcus_meta` key holding the schema version.
 pub const SCHEMA_VERSION_KEY: &str = "schema_version";

@@ -11,82 +11,105 @@ use crate::store::{Expect, ImportMode, StoreError, WriteRef};
 /// The columns every document read returns, in this order (`data` as JSON text).
 pub const COLUMNS: &str = "collection, id, data::text, version, created_at, updated_at";
 
-/// Non-empty collections (column `collection`), as a loose index scan: one primary-key
-/// probe per collection instead of reading every row.
-pub const LIST_COLLECTIONS: &str = "WITH RECURSIVE c(name) AS (
-       SELECT min(collection) FROM documents
-       UNION ALL
-       SELECT (SELECT min(collection) FROM documents WHERE collection > c.name)
-       FROM c WHERE c.name IS NOT NULL
-     )
-     SELECT name AS collection FROM c WHERE name IS NOT NULL";
-
-/// The store's totals: columns `documents` and `size_bytes`.
-pub const STATS: &str = "SELECT (SELECT COUNT(*) FROM documents) AS documents,
-       pg_total_relation_size('documents') AS size_bytes";
-
-/// One document.
-pub fn get(collection: &str, id: &str) -> Statement {
+/// A tenant's non-empty collections (column `collection`), as a loose index scan: one
+/// primary-key probe per collection instead of reading every row.
+pub fn list_collections(tenant: &str) -> Statement {
     Statement::new(
-        format!("SELECT {COLUMNS} FROM documents WHERE collection = $1 AND id = $2"),
-        vec![collection.into(), id.into()],
+        "WITH RECURSIVE c(name) AS (
+           SELECT min(collection) FROM documents WHERE tenant = $1
+           UNION ALL
+           SELECT (SELECT min(collection) FROM documents WHERE tenant = $1 AND collection > c.name)
+           FROM c WHERE c.name IS NOT NULL
+         )
+         SELECT name AS collection FROM c WHERE name IS NOT NULL",
+        vec![tenant.into()],
     )
 }
 
-/// Several documents in one statement with one parameter, the keys as
-/// `get_many::keys_json` writes them: each found row is [`COLUMNS`] then `key_position`, the
-/// position of its key (a key given twice answers twice), in key order. Each key is one
-/// primary-key lookup (a lateral subquery, so the planner never trades them for a scan of
-/// the table), and the text stays the same for any number of keys (one prepared statement).
-pub fn get_many(keys_json: &str) -> Statement {
+/// A tenant's totals: columns `documents` and `size_bytes` (the bytes of its data).
+pub fn stats(tenant: &str) -> Statement {
+    Statement::new(
+        "SELECT COUNT(*) AS documents,
+           COALESCE(SUM(octet_length(data::text)), 0)::bigint AS size_bytes
+         FROM documents WHERE tenant = $1",
+        vec![tenant.into()],
+    )
+}
+
+/// Every tenant holding at least one document (column `tenant`), for a migration; read as
+/// the owner, since a tenant-scoped role sees one tenant only.
+pub const LIST_TENANTS: &str = "SELECT DISTINCT tenant FROM documents ORDER BY tenant";
+
+/// One document.
+pub fn get(tenant: &str, collection: &str, id: &str) -> Statement {
+    Statement::new(
+        format!(
+            "SELECT {COLUMNS} FROM documents WHERE tenant = $1 AND collection = $2 AND id = $3"
+        ),
+        vec![tenant.into(), collection.into(), id.into()],
+    )
+}
+
+/// Several documents in one statement: the keys as `get_many::keys_json` writes them, then
+/// the tenant. Each found row is [`COLUMNS`] then `key_position`, the position of its key (a
+/// key given twice answers twice), in key order. Each key is one primary-key lookup (a
+/// lateral subquery, so the planner never trades them for a scan of the table), and the
+/// text stays the same for any number of keys (one prepared statement).
+pub fn get_many(tenant: &str, keys_json: &str) -> Statement {
     Statement::new(
         "SELECT d.collection, d.id, d.data, d.version, d.created_at, d.updated_at,
                 k.ord - 1 AS key_position
          FROM jsonb_array_elements($1::text::jsonb) WITH ORDINALITY AS k(pair, ord)
          CROSS JOIN LATERAL (
            SELECT collection, id, data::text AS data, version, created_at, updated_at
-           FROM documents WHERE collection = k.pair->>0 AND id = k.pair->>1 LIMIT 1
+           FROM documents
+           WHERE tenant = $2 AND collection = k.pair->>0 AND id = k.pair->>1 LIMIT 1
          ) AS d
          ORDER BY k.ord",
-        vec![keys_json.into()],
+        vec![keys_json.into(), tenant.into()],
     )
 }
 
 /// A document's current version (column `version`), read after a conditional statement
 /// changed nothing, for the conflict message.
-pub fn version_of(collection: &str, id: &str) -> Statement {
+pub fn version_of(tenant: &str, collection: &str, id: &str) -> Statement {
     Statement::new(
-        "SELECT version FROM documents WHERE collection = $1 AND id = $2",
-        vec![collection.into(), id.into()],
+        "SELECT version FROM documents WHERE tenant = $1 AND collection = $2 AND id = $3",
+        vec![tenant.into(), collection.into(), id.into()],
     )
 }
 
 /// One write under its precondition; returns the written row ([`COLUMNS`]), or none when
 /// the precondition failed.
-pub fn put(w: WriteRef<'_>, now: u64) -> Statement {
-    let mut params: Vec<SqlValue> =
-        vec![w.collection.into(), w.id.into(), w.data.into(), now.into()];
+pub fn put(tenant: &str, w: WriteRef<'_>, now: u64) -> Statement {
+    let mut params: Vec<SqlValue> = vec![
+        tenant.into(),
+        w.collection.into(),
+        w.id.into(),
+        w.data.into(),
+        now.into(),
+    ];
     let sql = match w.expect {
         Expect::Any => format!(
-            "INSERT INTO documents (collection, id, data, version, created_at, updated_at)
-             VALUES ($1, $2, $3::text::jsonb, 1, $4, $4)
-             ON CONFLICT (collection, id) DO UPDATE SET
+            "INSERT INTO documents (tenant, collection, id, data, version, created_at, updated_at)
+             VALUES ($1, $2, $3, $4::text::jsonb, 1, $5, $5)
+             ON CONFLICT (tenant, collection, id) DO UPDATE SET
                data = excluded.data, version = documents.version + 1,
                updated_at = excluded.updated_at
              RETURNING {COLUMNS}"
         ),
         Expect::Absent => format!(
-            "INSERT INTO documents (collection, id, data, version, created_at, updated_at)
-             VALUES ($1, $2, $3::text::jsonb, 1, $4, $4)
-             ON CONFLICT (collection, id) DO NOTHING
+            "INSERT INTO documents (tenant, collection, id, data, version, created_at, updated_at)
+             VALUES ($1, $2, $3, $4::text::jsonb, 1, $5, $5)
+             ON CONFLICT (tenant, collection, id) DO NOTHING
              RETURNING {COLUMNS}"
         ),
         Expect::Version(v) => {
             params.push(v.into());
             format!(
-                "UPDATE documents SET data = $3::text::jsonb, version = version + 1,
-                   updated_at = $4
-                 WHERE collection = $1 AND id = $2 AND version = $5
+                "UPDATE documents SET data = $4::text::jsonb, version = version + 1,
+                   updated_at = $5
+                 WHERE tenant = $1 AND collection = $2 AND id = $3 AND version = $6
                  RETURNING {COLUMNS}"
             )
         }
@@ -96,58 +119,76 @@ pub fn put(w: WriteRef<'_>, now: u64) -> Statement {
 
 /// Deletes a document, only at `expected` when given; returns the deleted version (column
 /// `version`), or no row when nothing was deleted (see `rules::missed_delete`).
-pub fn delete(collection: &str, id: &str, expected: Option<u64>) -> Statement {
+pub fn delete(tenant: &str, collection: &str, id: &str, expected: Option<u64>) -> Statement {
     match expected {
         None => Statement::new(
-            "DELETE FROM documents WHERE collection = $1 AND id = $2 RETURNING version",
-            vec![collection.into(), id.into()],
+            "DELETE FROM documents WHERE tenant = $1 AND collection = $2 AND id = $3
+             RETURNING version",
+            vec![tenant.into(), collection.into(), id.into()],
         ),
         Some(v) => Statement::new(
-            "DELETE FROM documents WHERE collection = $1 AND id = $2 AND version = $3 RETURNING version",
-            vec![collection.into(), id.into(), v.into()],
+            "DELETE FROM documents WHERE tenant = $1 AND collection = $2 AND id = $3
+               AND version = $4 RETURNING version",
+            vec![tenant.into(), collection.into(), id.into(), v.into()],
         ),
     }
 }
 
 /// One page of an equality query in id order after `cursor`, reading `limit + 1` documents
-/// (see `page::finish_page`).
+/// (see `page::finish_page`); `columns` when the filters' generated columns exist.
 pub fn query(
+    tenant: &str,
     collection: &str,
     filters: &[(&str, &str)],
     limit: u32,
     cursor: Option<&str>,
+    columns: bool,
 ) -> Result<Statement, StoreError> {
-    let (cond, fparams) = filter_sql(filters, 3)?;
-    let mut params: Vec<SqlValue> = vec![collection.into(), cursor.unwrap_or("").into()];
+    let (cond, fparams) = filter_sql(filters, 4, columns)?;
+    let mut params: Vec<SqlValue> = vec![
+        tenant.into(),
+        collection.into(),
+        cursor.unwrap_or("").into(),
+    ];
     params.extend(fparams.into_iter().map(SqlValue::Text));
     params.push((limit as u64 + 1).into());
     Ok(Statement::new(
         format!(
-            "SELECT {COLUMNS} FROM documents WHERE collection = $1 AND id > $2{cond} ORDER BY id LIMIT ${}",
+            "SELECT {COLUMNS} FROM documents WHERE tenant = $1 AND collection = $2 AND id > $3{cond} ORDER BY id LIMIT ${}",
             params.len()
         ),
         params,
     ))
 }
 
-/// The number of matching documents (column `count`).
-pub fn count(collection: &str, filters: &[(&str, &str)]) -> Result<Statement, StoreError> {
-    let (cond, fparams) = filter_sql(filters, 2)?;
-    let mut params: Vec<SqlValue> = vec![collection.into()];
+/// The number of matching documents (column `count`); `columns` when the filters'
+/// generated columns exist.
+pub fn count(
+    tenant: &str,
+    collection: &str,
+    filters: &[(&str, &str)],
+    columns: bool,
+) -> Result<Statement, StoreError> {
+    let (cond, fparams) = filter_sql(filters, 3, columns)?;
+    let mut params: Vec<SqlValue> = vec![tenant.into(), collection.into()];
     params.extend(fparams.into_iter().map(SqlValue::Text));
     Ok(Statement::new(
-        format!("SELECT COUNT(*) AS count FROM documents WHERE collection = $1{cond}"),
+        format!(
+            "SELECT COUNT(*) AS count FROM documents WHERE tenant = $1 AND collection = $2{cond}"
+        ),
         params,
     ))
 }
 
 /// Up to `limit` documents in id order strictly after `after`.
-pub fn scan(collection: &str, after: Option<&str>, limit: u32) -> Statement {
+pub fn scan(tenant: &str, collection: &str, after: Option<&str>, limit: u32) -> Statement {
     Statement::new(
         format!(
-            "SELECT {COLUMNS} FROM documents WHERE collection = $1 AND id > $2 ORDER BY id LIMIT $3"
+            "SELECT {COLUMNS} FROM documents WHERE tenant = $1 AND collection = $2 AND id > $3
+             ORDER BY id LIMIT $4"
         ),
         vec![
+            tenant.into(),
             collection.into(),
             after.unwrap_or("").into(),
             (limit as u64).into(),
@@ -156,9 +197,10 @@ pub fn scan(collection: &str, after: Option<&str>, limit: u32) -> Statement {
 }
 
 /// Writes a batch of documents exactly as given (versions and timestamps kept) in one
-/// statement, for a migration. The six parameters are arrays (`text[]` collections, ids and
-/// data, `bigint[]` versions, created and updated times), which a driver binds itself; the
-/// statement returns `collection, id` of every document it wrote.
+/// statement, for a migration. The first parameter is the tenant; the six after it are
+/// arrays (`text[]` collections, ids and data, `bigint[]` versions, created and updated
+/// times), which a driver binds itself; the statement returns `collection, id` of every
+/// document it wrote.
 pub fn import(mode: ImportMode) -> String {
     let on_conflict = match mode {
         ImportMode::Merge => "DO NOTHING",
@@ -168,21 +210,22 @@ pub fn import(mode: ImportMode) -> String {
         }
     };
     format!(
-        "INSERT INTO documents (collection, id, data, version, created_at, updated_at)
-         SELECT c, i, d::jsonb, v, ca, ua
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
+        "INSERT INTO documents (tenant, collection, id, data, version, created_at, updated_at)
+         SELECT $1, c, i, d::jsonb, v, ca, ua
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[])
            AS t(c, i, d, v, ca, ua)
-         ON CONFLICT (collection, id) {on_conflict}
+         ON CONFLICT (tenant, collection, id) {on_conflict}
          RETURNING collection, id"
     )
 }
 
-/// The documents ([`COLUMNS`]) at the (collection, id) pairs of two `text[]` parameters, for
-/// comparing an import's skipped documents with the target's.
+/// The documents ([`COLUMNS`]) of the tenant in the first parameter at the (collection, id)
+/// pairs of two `text[]` parameters, for comparing an import's skipped documents with the
+/// target's.
 pub fn existing_for_import() -> String {
     format!(
         "SELECT {COLUMNS} FROM documents
-         WHERE (collection, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))"
+         WHERE tenant = $1 AND (collection, id) IN (SELECT * FROM unnest($2::text[], $3::text[]))"
     )
 }
 
@@ -199,7 +242,7 @@ mod tests {
                 data: "{}",
                 expect,
             };
-            let s = put(w, 7);
+            let s = put("t", w, 7);
             assert!(
                 s.sql.trim_end().ends_with(&format!("RETURNING {COLUMNS}")),
                 "{}",
@@ -214,26 +257,33 @@ mod tests {
 
     #[test]
     fn get_many_is_one_statement_of_one_parameter_probing_the_key() {
-        let s = get_many(r#"[["c","a"],["c","b"]]"#);
+        let s = get_many("t", r#"[["c","a"],["c","b"]]"#);
         assert_eq!(
             s.params,
-            vec![SqlValue::Text(r#"[["c","a"],["c","b"]]"#.into())]
+            vec![
+                SqlValue::Text(r#"[["c","a"],["c","b"]]"#.into()),
+                SqlValue::Text("t".into())
+            ]
         );
-        assert!(!s.sql.contains("$2"), "{}", s.sql);
+        assert!(!s.sql.contains("$3"), "{}", s.sql);
         assert!(s.sql.contains("CROSS JOIN LATERAL"), "{}", s.sql);
-        assert_eq!(get_many("[]").sql, s.sql, "one text for any number of keys");
+        assert_eq!(
+            get_many("t", "[]").sql,
+            s.sql,
+            "one text for any number of keys"
+        );
     }
 
     #[test]
     fn a_query_numbers_its_limit_after_the_filters() {
-        let q = query("c", &[("status", "\"todo\"")], 10, Some("a")).unwrap();
-        assert!(q.sql.ends_with("ORDER BY id LIMIT $5"), "{}", q.sql);
-        assert_eq!(q.params.len(), 5);
-        assert_eq!(q.params[4], SqlValue::Integer(11));
-        let c = count("c", &[]).unwrap();
+        let q = query("t", "c", &[("status", "\"todo\"")], 10, Some("a"), false).unwrap();
+        assert!(q.sql.ends_with("ORDER BY id LIMIT $6"), "{}", q.sql);
+        assert_eq!(q.params.len(), 6);
+        assert_eq!(q.params[5], SqlValue::Integer(11));
+        let c = count("t", "c", &[], false).unwrap();
         assert_eq!(
             c.sql,
-            "SELECT COUNT(*) AS count FROM documents WHERE collection = $1"
+            "SELECT COUNT(*) AS count FROM documents WHERE tenant = $1 AND collection = $2"
         );
     }
 }

@@ -1,7 +1,13 @@
-//! The expression indexes that serve equality queries on PostgreSQL, one per combination of
-//! queried fields, and how a host creates one: inside one transaction holding
-//! [`FIELD_INDEX_LOCK`], so hosts sharing a database build each index once, one after the
-//! other, instead of racing `CREATE INDEX IF NOT EXISTS` into duplicate-name errors.
+//! The indexes that serve equality queries on PostgreSQL, one per combination of queried
+//! fields, and how a host creates one: inside one transaction holding [`FIELD_INDEX_LOCK`], so
+//! hosts sharing a database build each index once, one after the other, instead of racing
+//! `CREATE INDEX IF NOT EXISTS` into duplicate-name errors.
+//!
+//! Each queried field gets a stored generated column holding its JSON value as text, and the
+//! index is on those columns. Row-level security evaluates a query's own conditions only
+//! after the tenant policy unless they are leakproof, and PostgreSQL's JSON operators are not:
+//! an expression index on `data -> 'field'` would never serve a tenant's query. Text equality
+//! on a column is leakproof, so the index does.
 
 use super::schema::{QUIET_NOTICES, advisory_lock};
 use crate::store::rules::check_field;
@@ -35,30 +41,53 @@ pub fn index_name(fields: &[&str]) -> String {
     format!("{}_{h:016x}", &plain[..63 - 17])
 }
 
-/// The B-tree expression index on (collection, each field, id) that serves an equality
+/// The generated column holding `field`'s JSON value as text (`f_<field>`, within
+/// PostgreSQL's 63-byte identifier limit).
+pub fn field_column(field: &str) -> String {
+    let plain = index_name(&[field]);
+    format!("f_{}", &plain["documents_by_".len().min(plain.len())..])
+}
+
+/// The statement adding `field`'s generated column when it is missing; `None` for an unsafe
+/// field.
+pub fn add_field_column(field: &str) -> Option<String> {
+    check_field(field).ok()?;
+    Some(format!(
+        "ALTER TABLE documents ADD COLUMN IF NOT EXISTS {} text
+         GENERATED ALWAYS AS ((data -> '{field}')::text) STORED",
+        field_column(field)
+    ))
+}
+
+/// The B-tree index on (tenant, collection, each field's column, id) that serves an equality
 /// query on exactly these fields; `None` without fields or with an unsafe one.
 pub fn field_index(fields: &[&str]) -> Option<String> {
     if fields.is_empty() || fields.iter().any(|f| check_field(f).is_err()) {
         return None;
     }
-    let columns: Vec<String> = fields.iter().map(|f| format!("(data -> '{f}')")).collect();
+    let columns: Vec<String> = fields.iter().map(|f| field_column(f)).collect();
     Some(format!(
-        "CREATE INDEX IF NOT EXISTS {} ON documents (collection, {}, id)",
+        "CREATE INDEX IF NOT EXISTS {} ON documents (tenant, collection, {}, id)",
         index_name(fields),
         columns.join(", ")
     ))
 }
 
 /// The statements that create the index for `fields`, to run in order inside one
-/// transaction: quiet the "already exists" notice, take [`FIELD_INDEX_LOCK`], create. `None`
-/// without fields or with an unsafe one.
+/// transaction as the table's owner: quiet the "already exists" notices, take
+/// [`FIELD_INDEX_LOCK`], add the columns, create the index. `None` without fields or with an
+/// unsafe one.
 pub fn create_field_index(fields: &[&str]) -> Option<Vec<Statement>> {
     let create = field_index(fields)?;
-    Some(vec![
+    let mut steps = vec![
         Statement::plain(QUIET_NOTICES),
         advisory_lock(FIELD_INDEX_LOCK),
-        Statement::plain(create),
-    ])
+    ];
+    for f in fields {
+        steps.push(Statement::plain(add_field_column(f)?));
+    }
+    steps.push(Statement::plain(create));
+    Some(steps)
 }
 
 /// Whether a failed index creation means the index is there after all: a duplicate name
@@ -96,7 +125,7 @@ mod tests {
         assert!(
             field_index(&["status"])
                 .unwrap()
-                .contains("(collection, (data -> 'status'), id)")
+                .contains("(tenant, collection, f_status, id)")
         );
     }
 
@@ -107,6 +136,11 @@ mod tests {
         assert_eq!(steps[1].params, vec![FIELD_INDEX_LOCK.into()]);
         assert!(
             steps[2]
+                .sql
+                .starts_with("ALTER TABLE documents ADD COLUMN IF NOT EXISTS f_status text")
+        );
+        assert!(
+            steps[3]
                 .sql
                 .starts_with("CREATE INDEX IF NOT EXISTS documents_by_status")
         );

@@ -10,7 +10,7 @@ use crate::store::{Expect, WriteRef};
 /// holds, so SQLite applies the whole batch or none of it. It returns the written rows
 /// ([`COLUMNS`], in no particular order); fewer rows than writes means nothing was written
 /// and some precondition failed. Ids must be distinct within the batch.
-pub fn put_all(writes: &[WriteRef<'_>], now: u64) -> Statement {
+pub fn put_all(tenant: &str, writes: &[WriteRef<'_>], now: u64) -> Statement {
     let mut params: Vec<SqlValue> = Vec::with_capacity(writes.len() * 6 + 2);
     let mut rows = Vec::with_capacity(writes.len());
     for (pos, w) in writes.iter().enumerate() {
@@ -29,7 +29,7 @@ pub fn put_all(writes: &[WriteRef<'_>], now: u64) -> Statement {
             version.into(),
         ]);
     }
-    params.extend([now.into(), now.into()]);
+    params.extend([tenant.into(), tenant.into(), now.into(), now.into()]);
     let sql = format!(
         "WITH batch (pos, collection, id, data, kind, want) AS (VALUES {}),
          checked AS (
@@ -38,12 +38,12 @@ pub fn put_all(writes: &[WriteRef<'_>], now: u64) -> Statement {
               OR (b.kind = 'absent' AND d.version IS NULL)
               OR (b.kind = 'version' AND d.version = b.want)) AS ok
            FROM batch b LEFT JOIN documents d
-             ON d.collection = b.collection AND d.id = b.id)
-         INSERT INTO documents ({COLUMNS})
-         SELECT collection, id, data, COALESCE(have, 0) + 1, COALESCE(created, ?), ?
+             ON d.tenant = ? AND d.collection = b.collection AND d.id = b.id)
+         INSERT INTO documents (tenant, {COLUMNS})
+         SELECT ?, collection, id, data, COALESCE(have, 0) + 1, COALESCE(created, ?), ?
          FROM checked
          WHERE NOT EXISTS (SELECT 1 FROM checked WHERE NOT ok)
-         ON CONFLICT (collection, id) DO UPDATE SET
+         ON CONFLICT (tenant, collection, id) DO UPDATE SET
            data = excluded.data, version = excluded.version,
            updated_at = excluded.updated_at
          RETURNING {COLUMNS}",
@@ -64,10 +64,11 @@ mod tests {
             data: "{}",
             expect: Expect::Version(4),
         };
-        let s = put_all(&[w("a"), w("b")], 9);
-        assert_eq!(s.params.len(), 14);
+        let s = put_all("t", &[w("a"), w("b")], 9);
+        assert_eq!(s.params.len(), 16);
         assert_eq!(s.sql.matches('?').count(), s.params.len());
         assert_eq!(s.params[5], SqlValue::Integer(4));
-        assert_eq!(s.params[13], SqlValue::Integer(9));
+        assert_eq!(s.params[12], SqlValue::Text("t".into()));
+        assert_eq!(s.params[15], SqlValue::Integer(9));
     }
 }

@@ -4,8 +4,8 @@
 
 use crate::store::rules::check_field;
 
-/// The expression index serving a combination of filtered fields (fields in the order
-/// given, then id for the result order): its name and the statement that creates it.
+/// The expression index serving a combination of filtered fields (the tenant and collection
+/// first, the fields in the order given, then id for the result order): its name and the statement that creates it.
 /// `None` without filters or with a field outside the safe alphabet.
 pub fn field_index(fields: &[&str]) -> Option<(String, String)> {
     if fields.is_empty() || fields.iter().any(|f| check_field(f).is_err()) {
@@ -20,7 +20,7 @@ pub fn field_index(fields: &[&str]) -> Option<(String, String)> {
         .map(|f| format!("json_extract(data, '$.\"{f}\"')"))
         .collect();
     let create = format!(
-        "CREATE INDEX IF NOT EXISTS {name} ON documents (collection, {}, id)",
+        "CREATE INDEX IF NOT EXISTS {name} ON documents (tenant, collection, {}, id)",
         columns.join(", ")
     );
     Some((name, create))
