@@ -13,114 +13,12 @@ mod common;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::Marcus;
+use common::oidc_provider::{self, Provider};
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const SUITE: &str = "oidc (MCP authorization with a real provider)";
-
-/// The fixture folder: the provider and the SDK flow script.
-fn fixture() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/oidc")
-}
-
-/// Installs the fixture's pinned npm packages once per run; false (after reporting the
-/// skip) where Node.js or npm is missing.
-fn node_ready() -> bool {
-    static READY: OnceLock<Result<(), String>> = OnceLock::new();
-    let ready = READY.get_or_init(|| {
-        let node = Command::new("node").arg("--version").output();
-        if !node.is_ok_and(|o| o.status.success()) {
-            return Err("Node.js (node on PATH)".into());
-        }
-        if fixture().join("node_modules/oidc-provider").is_dir()
-            && fixture()
-                .join("node_modules/@modelcontextprotocol/sdk")
-                .is_dir()
-        {
-            return Ok(());
-        }
-        let installed = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-            .current_dir(fixture())
-            .status();
-        match installed {
-            Ok(s) if s.success() => Ok(()),
-            _ => Err("npm ci in tests/oidc (the npm registry)".into()),
-        }
-    });
-    match ready {
-        Ok(()) => true,
-        Err(why) => {
-            common::team::skip(SUITE, why);
-            false
-        }
-    }
-}
-
-/// A running provider; killed when dropped.
-struct Provider {
-    child: Child,
-    issuer: String,
-}
-
-impl Provider {
-    fn start() -> Self {
-        let mut child = Command::new("node")
-            .arg("provider.mjs")
-            .arg("0")
-            .current_dir(fixture())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("starting node provider.mjs");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let issuer = line
-            .trim()
-            .strip_prefix("ready ")
-            .unwrap_or_else(|| panic!("the provider printed {line:?}"))
-            .to_string();
-        Self { child, issuer }
-    }
-
-    /// A client-credentials access token of `client` for `resource` with `scope`.
-    fn token(&self, client: &str, resource: &str, scope: &str) -> String {
-        let discovery: Value =
-            ureq::get(&format!("{}/.well-known/openid-configuration", self.issuer))
-                .call()
-                .unwrap()
-                .into_json()
-                .unwrap();
-        let answer: Value = ureq::post(discovery["token_endpoint"].as_str().unwrap())
-            .send_form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", client),
-                ("client_secret", &format!("{client}-secret")),
-                ("resource", resource),
-                ("scope", scope),
-            ])
-            .unwrap_or_else(|e| panic!("token for {client}: {e}"))
-            .into_json()
-            .unwrap();
-        answer["access_token"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no access token in {answer}"))
-            .to_string()
-    }
-}
-
-impl Drop for Provider {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn bearer(
     m: &Marcus,
@@ -179,7 +77,7 @@ fn start_marcus(issuer: &str) -> Marcus {
 
 #[test]
 fn provider_tokens_are_verified_mapped_to_roles_and_refused_when_wrong() {
-    if !node_ready() {
+    if !oidc_provider::node_ready(SUITE) {
         return;
     }
     let provider = Provider::start();
@@ -323,7 +221,7 @@ fn provider_tokens_are_verified_mapped_to_roles_and_refused_when_wrong() {
 
 #[test]
 fn marcus_tokens_still_work_beside_the_provider() {
-    if !node_ready() {
+    if !oidc_provider::node_ready(SUITE) {
         return;
     }
     let provider = Provider::start();
@@ -366,7 +264,7 @@ fn marcus_tokens_still_work_beside_the_provider() {
 
 #[test]
 fn the_mcp_typescript_sdk_completes_the_authorization_flow_and_calls_a_tool() {
-    if !node_ready() {
+    if !oidc_provider::node_ready(SUITE) {
         return;
     }
     let provider = Provider::start();
@@ -375,7 +273,7 @@ fn the_mcp_typescript_sdk_completes_the_authorization_flow_and_calls_a_tool() {
     let out = Command::new("node")
         .arg("mcp_sdk_flow.mjs")
         .arg(&mcp)
-        .current_dir(fixture())
+        .current_dir(oidc_provider::fixture())
         .stderr(Stdio::inherit())
         .output()
         .unwrap();

@@ -15,32 +15,15 @@ use common::Marcus;
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// Runs `marcus SUBCOMMAND ARGS` on a data directory (or `DATABASE_URL`); answers stdout,
-/// panicking with stderr on failure.
+/// Runs `marcus SUBCOMMAND ARGS` on a data directory (or `DATABASE_URL`); answers stdout.
 fn cli(dir: &Path, database_url: Option<&str>, args: &[&str]) -> String {
-    let out = cli_output(dir, database_url, args);
-    assert!(
-        out.status.success(),
-        "marcus {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    common::cli::ok(dir, database_url, args)
 }
 
 fn cli_output(dir: &Path, database_url: Option<&str>, args: &[&str]) -> std::process::Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_marcus"));
-    cmd.args(args)
-        .arg("--data-dir")
-        .arg(dir)
-        .env_remove("DATABASE_URL")
-        .env_remove("MARCUS_HOME");
-    if let Some(url) = database_url {
-        cmd.env("DATABASE_URL", url);
-    }
-    cmd.output().unwrap()
+    common::cli::output(dir, database_url, args)
 }
 
 /// One tenant of a run: its admin token, the marker in every name it makes, and the ids

@@ -44,6 +44,9 @@ pub enum Command {
     /// Make, list, disable and limit tenants (on the data directory's database, or
     /// DATABASE_URL).
     Tenant(TenantArgs),
+    /// Bind tenants' identity providers for single sign-on (on the data directory's
+    /// database, or DATABASE_URL).
+    Sso(SsoArgs),
     /// MCP over stdin/stdout, relayed to a running server (for clients that only launch
     /// commands).
     Mcp(McpArgs),
@@ -277,6 +280,116 @@ pub enum TenantAction {
         /// Its quotas.
         #[command(flatten)]
         quotas: QuotaArgs,
+    },
+}
+
+/// `marcus sso` options.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+EXAMPLES:
+  marcus sso oidc set --tenant acme --issuer https://id.acme.example \\
+      --client-id marcus --client-secret \"$SECRET\" \\
+      --role-claim groups --role-map 'acme:admin=admin,acme:dev=member,acme:all=viewer'
+  marcus sso show
+
+  marcus sso saml set --tenant acme --idp-metadata https://idp.acme.example/metadata \\
+      --role-attribute groups --role-map 'acme:admin=admin,acme:dev=member'
+
+People then sign in at <public URL>/auth/oidc/login?tenant=acme (register
+<public URL>/auth/oidc/callback as the client's redirect URI at the provider) or
+<public URL>/auth/saml/login?tenant=acme (give the provider the service provider's metadata
+at <public URL>/auth/saml/metadata?tenant=acme). Their groups grant the most powerful mapped
+role; a person whose groups map to no role is refused.")]
+pub struct SsoArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: SsoAction,
+    /// Directory of the database [default: $MARCUS_HOME or ~/.marcus].
+    #[arg(long, global = true, env = "MARCUS_HOME")]
+    pub data_dir: Option<PathBuf>,
+    /// PostgreSQL storage instead of the data directory's SQLite.
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+/// `marcus sso` actions.
+#[derive(Debug, Subcommand)]
+pub enum SsoAction {
+    /// A tenant's OpenID Connect provider.
+    Oidc {
+        /// What to do with it.
+        #[command(subcommand)]
+        action: OidcAction,
+    },
+    /// A tenant's SAML 2.0 identity provider.
+    Saml {
+        /// What to do with it.
+        #[command(subcommand)]
+        action: SamlAction,
+    },
+    /// Show every tenant's identity providers (secrets are never shown).
+    Show,
+}
+
+/// `marcus sso saml` actions.
+#[derive(Debug, Subcommand)]
+pub enum SamlAction {
+    /// Bind (or replace) a tenant's SAML identity provider.
+    Set {
+        /// The tenant whose people sign in there.
+        #[arg(long)]
+        tenant: String,
+        /// The provider's metadata: a URL (read now) or a file.
+        #[arg(long)]
+        idp_metadata: String,
+        /// The attribute whose values grant roles.
+        #[arg(long, default_value = marcus_identity::sso_binding::DEFAULT_ROLE_CLAIM)]
+        role_attribute: String,
+        /// Attribute value to role: value=role,… (the most powerful role granted wins).
+        #[arg(long, default_value = marcus_identity::oidc::DEFAULT_ROLE_MAP)]
+        role_map: String,
+        /// Accept responses the provider sends without a request of Marcus's
+        /// (IdP-initiated sign-in).
+        #[arg(long)]
+        allow_unsolicited: bool,
+    },
+    /// Unbind a tenant's SAML identity provider (its people's sessions end).
+    Unset {
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+    },
+}
+
+/// `marcus sso oidc` actions.
+#[derive(Debug, Subcommand)]
+pub enum OidcAction {
+    /// Bind (or replace) a tenant's OpenID Connect provider.
+    Set {
+        /// The tenant whose people sign in there.
+        #[arg(long)]
+        tenant: String,
+        /// The provider's issuer URL (https://, or http:// on loopback).
+        #[arg(long)]
+        issuer: String,
+        /// The client id registered at the provider.
+        #[arg(long)]
+        client_id: String,
+        /// The client's secret.
+        #[arg(long, env = "MARCUS_SSO_CLIENT_SECRET", hide_env_values = true)]
+        client_secret: String,
+        /// The ID token claim whose values grant roles.
+        #[arg(long, default_value = marcus_identity::sso_binding::DEFAULT_ROLE_CLAIM)]
+        role_claim: String,
+        /// Claim value to role: value=role,… (the most powerful role granted wins).
+        #[arg(long, default_value = marcus_identity::oidc::DEFAULT_ROLE_MAP)]
+        role_map: String,
+    },
+    /// Unbind a tenant's OpenID Connect provider (its people's sessions end).
+    Unset {
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
     },
 }
 

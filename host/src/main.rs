@@ -39,6 +39,7 @@ fn main() -> ExitCode {
             cli::Command::Migrate(args) => migrate::run(args).await,
             cli::Command::Token(args) => auth::command::run(args).await,
             cli::Command::Tenant(args) => marcus_host::tenants::command::run(args).await,
+            cli::Command::Sso(args) => marcus_host::sso::command::run(args).await,
             cli::Command::Mcp(args) => stdio_bridge::run(args).await,
             cli::Command::Status(args) => status::run(args).await,
             cli::Command::Doctor(args) => doctor::run(args).await,

@@ -119,6 +119,11 @@ pub async fn run_on(
         ),
         AuthMode::Local => {}
     }
+    let sso = Arc::new(crate::sso::SsoService::new(
+        backends.storage.clone(),
+        auth.tenants.clone(),
+        &public_base(&args, addr),
+    ));
     let _redis_probe = backends.redis_probe;
     let limits = Arc::new(crate::rate_limit::RateLimits::new(
         args.rate_limit,
@@ -194,11 +199,22 @@ pub async fn run_on(
         header_timeout: Duration::from_millis(args.header_timeout_ms.max(1)),
         auth,
         limits,
+        sso,
     };
     server.serve(listener, shutdown).await;
     platform.storage.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The URL people reach this server at: `--public-url`, else the listen address (on a
+/// specific address; a wildcard one cannot be linked to, so sign-ins then need the public
+/// URL, and their routes say so through the provider's refusal of an unknown redirect).
+fn public_base(args: &ServeArgs, addr: SocketAddr) -> String {
+    match &args.public_url {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None => format!("http://{addr}"),
+    }
 }
 
 /// The identity provider to trust, when one is configured. Its tokens must name this

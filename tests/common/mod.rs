@@ -3,7 +3,11 @@
 #![allow(dead_code)]
 
 pub mod board;
+pub mod browserless;
+pub mod cli;
+pub mod oidc_provider;
 pub mod receiver;
+pub mod saml_idp;
 pub mod serves;
 pub mod sse;
 pub mod team;

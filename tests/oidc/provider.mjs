@@ -11,8 +11,11 @@
 // - client credentials for a fixed set of confidential clients (see CLIENTS),
 //   issuing RS256 JWT access tokens whose audience is the requested resource;
 // - open dynamic client registration (no initial access token);
-// - the authorization code flow with PKCE for one user, alice/wonderland,
-//   through a plain HTML login form served at /interaction/:uid;
+// - the authorization code flow with PKCE for alice/wonderland, bob/builder and
+//   carol/carol-pass (groups acme:admin + acme:dev, acme:dev, none), through a plain
+//   HTML login form served at /interaction/:uid; the ID token carries the granted
+//   scopes' claims, `groups` among them;
+// - RP-initiated logout at the end_session_endpoint;
 // - introspection and revocation.
 
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
@@ -33,8 +36,30 @@ const ALICE_MARCUS_SCOPES = new Set(['marcus:member']);
 const ALICE = {
   username: 'alice',
   password: 'wonderland',
-  claims: { sub: 'alice', name: 'Alice', email: 'alice@example.test', email_verified: true },
+  claims: {
+    sub: 'alice',
+    name: 'Alice',
+    email: 'alice@example.test',
+    email_verified: true,
+    groups: ['acme:admin', 'acme:dev'],
+  },
 };
+
+// People who sign in to Marcus's dashboard (single sign-on): their groups become roles
+// by the tenant's role map.
+const USERS = new Map([
+  [ALICE.username, ALICE],
+  ['bob', {
+    username: 'bob',
+    password: 'builder',
+    claims: { sub: 'bob', name: 'Bob', email: 'bob@example.test', email_verified: true, groups: ['acme:dev'] },
+  }],
+  ['carol', {
+    username: 'carol',
+    password: 'carol-pass',
+    claims: { sub: 'carol', name: 'Carol', email: 'carol@example.test', email_verified: true, groups: [] },
+  }],
+]);
 
 // Confidential clients for the client credentials grant. `roles` is the set
 // of Marcus scopes the client may obtain; the access token carries the
@@ -109,15 +134,19 @@ function configuration() {
     cookies: { keys: [randomBytes(32).toString('hex')] },
     // Scopes the provider accepts in registrations, client allow lists and
     // requests. offline_access also enables the refresh_token grant type.
-    scopes: ['openid', 'offline_access', 'profile', 'email', ...MARCUS_SCOPES],
+    scopes: ['openid', 'offline_access', 'profile', 'email', 'groups', ...MARCUS_SCOPES],
     claims: {
       openid: ['sub'],
       profile: ['name'],
       email: ['email', 'email_verified'],
+      groups: ['groups'],
     },
+    // Relying parties that read roles from the ID token find the granted claims there.
+    conformIdTokenClaims: false,
     async findAccount(ctx, sub) {
-      if (sub !== ALICE.username) return undefined;
-      return { accountId: sub, claims: async () => ({ ...ALICE.claims }) };
+      const user = USERS.get(sub);
+      if (!user) return undefined;
+      return { accountId: sub, claims: async () => ({ ...user.claims }) };
     },
     features: {
       devInteractions: { enabled: false },
@@ -276,7 +305,8 @@ async function handleInteraction(provider, route, req, res) {
     }
     const username = form.get('username') ?? '';
     const password = form.get('password') ?? '';
-    if (username !== ALICE.username || password !== ALICE.password) {
+    const user = USERS.get(username);
+    if (!user || password !== user.password) {
       sendHtml(res, 401, loginForm(route.uid, details.params.client_id, 'Invalid username or password.'));
       return;
     }

@@ -42,6 +42,9 @@ pub mod collections {
         MCP_SESSIONS,
         marcus_identity::record::COLLECTION,
         marcus_identity::record::SETTINGS_COLLECTION,
+        marcus_identity::user::COLLECTION,
+        marcus_identity::user::LINKS_COLLECTION,
+        marcus_identity::user::NAMES_COLLECTION,
     ];
 }
 

@@ -13,16 +13,29 @@
 //! - [`record`]: a token as stored, without the token.
 //! - [`route_access`]: the access each route needs.
 //! - [`tenant`]: tenant names, the server scope, scoped cache keys and channels, quotas.
+//! - [`role_map`]: provider claim and attribute values to roles, one rule for every way in.
+//! - [`sso_binding`], [`session`], [`login_state`]: a tenant's identity providers, the
+//!   browser sessions of people who signed in through them, and sign-ins in progress.
+//! - [`user`], [`group`]: a tenant's people and groups as stored, shared by SCIM
+//!   provisioning and single sign-on.
+//! - [`scim`]: SCIM 2.0 provisioning of those users and groups, without storage or HTTP.
 //! - [`oidc`] (feature `oidc`): an identity provider's access tokens, checked against its
 //!   key set and mapped to a principal.
 
 pub mod access;
 pub mod digest;
+pub mod group;
 pub mod lifetime;
+pub mod login_state;
 #[cfg(feature = "oidc")]
 pub mod oidc;
 pub mod principal;
 pub mod record;
+pub mod role_map;
 pub mod route_access;
+pub mod scim;
+pub mod session;
+pub mod sso_binding;
 pub mod tenant;
 pub mod token;
+pub mod user;

@@ -5,6 +5,7 @@
 //! by configuration, so the same rules hold wherever a token is verified.
 
 use crate::principal::{DEFAULT_TENANT, Kind, Principal, Role, Verification};
+use crate::role_map::{self, claim_values};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
 use serde_json::Value;
 
@@ -49,20 +50,7 @@ pub struct OidcSettings {
 impl OidcSettings {
     /// Parses `value=role,…` (for example `acme:admin=admin,acme:dev=member`).
     pub fn parse_role_map(spec: &str) -> Result<Vec<(String, Role)>, String> {
-        let mut map = Vec::new();
-        for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (value, role) = pair
-                .rsplit_once('=')
-                .ok_or_else(|| format!("role map entry {pair:?} is not value=role"))?;
-            if value.is_empty() {
-                return Err(format!("role map entry {pair:?} has no claim value"));
-            }
-            map.push((value.to_string(), Role::parse(role.trim())?));
-        }
-        if map.is_empty() {
-            return Err("the role map is empty: name at least one value=role".into());
-        }
-        Ok(map)
+        crate::role_map::parse(spec)
     }
 
     /// The claim values that grant a role, as the protected resource metadata advertises
@@ -202,13 +190,7 @@ fn principal(settings: &OidcSettings, claims: &Value) -> Result<Principal, OidcR
         .ok_or_else(|| OidcRejected::Malformed("the token has no subject".into()))?
         .to_string();
     let values = claim_values(claims.get(&settings.role_claim));
-    let role = settings
-        .role_map
-        .iter()
-        .filter(|(value, _)| values.contains(value))
-        .map(|(_, role)| *role)
-        .min()
-        .ok_or(OidcRejected::NoRole)?;
+    let role = role_map::granted(&settings.role_map, &values).ok_or(OidcRejected::NoRole)?;
     let agent_ids = match role {
         Role::Agent => {
             let ids = claim_values(claims.get(&settings.agent_claim));
@@ -238,19 +220,6 @@ fn principal(settings: &OidcSettings, claims: &Value) -> Result<Principal, OidcR
         verified_by: Verification::Oidc,
         agent_ids,
     })
-}
-
-/// A claim's values: a space-separated string (as `scope` is) or an array of strings.
-fn claim_values(claim: Option<&Value>) -> Vec<String> {
-    match claim {
-        Some(Value::String(s)) => s.split_whitespace().map(str::to_string).collect(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_string)
-            .collect(),
-        _ => Vec::new(),
-    }
 }
 
 #[cfg(test)]

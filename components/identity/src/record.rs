@@ -52,6 +52,10 @@ pub struct TokenRecord {
     /// When it was revoked.
     #[serde(default)]
     pub revoked_at: Option<u64>,
+    /// The user name of the signed-in person who made it, so that their deactivation (by
+    /// their organisation's provisioning) revokes it too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 fn default_tenant() -> String {
@@ -119,6 +123,7 @@ impl TokenRecord {
             expires_at: now.saturating_add(lifetime_ms),
             last_used_at: None,
             revoked_at: None,
+            owner: None,
         }
     }
 

@@ -14,7 +14,11 @@ pub fn route_access(method: &str, segments: &[&str]) -> Option<Access> {
         [] | ["assets", _] | ["healthz"] | ["readyz"] | ["api", "openapi.json"] => None,
         // Where an MCP client learns which identity provider to ask for credentials.
         [".well-known", "oauth-protected-resource", ..] => None,
+        // Signing in starts without credentials; each route checks what it needs itself.
+        ["auth", ..] => None,
         ["api", "admin", "tenants", ..] => Some(Access::ServerAdmin),
+        // An organisation's identity provider provisions its people with an admin token.
+        ["scim", ..] => Some(Access::Admin),
         ["api", "storage", ..]
         | ["api", "cache", ..]
         | ["api", "realtime", _]

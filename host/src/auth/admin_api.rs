@@ -141,6 +141,10 @@ async fn create(
         lifetime_ms,
         tenant: &tenant,
         server_admin: asked.server_admin,
+        // A token a signed-in person makes is theirs: it ends when they are deactivated.
+        owner: principal
+            .filter(|p| p.verified_by == marcus_identity::principal::Verification::Session)
+            .map(|p| p.subject.as_str()),
     };
     match tokens::create(storage, &secret, request).await {
         Ok(issued) => json_error::json(
@@ -194,6 +198,7 @@ pub fn view(record: &TokenRecord, now: u64) -> Value {
         "expires_at": record.expires_at,
         "last_used_at": record.last_used_at,
         "revoked_at": record.revoked_at,
+        "owner": record.owner,
         "state": record.state(now),
     })
 }

@@ -4,16 +4,14 @@
 use super::{secret, tokens};
 use crate::backends::storage_choice::StorageChoice;
 use crate::cli::{TokenAction, TokenArgs};
-use crate::storage::sqlite::SyncMode;
 use marcus_identity::lifetime;
 use marcus_identity::principal::Role;
 
 /// Runs one `marcus token` action.
 pub async fn run(args: TokenArgs) -> anyhow::Result<()> {
-    let data_dir = crate::data_dir::resolve(args.data_dir.clone())?;
-    std::fs::create_dir_all(&data_dir)?;
-    let store = StorageChoice::from_settings(args.database_url.as_deref(), &data_dir);
-    let storage = store.open(SyncMode::Full).await?;
+    let storage =
+        StorageChoice::open_for_command(args.data_dir.clone(), args.database_url.as_deref())
+            .await?;
     let outcome = act(&args.action, &*storage).await;
     storage.close().await;
     outcome
@@ -48,6 +46,7 @@ async fn act(
                         .as_deref()
                         .unwrap_or(marcus_identity::tenant::DEFAULT_TENANT),
                     server_admin: *server_admin,
+                    owner: None,
                 },
             )
             .await?;

@@ -27,6 +27,7 @@ pub async fn ensure(storage: &dyn StorageBackend) -> anyhow::Result<Option<token
             // The way in administers the installation too: it makes the tenants.
             tenant: marcus_identity::tenant::DEFAULT_TENANT,
             server_admin: true,
+            owner: None,
         },
     )
     .await?;

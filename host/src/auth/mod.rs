@@ -8,6 +8,7 @@ pub mod command;
 pub mod first_admin;
 pub mod mode;
 pub mod oidc;
+pub mod provider_http;
 pub mod secret;
 pub mod tokens;
 
@@ -17,6 +18,7 @@ use marcus_identity::digest::ServerSecret;
 use marcus_identity::oidc::OidcRejected;
 use marcus_identity::principal::Principal;
 use marcus_identity::record::{self, Rejected};
+use marcus_identity::session;
 use marcus_identity::token::Token;
 use mode::AuthMode;
 use std::sync::Arc;
@@ -88,10 +90,14 @@ impl Authenticator {
     /// what is public).
     pub async fn authenticate(
         &self,
+        method: &hyper::Method,
         headers: &hyper::HeaderMap,
     ) -> Result<Option<Principal>, Refusal> {
         let Some(header) = headers.get(hyper::header::AUTHORIZATION) else {
-            return Ok(self.mode.anonymous());
+            return match crate::sso::cookies::get(headers, session::COOKIE) {
+                Some(secret) => self.session(method, headers, &secret).await,
+                None => Ok(self.mode.anonymous()),
+            };
         };
         let header = header.to_str().map_err(|_| {
             self.unauthorized(&Rejected::Malformed("the header is not text".into()))
@@ -131,6 +137,44 @@ impl Authenticator {
             self.unauthorized(&rejected)
         })?;
         self.in_served_tenant(principal).await.map(Some)
+    }
+
+    /// The principal of a browser session: the person who signed in, while the session
+    /// lasts; a state-changing request must also echo the session's CSRF token. A cookie
+    /// naming no live session counts as no credentials (it expired, or the person signed
+    /// out elsewhere).
+    async fn session(
+        &self,
+        method: &hyper::Method,
+        headers: &hyper::HeaderMap,
+        secret: &str,
+    ) -> Result<Option<Principal>, Refusal> {
+        let record = match crate::sso::sessions::find(&*self.storage, secret).await {
+            Ok(Some(record)) => record,
+            Ok(None) => return Ok(self.mode.anonymous()),
+            Err(e) => {
+                return Err(Box::new(json_error::response(
+                    503,
+                    "unavailable",
+                    &format!("the session cannot be checked: {e}"),
+                )));
+            }
+        };
+        if session::changes_state(method.as_str()) {
+            let presented = headers
+                .get(session::CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            if !record.csrf_matches(presented) {
+                metrics::counter!("marcus_auth_refused_total").increment(1);
+                return Err(Box::new(json_error::response(
+                    403,
+                    "csrf_failed",
+                    "a signed-in browser's state-changing request must carry the session's CSRF token in X-CSRF-Token (GET /auth/session has it)",
+                )));
+            }
+        }
+        self.in_served_tenant(record.principal()).await.map(Some)
     }
 
     /// `401` with the reason and the challenge.

@@ -4,9 +4,7 @@
 //! crate's rules. It also publishes the protected resource metadata (RFC 9728) clients read
 //! to find the provider.
 
-use crate::outbound_http::send_vetted;
-use http_body_util::{BodyExt, Empty, Limited};
-use marcus_core::webhooks::destination::AllowList;
+use super::provider_http::get_json;
 use marcus_identity::oidc::{self, OidcRejected, OidcSettings};
 use marcus_identity::principal::Principal;
 use std::time::{Duration, Instant};
@@ -18,12 +16,6 @@ pub const METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
 /// A key set is refetched for an unknown key at most this often, so tokens naming made-up
 /// keys cannot make the server hammer its provider.
 const REFETCH_AT_MOST_EVERY: Duration = Duration::from_secs(10);
-
-/// How long a fetch from the provider may take.
-const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The largest discovery document or key set read.
-const MAX_DOCUMENT_BYTES: usize = 1 << 20;
 
 /// Verifies one provider's access tokens.
 pub struct OidcVerifier {
@@ -41,14 +33,7 @@ struct KeyCache {
 
 /// Why a token could not be checked at all (the provider is unreachable or answers
 /// nonsense): the request is answered `503`, never let through.
-#[derive(Debug)]
-pub struct ProviderUnavailable(pub String);
-
-impl std::fmt::Display for ProviderUnavailable {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "the identity provider cannot be reached: {}", self.0)
-    }
-}
+pub use super::provider_http::ProviderUnavailable;
 
 impl OidcVerifier {
     /// A verifier for `settings`; nothing is fetched until the first token arrives.
@@ -148,42 +133,6 @@ pub fn metadata_url(resource: &str) -> String {
         None => (rest, ""),
     };
     format!("{scheme}://{authority}{METADATA_PATH}{path}")
-}
-
-/// GETs a JSON document from the configured provider (the operator named it, so its
-/// address is allowed even on a private network or loopback).
-async fn get_json(url: &str) -> Result<serde_json::Value, ProviderUnavailable> {
-    let fail = |why: String| ProviderUnavailable(format!("{url}: {why}"));
-    let uri: http::Uri = url.parse().map_err(|e| fail(format!("{e}")))?;
-    let authority = uri
-        .authority()
-        .ok_or_else(|| fail("no host".into()))?
-        .to_string();
-    let allow = AllowList::parse(&authority).map_err(fail)?;
-    let request = http::Request::get(uri)
-        .header(http::header::HOST, &authority)
-        .header(http::header::ACCEPT, "application/json")
-        .body(Empty::new().map_err(|never| match never {}).boxed_unsync())
-        .map_err(|e| fail(e.to_string()))?;
-    let exchange = async {
-        let (response, io) = send_vetted(request, None, &allow)
-            .await
-            .map_err(|e| fail(format!("{e:?}")))?;
-        tokio::spawn(io);
-        let status = response.status();
-        let body = Limited::new(response.into_body(), MAX_DOCUMENT_BYTES)
-            .collect()
-            .await
-            .map_err(|e| fail(e.to_string()))?
-            .to_bytes();
-        if !status.is_success() {
-            return Err(fail(format!("answered {status}")));
-        }
-        serde_json::from_slice(&body).map_err(|e| fail(format!("not JSON: {e}")))
-    };
-    tokio::time::timeout(FETCH_TIMEOUT, exchange)
-        .await
-        .map_err(|_| fail("no answer in time".into()))?
 }
 
 #[cfg(test)]

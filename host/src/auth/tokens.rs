@@ -34,6 +34,8 @@ pub struct Request<'a> {
     pub tenant: &'a str,
     /// Whether it also administers the installation (admin tokens only).
     pub server_admin: bool,
+    /// The signed-in person making it, whose deactivation revokes it.
+    pub owner: Option<&'a str>,
 }
 
 /// A request for a token that cannot be granted as asked (the caller's mistake, not the
@@ -112,6 +114,7 @@ pub async fn create(
         );
         record.tenant = request.tenant.to_string();
         record.server_admin = request.server_admin;
+        record.owner = request.owner.map(str::to_string);
         let data = serde_json::to_string(&record)?;
         match storage
             .put(SERVER_SCOPE, COLLECTION, &record.id, &data, Expect::Absent)
@@ -127,20 +130,12 @@ pub async fn create(
 
 /// Every token record, oldest first.
 pub async fn list(storage: &dyn StorageBackend) -> anyhow::Result<Vec<TokenRecord>> {
-    let mut out = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = storage
-            .query(SERVER_SCOPE, COLLECTION, &[], 1000, cursor.as_deref())
-            .await?;
-        for doc in &page.documents {
-            out.push(serde_json::from_str::<TokenRecord>(&doc.data)?);
-        }
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
+    let mut out: Vec<TokenRecord> =
+        crate::storage::all_documents(storage, SERVER_SCOPE, COLLECTION)
+            .await?
+            .iter()
+            .map(|doc| serde_json::from_str(&doc.data))
+            .collect::<Result<_, _>>()?;
     out.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
     Ok(out)
 }
@@ -197,6 +192,30 @@ pub async fn revoke(storage: &dyn StorageBackend, id_or_name: &str) -> anyhow::R
         "token {} kept changing while being revoked; try again",
         record.id
     )
+}
+
+/// Revokes every live token of `tenant` that the person `user_name` made (they were
+/// deactivated or deleted); answers how many.
+pub async fn revoke_owned_by(
+    storage: &dyn StorageBackend,
+    tenant: &str,
+    user_name: &str,
+) -> anyhow::Result<usize> {
+    let key = marcus_identity::user::user_name_key(user_name);
+    let owned: Vec<TokenRecord> = list(storage)
+        .await?
+        .into_iter()
+        .filter(|r| r.tenant == tenant && r.revoked_at.is_none())
+        .filter(|r| {
+            r.owner
+                .as_deref()
+                .is_some_and(|o| marcus_identity::user::user_name_key(o) == key)
+        })
+        .collect();
+    for record in &owned {
+        revoke(storage, &record.id).await?;
+    }
+    Ok(owned.len())
 }
 
 /// Whether a usable admin token exists.

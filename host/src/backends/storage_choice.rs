@@ -102,6 +102,20 @@ impl StorageChoice {
         }
     }
 
+    /// The store an administration command (`marcus token`, `tenant`, `sso`) works on:
+    /// `DATABASE_URL`'s when given, else the data directory's (made when missing), opened
+    /// with full durability.
+    pub async fn open_for_command(
+        data_dir: Option<std::path::PathBuf>,
+        database_url: Option<&str>,
+    ) -> anyhow::Result<Arc<dyn StorageBackend>> {
+        let data_dir = crate::data_dir::resolve(data_dir)?;
+        std::fs::create_dir_all(&data_dir)?;
+        Self::from_settings(database_url, &data_dir)
+            .open(SyncMode::Full)
+            .await
+    }
+
     /// Opens the store, creating its schema when it has none; a SQLite file commits with
     /// `sync`. PostgreSQL must answer now.
     pub async fn open(&self, sync: SyncMode) -> anyhow::Result<Arc<dyn StorageBackend>> {

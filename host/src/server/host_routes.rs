@@ -25,6 +25,11 @@ pub enum HostRoute {
     /// `/api/admin/tenants[/{name}[/…]]`: tenants made, listed, disabled and limited by a
     /// server administrator.
     AdminTenants,
+    /// `/auth/…`: people signing in with their organisation's identity provider, their
+    /// session, signing out.
+    Sso,
+    /// `/scim/v2/…`: an organisation's identity provider provisioning its people.
+    Scim,
     /// A host path asked with a method it does not serve: 405 with `Allow: GET`.
     WrongMethod,
 }
@@ -59,6 +64,12 @@ pub fn host_route(method: &Method, path: &str) -> Option<HostRoute> {
     }
     if under(crate::tenants::admin_api::PATH) {
         return Some(HostRoute::AdminTenants);
+    }
+    if under(crate::sso::routes::PATH) {
+        return Some(HostRoute::Sso);
+    }
+    if under(crate::scim::PATH) {
+        return Some(HostRoute::Scim);
     }
     let (_, route, get_only) = HOST_ROUTES.iter().find(|(p, _, _)| *p == path)?;
     match route {

@@ -52,6 +52,8 @@ pub struct Server {
     pub auth: Arc<crate::auth::Authenticator>,
     /// Request budgets per principal and per client address.
     pub limits: Arc<crate::rate_limit::RateLimits>,
+    /// People's single sign-on.
+    pub sso: Arc<crate::sso::SsoService>,
 }
 
 type Response = hyper::Response<HyperOutgoingBody>;
@@ -178,7 +180,7 @@ impl Server {
             if let Some(refusal) = refusal {
                 return refusal;
             }
-            let principal = match self.auth.authenticate(req.headers()).await {
+            let principal = match self.auth.authenticate(&method, req.headers()).await {
                 Ok(principal) => principal,
                 Err(refusal) => {
                     // A refused credential spends more of its address's budget.
@@ -316,6 +318,62 @@ impl Server {
                     }
                     Err(refusal) => refusal,
                 }
+            }
+            HostRoute::Scim => {
+                let Some(principal) = principal else {
+                    return json_error::response(401, "unauthorized", "SCIM needs an admin token");
+                };
+                let method = req.method().clone();
+                let path = req.uri().path().to_string();
+                let query = req.uri().query().map(str::to_string);
+                let if_match = req
+                    .headers()
+                    .get(hyper::header::IF_MATCH)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                match crate::auth::admin_api::read_body(req, self.runner.body_timeout).await {
+                    Ok(body) => {
+                        crate::scim::routes::serve(
+                            &*self.platform.storage,
+                            principal,
+                            &self.sso.public_base,
+                            crate::scim::routes::ScimRequest {
+                                method: &method,
+                                path: &path,
+                                query: query.as_deref(),
+                                if_match: if_match.as_deref(),
+                                body: &body,
+                            },
+                        )
+                        .await
+                    }
+                    Err(refusal) => refusal,
+                }
+            }
+            HostRoute::Sso => {
+                let (parts, body) = req.into_parts();
+                let body = if parts.method == hyper::Method::POST {
+                    let req = hyper::Request::from_parts(parts.clone(), body);
+                    match crate::auth::admin_api::read_body(req, self.runner.body_timeout).await {
+                        Ok(body) => body,
+                        Err(refusal) => return refusal,
+                    }
+                } else {
+                    bytes::Bytes::new()
+                };
+                crate::sso::routes::serve(
+                    &self.sso,
+                    crate::sso::routes::SsoRequest {
+                        method: &parts.method,
+                        path: parts.uri.path(),
+                        query: parts.uri.query(),
+                        headers: &parts.headers,
+                        body: &body,
+                    },
+                    principal,
+                )
+                .await
+                .into_response()
             }
             HostRoute::ResourceMetadata => match &self.auth.oidc {
                 Some(provider) => json_error::json(200, &provider.resource_metadata()),

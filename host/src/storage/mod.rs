@@ -224,6 +224,37 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// Every document of `collection` in `scope` that matches `filters`, page after page (for
+/// the installation's own small collections: tokens, tenants, bindings, sessions).
+pub async fn all_matching(
+    storage: &dyn StorageBackend,
+    scope: &str,
+    collection: &str,
+    filters: &[FieldFilter],
+) -> CapResult<Vec<Document>> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = storage
+            .query(scope, collection, filters, MAX_PAGE, cursor.as_deref())
+            .await?;
+        out.extend(page.documents);
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Every document of `collection` in `scope`.
+pub async fn all_documents(
+    storage: &dyn StorageBackend,
+    scope: &str,
+    collection: &str,
+) -> CapResult<Vec<Document>> {
+    all_matching(storage, scope, collection, &[]).await
+}
+
 /// Filters as `(field, JSON value)` pairs, the shape the shared SQL builders take.
 pub fn filter_pairs(filters: &[FieldFilter]) -> Vec<(&str, &str)> {
     filters

@@ -4,15 +4,13 @@
 use super::registry;
 use crate::backends::storage_choice::StorageChoice;
 use crate::cli::{QuotaArgs, TenantAction, TenantArgs};
-use crate::storage::sqlite::SyncMode;
 use marcus_identity::tenant::{Quotas, Status, TenantRecord};
 
 /// Runs one `marcus tenant` action.
 pub async fn run(args: TenantArgs) -> anyhow::Result<()> {
-    let data_dir = crate::data_dir::resolve(args.data_dir.clone())?;
-    std::fs::create_dir_all(&data_dir)?;
-    let store = StorageChoice::from_settings(args.database_url.as_deref(), &data_dir);
-    let storage = store.open(SyncMode::Full).await?;
+    let storage =
+        StorageChoice::open_for_command(args.data_dir.clone(), args.database_url.as_deref())
+            .await?;
     let outcome = act(&args.action, &*storage).await;
     storage.close().await;
     outcome

@@ -48,20 +48,12 @@ pub async fn get(storage: &dyn StorageBackend, name: &str) -> anyhow::Result<Opt
 
 /// Every tenant, the default one first, then by name.
 pub async fn list(storage: &dyn StorageBackend) -> anyhow::Result<Vec<TenantRecord>> {
-    let mut out = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = storage
-            .query(SERVER_SCOPE, COLLECTION, &[], 1000, cursor.as_deref())
-            .await?;
-        for doc in &page.documents {
-            out.push(serde_json::from_str::<TenantRecord>(&doc.data)?);
-        }
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
+    let mut out: Vec<TenantRecord> =
+        crate::storage::all_documents(storage, SERVER_SCOPE, COLLECTION)
+            .await?
+            .iter()
+            .map(|doc| serde_json::from_str(&doc.data))
+            .collect::<Result<_, _>>()?;
     if !out.iter().any(|t| t.name == DEFAULT_TENANT) {
         out.push(TenantRecord::new(DEFAULT_TENANT, Quotas::default(), 0));
     }

@@ -17,6 +17,7 @@
     loading: null,
     again: false,
     detailTask: null,
+    csrf: null,         // the signed-in session's CSRF token
   };
 
   // ---------- small helpers ----------
@@ -47,7 +48,7 @@
     return token ? Object.assign({ authorization: "Bearer " + token }, headers) : headers;
   }
   function askForToken() {
-    const token = window.prompt("This Marcus requires an access token (an admin makes one with `marcus token create`):");
+    const token = window.prompt("This Marcus requires an access token (an admin makes one with `marcus token create`), or sign in through your organisation at /auth/oidc/login?tenant=NAME:");
     if (!token || !token.trim()) return false;
     sessionStorage.setItem(TOKEN_KEY, token.trim());
     return true;
@@ -688,8 +689,34 @@
     if (dialog.open) dialog.close();
   }
 
+  // ---------- single sign-on ----------
+  // A person who signed in through their organisation's provider holds a session cookie
+  // the page cannot read; /auth/session says who they are, with the CSRF token every
+  // state-changing request of the page must carry.
+  async function showSession() {
+    let r;
+    try { r = await fetch("/auth/session", { headers: { accept: "application/json" } }); } catch (_) { return; }
+    if (!r.ok) return;
+    const s = await r.json();
+    if (!s.signed_in) return;
+    state.csrf = s.csrf_token;
+    $("whoami").textContent = s.user + " · " + s.role;
+    $("whoami").hidden = false;
+    $("sign-out").hidden = false;
+  }
+
+  async function signOut() {
+    const r = await fetch("/auth/logout", { method: "POST", headers: { "x-csrf-token": state.csrf || "" } });
+    let body = {};
+    try { body = await r.json(); } catch (_) { body = {}; }
+    if (body.provider_logout_url) location.assign(body.provider_logout_url);
+    else location.reload();
+  }
+
   // ---------- start ----------
   function start() {
+    $("sign-out").addEventListener("click", signOut);
+    showSession();
     setupConnect();
     $("refresh").addEventListener("click", () => { refresh(); });
     $("auto-refresh").addEventListener("change", schedulePoll);
