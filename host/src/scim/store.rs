@@ -70,21 +70,49 @@ where
     )))
 }
 
+/// A stored document as a record with its version.
+fn versioned<T: serde::de::DeserializeOwned>(
+    doc: &crate::storage::Document,
+) -> Result<Versioned<T>, Failure> {
+    Ok(Versioned {
+        record: serde_json::from_str(&doc.data)?,
+        version: doc.version,
+    })
+}
+
+/// Every record of `collection` in `tenant`.
+async fn all<T: serde::de::DeserializeOwned>(
+    storage: &dyn StorageBackend,
+    tenant: &str,
+    collection: &str,
+) -> Result<Vec<Versioned<T>>, Failure> {
+    crate::storage::all_documents(storage, tenant, collection)
+        .await?
+        .iter()
+        .map(versioned)
+        .collect()
+}
+
+/// Record `id` of `collection` in `tenant`, or SCIM's 404 naming `what`.
+async fn one<T: serde::de::DeserializeOwned>(
+    storage: &dyn StorageBackend,
+    tenant: &str,
+    collection: &str,
+    id: &str,
+    what: &str,
+) -> Result<Versioned<T>, Failure> {
+    match storage.get(tenant, collection, id).await? {
+        Some(doc) => versioned(&doc),
+        None => Err(ScimError::not_found(format!("no {what} {id}")).into()),
+    }
+}
+
 /// Every user of `tenant`.
 pub async fn users(
     storage: &dyn StorageBackend,
     tenant: &str,
 ) -> Result<Vec<Versioned<UserRecord>>, Failure> {
-    crate::storage::all_documents(storage, tenant, user::COLLECTION)
-        .await?
-        .into_iter()
-        .map(|doc| {
-            Ok(Versioned {
-                record: serde_json::from_str(&doc.data)?,
-                version: doc.version,
-            })
-        })
-        .collect()
+    all(storage, tenant, user::COLLECTION).await
 }
 
 /// Every group of `tenant`.
@@ -92,16 +120,7 @@ pub async fn groups(
     storage: &dyn StorageBackend,
     tenant: &str,
 ) -> Result<Vec<Versioned<GroupRecord>>, Failure> {
-    crate::storage::all_documents(storage, tenant, group::COLLECTION)
-        .await?
-        .into_iter()
-        .map(|doc| {
-            Ok(Versioned {
-                record: serde_json::from_str(&doc.data)?,
-                version: doc.version,
-            })
-        })
-        .collect()
+    all(storage, tenant, group::COLLECTION).await
 }
 
 /// One user.
@@ -110,13 +129,7 @@ pub async fn user(
     tenant: &str,
     id: &str,
 ) -> Result<Versioned<UserRecord>, Failure> {
-    match storage.get(tenant, user::COLLECTION, id).await? {
-        Some(doc) => Ok(Versioned {
-            record: serde_json::from_str(&doc.data)?,
-            version: doc.version,
-        }),
-        None => Err(ScimError::not_found(format!("no user {id}")).into()),
-    }
+    one(storage, tenant, user::COLLECTION, id, "user").await
 }
 
 /// One group.
@@ -125,13 +138,7 @@ pub async fn group(
     tenant: &str,
     id: &str,
 ) -> Result<Versioned<GroupRecord>, Failure> {
-    match storage.get(tenant, group::COLLECTION, id).await? {
-        Some(doc) => Ok(Versioned {
-            record: serde_json::from_str(&doc.data)?,
-            version: doc.version,
-        }),
-        None => Err(ScimError::not_found(format!("no group {id}")).into()),
-    }
+    one(storage, tenant, group::COLLECTION, id, "group").await
 }
 
 /// The index write that gives `user` its name: refused with `409 uniqueness` when another
