@@ -257,7 +257,10 @@ fn doctor_passes_a_good_data_directory() {
         check(&report, "SQLite database")["detail"]
             .as_str()
             .unwrap()
-            .contains("schema version 2")
+            .contains(&format!(
+                "schema version {}",
+                marcus_core::store::schema_version::SCHEMA_VERSION
+            ))
     );
     assert_eq!(check(&report, "PostgreSQL")["status"], "skip");
     assert_eq!(check(&report, "Redis")["status"], "skip");
@@ -501,7 +504,10 @@ fn status_and_doctor_read_the_team_tier_stores() {
         check(&report, "PostgreSQL")["detail"]
             .as_str()
             .unwrap()
-            .contains("schema version 2"),
+            .contains(&format!(
+                "schema version {}",
+                marcus_core::store::schema_version::SCHEMA_VERSION
+            )),
         "{report}"
     );
 

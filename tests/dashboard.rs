@@ -1275,3 +1275,42 @@ async fn a_page_on_another_origin_fails_every_attack() {
         Some("no-referrer")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_reads_the_audit_log_in_the_page() {
+    if !chromium_available() {
+        return;
+    }
+    // On loopback without credentials the person at the keyboard is the admin.
+    let m = Marcus::start(&[]);
+    let (project, _ids) = seed_project(&m);
+    let s = Session::launch(1280, 900, false).await;
+    s.goto(&format!("{}/#project={}", m.url, project)).await;
+    s.wait_for("!document.getElementById('board').hidden", "the board")
+        .await;
+    assert_eq!(
+        s.eval::<String>("document.getElementById('audit-body').textContent")
+            .await,
+        "",
+        "read only when asked"
+    );
+    s.page
+        .find_element("#audit-show")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    s.wait_for(
+        "document.querySelector('#audit-body tbody tr')",
+        "the audit records",
+    )
+    .await;
+    let listed = s.text("#audit").await;
+    assert!(listed.contains("project.create"), "{listed}");
+    assert!(listed.contains("success"), "{listed}");
+    s.screenshot("audit-log").await;
+    let errors = s.take_errors();
+    assert!(errors.is_empty(), "browser errors: {errors:?}");
+    s.close().await;
+}

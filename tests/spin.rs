@@ -210,6 +210,7 @@ fn adapter_exports_every_platform_interface_the_app_imports() {
     assert_eq!(
         names,
         [
+            "audit",
             "cache",
             "capabilities",
             "commit",
@@ -1389,7 +1390,10 @@ fn a_board_made_before_tenants_becomes_the_default_tenant_on_spin_sqlite() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(version, "2");
+    assert_eq!(
+        version,
+        marcus_core::store::schema_version::SCHEMA_VERSION.to_string()
+    );
     // The event log is the default tenant's, its numbering carried on.
     let (status, events) = serve(&stores, "GET", "/api/realtime/alpha?since=0", &[], "");
     assert_eq!(status, 200, "{events}");

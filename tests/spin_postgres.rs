@@ -217,7 +217,10 @@ fn the_schema_spin_makes_forces_row_level_security_and_an_unscoped_query_sees_no
     };
     let policed = "c.relrowsecurity AND c.relforcerowsecurity
                    AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid)";
-    assert_eq!(forced(policed), "documents,marcus_meta");
+    assert_eq!(
+        forced(policed),
+        "audit_checkpoints,audit_log,documents,marcus_meta"
+    );
     assert_eq!(
         forced(&format!("NOT ({policed})")),
         "",
@@ -289,5 +292,8 @@ fn a_board_made_before_tenants_becomes_the_default_tenant_on_spin_postgres() {
         )
         .unwrap()
         .get(0);
-    assert_eq!(version, "2");
+    assert_eq!(
+        version,
+        marcus_core::store::schema_version::SCHEMA_VERSION.to_string()
+    );
 }

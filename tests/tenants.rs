@@ -915,7 +915,10 @@ fn a_schema_1_sqlite_board_becomes_the_default_tenant() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(version, "2");
+    assert_eq!(
+        version,
+        marcus_core::store::schema_version::SCHEMA_VERSION.to_string()
+    );
     let scopes: Vec<(String, String)> = conn
         .prepare("SELECT DISTINCT tenant, collection FROM documents WHERE collection LIKE 'auth_%'")
         .unwrap()

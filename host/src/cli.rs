@@ -47,6 +47,9 @@ pub enum Command {
     /// Bind tenants' identity providers for single sign-on (on the data directory's
     /// database, or DATABASE_URL).
     Sso(SsoArgs),
+    /// Export, verify, checkpoint and prune the audit log (on the data directory's database,
+    /// or DATABASE_URL).
+    Audit(AuditArgs),
     /// MCP over stdin/stdout, relayed to a running server (for clients that only launch
     /// commands).
     Mcp(McpArgs),
@@ -312,6 +315,82 @@ pub struct SsoArgs {
     pub database_url: Option<String>,
 }
 
+/// `marcus audit` options.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+EXAMPLES:
+  marcus audit verify                      # every tenant; exit 1 names the first bad record
+  marcus audit verify --tenant acme --public-key 3b6a27bc…
+  marcus audit export --tenant acme --since 1767225600000 > acme-audit.jsonl
+  marcus audit key                         # the public key to keep somewhere else
+
+Each tenant's records form a hash chain; checkpoints sign its head with the server's
+Ed25519 key ($MARCUS_AUDIT_SIGNING_KEY, else audit-signing.key in the data directory).")]
+pub struct AuditArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: AuditAction,
+    /// Directory of the database and the signing key [default: $MARCUS_HOME or ~/.marcus].
+    #[arg(long, global = true, env = "MARCUS_HOME")]
+    pub data_dir: Option<PathBuf>,
+    /// PostgreSQL storage instead of the data directory's SQLite.
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+/// The export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuditFormat {
+    /// One JSON record per line.
+    Jsonl,
+}
+
+/// `marcus audit` actions.
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Write records to stdout, oldest first.
+    Export {
+        /// Only this tenant's records [default: every tenant's].
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Only records at or after this time (milliseconds since the Unix epoch).
+        #[arg(long, default_value_t = 0)]
+        since: u64,
+        /// The output format.
+        #[arg(long, value_enum, default_value_t = AuditFormat::Jsonl)]
+        format: AuditFormat,
+    },
+    /// Check every record's hash, the chain's links and the signed checkpoints; exit 1 and
+    /// name the first bad sequence number when anything was changed, removed or reordered.
+    Verify {
+        /// Only this tenant's chain [default: every tenant's].
+        #[arg(long)]
+        tenant: Option<String>,
+        /// A public key (hex) checkpoints must be signed by; repeatable [default: this data
+        /// directory's key].
+        #[arg(long = "public-key")]
+        public_keys: Vec<String>,
+    },
+    /// Sign each chain's head now (servers do it every 1000 records and every hour).
+    Checkpoint {
+        /// Only this tenant's chain [default: every tenant's].
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Remove a tenant's records before a sequence number, only behind its last
+    /// checkpoint, so the rest still verifies.
+    Prune {
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// Remove records with a smaller sequence number.
+        #[arg(long)]
+        before_seq: u64,
+    },
+    /// Print the public key that verifies this server's checkpoints.
+    Key,
+}
+
 /// `marcus sso` actions.
 #[derive(Debug, Subcommand)]
 pub enum SsoAction {
@@ -542,6 +621,18 @@ pub struct ServeArgs {
     /// Entries the in-memory cache keeps (least recently used are evicted).
     #[arg(long, env = "MARCUS_CACHE_ENTRIES", default_value_t = crate::cache::memory::DEFAULT_CAPACITY)]
     pub cache_entries: usize,
+
+    /// Audit records per signed checkpoint of a tenant's chain (0: only the timer checkpoints).
+    #[arg(long, env = "MARCUS_AUDIT_CHECKPOINT_EVERY", default_value_t = crate::audit::DEFAULT_CHECKPOINT_EVERY)]
+    pub audit_checkpoint_every: u64,
+
+    /// Seconds between checkpoints of every chain that grew since its last one.
+    #[arg(
+        long,
+        env = "MARCUS_AUDIT_CHECKPOINT_INTERVAL_S",
+        default_value_t = 3600
+    )]
+    pub audit_checkpoint_interval_s: u64,
 
     /// SQLite durability: `normal` survives process crashes (a power loss may drop the last
     /// commits), `full` waits for the disk on every commit.

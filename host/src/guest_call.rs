@@ -104,6 +104,15 @@ impl GuestRunner {
         B: hyper::body::Body<Data = bytes::Bytes> + Send + 'static,
         B::Error: Into<wasmtime_wasi_http::Error>,
     {
+        let method = req.method().to_string();
+        let path = req.uri().path().to_string();
+        let request_id = req
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let principal_for_audit = principal.clone();
         let permit = self
             .slots
             .acquire()
@@ -145,7 +154,20 @@ impl GuestRunner {
         let report = store.data().platform.report.clone();
         let calls = store.data().platform.calls.clone();
         let pre = self.pre.clone();
-        let task = tokio::task::spawn(async move {
+        // The instance's platform calls record into this request's audit state; a request
+        // made in this process (a job) is its own.
+        let audit = crate::audit::request::current().unwrap_or_else(|| {
+            let r = crate::audit::RequestAudit::new(marcus_core::audit::RequestInfo {
+                id: request_id.clone(),
+                client: "local".into(),
+                user_agent: "marcus".into(),
+                method: method.clone(),
+                path: path.clone(),
+            });
+            r.set_principal(principal_for_audit.clone());
+            r
+        });
+        let task = tokio::task::spawn(audit.run(async move {
             let _permit = permit;
             let instantiating = std::time::Instant::now();
             let proxy = pre.instantiate_async(&mut store).await?;
@@ -155,7 +177,7 @@ impl GuestRunner {
                 .wasi_http_incoming_handler()
                 .call_handle(&mut store, wasi_req, out)
                 .await
-        });
+        }));
         match receiver.await {
             Ok(Ok(mut resp)) => {
                 // The app reports while it computes, before it sends the response head.

@@ -1,6 +1,7 @@
 //! The native Marcus host as a library: the binary's parts, reusable by `marcus` subcommands,
 //! tests and benchmarks.
 
+pub mod audit;
 pub mod auth;
 pub mod backend_status;
 pub mod backends;

@@ -37,9 +37,12 @@ fn main() -> ExitCode {
         match cli.command {
             cli::Command::Serve(args) => serve::run(*args).await,
             cli::Command::Migrate(args) => migrate::run(args).await,
-            cli::Command::Token(args) => auth::command::run(args).await,
-            cli::Command::Tenant(args) => marcus_host::tenants::command::run(args).await,
-            cli::Command::Sso(args) => marcus_host::sso::command::run(args).await,
+            cli::Command::Token(args) => as_command(auth::command::run(args)).await,
+            cli::Command::Tenant(args) => {
+                as_command(marcus_host::tenants::command::run(args)).await
+            }
+            cli::Command::Sso(args) => as_command(marcus_host::sso::command::run(args)).await,
+            cli::Command::Audit(args) => marcus_host::audit::command::run(args).await,
             cli::Command::Mcp(args) => stdio_bridge::run(args).await,
             cli::Command::Status(args) => status::run(args).await,
             cli::Command::Doctor(args) => doctor::run(args).await,
@@ -52,4 +55,13 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs an admin command as the operator's request, so the changes it makes are recorded
+/// in the audit log with the command that made them.
+async fn as_command<T>(work: impl Future<Output = T>) -> T {
+    let words: Vec<String> = std::iter::once("marcus".to_string())
+        .chain(std::env::args().skip(1))
+        .collect();
+    marcus_host::audit::request::command(&words).run(work).await
 }

@@ -82,8 +82,17 @@ pub async fn run_on(
         args.require_auth || oidc.is_some(),
         args.insecure_no_auth,
     )?;
+    let audit = crate::audit::install(crate::audit::AuditLog {
+        keys: crate::audit::keys::AuditKeys::load(&data_dir, true)?,
+        checkpoint_every: args.audit_checkpoint_every,
+    });
     let backends = backends::open(&args, &data_dir).await?;
     crate::metrics::zero_from_start(&backends.labels);
+    crate::audit::checkpoints::spawn_timer(
+        backends.storage.clone(),
+        audit.clone(),
+        Duration::from_secs(args.audit_checkpoint_interval_s.max(1)),
+    );
     if let Some(settings) = &oidc {
         if plain_http_elsewhere(&settings.issuer) {
             tracing::warn!(
@@ -269,6 +278,8 @@ fn facts(args: &ServeArgs, auth: AuthMode) -> Vec<(String, String)> {
     let mut facts = vec![
         ("version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
         ("instance-id".to_string(), instance_id),
+        // Every change is recorded with its audit record (see `crate::audit`).
+        ("audit".to_string(), "on".to_string()),
         (AUTH_FACT.to_string(), auth.as_str().to_string()),
     ];
     if !args.allowed_origins.is_empty() {

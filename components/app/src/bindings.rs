@@ -6,5 +6,5 @@ wit_bindgen::generate!({
 });
 
 pub use marcus::platform::{
-    cache, capabilities, commit, identity, realtime, request_report, storage, types,
+    audit, cache, capabilities, commit, identity, realtime, request_report, storage, types,
 };

@@ -87,6 +87,7 @@ fn from_wit(p: crate::bindings::identity::Principal) -> Principal {
             wit::Verification::Unverified => Verification::Unverified,
         },
         agent_ids: p.agent_ids,
+        credential_id: None,
     }
 }
 
@@ -120,6 +121,7 @@ mod tests {
             scopes: vec![],
             verified_by: Verification::Token,
             agent_ids: agents.iter().map(|a| a.to_string()).collect(),
+            credential_id: None,
         })
     }
 

@@ -2,6 +2,7 @@
 //! inside the app component on any host.
 
 pub mod api_error;
+pub mod audit;
 pub mod board;
 pub mod collections;
 pub mod event_stream;

@@ -115,6 +115,7 @@ mod tests {
             scopes: vec![],
             verified_by: Verification::Token,
             agent_ids: agents.iter().map(|s| s.to_string()).collect(),
+            credential_id: None,
         }
     }
 

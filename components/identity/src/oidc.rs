@@ -219,6 +219,7 @@ fn principal(settings: &OidcSettings, claims: &Value) -> Result<Principal, OidcR
         scopes: claim_values(claims.get("scope")),
         verified_by: Verification::Oidc,
         agent_ids,
+        credential_id: None,
     })
 }
 

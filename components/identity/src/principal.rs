@@ -112,6 +112,10 @@ pub struct Principal {
     pub verified_by: Verification,
     /// The agent ids it may act as (an agent role's binding).
     pub agent_ids: Vec<String>,
+    /// The credential that established it (a Marcus token's id), so the audit log can list
+    /// every use of one credential.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_id: Option<String>,
 }
 
 impl Principal {
@@ -152,6 +156,7 @@ impl Principal {
             scopes: vec![crate::tenant::SERVER_ADMIN_SCOPE.to_string()],
             verified_by,
             agent_ids: Vec::new(),
+            credential_id: None,
         }
     }
 }

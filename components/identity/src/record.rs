@@ -156,6 +156,7 @@ impl TokenRecord {
             },
             verified_by: Verification::Token,
             agent_ids: self.agent_ids.clone(),
+            credential_id: Some(self.id.clone()),
         })
     }
 

@@ -19,7 +19,9 @@ pub fn route_access(method: &str, segments: &[&str]) -> Option<Access> {
         ["api", "admin", "tenants", ..] => Some(Access::ServerAdmin),
         // An organisation's identity provider provisions its people with an admin token.
         ["scim", ..] => Some(Access::Admin),
+        // Who did what: the tenant's admins only.
         ["api", "storage", ..]
+        | ["api", "audit", ..]
         | ["api", "cache", ..]
         | ["api", "realtime", _]
         | ["api", "debug", _]

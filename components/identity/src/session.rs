@@ -56,6 +56,7 @@ impl SessionRecord {
             scopes: Vec::new(),
             verified_by: Verification::Session,
             agent_ids: Vec::new(),
+            credential_id: None,
         }
     }
 

@@ -87,6 +87,8 @@ impl Guest for crate::Adapter {
             ),
         );
         let facts = vec![
+            // The audit log is the native host's (see `audit_export`).
+            ("audit".to_string(), "off".to_string()),
             (
                 "sse-stream-seconds".to_string(),
                 SSE_STREAM_SECONDS.to_string(),

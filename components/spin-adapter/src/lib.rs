@@ -13,6 +13,7 @@
 //! storage statement, cache key and realtime channel of the instance, and a call made
 //! before any tenant is established fails closed.
 
+mod audit_export;
 mod bindings;
 mod capabilities_report;
 mod checks;

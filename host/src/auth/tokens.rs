@@ -2,8 +2,9 @@
 //! listed, revoked, and looked up to verify a presented token. Used by `marcus token` on the
 //! data directory or database and by the server.
 
+use crate::audit::Action;
 use crate::capability_error::CapabilityError;
-use crate::storage::{Expect, StorageBackend};
+use crate::storage::{Expect, StorageBackend, Write};
 use marcus_identity::digest::ServerSecret;
 use marcus_identity::principal::{Principal, Role};
 use marcus_identity::record::{COLLECTION, Rejected, TokenRecord};
@@ -116,10 +117,21 @@ pub async fn create(
         record.server_admin = request.server_admin;
         record.owner = request.owner.map(str::to_string);
         let data = serde_json::to_string(&record)?;
-        match storage
-            .put(SERVER_SCOPE, COLLECTION, &record.id, &data, Expect::Absent)
-            .await
-        {
+        let action =
+            Action::success("token.create", "token", &record.id).with_details(serde_json::json!({
+                "name": record.name,
+                "role": record.role,
+                "agent_ids": record.agent_ids,
+                "server_admin": record.server_admin,
+                "expires_at": record.expires_at,
+            }));
+        let write = Write {
+            collection: COLLECTION.into(),
+            id: record.id.clone(),
+            data,
+            expect: Expect::Absent,
+        };
+        match crate::audit::put(storage, SERVER_SCOPE, &record.tenant, action, write).await {
             Ok(_) => return Ok(Issued { token, record }),
             Err(CapabilityError::Conflict(_)) => continue,
             Err(e) => return Err(e.into()),
@@ -173,16 +185,15 @@ pub async fn revoke(storage: &dyn StorageBackend, id_or_name: &str) -> anyhow::R
         let mut current: TokenRecord = serde_json::from_str(&doc.data)?;
         current.revoked_at = Some(now_ms());
         let data = serde_json::to_string(&current)?;
-        match storage
-            .put(
-                SERVER_SCOPE,
-                COLLECTION,
-                &current.id,
-                &data,
-                Expect::Version(doc.version),
-            )
-            .await
-        {
+        let action = Action::success("token.revoke", "token", &current.id)
+            .with_details(serde_json::json!({ "name": current.name }));
+        let write = Write {
+            collection: COLLECTION.into(),
+            id: current.id.clone(),
+            data,
+            expect: Expect::Version(doc.version),
+        };
+        match crate::audit::put(storage, SERVER_SCOPE, &current.tenant, action, write).await {
             Ok(_) => return Ok(current),
             Err(CapabilityError::Conflict(_)) => continue,
             Err(e) => return Err(e.into()),

@@ -111,6 +111,16 @@ impl StorageChoice {
     ) -> anyhow::Result<Arc<dyn StorageBackend>> {
         let data_dir = crate::data_dir::resolve(data_dir)?;
         std::fs::create_dir_all(&data_dir)?;
+        // The command's changes are recorded and checkpointed like a server's: with the
+        // data directory's key (made here for its own database, never for a shared one,
+        // whose key every host must share).
+        let keys = crate::audit::keys::AuditKeys::load(&data_dir, database_url.is_none());
+        if let Ok(keys) = keys {
+            crate::audit::install(crate::audit::AuditLog {
+                keys,
+                checkpoint_every: crate::audit::DEFAULT_CHECKPOINT_EVERY,
+            });
+        }
         Self::from_settings(database_url, &data_dir)
             .open(SyncMode::Full)
             .await

@@ -203,12 +203,20 @@ pub struct Startup {
 pub type Series = (&'static str, Vec<(&'static str, String)>);
 
 /// The storage operations the metered wrapper times.
-pub const STORAGE_OPERATIONS: [&str; 13] = [
+pub const STORAGE_OPERATIONS: [&str; 21] = [
     "get",
     "get_many",
     "put",
     "put_many",
     "delete",
+    "change",
+    "audit_list",
+    "audit_scan",
+    "audit_tenants",
+    "audit_checkpoints",
+    "audit_head",
+    "audit_add_checkpoint",
+    "audit_prune",
     "query",
     "count",
     "list_collections",

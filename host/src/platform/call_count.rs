@@ -35,6 +35,7 @@ pub const FUNCTIONS: &[(&str, &str)] = &[
     ("realtime", "poll"),
     ("commit", "apply"),
     ("capabilities", "describe"),
+    ("audit", "refused"),
 ];
 
 /// One request's platform calls so far.

@@ -1,6 +1,7 @@
 //! The `marcus:platform` imports as the host provides them: the WIT glue converts between
 //! generated types and the backends behind [`Platform`].
 
+mod audit_glue;
 mod bindings;
 mod cache_glue;
 pub mod call_count;

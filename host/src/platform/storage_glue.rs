@@ -3,6 +3,7 @@
 use super::bindings::marcus::platform::storage as wit;
 use super::bindings::marcus::platform::types::Error;
 use super::{PlatformView, to_wit};
+use crate::audit::Action;
 use crate::storage as st;
 use marcus_core::store::read_many;
 
@@ -54,13 +55,51 @@ pub(super) async fn put_many(
         .check_writes(&*view.platform.storage, &tenant, &writes)
         .await
         .map_err(to_wit)?;
-    let docs = view
-        .platform
-        .storage
-        .put_many(&tenant, &writes)
+    let first = writes
+        .first()
+        .map(|w| (w.collection.as_str(), w.id.as_str()));
+    let action = view.audit_action("put", first.unwrap_or_default());
+    let changed = view
+        .audited_change(&tenant, action, &writes, &[])
         .await
         .map_err(to_wit)?;
-    Ok(docs.into_iter().map(doc).collect())
+    Ok(changed.documents.into_iter().map(doc).collect())
+}
+
+impl PlatformView {
+    /// The action the request's writes record: the one the app named, else a storage
+    /// write of the document `(collection, id)`.
+    pub(super) fn audit_action(&self, operation: &str, (collection, id): (&str, &str)) -> Action {
+        crate::audit::request::current()
+            .and_then(|r| r.declared())
+            .unwrap_or_else(|| {
+                Action::success(
+                    &marcus_core::audit::actions::for_storage(operation),
+                    collection,
+                    id,
+                )
+            })
+    }
+
+    /// Stores the writes and removals with their audit record, by the request's principal.
+    pub(super) async fn audited_change(
+        &self,
+        tenant: &str,
+        action: Action,
+        writes: &[st::Write],
+        removals: &[st::Removal],
+    ) -> crate::capability_error::CapResult<st::Changed> {
+        crate::audit::change_by(
+            &*self.platform.storage,
+            tenant,
+            tenant,
+            self.principal.as_ref(),
+            action,
+            writes,
+            removals,
+        )
+        .await
+    }
 }
 
 impl wit::Host for PlatformView {
@@ -177,18 +216,16 @@ impl wit::Host for PlatformView {
             )
             .await
             .map_err(to_wit)?;
-        self.platform
-            .storage
-            .put(
-                &tenant,
-                &write.collection,
-                &write.id,
-                &write.data,
-                write.expect,
-            )
+        let action = self.audit_action("put", (&write.collection, &write.id));
+        let mut changed = self
+            .audited_change(&tenant, action, std::slice::from_ref(&write), &[])
             .await
+            .map_err(to_wit)?;
+        changed
+            .documents
+            .pop()
             .map(doc)
-            .map_err(to_wit)
+            .ok_or_else(|| Error::Internal("no document was written".into()))
     }
 
     async fn put_many(&mut self, writes: Vec<wit::Write>) -> Result<Vec<wit::Document>, Error> {
@@ -204,11 +241,17 @@ impl wit::Host for PlatformView {
     ) -> Result<bool, Error> {
         self.record_call("storage", "delete");
         let tenant = self.tenant()?;
-        self.platform
-            .storage
-            .delete(&tenant, &collection, &id, expected_version)
+        let action = self.audit_action("delete", (&collection, &id));
+        let removal = st::Removal {
+            collection,
+            id,
+            expected: expected_version,
+        };
+        let changed = self
+            .audited_change(&tenant, action, &[], std::slice::from_ref(&removal))
             .await
-            .map_err(to_wit)
+            .map_err(to_wit)?;
+        Ok(changed.removed.first().copied().unwrap_or(false))
     }
 
     async fn query(

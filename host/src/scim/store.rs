@@ -3,8 +3,9 @@
 //! deactivated or deleted user's sessions and tokens end at once, and a group's members must be users
 //! of the tenant.
 
+use crate::audit::Action;
 use crate::capability_error::CapabilityError;
-use crate::storage::{Expect, StorageBackend, Write};
+use crate::storage::{Expect, Removal, StorageBackend, Write};
 use marcus_identity::group::{self, GroupRecord};
 use marcus_identity::scim::error::ScimError;
 use marcus_identity::user::{self, LINKS_COLLECTION, NAMES_COLLECTION, UserRecord, user_name_key};
@@ -193,22 +194,21 @@ pub async fn create_user(
         let user = user.clone();
         async move {
             let name = name_write(storage, tenant, &user).await?;
-            let stored = storage
-                .put_many(
-                    tenant,
-                    &[
-                        Write {
-                            collection: user::COLLECTION.into(),
-                            id: user.id.clone(),
-                            data: serde_json::to_string(&user)?,
-                            expect: Expect::Absent,
-                        },
-                        name,
-                    ],
-                )
-                .await?;
+            let writes = [
+                Write {
+                    collection: user::COLLECTION.into(),
+                    id: user.id.clone(),
+                    data: serde_json::to_string(&user)?,
+                    expect: Expect::Absent,
+                },
+                name,
+            ];
+            let action = Action::success("scim.user.create", "user", &user.id)
+                .with_details(serde_json::json!({ "user_name": user.user_name }));
+            let stored =
+                crate::audit::change(storage, tenant, tenant, action, &writes, &[]).await?;
             Ok(Versioned {
-                version: stored[0].version,
+                version: stored.documents[0].version,
                 record: user,
             })
         }
@@ -240,11 +240,14 @@ pub async fn update_user(
         if user_name_key(&next.user_name) != user_name_key(&current.record.user_name) {
             writes.push(name_write(storage, tenant, &next).await?);
         }
-        let stored = storage.put_many(tenant, &writes).await?;
+        let action = Action::success("scim.user.update", "user", &next.id).with_details(
+            serde_json::json!({ "user_name": next.user_name, "active": next.active }),
+        );
+        let stored = crate::audit::change(storage, tenant, tenant, action, &writes, &[]).await?;
         Ok((
             current.record.active,
             Versioned {
-                version: stored[0].version,
+                version: stored.documents[0].version,
                 record: next,
             },
         ))
@@ -265,21 +268,27 @@ pub async fn delete_user(
 ) -> Result<(), Failure> {
     let current = user(storage, tenant, id).await?;
     shut_out(storage, tenant, &current.record).await?;
-    if !storage.delete(tenant, user::COLLECTION, id, None).await? {
+    let removal = |collection: &str, id: String| Removal {
+        collection: collection.into(),
+        id,
+        expected: None,
+    };
+    let mut removals = vec![
+        removal(user::COLLECTION, id.to_string()),
+        removal(NAMES_COLLECTION, user_name_key(&current.record.user_name)),
+    ];
+    removals.extend(
+        current
+            .record
+            .links
+            .iter()
+            .map(|link| removal(LINKS_COLLECTION, user::link_key(link))),
+    );
+    let action = Action::success("scim.user.delete", "user", id)
+        .with_details(serde_json::json!({ "user_name": current.record.user_name }));
+    let changed = crate::audit::change(storage, tenant, tenant, action, &[], &removals).await?;
+    if !changed.removed.first().copied().unwrap_or(false) {
         return Err(ScimError::not_found(format!("no user {id}")).into());
-    }
-    let _ = storage
-        .delete(
-            tenant,
-            NAMES_COLLECTION,
-            &user_name_key(&current.record.user_name),
-            None,
-        )
-        .await;
-    for link in &current.record.links {
-        let _ = storage
-            .delete(tenant, LINKS_COLLECTION, &user::link_key(link), None)
-            .await;
     }
     for g in groups(storage, tenant).await? {
         if g.record.has_member(id) {
@@ -337,15 +346,15 @@ pub async fn create_group(
     group.id = crate::sso::sessions::random_secret()[..22].to_string();
     group.tenant = tenant.to_string();
     check_members(storage, tenant, &group).await?;
-    let stored = storage
-        .put(
-            tenant,
-            group::COLLECTION,
-            &group.id,
-            &serde_json::to_string(&group)?,
-            Expect::Absent,
-        )
-        .await?;
+    let write = Write {
+        collection: group::COLLECTION.into(),
+        id: group.id.clone(),
+        data: serde_json::to_string(&group)?,
+        expect: Expect::Absent,
+    };
+    let action = Action::success("scim.group.create", "group", &group.id)
+        .with_details(serde_json::json!({ "display_name": group.display_name }));
+    let stored = crate::audit::put(storage, tenant, tenant, action, write).await?;
     Ok(Versioned {
         version: stored.version,
         record: group,
@@ -367,15 +376,16 @@ pub async fn update_group(
         next.id = current.record.id.clone();
         next.tenant = tenant.to_string();
         check_members(storage, tenant, &next).await?;
-        let stored = storage
-            .put(
-                tenant,
-                group::COLLECTION,
-                id,
-                &serde_json::to_string(&next)?,
-                Expect::Version(current.version),
-            )
-            .await?;
+        let write = Write {
+            collection: group::COLLECTION.into(),
+            id: id.into(),
+            data: serde_json::to_string(&next)?,
+            expect: Expect::Version(current.version),
+        };
+        let action = Action::success("scim.group.update", "group", id).with_details(
+            serde_json::json!({ "display_name": next.display_name, "members": next.members.len() }),
+        );
+        let stored = crate::audit::put(storage, tenant, tenant, action, write).await?;
         Ok(Versioned {
             version: stored.version,
             record: next,
@@ -390,7 +400,22 @@ pub async fn delete_group(
     tenant: &str,
     id: &str,
 ) -> Result<(), Failure> {
-    if !storage.delete(tenant, group::COLLECTION, id, None).await? {
+    let removal = Removal {
+        collection: group::COLLECTION.into(),
+        id: id.into(),
+        expected: None,
+    };
+    let action = Action::success("scim.group.delete", "group", id);
+    let changed = crate::audit::change(
+        storage,
+        tenant,
+        tenant,
+        action,
+        &[],
+        std::slice::from_ref(&removal),
+    )
+    .await?;
+    if !changed.removed.first().copied().unwrap_or(false) {
         return Err(ScimError::not_found(format!("no group {id}")).into());
     }
     Ok(())

@@ -30,6 +30,8 @@ pub enum HostRoute {
     Sso,
     /// `/scim/v2/…`: an organisation's identity provider provisioning its people.
     Scim,
+    /// `GET /api/audit`: the tenant's audit records, for its admins.
+    Audit,
     /// A host path asked with a method it does not serve: 405 with `Allow: GET`.
     WrongMethod,
 }
@@ -70,6 +72,13 @@ pub fn host_route(method: &Method, path: &str) -> Option<HostRoute> {
     }
     if under(crate::scim::PATH) {
         return Some(HostRoute::Scim);
+    }
+    if path == crate::audit::api::PATH {
+        return Some(if *method == Method::GET {
+            HostRoute::Audit
+        } else {
+            HostRoute::WrongMethod
+        });
     }
     let (_, route, get_only) = HOST_ROUTES.iter().find(|(p, _, _)| *p == path)?;
     match route {

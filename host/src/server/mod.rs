@@ -176,12 +176,29 @@ impl Server {
         let request_id = request_id::ensure(&mut req);
         let span = tracing::info_span!("request", id = %request_id, %method, %route);
         let refusal = crate::browser_guard::refuse(&self.guard, &req);
-        let mut response = async {
+        let audit = crate::audit::RequestAudit::new(marcus_core::audit::RequestInfo {
+            id: request_id.to_string(),
+            client: peer.ip().to_string(),
+            user_agent: req
+                .headers()
+                .get(hyper::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .chars()
+                .take(256)
+                .collect(),
+            method: method.to_string(),
+            path: req.uri().path().chars().take(1024).collect(),
+        });
+        let answer = async {
             if let Some(refusal) = refusal {
                 return refusal;
             }
             let principal = match self.auth.authenticate(&method, req.headers()).await {
-                Ok(principal) => principal,
+                Ok(principal) => {
+                    audit.set_principal(principal.clone());
+                    principal
+                }
                 Err(refusal) => {
                     // A refused credential spends more of its address's budget.
                     let spent = self
@@ -231,8 +248,22 @@ impl Server {
             }
             response
         }
-        .instrument(span)
-        .await;
+        .instrument(span);
+        let storage = self.platform.storage.clone();
+        let owing = audit.clone();
+        let changes_state = !matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS");
+        let mut response = audit
+            .clone()
+            .run(async move {
+                let response = answer.await;
+                // A refusal, or a failed change the request wrote no record of, is recorded
+                // now, by the layer that saw who asked.
+                if let Some(action) = owing.owed(response.status().as_u16(), changes_state) {
+                    crate::audit::record(&*storage, &owing.tenant(), None, action).await;
+                }
+                response
+            })
+            .await;
         request_id::echo(&mut response, &request_id);
         crate::browser_guard::secure(&mut response);
         request_metrics::record(&route, &method, started, &response);
@@ -375,6 +406,12 @@ impl Server {
                 .await
                 .into_response()
             }
+            HostRoute::Audit => match principal {
+                Some(p) => {
+                    crate::audit::api::serve(&*self.platform.storage, p, req.uri().query()).await
+                }
+                None => json_error::response(401, "unauthorized", "the audit log needs an admin"),
+            },
             HostRoute::ResourceMetadata => match &self.auth.oidc {
                 Some(provider) => json_error::json(200, &provider.resource_metadata()),
                 None => json_error::response(

@@ -17,6 +17,11 @@ impl Answer {
         }
     }
 
+    /// The answer's status code.
+    pub fn status(&self) -> u16 {
+        self.response.status().as_u16()
+    }
+
     /// A JSON document with `status`.
     pub fn json(status: u16, document: &serde_json::Value) -> Self {
         Self {

@@ -1,8 +1,9 @@
 //! Tenants' identity-provider bindings in storage (the server scope): read by the sign-in
 //! routes, written by `marcus sso`.
 
+use crate::audit::Action;
 use crate::capability_error::CapabilityError;
-use crate::storage::{Expect, StorageBackend};
+use crate::storage::{Expect, StorageBackend, Write};
 use marcus_identity::sso_binding::{COLLECTION, SsoBinding};
 use marcus_identity::tenant::SERVER_SCOPE;
 
@@ -41,10 +42,19 @@ pub async fn update(
         change(&mut binding);
         binding.updated_at = crate::storage::now_ms();
         let data = serde_json::to_string(&binding)?;
-        match storage
-            .put(SERVER_SCOPE, COLLECTION, tenant, &data, expect)
-            .await
-        {
+        // The provider's metadata is long and public; its secrets are replaced by their HMAC.
+        let mut details = serde_json::to_value(&binding)?;
+        if let Some(saml) = details.get_mut("saml").and_then(|s| s.as_object_mut()) {
+            saml.remove("idp_metadata_xml");
+        }
+        let action = Action::success("sso.update", "tenant", tenant).with_details(details);
+        let write = Write {
+            collection: COLLECTION.into(),
+            id: tenant.into(),
+            data,
+            expect,
+        };
+        match crate::audit::put(storage, SERVER_SCOPE, tenant, action, write).await {
             Ok(_) => return Ok(binding),
             Err(CapabilityError::Conflict(_)) => continue,
             Err(e) => return Err(e.into()),

@@ -78,10 +78,11 @@ pub async fn serve(
         #[cfg(feature = "saml")]
         SAML_ACS_PATH if *method == Method::POST => {
             let form: HashMap<String, String> = form_urlencoded::parse(body).into_owned().collect();
-            match super::saml_login::finish(service, &form).await {
+            let answer = match super::saml_login::finish(service, &form).await {
                 Ok(sign_in) => service.complete(sign_in, headers).await,
                 Err(refusal) => refusal,
-            }
+            };
+            record_failed_sign_in(service, "saml", answer).await
         }
         #[cfg(not(feature = "saml"))]
         "/auth/saml/login" | "/auth/saml/metadata" | SAML_ACS_PATH => {
@@ -92,13 +93,16 @@ pub async fn serve(
                 "this marcus was built without SAML: build it with --features saml (needs libxmlsec1-dev, libxml2-dev, libssl-dev, libclang-dev and pkg-config)",
             )
         }
-        "/auth/oidc/callback" if get => match oidc_login::finish(service, &query, headers).await {
-            Ok(sign_in) => service.complete(sign_in, headers).await,
-            Err(refusal) => refusal.with_cookie(cookies::clear(
-                marcus_identity::login_state::COOKIE,
-                service.secure_cookies,
-            )),
-        },
+        "/auth/oidc/callback" if get => {
+            let answer = match oidc_login::finish(service, &query, headers).await {
+                Ok(sign_in) => service.complete(sign_in, headers).await,
+                Err(refusal) => refusal.with_cookie(cookies::clear(
+                    marcus_identity::login_state::COOKIE,
+                    service.secure_cookies,
+                )),
+            };
+            record_failed_sign_in(service, "oidc", answer).await
+        }
         "/auth/session" if get => current(service, headers, principal).await,
         "/auth/logout" if *method == Method::POST => sign_out(service, headers).await,
         "/auth/oidc/login" | "/auth/oidc/callback" | "/auth/session" => {
@@ -111,6 +115,31 @@ pub async fn serve(
         ),
         _ => Answer::error(404, "not_found", &format!("no route {path}")),
     }
+}
+
+/// Records a refused sign-in (`auth.login.failed`) in the server's chain: the provider's
+/// answer was refused before a tenant's person could be trusted. A sign-in that succeeded
+/// was recorded with its session.
+async fn record_failed_sign_in(service: &SsoService, protocol: &str, answer: Answer) -> Answer {
+    let status = answer.status();
+    if (400..500).contains(&status) {
+        let outcome = if matches!(status, 401 | 403) {
+            marcus_core::audit::Outcome::Denied
+        } else {
+            marcus_core::audit::Outcome::Failure
+        };
+        let action = crate::audit::Action::success("auth.login.failed", "protocol", protocol)
+            .with_outcome(outcome)
+            .with_details(serde_json::json!({ "status": status }));
+        crate::audit::record(
+            &*service.storage,
+            marcus_identity::tenant::SERVER_SCOPE,
+            None,
+            action,
+        )
+        .await;
+    }
+    answer
 }
 
 /// `GET /auth/session`: the signed-in person and the CSRF token their page sends with every

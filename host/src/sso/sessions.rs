@@ -2,7 +2,8 @@
 //! planted before sign-in is worth nothing after it), looked up on each request, ended at
 //! sign-out or when the user is deactivated.
 
-use crate::storage::{Expect, FieldFilter, StorageBackend, now_ms};
+use crate::audit::Action;
+use crate::storage::{Expect, FieldFilter, Removal, StorageBackend, Write, now_ms};
 use marcus_identity::principal::Role;
 use marcus_identity::session::{self, COLLECTION, SessionRecord};
 use marcus_identity::tenant::SERVER_SCOPE;
@@ -47,16 +48,32 @@ pub async fn start(
         expires_at: now + session::LIFETIME_MS,
         id_token_hint,
     };
-    storage
-        .put(
-            SERVER_SCOPE,
-            COLLECTION,
-            &record.id,
-            &serde_json::to_string(&record)?,
-            Expect::Absent,
-        )
-        .await?;
+    // The sign-in is recorded with the session it opens, as the person who signed in.
+    let action = Action::success("auth.login", "session", short(&record.id))
+        .with_details(serde_json::json!({ "protocol": protocol, "role": role }));
+    let write = Write {
+        collection: COLLECTION.into(),
+        id: record.id.clone(),
+        data: serde_json::to_string(&record)?,
+        expect: Expect::Absent,
+    };
+    crate::audit::change_by(
+        storage,
+        SERVER_SCOPE,
+        &record.tenant,
+        Some(&record.principal()),
+        action,
+        std::slice::from_ref(&write),
+        &[],
+    )
+    .await?;
     Ok(Started { secret, record })
+}
+
+/// The part of a session's id records name it by (the id is a digest of the cookie, never
+/// the cookie itself).
+pub fn short(id: &str) -> &str {
+    id.get(..16).unwrap_or(id)
 }
 
 /// The live session whose cookie carries `secret`; an expired one is removed.
@@ -85,9 +102,21 @@ pub async fn end(
 ) -> anyhow::Result<Option<SessionRecord>> {
     let found = find(storage, secret).await?;
     if let Some(record) = &found {
-        storage
-            .delete(SERVER_SCOPE, COLLECTION, &record.id, None)
-            .await?;
+        let removal = Removal {
+            collection: COLLECTION.into(),
+            id: record.id.clone(),
+            expected: None,
+        };
+        crate::audit::change_by(
+            storage,
+            SERVER_SCOPE,
+            &record.tenant,
+            Some(&record.principal()),
+            Action::success("auth.logout", "session", short(&record.id)),
+            &[],
+            std::slice::from_ref(&removal),
+        )
+        .await?;
     }
     Ok(found)
 }

@@ -2,8 +2,9 @@
 //! and operation) and every failed compare-and-swap, whatever the backend behind it.
 
 use super::{
-    Document, DocumentKey, Expect, FieldFilter, ImportMode, ImportOutcome, Page, StorageBackend,
-    StorageStats, Write,
+    AuditEntry, AuditFilter, ChainHead, Changed, Document, DocumentKey, Expect, FieldFilter,
+    ImportMode, ImportOutcome, Page, Removal, SignedCheckpoint, StorageBackend, StorageStats,
+    StoredRecord, Write,
 };
 use crate::backend_status::BackendStatus;
 use crate::capability_error::{CapResult, CapabilityError};
@@ -170,6 +171,70 @@ impl StorageBackend for MeteredStorage {
         mode: ImportMode,
     ) -> CapResult<ImportOutcome> {
         timed!(self, "import", self.inner.import(tenant, docs, mode))
+    }
+
+    async fn change(
+        &self,
+        tenant: &str,
+        writes: &[Write],
+        removals: &[Removal],
+        record: &AuditEntry,
+    ) -> CapResult<Changed> {
+        timed!(
+            self,
+            "change",
+            self.inner.change(tenant, writes, removals, record)
+        )
+    }
+
+    async fn audit_list(&self, tenant: &str, filter: &AuditFilter) -> CapResult<Vec<StoredRecord>> {
+        timed!(self, "audit_list", self.inner.audit_list(tenant, filter))
+    }
+
+    async fn audit_scan(
+        &self,
+        tenant: &str,
+        after_seq: u64,
+        since: u64,
+        limit: u32,
+    ) -> CapResult<Vec<StoredRecord>> {
+        timed!(
+            self,
+            "audit_scan",
+            self.inner.audit_scan(tenant, after_seq, since, limit)
+        )
+    }
+
+    async fn audit_tenants(&self) -> CapResult<Vec<String>> {
+        timed!(self, "audit_tenants", self.inner.audit_tenants())
+    }
+
+    async fn audit_checkpoints(&self, tenant: &str) -> CapResult<Vec<SignedCheckpoint>> {
+        timed!(
+            self,
+            "audit_checkpoints",
+            self.inner.audit_checkpoints(tenant)
+        )
+    }
+
+    async fn audit_head(&self, tenant: &str) -> CapResult<Option<ChainHead>> {
+        timed!(self, "audit_head", self.inner.audit_head(tenant))
+    }
+
+    async fn audit_add_checkpoint(&self, checkpoint: &SignedCheckpoint) -> CapResult<bool> {
+        timed!(
+            self,
+            "audit_add_checkpoint",
+            self.inner.audit_add_checkpoint(checkpoint)
+        )
+    }
+
+    async fn audit_prune(&self, tenant: &str, before_seq: u64) -> CapResult<u64> {
+        timed!(
+            self,
+            "audit_prune",
+            self.inner.audit_prune(tenant, before_seq)
+        )
     }
 
     async fn meta(&self, key: &str) -> CapResult<Option<String>> {

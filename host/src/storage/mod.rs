@@ -86,6 +86,58 @@ pub struct StorageStats {
     pub size_bytes: u64,
 }
 
+/// One removal of an audited [`StorageBackend::change`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Removal {
+    /// Collection name.
+    pub collection: String,
+    /// Document id.
+    pub id: String,
+    /// Remove only at this version (a mismatch is a conflict and nothing is written).
+    pub expected: Option<u64>,
+}
+
+/// What an audited change stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Changed {
+    /// The documents written, in the order given.
+    pub documents: Vec<Document>,
+    /// For each removal, whether the document was there.
+    pub removed: Vec<bool>,
+    /// The audit record's place in its tenant's chain.
+    pub seq: u64,
+}
+
+/// The head of one tenant's audit chain and its last checkpoint, for the checkpointer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainHead {
+    /// The tenant.
+    pub tenant: String,
+    /// Its last record's sequence number.
+    pub seq: u64,
+    /// Its last record's hash.
+    pub hash: String,
+    /// The sequence number its last checkpoint vouches for (0 for none).
+    pub checkpointed: u64,
+    /// Its last checkpoint's signature (empty for none).
+    pub last_signature: String,
+}
+
+pub use marcus_core::audit::{AuditFilter, Entry as AuditEntry, SignedCheckpoint, StoredRecord};
+
+/// The scope an audited change may be written in for `record`: its own tenant's, or the
+/// server scope (the installation's records about a tenant, such as its tokens).
+pub fn check_audit_scope(scope: &str, record: &AuditEntry) -> CapResult<()> {
+    if scope == record.tenant || scope == marcus_identity::tenant::SERVER_SCOPE {
+        Ok(())
+    } else {
+        Err(crate::capability_error::CapabilityError::Invalid(format!(
+            "an audit record of tenant {:?} cannot be written in scope {scope:?}",
+            record.tenant
+        )))
+    }
+}
+
 /// How an import treats a document whose id already exists in the target.
 pub use marcus_core::store::ImportMode;
 
@@ -183,6 +235,39 @@ pub trait StorageBackend: Send + Sync {
         docs: &[Document],
         mode: ImportMode,
     ) -> CapResult<ImportOutcome>;
+    /// Writes `writes` and removes `removals`, all or nothing, and appends `record` to its
+    /// tenant's audit chain in the same transaction: a stored change always has its record,
+    /// and with no writes or removals the record is stored alone (a refusal, a sign-in).
+    /// `tenant` is the scope the documents live in (see [`check_audit_scope`]).
+    async fn change(
+        &self,
+        tenant: &str,
+        writes: &[Write],
+        removals: &[Removal],
+        record: &AuditEntry,
+    ) -> CapResult<Changed>;
+    /// A page of `tenant`'s audit records matching `filter`, newest first.
+    async fn audit_list(&self, tenant: &str, filter: &AuditFilter) -> CapResult<Vec<StoredRecord>>;
+    /// Up to `limit` of `tenant`'s audit records after `after_seq` and at or after `since`
+    /// (ms), oldest first.
+    async fn audit_scan(
+        &self,
+        tenant: &str,
+        after_seq: u64,
+        since: u64,
+        limit: u32,
+    ) -> CapResult<Vec<StoredRecord>>;
+    /// Every tenant with an audit record or checkpoint, sorted.
+    async fn audit_tenants(&self) -> CapResult<Vec<String>>;
+    /// `tenant`'s signed checkpoints, oldest first.
+    async fn audit_checkpoints(&self, tenant: &str) -> CapResult<Vec<SignedCheckpoint>>;
+    /// `tenant`'s chain head and last checkpoint; none for an empty chain.
+    async fn audit_head(&self, tenant: &str) -> CapResult<Option<ChainHead>>;
+    /// Stores a checkpoint; false when one was already stored at its place.
+    async fn audit_add_checkpoint(&self, checkpoint: &SignedCheckpoint) -> CapResult<bool>;
+    /// Removes `tenant`'s records before `before_seq` that lie behind its last checkpoint;
+    /// how many went.
+    async fn audit_prune(&self, tenant: &str, before_seq: u64) -> CapResult<u64>;
     /// Reads an entry of the store's own metadata table.
     async fn meta(&self, key: &str) -> CapResult<Option<String>>;
     /// Sets (or with `None` removes) an entry of the store's metadata table.

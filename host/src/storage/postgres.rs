@@ -13,13 +13,16 @@
 mod scope;
 
 use super::{
-    Document, DocumentKey, Expect, FieldFilter, ImportMode, ImportOutcome, Page, StorageBackend,
-    StorageStats, Write, filter_pairs, now_ms, same_document,
+    AuditEntry, AuditFilter, ChainHead, Changed, Document, DocumentKey, Expect, FieldFilter,
+    ImportMode, ImportOutcome, Page, Removal, SignedCheckpoint, StorageBackend, StorageStats,
+    StoredRecord, Write, check_audit_scope, filter_pairs, now_ms, same_document,
 };
 use crate::backend_status::BackendStatus;
 use crate::capability_error::{CapResult, CapabilityError};
 use deadpool_postgres::GenericClient;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
+use marcus_core::audit::Checkpoint;
+use marcus_core::store::audit_sql::{self, Dialect::Postgres};
 use marcus_core::store::page::finish_page;
 use marcus_core::store::postgres_sql::{documents, field_indexes, schema};
 use marcus_core::store::statement::{self, SqlValue};
@@ -245,6 +248,68 @@ impl PostgresStorage {
         Ok(answers.pop().unwrap_or_default())
     }
 
+    /// One attempt of [`StorageBackend::change`]: the writes, the removals, the chain's
+    /// lock and the append travel in one round trip; the answers decide commit or rollback.
+    async fn change_once(
+        &self,
+        tenant: &str,
+        writes: &[Write],
+        removals: &[Removal],
+        record: &AuditEntry,
+    ) -> CapResult<Changed> {
+        let now = now_ms();
+        let mut statements: Vec<_> = writes
+            .iter()
+            .map(|w| documents::put(tenant, w.borrowed(), now))
+            .collect();
+        statements.extend(
+            removals
+                .iter()
+                .map(|r| documents::delete(tenant, &r.collection, &r.id, r.expected)),
+        );
+        let placed = StoredRecord::place(record, 0, "");
+        statements.push(audit_sql::postgres_chain_lock(&record.tenant));
+        statements.push(audit_sql::postgres_append(&placed));
+        let client = self.client().await?;
+        let (tx, answers) = scope::Open::run(client, tenant, &statements).await?;
+        let mut answers = answers.into_iter();
+        let mut documents = Vec::with_capacity(writes.len());
+        for w in writes {
+            match answers.next().unwrap_or_default().first() {
+                Some(row) => documents.push(row_to_document(row)),
+                None => {
+                    tx.rollback().await?;
+                    return Err(self.unmet(tenant, w).await);
+                }
+            }
+        }
+        let mut removed = Vec::with_capacity(removals.len());
+        for r in removals {
+            let found = !answers.next().unwrap_or_default().is_empty();
+            if !found && r.expected.is_some() {
+                tx.rollback().await?;
+                let current = self.version(tenant, &r.collection, &r.id).await?;
+                rules::missed_delete(&r.collection, &r.id, r.expected, current)?;
+                return Err(CapabilityError::Conflict(format!(
+                    "{}/{} changed while it was being removed",
+                    r.collection, r.id
+                )));
+            }
+            removed.push(found);
+        }
+        let _lock = answers.next();
+        let seq = answers
+            .next()
+            .and_then(|rows| rows.first().map(|r| r.get::<_, i64>(0) as u64))
+            .ok_or_else(|| CapabilityError::Internal("the audit record was not placed".into()))?;
+        tx.commit().await?;
+        Ok(Changed {
+            documents,
+            removed,
+            seq,
+        })
+    }
+
     /// A document's current version, for the conflict message of a write that changed
     /// nothing.
     async fn version(&self, tenant: &str, collection: &str, id: &str) -> CapResult<Option<u64>> {
@@ -434,6 +499,43 @@ async fn first(
     statement: &statement::Statement,
 ) -> CapResult<Option<Row>> {
     Ok(rows(client, statement).await?.into_iter().next())
+}
+
+/// A row of `audit_sql::RECORD_COLUMNS`.
+fn row_to_record(r: &Row) -> StoredRecord {
+    StoredRecord {
+        tenant: r.get(0),
+        seq: r.get::<_, i64>(1) as u64,
+        id: r.get(2),
+        at: r.get::<_, i64>(3) as u64,
+        actor: r.get(4),
+        action: r.get(5),
+        outcome: r.get(6),
+        target: r.get(7),
+        body: r.get(8),
+        prev_hash: r.get(9),
+        hash: r.get(10),
+    }
+}
+
+/// A row of `audit_sql::CHECKPOINT_COLUMNS`.
+fn row_to_checkpoint(r: &Row) -> SignedCheckpoint {
+    SignedCheckpoint {
+        checkpoint: Checkpoint {
+            tenant: r.get(0),
+            seq: r.get::<_, i64>(1) as u64,
+            hash: r.get(2),
+            at: r.get::<_, i64>(3) as u64,
+            prev_signature: r.get(4),
+        },
+        public_key: r.get(5),
+        signature: r.get(6),
+    }
+}
+
+/// Whether `e` is another host's append taking the same place in a chain first.
+fn lost_chain_race(e: &CapabilityError) -> bool {
+    matches!(e, CapabilityError::Conflict(m) | CapabilityError::Internal(m) if m.contains("audit_log"))
 }
 
 /// A row of [`documents::COLUMNS`].
@@ -751,6 +853,110 @@ impl StorageBackend for PostgresStorage {
             }
         }
         Ok(outcome)
+    }
+
+    async fn change(
+        &self,
+        tenant: &str,
+        writes: &[Write],
+        removals: &[Removal],
+        record: &AuditEntry,
+    ) -> CapResult<Changed> {
+        check_audit_scope(tenant, record)?;
+        for w in writes {
+            rules::check_write(&w.collection, &w.id, &w.data)?;
+        }
+        // Appends are ordered by a per-chain lock, so no host loses a race for a place; a
+        // host without it (or a lock lost to a restart) still cannot fork the chain, since
+        // the place is the primary key: the loser's whole change is retried.
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self.change_once(tenant, writes, removals, record).await {
+                Err(e) if tries < 5 && lost_chain_race(&e) => continue,
+                other => return other,
+            }
+        }
+    }
+
+    async fn audit_list(&self, tenant: &str, filter: &AuditFilter) -> CapResult<Vec<StoredRecord>> {
+        let found = self
+            .one(tenant, audit_sql::list(Postgres, tenant, filter))
+            .await?;
+        Ok(found.iter().map(row_to_record).collect())
+    }
+
+    async fn audit_scan(
+        &self,
+        tenant: &str,
+        after_seq: u64,
+        since: u64,
+        limit: u32,
+    ) -> CapResult<Vec<StoredRecord>> {
+        let statement = audit_sql::scan(Postgres, tenant, after_seq, since, limit);
+        Ok(self
+            .one(tenant, statement)
+            .await?
+            .iter()
+            .map(row_to_record)
+            .collect())
+    }
+
+    async fn audit_tenants(&self) -> CapResult<Vec<String>> {
+        let found = self.one(SERVER_SCOPE, audit_sql::tenants(Postgres)).await?;
+        Ok(found.iter().map(|r| r.get(0)).collect())
+    }
+
+    async fn audit_checkpoints(&self, tenant: &str) -> CapResult<Vec<SignedCheckpoint>> {
+        let found = self
+            .one(tenant, audit_sql::checkpoints(Postgres, tenant))
+            .await?;
+        Ok(found.iter().map(row_to_checkpoint).collect())
+    }
+
+    async fn audit_head(&self, tenant: &str) -> CapResult<Option<ChainHead>> {
+        let found = self
+            .one(tenant, audit_sql::head_of(Postgres, tenant))
+            .await?;
+        Ok(found.first().map(|r| ChainHead {
+            tenant: tenant.to_string(),
+            seq: r.get::<_, i64>(0) as u64,
+            hash: r.get(1),
+            checkpointed: r.get::<_, i64>(2) as u64,
+            last_signature: r.get(3),
+        }))
+    }
+
+    async fn audit_add_checkpoint(&self, checkpoint: &SignedCheckpoint) -> CapResult<bool> {
+        // Under the chain's lock, so two hosts checkpointing at once cannot both follow
+        // the same checkpoint.
+        let tenant = &checkpoint.checkpoint.tenant;
+        let client = self.client().await?;
+        let statements = [
+            audit_sql::postgres_chain_lock(tenant),
+            audit_sql::insert_checkpoint(Postgres, checkpoint),
+        ];
+        let answers = scope::run(&client, tenant, &statements).await?;
+        Ok(answers.get(1).is_some_and(|rows| !rows.is_empty()))
+    }
+
+    async fn audit_prune(&self, tenant: &str, before_seq: u64) -> CapResult<u64> {
+        // The app role may not remove records: retention runs as the connecting role (the
+        // tables' owner), which the append-only trigger still holds to the checkpoint rule.
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(classify)?;
+        execute(&tx, &schema::server_scope_setting(SERVER_SCOPE))
+            .await
+            .map_err(classify)?;
+        let statement = audit_sql::prune(Postgres, tenant, before_seq);
+        let params = bound(&statement);
+        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| &**p as _).collect();
+        let removed = tx
+            .execute(statement.sql.as_str(), &refs)
+            .await
+            .map_err(classify)?;
+        tx.commit().await.map_err(classify)?;
+        Ok(removed)
     }
 
     async fn meta(&self, key: &str) -> CapResult<Option<String>> {

@@ -4,11 +4,14 @@
 //! connections in WAL mode, so reads never wait for writes.
 
 use super::{
-    Document, DocumentKey, Expect, FieldFilter, ImportMode, ImportOutcome, Page, StorageBackend,
-    StorageStats, Write, filter_pairs, now_ms, same_document,
+    AuditEntry, AuditFilter, ChainHead, Changed, Document, DocumentKey, Expect, FieldFilter,
+    ImportMode, ImportOutcome, Page, Removal, SignedCheckpoint, StorageBackend, StorageStats,
+    StoredRecord, Write, check_audit_scope, filter_pairs, now_ms, same_document,
 };
 use crate::backend_status::BackendStatus;
 use crate::capability_error::{CapResult, CapabilityError};
+use marcus_core::audit::{Checkpoint, GENESIS};
+use marcus_core::store::audit_sql::{self, Dialect::Sqlite};
 use marcus_core::store::page::finish_page;
 use marcus_core::store::sqlite_sql::{documents, field_indexes, schema};
 use marcus_core::store::statement::{SqlValue, Statement};
@@ -328,6 +331,76 @@ fn put_in(tx: &Transaction<'_>, tenant: &str, w: &Write, now: u64) -> CapResult<
     }
 }
 
+/// One removal inside a write transaction: whether the document was there, or the
+/// conflict of a version that did not match.
+fn delete_in(
+    tx: &Transaction<'_>,
+    tenant: &str,
+    collection: &str,
+    id: &str,
+    expected: Option<u64>,
+) -> CapResult<bool> {
+    let deleted = first(
+        tx,
+        &documents::delete(tenant, collection, id, expected),
+        |r| r.get::<_, i64>(0),
+    )
+    .map_err(internal)?;
+    if deleted.is_some() {
+        return Ok(true);
+    }
+    let current = match expected {
+        Some(_) => version_of(tx, tenant, collection, id)?,
+        None => None,
+    };
+    Ok(rules::missed_delete(collection, id, expected, current)?)
+}
+
+/// Appends `record` to its chain inside the write transaction, which holds the database's
+/// write lock: the head read here is the head the insert follows, whichever process writes.
+fn append_in(tx: &Transaction<'_>, record: &AuditEntry, body: String) -> CapResult<u64> {
+    let head = first(tx, &audit_sql::head(Sqlite, &record.tenant), |r| {
+        Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?))
+    })
+    .map_err(internal)?;
+    let (seq, prev) = head.unwrap_or((0, GENESIS.to_string()));
+    let placed = StoredRecord::place_body(record, body, seq + 1, &prev);
+    run(tx, &audit_sql::insert(Sqlite, &placed)).map_err(internal)?;
+    Ok(placed.seq)
+}
+
+/// A row of `audit_sql::RECORD_COLUMNS`.
+fn row_to_record(r: &Row<'_>) -> rusqlite::Result<StoredRecord> {
+    Ok(StoredRecord {
+        tenant: r.get(0)?,
+        seq: r.get::<_, i64>(1)? as u64,
+        id: r.get(2)?,
+        at: r.get::<_, i64>(3)? as u64,
+        actor: r.get(4)?,
+        action: r.get(5)?,
+        outcome: r.get(6)?,
+        target: r.get(7)?,
+        body: r.get(8)?,
+        prev_hash: r.get(9)?,
+        hash: r.get(10)?,
+    })
+}
+
+/// A row of `audit_sql::CHECKPOINT_COLUMNS`.
+fn row_to_checkpoint(r: &Row<'_>) -> rusqlite::Result<SignedCheckpoint> {
+    Ok(SignedCheckpoint {
+        checkpoint: Checkpoint {
+            tenant: r.get(0)?,
+            seq: r.get::<_, i64>(1)? as u64,
+            hash: r.get(2)?,
+            at: r.get::<_, i64>(3)? as u64,
+            prev_signature: r.get(4)?,
+        },
+        public_key: r.get(5)?,
+        signature: r.get(6)?,
+    })
+}
+
 #[async_trait::async_trait]
 impl StorageBackend for SqliteStorage {
     async fn status(&self) -> BackendStatus {
@@ -393,22 +466,7 @@ impl StorageBackend for SqliteStorage {
         id: &str,
         expected: Option<u64>,
     ) -> CapResult<bool> {
-        self.write(|tx| {
-            let deleted = first(
-                tx,
-                &documents::delete(tenant, collection, id, expected),
-                |r| r.get::<_, i64>(0),
-            )
-            .map_err(internal)?;
-            if deleted.is_some() {
-                return Ok(true);
-            }
-            let current = match expected {
-                Some(_) => version_of(tx, tenant, collection, id)?,
-                None => None,
-            };
-            Ok(rules::missed_delete(collection, id, expected, current)?)
-        })
+        self.write(|tx| delete_in(tx, tenant, collection, id, expected))
     }
 
     async fn query(
@@ -529,6 +587,92 @@ impl StorageBackend for SqliteStorage {
             }
             Ok(outcome)
         })
+    }
+
+    async fn change(
+        &self,
+        tenant: &str,
+        writes: &[Write],
+        removals: &[Removal],
+        record: &AuditEntry,
+    ) -> CapResult<Changed> {
+        check_audit_scope(tenant, record)?;
+        let now = now_ms();
+        // Made before the write lock is taken: only the link is made under it.
+        let body = record.body();
+        self.write(|tx| {
+            let documents = writes
+                .iter()
+                .map(|w| put_in(tx, tenant, w, now))
+                .collect::<CapResult<Vec<_>>>()?;
+            let removed = removals
+                .iter()
+                .map(|r| delete_in(tx, tenant, &r.collection, &r.id, r.expected))
+                .collect::<CapResult<Vec<_>>>()?;
+            let seq = append_in(tx, record, body)?;
+            Ok(Changed {
+                documents,
+                removed,
+                seq,
+            })
+        })
+    }
+
+    async fn audit_list(&self, tenant: &str, filter: &AuditFilter) -> CapResult<Vec<StoredRecord>> {
+        self.read(|c| all(c, &audit_sql::list(Sqlite, tenant, filter), row_to_record))
+    }
+
+    async fn audit_scan(
+        &self,
+        tenant: &str,
+        after_seq: u64,
+        since: u64,
+        limit: u32,
+    ) -> CapResult<Vec<StoredRecord>> {
+        let statement = audit_sql::scan(Sqlite, tenant, after_seq, since, limit);
+        self.read(|c| all(c, &statement, row_to_record))
+    }
+
+    async fn audit_tenants(&self) -> CapResult<Vec<String>> {
+        self.read(|c| all(c, &audit_sql::tenants(Sqlite), |r| r.get(0)))
+    }
+
+    async fn audit_checkpoints(&self, tenant: &str) -> CapResult<Vec<SignedCheckpoint>> {
+        self.read(|c| {
+            all(
+                c,
+                &audit_sql::checkpoints(Sqlite, tenant),
+                row_to_checkpoint,
+            )
+        })
+    }
+
+    async fn audit_head(&self, tenant: &str) -> CapResult<Option<ChainHead>> {
+        self.read(|c| {
+            first(c, &audit_sql::head_of(Sqlite, tenant), |r| {
+                Ok(ChainHead {
+                    tenant: tenant.to_string(),
+                    seq: r.get::<_, i64>(0)? as u64,
+                    hash: r.get(1)?,
+                    checkpointed: r.get::<_, i64>(2)? as u64,
+                    last_signature: r.get(3)?,
+                })
+            })
+        })
+    }
+
+    async fn audit_add_checkpoint(&self, checkpoint: &SignedCheckpoint) -> CapResult<bool> {
+        let statement = audit_sql::insert_checkpoint(Sqlite, checkpoint);
+        self.write(|tx| {
+            Ok(first(tx, &statement, |r| r.get::<_, i64>(0))
+                .map_err(internal)?
+                .is_some())
+        })
+    }
+
+    async fn audit_prune(&self, tenant: &str, before_seq: u64) -> CapResult<u64> {
+        let statement = audit_sql::prune(Sqlite, tenant, before_seq);
+        self.write(|tx| Ok(run(tx, &statement).map_err(internal)? as u64))
     }
 
     async fn meta(&self, key: &str) -> CapResult<Option<String>> {

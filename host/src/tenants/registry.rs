@@ -2,8 +2,9 @@
 //! tenant, id its name): made, listed, disabled and given quotas by `marcus tenant` and the
 //! admin API, read by authentication and by the job runner.
 
+use crate::audit::Action;
 use crate::capability_error::CapabilityError;
-use crate::storage::{Expect, StorageBackend};
+use crate::storage::{Expect, StorageBackend, Write};
 use marcus_identity::tenant::{
     self, COLLECTION, DEFAULT_TENANT, Quotas, SERVER_SCOPE, Status, TenantRecord,
 };
@@ -87,10 +88,15 @@ pub async fn create(
     }
     let record = TenantRecord::new(name, quotas, crate::storage::now_ms());
     let data = serde_json::to_string(&record)?;
-    match storage
-        .put(SERVER_SCOPE, COLLECTION, name, &data, Expect::Absent)
-        .await
-    {
+    let action = Action::success("tenant.create", "tenant", name)
+        .with_details(serde_json::json!({ "quotas": record.quotas }));
+    let write = Write {
+        collection: COLLECTION.into(),
+        id: name.into(),
+        data,
+        expect: Expect::Absent,
+    };
+    match crate::audit::put(storage, SERVER_SCOPE, name, action, write).await {
         Ok(_) => Ok(record),
         Err(CapabilityError::Conflict(_)) => Err(refused(
             409,
@@ -105,6 +111,7 @@ pub async fn create(
 async fn update(
     storage: &dyn StorageBackend,
     name: &str,
+    action: &str,
     change: impl Fn(&mut TenantRecord) -> Result<(), String>,
 ) -> anyhow::Result<TenantRecord> {
     for _ in 0..5 {
@@ -122,10 +129,15 @@ async fn update(
         };
         change(&mut record).map_err(|why| refused(409, why))?;
         let data = serde_json::to_string(&record)?;
-        match storage
-            .put(SERVER_SCOPE, COLLECTION, name, &data, expect)
-            .await
-        {
+        let recorded = Action::success(action, "tenant", name)
+            .with_details(serde_json::json!({ "status": record.status, "quotas": record.quotas }));
+        let write = Write {
+            collection: COLLECTION.into(),
+            id: name.into(),
+            data,
+            expect,
+        };
+        match crate::audit::put(storage, SERVER_SCOPE, name, recorded, write).await {
             Ok(_) => return Ok(record),
             Err(CapabilityError::Conflict(_)) => continue,
             Err(e) => return Err(e.into()),
@@ -142,7 +154,7 @@ pub async fn disable(storage: &dyn StorageBackend, name: &str) -> anyhow::Result
             "the default tenant cannot be disabled: it serves requests that name no tenant",
         ));
     }
-    update(storage, name, |r| {
+    update(storage, name, "tenant.disable", |r| {
         r.status = Status::Disabled;
         r.disabled_at.get_or_insert(crate::storage::now_ms());
         Ok(())
@@ -152,7 +164,7 @@ pub async fn disable(storage: &dyn StorageBackend, name: &str) -> anyhow::Result
 
 /// Serves a disabled tenant again.
 pub async fn enable(storage: &dyn StorageBackend, name: &str) -> anyhow::Result<TenantRecord> {
-    update(storage, name, |r| {
+    update(storage, name, "tenant.enable", |r| {
         r.status = Status::Active;
         r.disabled_at = None;
         Ok(())
@@ -166,7 +178,7 @@ pub async fn set_quotas(
     name: &str,
     quotas: Quotas,
 ) -> anyhow::Result<TenantRecord> {
-    update(storage, name, |r| {
+    update(storage, name, "tenant.quota", |r| {
         r.quotas = quotas.clone();
         Ok(())
     })

@@ -18,6 +18,7 @@
     again: false,
     detailTask: null,
     csrf: null,         // the signed-in session's CSRF token
+    auditShown: false,  // the audit log was asked for, so each refresh reads it again
   };
 
   // ---------- small helpers ----------
@@ -219,6 +220,7 @@
     $("analytics").hidden = !analytics;
     if (analytics) renderAnalytics(analytics);
     renderDeadLetters(dead.jobs || []);
+    if (state.auditShown) showAudit();
     const q = queue.queue;
     stamp(q.ready.length + " ready, " + q.in_progress.length + " in progress, " +
       q.waiting.length + " waiting, " + q.blocked.length + " blocked, " + q.done + " done");
@@ -528,6 +530,33 @@
       h("tbody", {}, rows))));
   }
 
+  // ---------- audit log ----------
+  // Read only when asked (and then at each refresh): only admins may, and a page for anyone
+  // else should not meet a refusal on every load.
+  async function showAudit() {
+    state.auditShown = true;
+    try {
+      renderAudit(await getJson("/api/audit?limit=25"));
+      $("audit-show").hidden = true;
+    } catch (e) {
+      $("audit-body").replaceChildren(h("p", { class: "muted" },
+        e.status === 403 ? "Only an admin of this organisation may read the audit log." : "The audit log could not be read: " + e.message));
+    }
+  }
+
+  function renderAudit(page) {
+    const rows = (page.records || []).map((r) => h("tr", { class: "outcome-" + r.outcome },
+      h("td", {}, fmtDate(r.at)),
+      h("th", { scope: "row" }, r.actor.id || "anonymous", h("span", { class: "muted block" }, r.actor.verified_by)),
+      h("td", {}, r.action),
+      h("td", {}, r.outcome),
+      h("td", {}, r.target.kind ? r.target.kind + " " + r.target.id : "—"),
+      h("td", { class: "num" }, String(r.seq))));
+    $("audit-body").replaceChildren(h("div", { class: "scroll" }, h("table", {},
+      h("thead", {}, h("tr", {}, ["When", "Who", "Action", "Outcome", "Target", "#"].map((c) => h("th", { scope: "col" }, c)))),
+      h("tbody", {}, rows))));
+  }
+
   // ---------- analytics ----------
   function renderAnalytics(a) {
     const f = a.forecast;
@@ -716,6 +745,7 @@
   // ---------- start ----------
   function start() {
     $("sign-out").addEventListener("click", signOut);
+    $("audit-show").addEventListener("click", showAudit);
     showSession();
     setupConnect();
     $("refresh").addEventListener("click", () => { refresh(); });

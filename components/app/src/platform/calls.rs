@@ -61,4 +61,8 @@ pub trait Platform {
     fn random_u64(&self) -> u64;
     /// Waits `duration` (`wasi:clocks/monotonic-clock`).
     fn sleep(&self, duration: std::time::Duration);
+    /// `audit.begin`: names the change the following writes make.
+    fn audit_begin(&self, action: &str, target_kind: &str, target_id: &str, details: &str);
+    /// `audit.refused`: the change named last was not made (`denied`: not allowed).
+    fn audit_refused(&self, denied: bool, reason: &str);
 }

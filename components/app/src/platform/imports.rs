@@ -99,4 +99,18 @@ impl Platform for Imports {
     fn sleep(&self, duration: std::time::Duration) {
         wasip2::clocks::monotonic_clock::subscribe_duration(duration.as_nanos() as u64).block();
     }
+
+    fn audit_begin(&self, action: &str, target_kind: &str, target_id: &str, details: &str) {
+        crate::bindings::audit::begin(action, target_kind, target_id, details);
+    }
+
+    fn audit_refused(&self, denied: bool, reason: &str) {
+        use crate::bindings::audit::Refusal;
+        let refusal = if denied {
+            Refusal::Denied
+        } else {
+            Refusal::Failure
+        };
+        crate::bindings::audit::refused(refusal, reason);
+    }
 }

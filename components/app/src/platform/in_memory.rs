@@ -34,6 +34,7 @@ pub struct InMemory {
     seed: Cell<u64>,
     before_next_write: RefCell<Option<Interloper>>,
     during_next_wait: RefCell<Option<Interloper>>,
+    audit: RefCell<Vec<String>>,
 }
 
 impl InMemory {
@@ -78,6 +79,11 @@ impl InMemory {
     /// What was published, as (channel, payload), oldest first.
     pub fn published(&self) -> Vec<(String, String)> {
         self.published.borrow().clone()
+    }
+
+    /// What the app told the audit, oldest first (`begin …`, `denied …`, `failure …`).
+    pub fn audit_calls(&self) -> Vec<String> {
+        self.audit.borrow().clone()
     }
 
     /// How many platform calls were made so far.
@@ -378,5 +384,16 @@ impl Platform for InMemory {
 
     fn sleep(&self, duration: std::time::Duration) {
         self.advance(duration.as_millis() as u64);
+    }
+
+    fn audit_begin(&self, action: &str, target_kind: &str, target_id: &str, _details: &str) {
+        self.audit
+            .borrow_mut()
+            .push(format!("begin {action} {target_kind}/{target_id}"));
+    }
+
+    fn audit_refused(&self, denied: bool, reason: &str) {
+        let how = if denied { "denied" } else { "failure" };
+        self.audit.borrow_mut().push(format!("{how} {reason}"));
     }
 }

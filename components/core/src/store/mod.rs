@@ -3,6 +3,7 @@
 //! rules, the page cursor, and per dialect every statement and the schema. Pure code, so one
 //! copy serves native and wasm builds alike.
 
+pub mod audit_sql;
 pub mod canonical;
 pub mod get_many;
 pub mod page;

@@ -5,7 +5,8 @@
 /// Schema version this build writes and understands, on SQLite and PostgreSQL alike, so a
 /// migration between them never needs to translate. Version 2 gave every document its
 /// tenant; a version-1 store is upgraded in place, its board becoming the default tenant.
-pub const SCHEMA_VERSION: i64 = 2;
+/// Version 3 added the audit log's tables (and on PostgreSQL their guards).
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// What the installation keeps apart from tenants, and which tenant a schema-1 document
 /// goes to, for [`finish_upgrade`].

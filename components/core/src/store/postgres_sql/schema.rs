@@ -1,6 +1,7 @@
 //! Marcus's tables in PostgreSQL and the statements that upgrade a database to them, under
 //! an advisory lock so hosts starting at the same moment never race the upgrade.
 
+use crate::store::audit_sql::{self, Dialect};
 use crate::store::schema_version::{SCHEMA_VERSION, SCHEMA_VERSION_KEY, Scopes};
 use crate::store::statement::Statement;
 
@@ -218,10 +219,20 @@ pub fn finish_upgrade(recorded: Option<i64>, scopes: Scopes<'_>) -> Vec<Statemen
         ));
     }
     steps.extend(SCHEMA.iter().map(|s| Statement::plain(*s)));
+    steps.extend(
+        audit_sql::schema(Dialect::Postgres)
+            .into_iter()
+            .map(Statement::plain),
+    );
     // Policies are replaced under an exclusive lock on the table: only when the schema
     // changes, never at every start of a host beside serving ones.
     if recorded != Some(SCHEMA_VERSION) {
         steps.extend(row_security(scopes.server_scope));
+        steps.extend(
+            audit_sql::postgres_security(APP_ROLE, TENANT_SETTING, scopes.server_scope)
+                .into_iter()
+                .map(Statement::plain),
+        );
     }
     steps.push(write_meta(SCHEMA_VERSION_KEY, &SCHEMA_VERSION.to_string()));
     steps

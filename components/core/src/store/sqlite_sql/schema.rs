@@ -1,6 +1,7 @@
 //! Marcus's tables in SQLite and the statements that keep the schema version, so every
 //! SQLite database Marcus touches (a native host's file, Spin's `default`) has one layout.
 
+use crate::store::audit_sql::{self, Dialect};
 use crate::store::schema_version::{SCHEMA_VERSION, SCHEMA_VERSION_KEY, Scopes};
 use crate::store::statement::{SqlValue, Statement};
 
@@ -121,6 +122,11 @@ pub fn upgrade(recorded: Option<i64>, scopes: Scopes<'_>) -> Vec<Statement> {
         ));
     }
     steps.extend(SCHEMA.iter().map(|s| Statement::plain(*s)));
+    steps.extend(
+        audit_sql::schema(Dialect::Sqlite)
+            .into_iter()
+            .map(Statement::plain),
+    );
     steps.push(record_schema_version());
     steps
 }
