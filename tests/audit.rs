@@ -501,3 +501,55 @@ fn an_acknowledged_change_keeps_its_record_through_kill_9() {
     let (ok, said) = verify(dir.path(), None);
     assert!(ok, "{said}");
 }
+
+#[test]
+fn a_tenant_admin_reads_only_their_own_tenant_s_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut admins = Vec::new();
+    for tenant in ["acme", "globex"] {
+        cli::ok(dir.path(), None, &["tenant", "create", tenant]);
+        let token = cli::ok(
+            dir.path(),
+            None,
+            &[
+                "token", "create", "--tenant", tenant, "--role", "admin", "--name", "ops",
+                "--quiet",
+            ],
+        );
+        admins.push((tenant, token.trim().to_string()));
+    }
+    let m = Marcus::start_in(dir.path(), &["--require-auth"]);
+    for (tenant, token) in &admins {
+        let made = create_project(&m, Some(token), &format!("{tenant}-plan"));
+        assert_eq!(made.status, 200, "{}", made.text_prefix());
+    }
+    for (tenant, token) in &admins {
+        let page = with(&m, token, "GET", "/api/audit?limit=1000", None);
+        assert_eq!(page.status, 200, "{}", page.text_prefix());
+        let page = page.json();
+        assert_eq!(page["tenant"], *tenant);
+        let records = page["records"].as_array().unwrap();
+        assert!(
+            records
+                .iter()
+                .any(|r| r["target"]["id"] == format!("{tenant}-plan")),
+            "{records:#?}"
+        );
+        assert!(
+            records.iter().all(|r| r["tenant"] == *tenant),
+            "{records:#?}"
+        );
+        let other = if *tenant == "acme" { "globex" } else { "acme" };
+        let text = serde_json::to_string(records).unwrap();
+        assert!(!text.contains(&format!("{other}-plan")), "{text}");
+        // Naming another tenant is no way in: the parameter does not exist.
+        let crossing = with(
+            &m,
+            token,
+            "GET",
+            &format!("/api/audit?tenant={other}"),
+            None,
+        );
+        assert_eq!(crossing.error(), (400, "invalid_query".into()));
+    }
+}
